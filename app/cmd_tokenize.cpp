@@ -1,0 +1,14 @@
+// gpt2 tokenize — placeholder until its issue lands; replaced by the real command.
+#include "app/commands.h"
+#include "core/error.h"
+
+namespace gpt2::app {
+
+Command add_tokenize_command(CLI::App& root) {
+  Command c;
+  c.app = root.add_subcommand("tokenize", "(not built yet)");
+  c.run = [] () -> int { runtime_error("gpt2 tokenize is not built yet"); };
+  return c;
+}
+
+}  // namespace gpt2::app

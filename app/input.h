@@ -1,0 +1,29 @@
+// Text input shared by tokenize, generate and inspect-logits (SPEC "Text input"):
+// a positional TEXT; or -f/--file FILE ('-' = stdin); or, when neither is given and stdin
+// is not a terminal, all of stdin. Bytes are taken exactly; invalid UTF-8 is replaced like
+// Python's errors="replace", with one warning giving the first bad byte offset.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <optional>
+#include <string>
+
+#include "tokenizer/tokenizer.h"
+
+namespace gpt2::app {
+
+struct TextInputOptions {
+  std::optional<std::string> text;  // positional TEXT
+  std::string file;                 // -f/--file
+  std::string special = "error";    // --special error|allow|text
+};
+
+/// Adds TEXT, -f/--file and --special to `sub`.
+void add_text_input_options(CLI::App* sub, TextInputOptions& o);
+
+/// Reads the text (argument, file, or stdin). Returns std::nullopt when no source was
+/// given and stdin is a terminal. A missing file or a directory is a usage error (exit 2).
+std::optional<std::string> read_text_input(const TextInputOptions& o);
+
+}  // namespace gpt2::app

@@ -1,0 +1,115 @@
+// gpt2 — the executable. Thin main: builds the CLI11 tree from the subcommands in
+// commands.h, maps every error to one stderr line and an exit code (SPEC "Exit codes"):
+//   0 ok; 1 run-time failure; 2 usage or input error; 130 interrupted.
+// CLI11's own exit codes (105, 106, ...) are not what users expect, so parse errors are
+// caught here and become exit 2 with a one-line message.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <vector>
+
+#include "app/commands.h"
+#include "app/output.h"
+#include "core/cpu.h"
+#include "core/error.h"
+#include "core/log.h"
+
+#ifndef GPT2_VERSION
+#define GPT2_VERSION "0.0.0"
+#endif
+
+namespace {
+
+std::string version_text() {
+  return fmt::format("gpt2 {}\nblas: {}\ncpu: {}\n", GPT2_VERSION, gpt2::blas_description(),
+                     gpt2::cpu_features());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace gpt2;
+  app::install_signal_handlers();
+
+  CLI::App root{"gpt2 — run GPT-2 language models from the shell", "gpt2"};
+  root.require_subcommand(0, 1);
+  root.fallthrough();  // global flags (-v) may follow the subcommand
+  root.footer(
+      "Commands:\n"
+      "  tokenize        GPT-2 BPE token ids (tiktoken-exact): encode, decode, count, batch\n"
+      "                  e.g.  gpt2 tokenize --format pieces \"Hello world\"\n"
+      "  generate        continue a prompt, streamed token by token, with any sampler\n"
+      "                  e.g.  echo \"ROMEO:\" | gpt2 generate -n 40 --seed 1\n"
+      "  inspect-logits  what the model thinks comes next: logits, probabilities, entropy\n"
+      "                  e.g.  gpt2 inspect-logits -k 5 \"The cat sat on the\"\n"
+      "  bench           prompt and generation speed in tokens/s (like llama-bench)\n"
+      "                  e.g.  gpt2 bench -p 128 -n 32 --threads 1,2\n"
+      "\n"
+      "Model: --model PATH|demo, or $GPT2_MODEL; default: the built-in demo model.\n"
+      "Exit codes: 0 ok, 1 run-time failure, 2 usage error, 130 interrupted.");
+  int verbosity = 0;
+  root.add_flag("-v,--verbose", verbosity, "More diagnostics on stderr (-vv for debug)");
+  bool show_version = false;
+  root.add_flag("-V,--version", show_version, "Print version, BLAS kernels and CPU features");
+
+  std::vector<app::Command> commands;
+  commands.push_back(app::add_tokenize_command(root));
+  commands.push_back(app::add_generate_command(root));
+  commands.push_back(app::add_inspect_command(root));
+  commands.push_back(app::add_bench_command(root));
+
+  try {
+    root.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << root.help();
+    return 0;
+  } catch (const CLI::CallForAllHelp&) {
+    std::cout << root.help("", CLI::AppFormatMode::All);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    // Subcommand help (`gpt2 generate --help`) arrives here as CallForHelp from the sub.
+    if (e.get_exit_code() == 0) {
+      for (auto& c : commands)
+        if (c.app->parsed()) {
+          std::cout << c.app->help();
+          return 0;
+        }
+      std::cout << root.help();
+      return 0;
+    }
+    std::string msg = e.what();
+    std::replace(msg.begin(), msg.end(), '\n', ' ');
+    std::fprintf(stderr, "gpt2: error: %s (see gpt2 --help)\n", msg.c_str());
+    return 2;
+  }
+
+  if (show_version) {
+    std::cout << version_text();
+    return 0;
+  }
+  log::init(verbosity);
+
+  for (auto& c : commands) {
+    if (!c.app->parsed()) continue;
+    try {
+      return c.run();
+    } catch (const app::StdoutClosed&) {
+      return 0;  // the reader went away (| head): end quietly
+    } catch (const Error& e) {
+      std::fflush(stdout);
+      std::string msg = e.what();
+      std::replace(msg.begin(), msg.end(), '\n', ' ');
+      std::fprintf(stderr, "gpt2: error: %s\n", msg.c_str());
+      return static_cast<int>(e.code());
+    } catch (const std::bad_alloc&) {
+      std::fprintf(stderr, "gpt2: error: out of memory\n");
+      return 1;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "gpt2: error: %s\n", e.what());
+      return 1;
+    }
+  }
+  std::cout << root.help();
+  return 0;
+}

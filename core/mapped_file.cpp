@@ -1,0 +1,49 @@
+#include "core/mapped_file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/error.h"
+
+namespace gpt2 {
+
+MappedFile::MappedFile(const std::string& path) : path_(path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) runtime_error("{}: cannot open: {}", path, std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int e = errno;
+    ::close(fd);
+    runtime_error("{}: cannot stat: {}", path, std::strerror(e));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    runtime_error("{}: not a regular file", path);
+  }
+  size_ = static_cast<size_t>(st.st_size);
+  if (size_ > 0) {
+    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      int e = errno;
+      ::close(fd);
+      runtime_error("{}: cannot map: {}", path, std::strerror(e));
+    }
+    data_ = static_cast<const uint8_t*>(p);
+    owned_ = true;
+  }
+  ::close(fd);
+}
+
+MappedFile::MappedFile(const uint8_t* data, size_t size, std::string name)
+    : data_(data), size_(size), owned_(false), path_(std::move(name)) {}
+
+MappedFile::~MappedFile() {
+  if (owned_ && data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+}
+
+}  // namespace gpt2

@@ -1,0 +1,35 @@
+// A read-only memory-mapped file (RAII, cf. LevelDB's PosixMmapReadableFile), or a view of
+// bytes compiled into the executable. Views are bounds-checked by the caller through size().
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace gpt2 {
+
+class MappedFile {
+ public:
+  /// Maps `path` read-only. Throws gpt2::Error (Runtime) naming the file on failure
+  /// (missing, a directory, unreadable).
+  explicit MappedFile(const std::string& path);
+  /// Wraps static bytes (e.g. a blob linked into the executable); nothing is unmapped.
+  MappedFile(const uint8_t* data, size_t size, std::string name);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+  std::string_view view() const { return {reinterpret_cast<const char*>(data_), size_}; }
+
+ private:
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+  bool owned_ = false;
+  std::string path_;
+};
+
+}  // namespace gpt2

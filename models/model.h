@@ -1,0 +1,108 @@
+// The GPT-2 model: configuration, weights (memory-mapped views), and an inference Session
+// holding the KV cache. This header is the contract between models/ and its users
+// (app/ generate, inspect-logits, bench). Keep it small.
+//
+// Dimension legend (llm.c style), used in every comment of models/:
+//   T = tokens in a batch, C = n_embd, NH = n_head, HS = C/NH, L = n_layer,
+//   V = vocab_size, P = n_positions (the context), F = n_inner (4*C unless set).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace gpt2 {
+
+/// Hyper-parameters, from config.json (field names are Hugging Face's).
+struct ModelConfig {
+  int n_layer = 12;
+  int n_head = 12;
+  int n_embd = 768;
+  int n_positions = 1024;
+  int vocab_size = 50257;
+  int n_inner = 0;  // 0 = 4 * n_embd
+  float layer_norm_epsilon = 1e-5f;
+  std::string activation_function = "gelu_new";
+  int eos_token_id = 50256;
+  int bos_token_id = 50256;
+  int ff() const { return n_inner > 0 ? n_inner : 4 * n_embd; }
+};
+
+/// Precision the weights are held in while running (SPEC `--dtype`).
+enum class DType { F32, F16, BF16, Q8 };
+DType parse_dtype(const std::string& s);  // throws usage_error naming --dtype
+const char* dtype_name(DType d);
+
+struct LoadOptions {
+  DType dtype = DType::F32;
+  int threads = 0;  // 0 = all cores; sets BLAS threads too
+};
+
+class Model;
+
+/// Called during a forward pass with the attention weights of one layer:
+/// probs is [NH, T_query, T_key] row-major for the tokens of this batch (query rows are
+/// absolute positions pos0..pos0+T-1; each row has n_past+T keys of which the first
+/// pos+1 are valid, the rest are 0). Lets inspect-logits show attention without a
+/// second implementation of attention.
+using AttentionObserver =
+    std::function<void(int layer, int pos0, int n_query, int n_keys, const float* probs)>;
+
+/// Inference state for one sequence: KV cache [L, P, C] ×2 and scratch activations.
+/// Not thread-safe; one Session per sequence. Many Sessions may share one Model.
+class Session {
+ public:
+  explicit Session(const Model& model);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  /// Appends `tokens` at positions n_past()..n_past()+T-1 in one batched pass and
+  /// returns their logits: [T, V] if all_logits, else [1, V] for the last token.
+  /// The span stays valid until the next call. Throws usage_error if an id is >= V, or
+  /// if n_past()+T > P (the caller handles context overflow, see app/).
+  std::span<const float> eval(std::span<const int32_t> tokens, bool all_logits = false);
+
+  /// Forgets the cache (n_past = 0).
+  void reset();
+  /// Drops cached positions >= n (keeps the first n).
+  void truncate(int n);
+  int n_past() const;
+
+  void set_attention_observer(AttentionObserver obs);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// A loaded model. Immutable after load; shared by Sessions.
+class Model {
+ public:
+  /// `spec` is a checkpoint directory, a .safetensors file, or a built-in name ("demo").
+  /// Throws gpt2::Error(Runtime) with one line naming the file and tensor/field at fault.
+  static std::unique_ptr<Model> load(const std::string& spec, const LoadOptions& opts = {});
+  ~Model();
+
+  const ModelConfig& config() const;
+  /// Display name: the path or the built-in name.
+  const std::string& name() const;
+  DType dtype() const;
+  int threads() const;
+
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  Model();
+  std::unique_ptr<Impl> impl_;
+  friend class Session;
+};
+
+/// Names of the models compiled into the executable (e.g. {"demo"}).
+std::vector<std::string> builtin_model_names();
+
+}  // namespace gpt2

@@ -1,0 +1,13 @@
+#include "core/error.h"
+#include "tokenizer/tokenizer.h"
+
+namespace gpt2 {
+
+SpecialPolicy parse_special_policy(std::string_view s) {
+  if (s == "error") return SpecialPolicy::Error;
+  if (s == "allow") return SpecialPolicy::Allow;
+  if (s == "text") return SpecialPolicy::Text;
+  usage_error("--special: '{}' is not one of error, allow, text", s);
+}
+
+}  // namespace gpt2
