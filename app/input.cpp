@@ -1,0 +1,95 @@
+// Text input (see input.h). Sources, in order: positional TEXT; -f/--file FILE ('-' =
+// stdin); otherwise stdin when it is not a terminal. A FILE that is missing, a directory or
+// unreadable is a usage error naming it (exit 2); pipes and character devices (`-f <(cmd)`,
+// /dev/stdin) are read like regular files.
+#include "app/input.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/utf8.h"
+
+namespace gpt2::app {
+
+namespace {
+
+// Reads all of fd; `name` is used in messages.
+std::string read_all(int fd, const std::string& name) {
+  std::string data;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+    data.reserve(static_cast<size_t>(st.st_size));
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      usage_error("cannot read {}: {}", name, std::strerror(errno));
+    }
+    data.append(buf, static_cast<size_t>(n));
+  }
+  return data;
+}
+
+std::string read_file(const std::string& path) {
+  if (path == "-") return read_all(0, "stdin");
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    usage_error("cannot open input file '{}': {}", path, std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) usage_error("input file '{}' is a directory, not a file", path);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) usage_error("cannot open input file '{}': {}", path, std::strerror(errno));
+  try {
+    std::string data = read_all(fd, fmt::format("input file '{}'", path));
+    ::close(fd);
+    return data;
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+}
+
+}  // namespace
+
+void add_text_input_options(CLI::App* sub, TextInputOptions& o) {
+  sub->add_option("TEXT", o.text, "Input text (taken byte-exact); default: -f, else stdin");
+  sub->add_option("-f,--file", o.file, "Read the input from FILE ('-' = stdin)");
+  sub->add_option("--special", o.special,
+                  "The literal <|endoftext|> in the text: error (refuse, default), allow (id "
+                  "50256), text (plain text)")
+      ->check(CLI::IsMember({"error", "allow", "text"}));
+}
+
+std::optional<std::string> read_text_input(const TextInputOptions& o) {
+  if (o.text && !o.file.empty()) usage_error("give either TEXT or -f/--file, not both");
+  std::string raw;
+  std::string source;
+  if (o.text) {
+    raw = *o.text;
+    source = "TEXT";
+  } else if (!o.file.empty()) {
+    raw = read_file(o.file);
+    source = o.file == "-" ? "stdin" : fmt::format("'{}'", o.file);
+  } else if (::isatty(0) != 1) {
+    raw = read_all(0, "stdin");
+    source = "stdin";
+  } else {
+    return std::nullopt;
+  }
+  size_t bad = std::string_view::npos;
+  std::string text = utf8_replace_invalid(raw, &bad);
+  if (bad != std::string_view::npos)
+    log::warn("input {} is not valid UTF-8 (first bad byte at offset {}); invalid bytes "
+              "replaced with U+FFFD",
+              source, bad);
+  return text;
+}
+
+}  // namespace gpt2::app

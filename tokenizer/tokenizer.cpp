@@ -1,0 +1,386 @@
+// GPT-2 byte-level BPE (see tokenizer.h).
+//
+// Data (immutable after Tokenizer::gpt2() builds it once, so any number of threads may
+// encode at the same time):
+//   bytes_    all token byte strings back to back, token r at [off_[r], off_[r + 1])
+//   table_    open-addressing hash map, token bytes -> rank (rank == token id)
+//   byte_rank_[b]  the rank of the one-byte token b (ranks 0..255 are the 256 single bytes,
+//             in GPT-2's bytes_to_unicode order, not in byte order)
+//
+// Encoding (tiktoken's encode_ordinary): split the text with the pre-tokenizer; look up each
+// whole piece first (most pieces are one token); otherwise merge byte pairs, always the
+// adjacent pair whose concatenated bytes have the lowest rank, leftmost first on ties, until
+// no adjacent pair is a token. Ranks of byte strings are looked up directly (tiktoken
+// "hashes bytes, not token pairs"), so no merge list is needed.
+//
+// Performance notes (measured with scripts/bench-tokenizer):
+//  - Short pieces (< kLargePiece bytes) use tiktoken's layout: an array of (start, pair rank)
+//    scanned for the minimum after every merge. O(n^2) but n is tiny and it lives on the
+//    stack: no allocation per piece.
+//  - Long pieces (1 MB of "a", a long word without spaces, CJK runs) use a binary heap of
+//    (pair rank, start) over a doubly linked list of parts with lazy deletion: a popped
+//    entry is used only if that pair still exists with that rank. O(n log n); tiktoken's
+//    own merge is quadratic there (1 MB of "a" takes minutes).
+//  - Lookups of byte strings longer than the longest token are skipped without hashing.
+//  - The hash reads each key with at most a few unaligned loads inside the key's bounds.
+#include "tokenizer/tokenizer.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+
+#include "core/error.h"
+#include "tokenizer/pretokenizer.h"
+
+extern "C" const char gpt2_vocab_blob_begin[];
+extern "C" const char gpt2_vocab_blob_end[];
+
+namespace gpt2 {
+
+namespace {
+
+constexpr int32_t kNumRanks = 50256;  // ranks 0..50255 from gpt2.tiktoken
+constexpr int32_t kEotId = 50256;
+constexpr std::string_view kEotText = "<|endoftext|>";
+constexpr uint32_t kNoRank = std::numeric_limits<uint32_t>::max();
+constexpr size_t kLargePiece = 128;
+
+inline uint64_t load64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+inline uint32_t load32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+inline uint64_t mix(uint64_t a, uint64_t b) {
+  __uint128_t r = static_cast<__uint128_t>(a ^ 0x9E3779B97F4A7C15ULL) * (b ^ 0xD6E8FEB86659FD93ULL);
+  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
+}
+
+// Hash of len bytes at p; reads only p[0..len).
+inline uint64_t hash_bytes(const uint8_t* p, size_t len) {
+  uint64_t a, b;
+  if (len >= 8) {
+    if (len <= 16) {
+      a = load64(p);
+      b = load64(p + len - 8);
+    } else {
+      a = 0;
+      b = 0;
+      size_t i = 0;
+      for (; i + 16 <= len; i += 16) {
+        a = mix(a ^ load64(p + i), b ^ load64(p + i + 8));
+        b += 0x2545F4914F6CDD1DULL;
+      }
+      a ^= load64(p + len - 16);
+      b ^= load64(p + len - 8);
+    }
+  } else if (len >= 4) {
+    a = load32(p);
+    b = load32(p + len - 4);
+  } else if (len > 0) {
+    a = (static_cast<uint64_t>(p[0]) << 16) | (static_cast<uint64_t>(p[len >> 1]) << 8) |
+        p[len - 1];
+    b = 0;
+  } else {
+    a = b = 0;
+  }
+  return mix(a ^ (len * 0x9FB21C651E98DF25ULL), b);
+}
+
+int base64_value(uint8_t c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+[[noreturn]] void corrupt_vocab(size_t line) {
+  runtime_error("built-in vocabulary is corrupt at line {} (rebuild gpt2)", line);
+}
+
+}  // namespace
+
+struct Tokenizer::Impl {
+  std::string bytes_;
+  std::vector<uint32_t> off_;  // kNumRanks + 2 entries (the special token last)
+  struct Slot {
+    uint32_t hash;  // high bits of the key's hash (fast reject)
+    uint32_t rank;  // kNoRank = empty
+  };
+  std::vector<Slot> table_;
+  uint64_t mask_ = 0;
+  uint32_t byte_rank_[256];
+  size_t max_len_ = 0;
+
+  Impl() { load(std::string_view(gpt2_vocab_blob_begin, gpt2_vocab_blob_end)); }
+
+  void load(std::string_view blob) {
+    bytes_.reserve(blob.size() * 3 / 4);
+    off_.reserve(kNumRanks + 2);
+    size_t line = 0;
+    for (size_t i = 0; i < blob.size();) {
+      size_t nl = blob.find('\n', i);
+      if (nl == std::string_view::npos) nl = blob.size();
+      std::string_view l = blob.substr(i, nl - i);
+      i = nl + 1;
+      if (l.empty()) continue;
+      ++line;
+      size_t sp = l.find(' ');
+      if (sp == std::string_view::npos) corrupt_vocab(line);
+      // rank: must equal the line number - 1 (ranks are dense and ordered).
+      int64_t rank = 0;
+      for (char ch : l.substr(sp + 1)) {
+        if (ch < '0' || ch > '9') corrupt_vocab(line);
+        rank = rank * 10 + (ch - '0');
+      }
+      if (rank != static_cast<int64_t>(off_.size())) corrupt_vocab(line);
+      off_.push_back(static_cast<uint32_t>(bytes_.size()));
+      uint32_t acc = 0;
+      int nbits = 0;
+      for (char ch : l.substr(0, sp)) {
+        if (ch == '=') break;
+        int v = base64_value(static_cast<uint8_t>(ch));
+        if (v < 0) corrupt_vocab(line);
+        acc = (acc << 6) | static_cast<uint32_t>(v);
+        nbits += 6;
+        if (nbits >= 8) {
+          nbits -= 8;
+          bytes_.push_back(static_cast<char>((acc >> nbits) & 0xFF));
+        }
+      }
+      if (bytes_.size() == off_.back()) corrupt_vocab(line);
+    }
+    if (off_.size() != static_cast<size_t>(kNumRanks)) corrupt_vocab(line);
+    off_.push_back(static_cast<uint32_t>(bytes_.size()));
+    bytes_.append(kEotText);
+    off_.push_back(static_cast<uint32_t>(bytes_.size()));
+
+    size_t cap = 1;
+    while (cap < static_cast<size_t>(kNumRanks) * 2) cap <<= 1;
+    table_.assign(cap, Slot{0, kNoRank});
+    mask_ = cap - 1;
+    std::fill(std::begin(byte_rank_), std::end(byte_rank_), kNoRank);
+    for (int32_t r = 0; r < kNumRanks; ++r) {
+      std::string_view t = token(r);
+      max_len_ = std::max(max_len_, t.size());
+      if (t.size() == 1) byte_rank_[static_cast<uint8_t>(t[0])] = static_cast<uint32_t>(r);
+      auto* p = reinterpret_cast<const uint8_t*>(t.data());
+      if (find(p, t.size()) != kNoRank) runtime_error("built-in vocabulary repeats rank {}", r);
+      uint64_t h = hash_bytes(p, t.size());
+      for (uint64_t idx = h & mask_;; idx = (idx + 1) & mask_) {
+        if (table_[idx].rank == kNoRank) {
+          table_[idx] = Slot{static_cast<uint32_t>(h >> 32), static_cast<uint32_t>(r)};
+          break;
+        }
+      }
+    }
+    for (uint32_t r : byte_rank_)
+      if (r == kNoRank) runtime_error("built-in vocabulary lacks a single-byte token");
+  }
+
+  std::string_view token(int32_t r) const {
+    return std::string_view(bytes_.data() + off_[r], off_[r + 1] - off_[r]);
+  }
+
+  // Rank of the byte string p[0..len), or kNoRank.
+  uint32_t find(const uint8_t* p, size_t len) const {
+    if (len > max_len_) return kNoRank;
+    uint64_t h = hash_bytes(p, len);
+    uint32_t tag = static_cast<uint32_t>(h >> 32);
+    for (uint64_t idx = h & mask_;; idx = (idx + 1) & mask_) {
+      const Slot& s = table_[idx];
+      if (s.rank == kNoRank) return kNoRank;
+      if (s.hash == tag && off_[s.rank + 1] - off_[s.rank] == len &&
+          std::memcmp(bytes_.data() + off_[s.rank], p, len) == 0)
+        return s.rank;
+    }
+  }
+
+  // Scratch for long pieces, reused across the pieces of one encode call.
+  struct Scratch {
+    std::vector<uint32_t> next, prev, tok, pair;
+    std::vector<uint64_t> heap;
+  };
+
+  void encode_piece(const uint8_t* p, size_t n, std::vector<int32_t>& out,
+                    Scratch& scratch) const {
+    uint32_t whole = find(p, n);
+    if (whole != kNoRank) {
+      out.push_back(static_cast<int32_t>(whole));
+      return;
+    }
+    if (n < kLargePiece)
+      merge_small(p, n, out);
+    else
+      merge_large(p, n, out, scratch);
+  }
+
+  // tiktoken-style: parts i = 0..m-1 start at start[i] (start[m] = n); rank[i] is the rank
+  // of the bytes of parts i and i+1 together; tok[i] is part i's own token.
+  void merge_small(const uint8_t* p, size_t n, std::vector<int32_t>& out) const {
+    uint32_t start[kLargePiece + 1], rank[kLargePiece + 1], tok[kLargePiece];
+    size_t m = n;
+    for (size_t i = 0; i < n; ++i) {
+      start[i] = static_cast<uint32_t>(i);
+      tok[i] = byte_rank_[p[i]];
+      rank[i] = i + 1 < n ? find(p + i, 2) : kNoRank;
+    }
+    start[n] = static_cast<uint32_t>(n);
+    // Rank of parts i, i+1, i+2 merged, assuming parts i and i+1 are about to merge.
+    auto triple = [&](size_t i) -> uint32_t {
+      if (i + 3 > m) return kNoRank;
+      return find(p + start[i], start[i + 3] - start[i]);
+    };
+    while (m > 1) {
+      uint32_t best = kNoRank;
+      size_t bi = 0;
+      for (size_t i = 0; i + 1 < m; ++i)
+        if (rank[i] < best) {
+          best = rank[i];
+          bi = i;
+        }
+      if (best == kNoRank) break;
+      tok[bi] = best;
+      rank[bi] = triple(bi);
+      if (bi > 0) rank[bi - 1] = triple(bi - 1);
+      // Remove part bi + 1.
+      std::memmove(start + bi + 1, start + bi + 2, (m - bi - 1) * sizeof(uint32_t));
+      std::memmove(rank + bi + 1, rank + bi + 2, (m - bi - 2) * sizeof(uint32_t));
+      std::memmove(tok + bi + 1, tok + bi + 2, (m - bi - 2) * sizeof(uint32_t));
+      --m;
+      rank[m - 1] = kNoRank;
+    }
+    for (size_t i = 0; i < m; ++i) out.push_back(static_cast<int32_t>(tok[i]));
+  }
+
+  // Heap of (pair rank << 32 | start) over a linked list of parts; a part is named by its
+  // start offset. Same result as merge_small: the minimum (rank, start) is merged first.
+  void merge_large(const uint8_t* p, size_t n, std::vector<int32_t>& out, Scratch& s) const {
+    constexpr uint32_t kNone = kNoRank;
+    s.next.resize(n);
+    s.prev.resize(n);
+    s.tok.resize(n);
+    s.pair.resize(n);
+    s.heap.clear();
+    for (size_t i = 0; i < n; ++i) {
+      s.next[i] = i + 1 < n ? static_cast<uint32_t>(i + 1) : kNone;
+      s.prev[i] = i > 0 ? static_cast<uint32_t>(i - 1) : kNone;
+      s.tok[i] = byte_rank_[p[i]];
+      s.pair[i] = i + 1 < n ? find(p + i, 2) : kNoRank;
+      if (s.pair[i] != kNoRank) s.heap.push_back((static_cast<uint64_t>(s.pair[i]) << 32) | i);
+    }
+    auto cmp = [](uint64_t a, uint64_t b) { return a > b; };  // min-heap
+    std::make_heap(s.heap.begin(), s.heap.end(), cmp);
+    auto end_of = [&](uint32_t part) -> size_t { return s.next[part] == kNone ? n : s.next[part]; };
+    // Rank of part a merged with its successor (kNoRank if none).
+    auto pair_rank = [&](uint32_t a) -> uint32_t {
+      uint32_t b = s.next[a];
+      if (b == kNone) return kNoRank;
+      return find(p + a, end_of(b) - a);
+    };
+    auto push = [&](uint32_t a) {
+      s.pair[a] = pair_rank(a);
+      if (s.pair[a] != kNoRank) {
+        s.heap.push_back((static_cast<uint64_t>(s.pair[a]) << 32) | a);
+        std::push_heap(s.heap.begin(), s.heap.end(), cmp);
+      }
+    };
+    while (!s.heap.empty()) {
+      std::pop_heap(s.heap.begin(), s.heap.end(), cmp);
+      uint64_t e = s.heap.back();
+      s.heap.pop_back();
+      uint32_t a = static_cast<uint32_t>(e & 0xFFFFFFFFu);
+      uint32_t r = static_cast<uint32_t>(e >> 32);
+      // Stale entry: part a was absorbed (pair set to kNoRank) or its pair changed.
+      if (s.pair[a] != r) continue;
+      uint32_t b = s.next[a];
+      s.tok[a] = r;
+      s.next[a] = s.next[b];
+      if (s.next[b] != kNone) s.prev[s.next[b]] = a;
+      s.pair[b] = kNoRank;
+      push(a);
+      if (s.prev[a] != kNone) push(s.prev[a]);
+    }
+    for (uint32_t a = 0; a != kNone; a = s.next[a]) out.push_back(static_cast<int32_t>(s.tok[a]));
+  }
+
+  void encode_ordinary(std::string_view text, std::vector<int32_t>& out) const {
+    Scratch scratch;
+    auto* p = reinterpret_cast<const uint8_t*>(text.data());
+    for (size_t i = 0; i < text.size();) {
+      size_t e = pretok::piece_end(text, i);
+      encode_piece(p + i, e - i, out, scratch);
+      i = e;
+    }
+  }
+};
+
+const Tokenizer& Tokenizer::gpt2() {
+  static const Tokenizer tok;
+  return tok;
+}
+
+Tokenizer::Tokenizer() : impl_(new Impl()) {}
+Tokenizer::~Tokenizer() { delete impl_; }
+
+int Tokenizer::vocab_size() const { return kNumRanks + 1; }
+int32_t Tokenizer::eot_id() const { return kEotId; }
+
+std::vector<int32_t> Tokenizer::encode_ordinary(std::string_view text) const {
+  std::vector<int32_t> out;
+  out.reserve(text.size() / 4 + 8);
+  impl_->encode_ordinary(text, out);
+  return out;
+}
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text, SpecialPolicy policy) const {
+  if (policy == SpecialPolicy::Text) return encode_ordinary(text);
+  size_t at = text.find(kEotText);
+  if (policy == SpecialPolicy::Error) {
+    if (at != std::string_view::npos)
+      usage_error(
+          "the text contains the special token '<|endoftext|>' (at byte {}); use "
+          "--special allow to encode it as id {}, or --special text to encode it as plain text",
+          at, kEotId);
+    return encode_ordinary(text);
+  }
+  // Allow: ordinary text between occurrences; pieces never merge across the special token.
+  std::vector<int32_t> out;
+  out.reserve(text.size() / 4 + 8);
+  size_t from = 0;
+  while (at != std::string_view::npos) {
+    impl_->encode_ordinary(text.substr(from, at - from), out);
+    out.push_back(kEotId);
+    from = at + kEotText.size();
+    at = text.find(kEotText, from);
+  }
+  impl_->encode_ordinary(text.substr(from), out);
+  return out;
+}
+
+std::string Tokenizer::decode(std::span<const int32_t> ids) const {
+  size_t total = 0;
+  for (int32_t id : ids) {
+    if (!valid_id(id))
+      usage_error("unknown token id {} (the vocabulary has ids 0..{})", id, vocab_size() - 1);
+    total += impl_->off_[id + 1] - impl_->off_[id];
+  }
+  std::string out;
+  out.reserve(total);
+  for (int32_t id : ids) out.append(impl_->token(id));
+  return out;
+}
+
+std::string_view Tokenizer::token_bytes(int32_t id) const {
+  if (!valid_id(id)) throw std::out_of_range("token id out of range");
+  return impl_->token(id);
+}
+
+}  // namespace gpt2
