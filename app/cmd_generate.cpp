@@ -44,7 +44,7 @@ namespace gpt2::app {
 
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 using Clock = std::chrono::steady_clock;
 
 double ms_since(Clock::time_point t0) {
