@@ -254,6 +254,7 @@ int run_generate(GenerateParams& gp) {
     if (static_cast<size_t>(id) >= V)
       usage_error("--logit-bias: token id {} is outside the vocabulary (size {})", id, V);
   const int32_t eos = cfg.eos_token_id;
+  if (gp.ignore_eos) gp.sp.banned.push_back(eos);  // as llama.cpp: EOS is never drawn
   const bool unconditional = prompt.empty();
   if (unconditional) prompt.push_back(cfg.bos_token_id);  // condition on <|endoftext|>
   std::vector<int32_t> prompt_window = prompt;  // the prompt tokens the model sees
@@ -325,7 +326,7 @@ int run_generate(GenerateParams& gp) {
       }
       const std::span<const float> lv = logits.first(V);
       const int32_t id = chain->sample(lv);
-      if (id == eos && !gp.ignore_eos) {
+      if (id == eos) {
         r.finish_reason = "eos";
         break;
       }
@@ -502,7 +503,7 @@ Command add_generate_command(CLI::App& root) {
   sub->add_option("--stop", p.stop, "Stop before this string; not printed (repeatable)")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->allow_extra_args(false);
-  sub->add_flag("--ignore-eos", p.ignore_eos, "Keep going after <|endoftext|>");
+  sub->add_flag("--ignore-eos", p.ignore_eos, "Never end at <|endoftext|> (it is banned)");
   sub->add_option("--num-samples", p.num_samples, "Independent continuations (seed S+i)")
       ->capture_default_str();
   sub->add_flag("--echo", p.echo, "Print the prompt before the continuation");

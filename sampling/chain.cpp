@@ -77,6 +77,11 @@ void validate(const SamplerParams& p) {
 
 std::unique_ptr<Chain> make_chain(const SamplerParams& p) {
   auto chain = std::make_unique<Chain>();
+  if (!p.banned.empty()) {
+    std::vector<std::pair<int32_t, float>> ban;
+    for (int32_t id : p.banned) ban.emplace_back(id, -std::numeric_limits<float>::infinity());
+    chain->add(make_logit_bias(std::move(ban)));
+  }
   for (const auto& n : p.order) {
     if (n == "logit_bias") chain->add(make_logit_bias(p.logit_bias));
     else if (n == "penalties")

@@ -103,6 +103,7 @@ struct SamplerParams {
   float frequency_penalty = 0.0f; // 0 = off
   int no_repeat_ngram = 0;        // 0 = off
   std::vector<std::pair<int32_t, float>> logit_bias;
+  std::vector<int32_t> banned;    // always banned, before every step (--ignore-eos bans EOS)
   std::vector<std::string> order = default_order();
   uint64_t seed = 0;
 
@@ -122,7 +123,7 @@ std::vector<std::string> parse_sampler_order(std::string_view list);
 /// repeat_last_n >= -1, no_repeat_ngram >= 0, finite penalties.
 void validate(const SamplerParams& p);
 
-/// Builds the chain: the steps named in p.order (a step whose parameter makes it a no-op
+/// Builds the chain: a ban of p.banned (if any), the steps named in p.order (a step whose parameter makes it a no-op
 /// is still built: it is cheap and keeps --samplers traces honest), then greedy when
 /// temperature == 0, else dist(seed).
 std::unique_ptr<Chain> make_chain(const SamplerParams& p);

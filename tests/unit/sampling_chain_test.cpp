@@ -155,3 +155,12 @@ TEST_CASE("sampling params: order parsing and validation", "[sampling]") {
   bad([](SamplerParams& p) { p.no_repeat_ngram = -1; });
   bad([](SamplerParams& p) { p.temperature = std::nanf(""); });
 }
+
+TEST_CASE("sampling chain: banned ids are removed before every step", "[sampling]") {
+  SamplerParams p;
+  p.temperature = 0;
+  p.banned = {1};
+  p.order = {};  // even with no steps listed
+  auto chain = make_chain(p);
+  CHECK(chain->sample(std::vector<float>{1.0f, 5.0f, 2.0f}) == 2);
+}
