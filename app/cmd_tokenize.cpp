@@ -22,12 +22,15 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include "app/commands.h"
 #include "app/input.h"
 #include "app/output.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "core/utf8.h"
 #include "tokenizer/tokenizer.h"
 
@@ -50,10 +53,16 @@ void append_int(std::string& s, int64_t v) {
 }
 
 void append_ids(std::string& s, const std::vector<int32_t>& ids, char sep) {
+  // Ids have at most 11 characters; write into the string's buffer, then trim.
+  size_t old = s.size();
+  s.resize(old + ids.size() * 12);
+  char* p = s.data() + old;
+  char* end = s.data() + s.size();
   for (size_t i = 0; i < ids.size(); ++i) {
-    if (i) s.push_back(sep);
-    append_int(s, ids[i]);
+    if (i) *p++ = sep;
+    p = std::to_chars(p, end, ids[i]).ptr;
   }
+  s.resize(static_cast<size_t>(p - s.data()));
 }
 
 // A token's bytes as a JSON string literal (see the note at the top of the file).
@@ -212,14 +221,19 @@ int run_decode(const TokenizeOptions& o, const std::string& input) {
   return 0;
 }
 
-// One --jsonl line -> {"ids":[…],"count":N}\n appended to out.
-void encode_jsonl_line(std::string_view line, size_t lineno, SpecialPolicy policy,
+// A bad --jsonl line; run_jsonl adds the line number.
+struct JsonlLineError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// One --jsonl line -> {"ids":[…],"count":N}\n appended to out (ids is scratch).
+void encode_jsonl_line(std::string_view line, SpecialPolicy policy, std::vector<int32_t>& ids,
                        std::string& out) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(line);
   } catch (const nlohmann::json::exception& e) {
-    usage_error("--jsonl: line {} is not valid JSON: {}", lineno, e.what());
+    throw JsonlLineError(fmt::format("not valid JSON: {}", e.what()));
   }
   const std::string* text = nullptr;
   if (j.is_string()) {
@@ -228,14 +242,11 @@ void encode_jsonl_line(std::string_view line, size_t lineno, SpecialPolicy polic
     auto it = j.find("text");
     if (it != j.end() && it->is_string()) text = &it->get_ref<const std::string&>();
   }
-  if (!text)
-    usage_error("--jsonl: line {} is neither a JSON string nor an object with a \"text\" string",
-                lineno);
-  std::vector<int32_t> ids;
+  if (!text) throw JsonlLineError("neither a JSON string nor an object with a \"text\" string");
   try {
     ids = Tokenizer::gpt2().encode(*text, policy);
   } catch (const Error& e) {
-    usage_error("--jsonl: line {}: {}", lineno, e.what());
+    throw JsonlLineError(e.what());
   }
   out += "{\"ids\":[";
   append_ids(out, ids, ',');
@@ -244,59 +255,104 @@ void encode_jsonl_line(std::string_view line, size_t lineno, SpecialPolicy polic
   out += "}\n";
 }
 
+// --jsonl: the input is cut into chunks of whole lines (~64 KB); workers take chunks in
+// order from an atomic counter, each encodes its lines into its own output buffer, and
+// whoever finishes a chunk writes every finished chunk that is next in input order (under a
+// mutex), so output streams in input order and memory stays bounded. On a bad line the
+// error names its line number (output of earlier chunks may already have been written).
 int run_jsonl(const TokenizeOptions& o, const std::string& input, SpecialPolicy policy) {
-  // Line boundaries (a final newline does not start another line).
-  std::vector<std::string_view> lines;
-  for (size_t i = 0; i < input.size();) {
-    size_t nl = input.find('\n', i);
-    if (nl == std::string::npos) nl = input.size();
-    lines.emplace_back(input.data() + i, nl - i);
-    i = nl + 1;
+  constexpr size_t kChunkBytes = 64 * 1024;
+  std::vector<size_t> bounds{0};  // chunk c = [bounds[c], bounds[c + 1])
+  while (bounds.back() < input.size()) {
+    size_t at = std::min(input.size(), bounds.back() + kChunkBytes);
+    size_t nl = at < input.size() ? input.find('\n', at) : std::string::npos;
+    bounds.push_back(nl == std::string::npos ? input.size() : nl + 1);
   }
+  const size_t n_chunks = bounds.size() - 1;
   unsigned threads = o.threads > 0 ? static_cast<unsigned>(o.threads)
                                    : std::max(1u, std::thread::hardware_concurrency());
-  const size_t chunk = 64;  // lines per work item
-  const size_t n_chunks = (lines.size() + chunk - 1) / chunk;
   threads = static_cast<unsigned>(std::min<size_t>(threads, std::max<size_t>(n_chunks, 1)));
-  std::vector<std::string> outs(n_chunks);
-  std::vector<std::exception_ptr> errors(n_chunks);
-  std::atomic<size_t> next{0}, done{0};
+
+  struct Chunk {
+    std::string out;
+    std::exception_ptr error;
+    size_t error_line = 0;  // 1-based within the chunk
+    bool ready = false;
+  };
+  std::vector<Chunk> chunks(n_chunks);
+  std::atomic<size_t> next{0}, done_bytes{0};
   std::atomic<bool> failed{false};
-  Tokenizer::gpt2();  // build the vocabulary once, before the workers start
+  std::mutex write_mu;
+  size_t next_write = 0;  // guarded by write_mu
+  Tokenizer::gpt2();      // build the vocabulary once, before the workers start
 
   auto worker = [&] {
+    std::vector<int32_t> ids;
     for (;;) {
       size_t c = next.fetch_add(1);
       if (c >= n_chunks || failed.load(std::memory_order_relaxed)) return;
-      size_t end = std::min(lines.size(), (c + 1) * chunk);
+      Chunk& ch = chunks[c];
+      std::string_view text(input.data() + bounds[c], bounds[c + 1] - bounds[c]);
+      ch.out.reserve(text.size() * 2);
+      size_t line = 0;
       try {
-        for (size_t l = c * chunk; l < end; ++l) encode_jsonl_line(lines[l], l + 1, policy, outs[c]);
+        for (size_t i = 0; i < text.size();) {
+          size_t nl = text.find('\n', i);
+          if (nl == std::string_view::npos) nl = text.size();
+          ++line;
+          encode_jsonl_line(text.substr(i, nl - i), policy, ids, ch.out);
+          i = nl + 1;
+        }
       } catch (...) {
-        errors[c] = std::current_exception();
+        ch.error = std::current_exception();
+        ch.error_line = line;
         failed.store(true);
       }
-      done.fetch_add(end - c * chunk);
+      done_bytes.fetch_add(text.size());
+      std::lock_guard<std::mutex> lock(write_mu);
+      ch.ready = true;
+      try {
+        while (next_write < n_chunks && chunks[next_write].ready && !chunks[next_write].error) {
+          write_stdout(chunks[next_write].out);
+          std::string().swap(chunks[next_write].out);
+          ++next_write;
+        }
+      } catch (...) {  // stdout closed or unwritable: stop everyone
+        if (!ch.error) ch.error = std::current_exception();
+        failed.store(true);
+        return;
+      }
     }
   };
+  auto t0 = std::chrono::steady_clock::now();
   std::vector<std::thread> pool;
   for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
-  const bool progress = stderr_is_tty() && lines.size() >= 10000;
+  const bool progress = stderr_is_tty() && input.size() >= (8u << 20);
   if (progress) {
     // The main thread reports progress while the workers encode.
     pool.emplace_back(worker);
-    while (done.load() < lines.size() && !failed.load()) {
-      std::fprintf(stderr, "\rtokenize: %zu/%zu lines", done.load(), lines.size());
+    while (done_bytes.load() < input.size() && !failed.load()) {
+      std::fprintf(stderr, "\rtokenize: %zu/%zu MB", done_bytes.load() >> 20, input.size() >> 20);
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      if (next.load() >= n_chunks && done.load() >= lines.size()) break;
     }
     std::fprintf(stderr, "\r\033[K");
   } else {
     worker();
   }
   for (auto& t : pool) t.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);  // the first failing line in input order
-  for (auto& s : outs) write_stdout(s);
+  log::debug("--jsonl: {} bytes in {} chunks on {} threads in {:.3f} s", input.size(), n_chunks,
+             threads, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  for (size_t c = 0; c < n_chunks; ++c) {
+    if (!chunks[c].error) continue;
+    try {
+      std::rethrow_exception(chunks[c].error);
+    } catch (const JsonlLineError& e) {
+      // The first failing line in input order: its number in the whole input.
+      size_t before = static_cast<size_t>(
+          std::count(input.begin(), input.begin() + static_cast<long>(bounds[c]), '\n'));
+      usage_error("--jsonl: line {}: {}", before + chunks[c].error_line, e.what());
+    }
+  }
   return 0;
 }
 

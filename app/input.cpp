@@ -23,18 +23,22 @@ namespace {
 std::string read_all(int fd, const std::string& name) {
   std::string data;
   struct stat st {};
+  size_t cap = 1 << 16;
   if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
-    data.reserve(static_cast<size_t>(st.st_size));
-  char buf[1 << 16];
+    cap = static_cast<size_t>(st.st_size) + 1;
+  size_t len = 0;
+  data.resize(cap);
   for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (len == data.size()) data.resize(data.size() * 2);
+    ssize_t n = ::read(fd, data.data() + len, data.size() - len);
     if (n == 0) break;
     if (n < 0) {
       if (errno == EINTR) continue;
       usage_error("cannot read {}: {}", name, std::strerror(errno));
     }
-    data.append(buf, static_cast<size_t>(n));
+    len += static_cast<size_t>(n);
   }
+  data.resize(len);
   return data;
 }
 
@@ -83,6 +87,7 @@ std::optional<std::string> read_text_input(const TextInputOptions& o) {
   } else {
     return std::nullopt;
   }
+  if (utf8_valid(raw)) return raw;  // the common case: no copy
   size_t bad = std::string_view::npos;
   std::string text = utf8_replace_invalid(raw, &bad);
   if (bad != std::string_view::npos)

@@ -33,4 +33,11 @@ grep -q "line 2" "$T/err" || fail "array line not named: $(cat "$T/err")"
 printf '"ok"\nnot json\n' | "$GPT2" tokenize --jsonl > /dev/null 2> "$T/err"; rc=$?
 [ "$rc" -eq 2 ] || fail "bad json exit $rc"
 grep -q "line 2" "$T/err" || fail "bad json line not named: $(cat "$T/err")"
+# a bad line deep in a multi-chunk input is named by its line number in the whole input
+for i in $(seq 1 12000); do
+  if [ "$i" -eq 9001 ]; then echo '{"txt":"no text field"}'; else printf '"line %d with some padding text"\n' "$i"; fi
+done > "$T/bad.jsonl"
+"$GPT2" tokenize --jsonl -t 2 -f "$T/bad.jsonl" > /dev/null 2> "$T/err"; rc=$?
+[ "$rc" -eq 2 ] || fail "deep bad line exit $rc"
+grep -q "line 9001:" "$T/err" || fail "deep bad line number: $(cat "$T/err")"
 exit 0
