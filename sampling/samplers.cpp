@@ -66,6 +66,7 @@ struct Penalties final : Sampler {
     generated_count.clear();
   }
   void apply(Candidates& c) override {
+    if (repeat == 1.0f && freq == 0.0f && pres == 0.0f) return;  // off: keep sortedness
     if (repeat != 1.0f) {
       for (const auto& [id, n] : window_count) {
         const int64_t i = index_of(c, id);
