@@ -184,17 +184,32 @@ struct TopP final : Sampler {
       if (above > 0 && above < c.size() && mass >= p)
         filter_in_place(c, [cutoff](const TokenData& t) { return t.p >= cutoff; });
     }
-    sort_by_logit(c);  // logit order == probability order
-    double cum = 0.0;
-    size_t keep = c.size();
-    for (size_t i = 0; i < c.size(); ++i) {
-      cum += c.data[i].p;
-      if (cum >= p) {
-        keep = i + 1;
-        break;
+    // Sort only as much as needed: partial-sort the best m (logit order == probability
+    // order), widen m x8 until their mass reaches p; the full sort is the last resort.
+    size_t m = c.sorted ? c.size() : std::min<size_t>(c.size(), 256);
+    for (;;) {
+      if (m >= c.size()) {
+        sort_by_logit(c);
+        m = c.size();
+      } else {
+        std::partial_sort(c.data.begin(), c.data.begin() + static_cast<std::ptrdiff_t>(m),
+                          c.data.end(), [](const TokenData& a, const TokenData& b) {
+                            return a.logit != b.logit ? a.logit > b.logit : a.id < b.id;
+                          });
       }
+      double cum = 0.0;
+      for (size_t i = 0; i < m; ++i) {
+        cum += c.data[i].p;
+        if (cum >= p) {
+          truncate(c, i + 1);
+          c.sorted = true;
+          return;
+        }
+      }
+      if (m == c.size()) break;  // rounding: the whole mass is below p, keep everything
+      m *= 8;
     }
-    truncate(c, std::max<size_t>(keep, 1));
+    c.sorted = true;
   }
   std::unique_ptr<Sampler> clone() const override { return std::make_unique<TopP>(*this); }
 };
