@@ -1,0 +1,107 @@
+#include "core/blas_setup.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+extern "C" {
+char* openblas_get_config(void);
+char* openblas_get_corename(void);
+}
+
+namespace gpt2 {
+namespace {
+
+std::string g_note = "blas setup: not run";
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+bool env_set(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0';
+}
+
+}  // namespace
+
+std::string better_blas_core(const std::string& corename, bool avx512, bool avx512bf16,
+                             bool avx2_fma) {
+  const std::string c = lower(corename);
+  auto is_one_of = [&](std::initializer_list<const char*> names) {
+    for (const char* n : names)
+      if (c == n) return true;
+    return false;
+  };
+  if (avx512) {
+    if (is_one_of({"skylakex", "cooperlake", "sapphirerapids"})) return "";
+    // AMD Zen 4 and other non-Intel cores with their own tuned kernels are left alone.
+    if (c.rfind("zen", 0) == 0) return "";
+    return avx512bf16 ? "COOPERLAKE" : "SKYLAKEX";
+  }
+  if (avx2_fma) {
+    if (is_one_of({"prescott", "core2", "penryn", "dunnington", "nehalem", "sandybridge",
+                   "atom", "katmai", "coppermine", "northwood", "banias", "unknown"}))
+      return "HASWELL";
+  }
+  return "";
+}
+
+void ensure_fast_blas(char** argv) {
+  const std::string core = openblas_get_corename();
+  if (env_set("GPT2_BLAS_REEXEC")) {
+    // We are the restarted process: report and never loop.
+    g_note = "blas setup: restarted with OPENBLAS_CORETYPE=" +
+             std::string(std::getenv("OPENBLAS_CORETYPE") ? std::getenv("OPENBLAS_CORETYPE")
+                                                          : "?") +
+             ", core now " + core;
+    unsetenv("GPT2_BLAS_REEXEC");
+    return;
+  }
+  if (env_set("OPENBLAS_CORETYPE")) {
+    g_note = "blas setup: OPENBLAS_CORETYPE set by the user, core " + core;
+    return;
+  }
+  if (env_set("GPT2_NO_BLAS_REEXEC")) {
+    g_note = "blas setup: GPT2_NO_BLAS_REEXEC set, core " + core;
+    return;
+  }
+  __builtin_cpu_init();
+  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+  const bool bf16 = __builtin_cpu_supports("avx512bf16");
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  std::string want = better_blas_core(core, avx512, bf16, avx2);
+  // Test hook: pretend the library chose a slow core, to exercise the restart path.
+  if (env_set("GPT2_BLAS_TEST_ASSUME_SLOW") && want.empty())
+    want = better_blas_core("Prescott", avx512, bf16, avx2);
+  if (want.empty()) {
+    g_note = "blas setup: core " + core + " is right for this CPU";
+    return;
+  }
+  if (std::strstr(openblas_get_config(), "DYNAMIC_ARCH") == nullptr) {
+    g_note = "blas setup: core " + core + " is slow for this CPU but the library is not " +
+             "DYNAMIC_ARCH; nothing to do";
+    return;
+  }
+  setenv("OPENBLAS_CORETYPE", want.c_str(), 1);
+  setenv("GPT2_BLAS_REEXEC", "1", 1);
+  execv("/proc/self/exe", argv);
+  // exec failed (no /proc?): carry on with the slow kernels.
+  const int err = errno;
+  unsetenv("OPENBLAS_CORETYPE");
+  unsetenv("GPT2_BLAS_REEXEC");
+  g_note = "blas setup: core " + core + " is slow; restart with OPENBLAS_CORETYPE=" + want +
+           " failed: " + std::strerror(err);
+}
+
+std::string blas_setup_note() { return g_note; }
+
+}  // namespace gpt2
