@@ -5,12 +5,14 @@
 // caught here and become exit 2 with a one-line message.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <vector>
 
 #include "app/commands.h"
 #include "app/output.h"
+#include "core/blas_setup.h"
 #include "core/cpu.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -22,14 +24,15 @@
 namespace {
 
 std::string version_text() {
-  return fmt::format("gpt2 {}\nblas: {}\ncpu: {}\n", GPT2_VERSION, gpt2::blas_description(),
-                     gpt2::cpu_features());
+  return fmt::format("gpt2 {}\nblas: {}\nblas setup: {}\ncpu: {}\n", GPT2_VERSION,
+                     gpt2::blas_description(), gpt2::blas_setup_note(), gpt2::cpu_features());
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace gpt2;
+  ensure_fast_blas(argv);  // may restart once with OPENBLAS_CORETYPE (core/blas_setup.h)
   app::install_signal_handlers();
 
   CLI::App root{"gpt2 — run GPT-2 language models from the shell", "gpt2"};
