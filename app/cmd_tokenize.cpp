@@ -14,8 +14,6 @@
 // in the JSON text it reads "\\xNN". The token's bytes stay fully visible (replacement
 // with U+FFFD would make e.g. tokens 447 and 564 look identical); the id beside it
 // disambiguates from a literal backslash-x in the text.
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <atomic>
 #include <charconv>
@@ -23,6 +21,7 @@
 #include <cstdio>
 #include <exception>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <thread>
 
@@ -88,13 +87,27 @@ void append_piece_json(std::string& s, std::string_view bytes) {
       continue;
     }
     switch (c) {
-      case '"': s += "\\\""; break;
-      case '\\': s += "\\\\"; break;
-      case '\n': s += "\\n"; break;
-      case '\r': s += "\\r"; break;
-      case '\t': s += "\\t"; break;
-      case '\b': s += "\\b"; break;
-      case '\f': s += "\\f"; break;
+      case '"':
+        s += "\\\"";
+        break;
+      case '\\':
+        s += "\\\\";
+        break;
+      case '\n':
+        s += "\\n";
+        break;
+      case '\r':
+        s += "\\r";
+        break;
+      case '\t':
+        s += "\\t";
+        break;
+      case '\b':
+        s += "\\b";
+        break;
+      case '\f':
+        s += "\\f";
+        break;
       default:
         if (c < 0x20) {
           s += "\\u00";
@@ -183,9 +196,10 @@ std::vector<int32_t> parse_ids(std::string_view s) {
     if (r.ec == std::errc::result_out_of_range && digits && t.size() > 1)
       check(-1, t);  // a huge number: unknown id, named as written
     else if (r.ec != std::errc() || r.ptr != t.data() + t.size())
-      usage_error("--decode: '{}' is not a token id (expected integers separated by spaces, "
-                  "commas or newlines, or a JSON array)",
-                  t);
+      usage_error(
+          "--decode: '{}' is not a token id (expected integers separated by spaces, "
+          "commas or newlines, or a JSON array)",
+          t);
     else
       check(v, t);
     i = e;
@@ -360,9 +374,10 @@ int run(const TokenizeOptions& o) {
   SpecialPolicy policy = parse_special_policy(o.input.special);
   if (o.jsonl && o.decode) usage_error("--jsonl and --decode cannot be combined");
   if (o.jsonl && o.format != "ids")
-    usage_error("--format {} cannot be combined with --jsonl (its output is fixed: "
-                "{{\"ids\":[…],\"count\":N}} per line)",
-                o.format);
+    usage_error(
+        "--format {} cannot be combined with --jsonl (its output is fixed: "
+        "{{\"ids\":[…],\"count\":N}} per line)",
+        o.format);
   std::optional<std::string> input = read_text_input(o.input);
   if (!input)
     usage_error("no input: give TEXT, -f FILE, or pipe text on stdin (see gpt2 tokenize --help)");

@@ -91,9 +91,10 @@ std::optional<std::string> read_text_input(const TextInputOptions& o) {
   size_t bad = std::string_view::npos;
   std::string text = utf8_replace_invalid(raw, &bad);
   if (bad != std::string_view::npos)
-    log::warn("input {} is not valid UTF-8 (first bad byte at offset {}); invalid bytes "
-              "replaced with U+FFFD",
-              source, bad);
+    log::warn(
+        "input {} is not valid UTF-8 (first bad byte at offset {}); invalid bytes "
+        "replaced with U+FFFD",
+        source, bad);
   return text;
 }
 

@@ -37,10 +37,14 @@ inline int lead_length(uint8_t b) {
 inline void second_range(uint8_t b, uint8_t& lo, uint8_t& hi) {
   lo = 0x80;
   hi = 0xBF;
-  if (b == 0xE0) lo = 0xA0;
-  else if (b == 0xED) hi = 0x9F;
-  else if (b == 0xF0) lo = 0x90;
-  else if (b == 0xF4) hi = 0x8F;
+  if (b == 0xE0)
+    lo = 0xA0;
+  else if (b == 0xED)
+    hi = 0x9F;
+  else if (b == 0xF0)
+    lo = 0x90;
+  else if (b == 0xF4)
+    hi = 0x8F;
 }
 
 // At s[i] (i < n): returns the length of the well-formed sequence starting there (> 0), or

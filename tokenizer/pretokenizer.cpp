@@ -16,9 +16,12 @@ struct AsciiClasses {
   constexpr AsciiClasses() : c() {
     for (int i = 0; i < 128; ++i) {
       CharClass k = unicode::Other;
-      if ((i >= 'a' && i <= 'z') || (i >= 'A' && i <= 'Z')) k = unicode::Letter;
-      else if (i >= '0' && i <= '9') k = unicode::Number;
-      else if (i == ' ' || (i >= 0x09 && i <= 0x0D)) k = unicode::Space;
+      if ((i >= 'a' && i <= 'z') || (i >= 'A' && i <= 'Z'))
+        k = unicode::Letter;
+      else if (i >= '0' && i <= '9')
+        k = unicode::Number;
+      else if (i == ' ' || (i >= 0x09 && i <= 0x0D))
+        k = unicode::Space;
       c[i] = k;
     }
   }

@@ -43,8 +43,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size >= 4) {
     std::vector<int32_t> raw(size / 4);
     for (size_t i = 0; i < raw.size(); ++i)
-      raw[i] = static_cast<int32_t>(data[4 * i] | (data[4 * i + 1] << 8) |
-                                    (data[4 * i + 2] << 16) | (uint32_t(data[4 * i + 3]) << 24)) %
+      raw[i] = static_cast<int32_t>(data[4 * i] | (data[4 * i + 1] << 8) | (data[4 * i + 2] << 16) |
+                                    (uint32_t(data[4 * i + 3]) << 24)) %
                60000;
     try {
       tok.decode(raw);

@@ -2,9 +2,8 @@
 // cases.jsonl pins encode_ordinary and encode(allowed_special="all") ids for every text;
 // decode.jsonl pins the exact bytes of id sequences (partial UTF-8 tokens included).
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
-
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -124,9 +123,9 @@ TEST_CASE("tokenizer: short and long pieces match a naive reference BPE", "[toke
   std::unordered_map<std::string, int32_t> ranks;
   for (int32_t r = 0; r < 50256; ++r) ranks.emplace(std::string(tok.token_bytes(r)), r);
   std::mt19937 rng(42);
-  const std::vector<std::string> alphabets = {"abcdefghijklmnopqrstuvwxyz", "aeinrst",
-                                              "ab", "a", "\xe4\xb8\xad\xe6\x96\x87\xe5\xad\x97",
-                                              "0123456789", "!?.-=#"};
+  const std::vector<std::string> alphabets = {
+      "abcdefghijklmnopqrstuvwxyz",           "aeinrst",    "ab",    "a",
+      "\xe4\xb8\xad\xe6\x96\x87\xe5\xad\x97", "0123456789", "!?.-=#"};
   for (const auto& alpha : alphabets) {
     // Whole code points of the alphabet (1 or 3 bytes each here).
     std::vector<std::string> units;

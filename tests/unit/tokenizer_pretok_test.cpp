@@ -1,7 +1,6 @@
 // The GPT-2 pre-tokenizer on its own:
 //   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
 #include <catch2/catch.hpp>
-
 #include <string>
 #include <vector>
 
@@ -43,7 +42,8 @@ TEST_CASE("pretok: whitespace runs before a word", "[tokenizer][pretok]") {
   CHECK(split("a   ") == V{"a", "   "});
   CHECK(split("   ") == V{"   "});
   // only U+0020 is the optional space of the word alternatives
-  CHECK(split("a \xC2\xA0" "b") == V{"a", " ", "\xC2\xA0", "b"});
+  CHECK(split("a \xC2\xA0"
+              "b") == V{"a", " ", "\xC2\xA0", "b"});
   CHECK(split("\xE3\x80\x80\xE3\x80\x80x") == V{"\xE3\x80\x80", "\xE3\x80\x80", "x"});
   CHECK(split(" \r\n") == V{" \r\n"});
 }
@@ -58,14 +58,14 @@ TEST_CASE("pretok: numbers", "[tokenizer][pretok]") {
 TEST_CASE("pretok: Unicode 16.0 classes", "[tokenizer][pretok]") {
   using namespace gpt2::unicode;
   CHECK(char_class('a') == Letter);
-  CHECK(char_class(0x4E2D) == Letter);   // 中
-  CHECK(char_class(0x0660) == Number);   // ARABIC-INDIC DIGIT ZERO
-  CHECK(char_class(0x3000) == Space);    // IDEOGRAPHIC SPACE
-  CHECK(char_class(0x0085) == Space);    // NEL
-  CHECK(char_class(0xFEFF) == Other);    // BOM is not White_Space
-  CHECK(char_class(0x200B) == Other);    // ZERO WIDTH SPACE is not White_Space
-  CHECK(char_class(0x0301) == Other);    // combining acute: Mn is not L
-  CHECK(char_class(0x1F600) == Other);   // emoji
+  CHECK(char_class(0x4E2D) == Letter);  // 中
+  CHECK(char_class(0x0660) == Number);  // ARABIC-INDIC DIGIT ZERO
+  CHECK(char_class(0x3000) == Space);   // IDEOGRAPHIC SPACE
+  CHECK(char_class(0x0085) == Space);   // NEL
+  CHECK(char_class(0xFEFF) == Other);   // BOM is not White_Space
+  CHECK(char_class(0x200B) == Other);   // ZERO WIDTH SPACE is not White_Space
+  CHECK(char_class(0x0301) == Other);   // combining acute: Mn is not L
+  CHECK(char_class(0x1F600) == Other);  // emoji
   CHECK(char_class(0x10FFFF) == Other);
   CHECK(char_class(0x110000) == Other);
   // New in Unicode 16.0 (unassigned in 15.x): TODHRI LETTER A U+105C0,
@@ -73,13 +73,17 @@ TEST_CASE("pretok: Unicode 16.0 classes", "[tokenizer][pretok]") {
   CHECK(char_class(0x105C0) == Letter);
   CHECK(char_class(0x10D40) == Number);
   // ... so it joins the surrounding letters
-  CHECK(split("a\xF0\x90\x97\x80" "b c") == V{"a\xF0\x90\x97\x80" "b", " c"});
+  CHECK(split("a\xF0\x90\x97\x80"
+              "b c") == V{"a\xF0\x90\x97\x80"
+                          "b",
+                          " c"});
   // combining marks split words (they are "other")
   CHECK(split("e\xCC\x81t\xC3\xA9") == V{"e", "\xCC\x81", "t\xC3\xA9"});
 }
 
 TEST_CASE("pretok: invalid UTF-8 bytes are single 'other' characters", "[tokenizer][pretok]") {
-  CHECK(split("a\xFF" "b") == V{"a", "\xFF", "b"});
+  CHECK(split("a\xFF"
+              "b") == V{"a", "\xFF", "b"});
   CHECK(split("\xE4\xB8") == V{"\xE4\xB8"});
   CHECK(split(" \x80\x80x") == V{" \x80\x80", "x"});
   std::string all;

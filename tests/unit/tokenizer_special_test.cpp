@@ -1,6 +1,5 @@
 // Special-token policy (SPEC "--special error|allow|text") and decode of partial UTF-8.
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "core/error.h"
@@ -23,8 +22,7 @@ TEST_CASE("special: error policy names the token and the flags", "[tokenizer][sp
     CHECK(m.find("--special text") != std::string::npos);
   }
   // near misses are plain text under every policy
-  CHECK(tok.encode("<|endoftext|", SpecialPolicy::Error) ==
-        tok.encode_ordinary("<|endoftext|"));
+  CHECK(tok.encode("<|endoftext|", SpecialPolicy::Error) == tok.encode_ordinary("<|endoftext|"));
   CHECK(tok.encode("hello world", SpecialPolicy::Error) == I{31373, 995});
 }
 

@@ -1,9 +1,8 @@
 // core/utf8: Python bytes.decode("utf-8", "replace") semantics (maximal subparts).
-#include <catch2/catch.hpp>
-
-#include <string>
-
 #include "core/utf8.h"
+
+#include <catch2/catch.hpp>
+#include <string>
 
 using gpt2::utf8_incomplete_tail;
 using gpt2::utf8_replace_invalid;
@@ -21,10 +20,12 @@ TEST_CASE("utf8: replacement like Python errors=replace", "[utf8]") {
   CHECK(bad == 0);
   CHECK(utf8_replace_invalid("\xED\xA0\x80", &bad) == R + R + R);  // surrogate: three
   CHECK(utf8_replace_invalid(std::string("\xF0\x9F") + "a") == R + "a");
-  CHECK(utf8_replace_invalid("ab\xFF" "c", &bad) == "ab" + R + "c");
+  CHECK(utf8_replace_invalid("ab\xFF"
+                             "c",
+                             &bad) == "ab" + R + "c");
   CHECK(bad == 2);
-  CHECK(utf8_replace_invalid("\xC0\xAF") == R + R);          // overlong lead C0
-  CHECK(utf8_replace_invalid("\xE0\x80\xAF") == R + R + R);  // overlong E0 80
+  CHECK(utf8_replace_invalid("\xC0\xAF") == R + R);                  // overlong lead C0
+  CHECK(utf8_replace_invalid("\xE0\x80\xAF") == R + R + R);          // overlong E0 80
   CHECK(utf8_replace_invalid("\xF4\x90\x80\x80") == R + R + R + R);  // > U+10FFFF
   CHECK(utf8_replace_invalid("\xF5") == R);
   CHECK(utf8_replace_invalid("\x80\x80") == R + R);
