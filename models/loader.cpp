@@ -1,0 +1,376 @@
+// Model::load — find the checkpoint, validate every header and shape, then bind the weights.
+//
+// Order of work (nothing touches tensor data before step 4):
+//   1. resolve the spec: checkpoint directory, single .safetensors file (config.json beside
+//      it, else shapes inferred with 64-wide heads), sharded index, or built-in name;
+//   2. parse config.json (models/config.h) and every safetensors header
+//      (models/safetensors.h: offsets, sizes, overlaps against the file size);
+//   3. check every expected tensor's presence, dtype and shape against the config
+//      (one table, weight_table(), in checkpoint order);
+//   4. bind: F32 in place (a view into the mapping), F16/BF16 converted once to f32.
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/matmul.h"
+#include "models/builtin.h"
+#include "models/config.h"
+#include "models/model_impl.h"
+#include "models/safetensors.h"
+
+namespace gpt2 {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+DType parse_dtype(const std::string& s) {
+  if (s == "f32") return DType::F32;
+  if (s == "f16") return DType::F16;
+  if (s == "bf16") return DType::BF16;
+  if (s == "q8") return DType::Q8;
+  usage_error("--dtype '{}' is not one of f32, f16, bf16, q8", s);
+}
+
+const char* dtype_name(DType d) {
+  switch (d) {
+    case DType::F32: return "f32";
+    case DType::F16: return "f16";
+    case DType::BF16: return "bf16";
+    case DType::Q8: return "q8";
+  }
+  return "?";
+}
+
+Model::Model() : impl_(std::make_unique<Impl>()) {}
+Model::~Model() = default;
+const ModelConfig& Model::config() const { return impl_->cfg; }
+const std::string& Model::name() const { return impl_->name; }
+DType Model::dtype() const { return impl_->dtype; }
+int Model::threads() const { return impl_->pool->threads(); }
+
+namespace {
+
+constexpr const char* kPrefix = "transformer.";
+
+struct Entry {
+  TensorInfo info;
+  const MappedFile* file;
+};
+
+// ---------------------------------------------------------------------------------------
+// fp16 / bf16 -> f32
+
+float f16_to_f32(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
+  uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+  if (exp == 0) {
+    if (man == 0) {
+      bits = sign;
+    } else {  // subnormal: normalise
+      int e = -1;
+      do {
+        e++;
+        man <<= 1;
+      } while ((man & 0x400) == 0);
+      bits = sign | ((127 - 15 - e) << 23) | ((man & 0x3ff) << 13);
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000 | (man << 13);
+  } else {
+    bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+float bf16_to_f32(uint16_t h) {
+  const uint32_t bits = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. where the model is
+
+struct Source {
+  std::string name;                 // display name
+  std::string config_file;          // "" when shapes are inferred
+  std::string config_text;
+  std::vector<std::string> weight_files;  // safetensors paths
+  const BuiltinModel* builtin = nullptr;
+};
+
+std::string read_small_file(const std::string& path) {
+  MappedFile f(path);
+  return std::string(f.view());
+}
+
+std::vector<std::string> shards_from_index(const std::string& index_path) {
+  json j;
+  try {
+    j = json::parse(read_small_file(index_path));
+  } catch (const json::exception& e) {
+    runtime_error("{}: invalid JSON: {}", index_path, e.what());
+  }
+  if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
+    runtime_error("{}: missing field 'weight_map'", index_path);
+  std::vector<std::string> files;
+  const fs::path dir = fs::path(index_path).parent_path();
+  for (auto& [tensor, f] : j["weight_map"].items()) {
+    if (!f.is_string())
+      runtime_error("{}: field 'weight_map' entry '{}' is not a file name", index_path, tensor);
+    const std::string fn = f.get<std::string>();
+    if (fn.empty() || fn.find('/') != std::string::npos)
+      runtime_error("{}: field 'weight_map' entry '{}' names a bad shard file '{}'", index_path,
+                    tensor, fn);
+    const std::string p = (dir / fn).string();
+    if (std::find(files.begin(), files.end(), p) == files.end()) files.push_back(p);
+  }
+  if (files.empty()) runtime_error("{}: field 'weight_map' is empty", index_path);
+  return files;
+}
+
+Source resolve(const std::string& spec) {
+  Source s;
+  s.name = spec;
+  std::error_code ec;
+  const fs::file_status st = fs::status(spec, ec);
+  if (!ec && fs::is_directory(st)) {
+    const fs::path dir(spec);
+    s.config_file = (dir / "config.json").string();
+    if (!fs::exists(s.config_file))
+      runtime_error("{}: missing (a checkpoint directory needs config.json; pass the .safetensors "
+                    "file itself to infer the shapes)",
+                    s.config_file);
+    s.config_text = read_small_file(s.config_file);
+    const std::string single = (dir / "model.safetensors").string();
+    const std::string index = (dir / "model.safetensors.index.json").string();
+    if (fs::exists(single)) {
+      s.weight_files.push_back(single);
+    } else if (fs::exists(index)) {
+      s.weight_files = shards_from_index(index);
+    } else {
+      runtime_error("{}: missing (no model.safetensors or model.safetensors.index.json in {})",
+                    single, spec);
+    }
+    return s;
+  }
+  if (!ec && fs::exists(st)) {
+    const fs::path file(spec);
+    if (file.filename().string().ends_with(".index.json")) {
+      s.weight_files = shards_from_index(spec);
+    } else {
+      s.weight_files.push_back(spec);
+    }
+    const fs::path cfg = file.parent_path().empty() ? fs::path("config.json")
+                                                    : file.parent_path() / "config.json";
+    if (fs::exists(cfg)) {
+      s.config_file = cfg.string();
+      s.config_text = read_small_file(s.config_file);
+    }
+    return s;
+  }
+  if (const BuiltinModel* b = find_builtin_model(spec)) {
+    s.builtin = b;
+    s.config_file = std::string(spec) + "/config.json";
+    s.config_text = std::string(b->config_json);
+    return s;
+  }
+  runtime_error("unknown model '{}' (not a file, directory or built-in model)", spec);
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. the expected tensors, in checkpoint order (the single sizes table)
+
+struct Slot {
+  std::string name;            // without prefix
+  std::vector<int64_t> shape;  // expected
+  const float** dst;           // where the view goes
+};
+
+std::vector<Slot> weight_table(const ModelConfig& c, Weights& w) {
+  const int64_t C = c.n_embd, V = c.vocab_size, P = c.n_positions, F = c.ff();
+  std::vector<Slot> t;
+  t.push_back({"wte.weight", {V, C}, &w.wte});
+  t.push_back({"wpe.weight", {P, C}, &w.wpe});
+  w.h.resize(c.n_layer);
+  for (int l = 0; l < c.n_layer; l++) {
+    const std::string p = fmt::format("h.{}.", l);
+    LayerWeights& lw = w.h[l];
+    t.push_back({p + "ln_1.weight", {C}, &lw.ln_1_w});
+    t.push_back({p + "ln_1.bias", {C}, &lw.ln_1_b});
+    t.push_back({p + "attn.c_attn.weight", {C, 3 * C}, &lw.qkv_w});
+    t.push_back({p + "attn.c_attn.bias", {3 * C}, &lw.qkv_b});
+    t.push_back({p + "attn.c_proj.weight", {C, C}, &lw.attn_proj_w});
+    t.push_back({p + "attn.c_proj.bias", {C}, &lw.attn_proj_b});
+    t.push_back({p + "ln_2.weight", {C}, &lw.ln_2_w});
+    t.push_back({p + "ln_2.bias", {C}, &lw.ln_2_b});
+    t.push_back({p + "mlp.c_fc.weight", {C, F}, &lw.fc_w});
+    t.push_back({p + "mlp.c_fc.bias", {F}, &lw.fc_b});
+    t.push_back({p + "mlp.c_proj.weight", {F, C}, &lw.fc_proj_w});
+    t.push_back({p + "mlp.c_proj.bias", {C}, &lw.fc_proj_b});
+  }
+  t.push_back({"ln_f.weight", {C}, &w.ln_f_w});
+  t.push_back({"ln_f.bias", {C}, &w.ln_f_b});
+  return t;
+}
+
+// Buffers HF keeps in the state dict that carry no weights: the causal mask and its fill.
+bool is_ignored_buffer(const std::string& n) {
+  return n.starts_with("h.") &&
+         (n.ends_with(".attn.bias") || n.ends_with(".attn.masked_bias"));
+}
+
+// Shapes from tensors when there is no config.json (released GPT-2s have 64-wide heads).
+ModelConfig infer_config(const std::map<std::string, Entry>& t, const std::string& file) {
+  auto dims = [&](const char* name, size_t rank) -> const std::vector<int64_t>& {
+    auto it = t.find(name);
+    if (it == t.end())
+      runtime_error("{}: missing tensor '{}' (needed to infer the shapes without config.json)",
+                    file, name);
+    if (it->second.info.shape.size() != rank)
+      runtime_error("{}: tensor '{}' has shape {}, expected {} dimensions", file, name,
+                    shape_str(it->second.info.shape), rank);
+    for (int64_t d : it->second.info.shape)
+      if (d < 1 || d > (1 << 24))
+        runtime_error("{}: tensor '{}' has shape {}, out of range", file, name,
+                      shape_str(it->second.info.shape));
+    return it->second.info.shape;
+  };
+  ModelConfig c;
+  c.vocab_size = static_cast<int>(dims("wte.weight", 2)[0]);
+  c.n_embd = static_cast<int>(dims("wte.weight", 2)[1]);
+  c.n_positions = static_cast<int>(dims("wpe.weight", 2)[0]);
+  int L = 0;
+  while (L < 1024 && t.count(fmt::format("h.{}.ln_1.weight", L))) L++;
+  c.n_layer = L;
+  if (L == 0) runtime_error("{}: missing tensor 'h.0.ln_1.weight' (no transformer blocks)", file);
+  const int64_t F = dims("h.0.mlp.c_fc.weight", 2)[1];
+  c.n_inner = F == 4LL * c.n_embd ? 0 : static_cast<int>(F);
+  if (c.n_embd % 64 != 0)
+    runtime_error("{}: cannot infer n_head: n_embd = {} is not a multiple of 64 (add a "
+                  "config.json beside the file)",
+                  file, c.n_embd);
+  c.n_head = c.n_embd / 64;
+  c.eos_token_id = c.bos_token_id = default_eos(c.vocab_size);
+  validate_config(c, file);
+  return c;
+}
+
+}  // namespace
+
+std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& opts) {
+  if (opts.dtype != DType::F32)
+    usage_error("--dtype {} is not implemented yet (only f32; f16/bf16 checkpoints are converted "
+                "to f32 at load)",
+                dtype_name(opts.dtype));
+  if (opts.threads < 0) usage_error("--threads {} is out of range (must be >= 0)", opts.threads);
+
+  std::unique_ptr<Model> model(new Model());
+  Impl& m = *model->impl_;
+  m.dtype = opts.dtype;
+
+  // 1-2. files and headers
+  Source src = resolve(spec);
+  m.name = src.name;
+  if (src.builtin) {
+    m.files.push_back(std::make_unique<MappedFile>(src.builtin->safetensors,
+                                                   src.builtin->safetensors_size,
+                                                   std::string(spec) + "/model.safetensors"));
+  } else {
+    for (const std::string& f : src.weight_files) m.files.push_back(std::make_unique<MappedFile>(f));
+  }
+  std::map<std::string, Entry> tensors;  // name without prefix -> entry
+  for (const auto& f : m.files) {
+    for (TensorInfo& ti : parse_safetensors(f->data(), f->size(), f->path())) {
+      std::string key = ti.name.starts_with(kPrefix) ? ti.name.substr(std::strlen(kPrefix)) : ti.name;
+      auto [it, fresh] = tensors.emplace(key, Entry{ti, f.get()});
+      if (!fresh)
+        runtime_error("{}: tensor '{}' appears twice (also as '{}' in {})", f->path(), ti.name,
+                      it->second.info.name, it->second.file->path());
+    }
+  }
+  const std::string& first_file = m.files.front()->path();
+  m.cfg = src.config_file.empty() ? infer_config(tensors, first_file)
+                                  : parse_config_json(src.config_text, src.config_file);
+  const std::string cfg_name = src.config_file.empty() ? "inferred shapes" : src.config_file;
+
+  // 3. presence, dtype, shape — all before touching data
+  std::vector<Slot> table = weight_table(m.cfg, m.w);
+  m.tied = !tensors.count("lm_head.weight");
+  if (!m.tied)
+    table.push_back({"lm_head.weight",
+                     {m.cfg.vocab_size, m.cfg.n_embd},
+                     &m.w.lm_head});
+  std::vector<const Entry*> bound(table.size());
+  for (size_t i = 0; i < table.size(); i++) {
+    const Slot& s = table[i];
+    auto it = tensors.find(s.name);
+    if (it == tensors.end())
+      runtime_error("{}: missing tensor '{}'", first_file, s.name);
+    const Entry& e = it->second;
+    if (e.info.dtype != "F32" && e.info.dtype != "F16" && e.info.dtype != "BF16")
+      runtime_error("{}: tensor '{}' has unsupported dtype {} (F32, F16 or BF16 expected)",
+                    e.file->path(), e.info.name, e.info.dtype);
+    if (e.info.shape != s.shape)
+      runtime_error("{}: tensor '{}' has shape {}, expected {} (from {})", e.file->path(),
+                    e.info.name, shape_str(e.info.shape), shape_str(s.shape), cfg_name);
+    bound[i] = &e;
+  }
+  size_t unused = 0;
+  for (const auto& [key, e] : tensors) {
+    if (is_ignored_buffer(key)) continue;
+    bool used = false;
+    for (const Slot& s : table) used = used || s.name == key;
+    if (!used) {
+      unused++;
+      log::debug("{}: ignoring tensor '{}'", e.file->path(), e.info.name);
+    }
+  }
+  if (unused) log::debug("ignored {} unknown tensors", unused);
+
+  // 4. bind
+  for (size_t i = 0; i < table.size(); i++) {
+    const Entry& e = *bound[i];
+    const uint8_t* p = e.file->data() + e.info.begin;
+    const size_t n = static_cast<size_t>(e.info.numel());
+    if (e.info.dtype == "F32" && reinterpret_cast<uintptr_t>(p) % alignof(float) == 0) {
+      *table[i].dst = reinterpret_cast<const float*>(p);  // in place, no copy
+      m.bytes_mapped += n * 4;
+      continue;
+    }
+    auto buf = std::make_unique<float[]>(n);
+    if (e.info.dtype == "F32") {
+      std::memcpy(buf.get(), p, n * 4);
+    } else {
+      const bool half = e.info.dtype == "F16";
+      for (size_t k = 0; k < n; k++) {
+        uint16_t v;
+        std::memcpy(&v, p + 2 * k, 2);
+        buf[k] = half ? f16_to_f32(v) : bf16_to_f32(v);
+      }
+    }
+    *table[i].dst = buf.get();
+    m.bytes_converted += n * 4;
+    m.owned.push_back(std::move(buf));
+  }
+  if (m.tied) m.w.lm_head = m.w.wte;
+
+  set_blas_threads_for_pool();
+  m.pool = std::make_unique<ThreadPool>(opts.threads);
+  return model;
+}
+
+std::vector<std::string> builtin_model_names() {
+  std::vector<std::string> names;
+  if (find_builtin_model("demo")) names.push_back("demo");
+  return names;
+}
+
+
+}  // namespace gpt2
