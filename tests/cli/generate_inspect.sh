@@ -12,6 +12,7 @@ if [ -z "$MODEL" ]; then
   MODEL=$T/model
   /usr/bin/python3 "$REPO/tests/cli/generate_model.py" "$MODEL" || { echo "FAIL: cannot write the test model"; exit 1; }
 fi
+"$BIN" inspect-logits --help 2>/dev/null | grep -q -- --prompt-ids || { echo "skip: inspect-logits not built yet"; exit 77; }
 PIDS="15496 11 616 1438 318"
 "$BIN" generate -m "$MODEL" -n 3 --ignore-eos --seed 9 --logprobs 4 --format json --prompt-ids "$PIDS" > "$T/gen.json" || { echo "FAIL: generate"; exit 1; }
 ids=$(/usr/bin/python3 -c 'import json,sys; print(" ".join(map(str, json.load(sys.stdin)["samples"][0]["ids"])))' < "$T/gen.json")
