@@ -23,7 +23,9 @@ std::string cpu_features() {
   add(__builtin_cpu_supports("avx"), "avx");
   add(__builtin_cpu_supports("avx2"), "avx2");
   add(__builtin_cpu_supports("fma"), "fma");
+#if !defined(__clang__) || __clang_major__ >= 15  // clang 14 does not know "f16c"
   add(__builtin_cpu_supports("f16c"), "f16c");
+#endif
   add(__builtin_cpu_supports("avx512f"), "avx512f");
   add(__builtin_cpu_supports("avx512bw"), "avx512bw");
   add(__builtin_cpu_supports("avx512vl"), "avx512vl");
