@@ -1,0 +1,426 @@
+// Dispatch, packing, conversions and the portable kernels. See core/kernels.h.
+#include "core/kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/kernels_impl.h"
+
+namespace gpt2::kernels {
+namespace {
+
+struct Isa {
+  bool avx512 = false;
+  bool vnni = false;
+};
+
+Isa detect() {
+  Isa i;
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  i.avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+  i.vnni = i.avx512 && __builtin_cpu_supports("avx512vnni");
+#endif
+  return i;
+}
+
+const Isa g_detected = detect();
+std::atomic<bool> g_force_scalar{false};
+
+bool use_avx512() { return g_detected.avx512 && !g_force_scalar.load(std::memory_order_relaxed); }
+bool use_vnni() { return g_detected.vnni && !g_force_scalar.load(std::memory_order_relaxed); }
+
+constexpr int kGemmMinT = 4;  // T at or above this: unpack panels, register-blocked GEMM
+
+int round_up(int v, int m) { return (v + m - 1) / m * m; }
+
+float src_at(const float* w, int K, int N, bool tr, int k, int n) {
+  return tr ? w[static_cast<size_t>(n) * K + k] : w[static_cast<size_t>(k) * N + n];
+}
+
+}  // namespace
+
+const char* wtype_name(WType t) {
+  switch (t) {
+    case WType::F32: return "f32";
+    case WType::F16: return "f16";
+    case WType::BF16: return "bf16";
+    case WType::Q8: return "q8";
+  }
+  return "?";
+}
+
+const char* isa_name() {
+  if (!use_avx512()) return "scalar";
+  return use_vnni() ? "avx512+vnni" : "avx512";
+}
+
+void force_scalar(bool on) { g_force_scalar.store(on); }
+
+// ---------------------------------------------------------------- conversions
+
+uint16_t f32_to_bf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>(u >> 16);
+}
+
+float bf16_to_f32(uint16_t h) {
+  uint32_t u = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+uint16_t f32_to_f16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  const uint32_t sign = (u >> 16) & 0x8000u;
+  const uint32_t a = u & 0x7fffffffu;
+  if (a > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u);  // NaN
+  if (a >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // overflow -> inf
+  if (a < 0x38800000u) {                                               // subnormal or zero
+    if (a < 0x33000000u) return static_cast<uint16_t>(sign);            // < half the min
+    const uint32_t e = a >> 23;
+    const uint32_t m = (a & 0x7fffffu) | 0x800000u;
+    const uint32_t shift = 126 - e;  // 14..24: result = m * 2^-shift in units of 2^-24
+    uint32_t r = m >> shift;
+    const uint32_t rem = m & ((1u << shift) - 1);
+    const uint32_t half = 1u << (shift - 1);
+    if (rem > half || (rem == half && (r & 1))) ++r;
+    return static_cast<uint16_t>(sign | r);
+  }
+  uint32_t r = ((a >> 13) - (112u << 10));  // rebias exponent 127 -> 15
+  const uint32_t rem = a & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (r & 1))) ++r;
+  return static_cast<uint16_t>(sign | r);
+}
+
+float f16_to_f32(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  uint32_t e = (h >> 10) & 0x1f;
+  uint32_t m = h & 0x3ffu;
+  uint32_t u;
+  if (e == 0) {
+    if (m == 0) {
+      u = sign;
+    } else {  // subnormal: normalise
+      e = 113;
+      while ((m & 0x400u) == 0) {
+        m <<= 1;
+        --e;
+      }
+      u = sign | (e << 23) | ((m & 0x3ffu) << 13);
+    }
+  } else if (e == 31) {
+    u = sign | 0x7f800000u | (m << 13);
+  } else {
+    u = sign | ((e + 112) << 23) | (m << 13);
+  }
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// ---------------------------------------------------------------- packing
+
+int Weight::k_padded() const {
+  switch (type) {
+    case WType::F32: return K;
+    case WType::F16: return K;
+    case WType::BF16: return round_up(K, 2);
+    case WType::Q8: return round_up(K, kQBlock);
+  }
+  return K;
+}
+
+size_t Weight::bytes() const {
+  switch (type) {
+    case WType::F32: return static_cast<size_t>(K) * N * 4;
+    case WType::F16:
+    case WType::BF16: return h.size() * 2;
+    case WType::Q8: return q.size() + qscale.size() * 2;
+  }
+  return 0;
+}
+
+Weight view_f32(const float* w, int K, int N, bool transposed) {
+  Weight r;
+  r.type = WType::F32;
+  r.K = K;
+  r.N = N;
+  r.transposed = transposed;
+  r.f32 = w;
+  return r;
+}
+
+Weight pack(const float* w, int K, int N, bool tr, WType to, Pool* pool) {
+  if (to == WType::F32) return view_f32(w, K, N, tr);
+  Weight r;
+  r.type = to;
+  r.K = K;
+  r.N = N;
+  const int P = r.panels();
+  const int kp = r.k_padded();
+  const size_t per_panel = static_cast<size_t>(kp) * kPanel;
+  if (to == WType::Q8) {
+    r.q.assign(per_panel * P, 128);
+    r.qscale.assign(static_cast<size_t>(P) * (kp / kQBlock) * kPanel, 0);
+  } else {
+    r.h.assign(per_panel * P, 0);
+  }
+  auto do_panel = [&](int p) {
+    for (int j = 0; j < kPanel; ++j) {
+      const int n = p * kPanel + j;
+      if (n >= N) break;
+      if (to == WType::F16) {
+        uint16_t* dst = r.h.data() + p * per_panel;
+        for (int k = 0; k < K; ++k) dst[k * kPanel + j] = f32_to_f16(src_at(w, K, N, tr, k, n));
+      } else if (to == WType::BF16) {
+        uint16_t* dst = r.h.data() + p * per_panel;
+        for (int k = 0; k < K; ++k)
+          dst[(k / 2) * (2 * kPanel) + j * 2 + (k & 1)] = f32_to_bf16(src_at(w, K, N, tr, k, n));
+      } else {
+        uint8_t* dst = r.q.data() + p * per_panel;
+        uint16_t* sc = r.qscale.data() + static_cast<size_t>(p) * (kp / kQBlock) * kPanel;
+        for (int b = 0; b * kQBlock < K; ++b) {
+          const int k0 = b * kQBlock, k1 = std::min(K, k0 + kQBlock);
+          float amax = 0;
+          for (int k = k0; k < k1; ++k) amax = std::max(amax, std::fabs(src_at(w, K, N, tr, k, n)));
+          const uint16_t s16 = f32_to_f16(amax / 127.0f);
+          const float s = f16_to_f32(s16);
+          sc[b * kPanel + j] = s16;
+          for (int k = k0; k < k1; ++k) {
+            float v = s > 0 ? std::nearbyint(src_at(w, K, N, tr, k, n) / s) : 0.0f;
+            v = std::clamp(v, -127.0f, 127.0f);
+            dst[((k / 4) * kPanel + j) * 4 + (k & 3)] = static_cast<uint8_t>(static_cast<int>(v) + 128);
+          }
+        }
+      }
+    }
+  };
+  if (pool && pool->threads() > 1)
+    pool->run(P, do_panel);
+  else
+    for (int p = 0; p < P; ++p) do_panel(p);
+  return r;
+}
+
+void unpack_panel(const Weight& w, int p, float* dst) {
+  const int kp = w.k_padded();
+  const int n0 = p * kPanel;
+  const int nc = std::min(kPanel, w.N - n0);
+  std::fill(dst, dst + static_cast<size_t>(kp) * kPanel, 0.0f);
+  const size_t per_panel = static_cast<size_t>(kp) * kPanel;
+  switch (w.type) {
+    case WType::F32:
+      if (w.transposed) {
+        for (int j = 0; j < nc; ++j) {
+          const float* src = w.f32 + static_cast<size_t>(n0 + j) * w.K;
+          for (int k = 0; k < w.K; ++k) dst[k * kPanel + j] = src[k];
+        }
+      } else {
+        for (int k = 0; k < w.K; ++k)
+          std::memcpy(dst + k * kPanel, w.f32 + static_cast<size_t>(k) * w.N + n0, nc * 4);
+      }
+      break;
+    case WType::F16: {
+      const uint16_t* src = w.h.data() + p * per_panel;
+      for (int k = 0; k < w.K; ++k)
+        for (int j = 0; j < kPanel; ++j) dst[k * kPanel + j] = f16_to_f32(src[k * kPanel + j]);
+      break;
+    }
+    case WType::BF16: {
+      const uint16_t* src = w.h.data() + p * per_panel;
+      for (int k = 0; k < kp; ++k)
+        for (int j = 0; j < kPanel; ++j)
+          dst[k * kPanel + j] = bf16_to_f32(src[(k / 2) * (2 * kPanel) + j * 2 + (k & 1)]);
+      break;
+    }
+    case WType::Q8: {
+      const uint8_t* src = w.q.data() + p * per_panel;
+      const uint16_t* sc = w.qscale.data() + static_cast<size_t>(p) * (kp / kQBlock) * kPanel;
+      for (int k = 0; k < kp; ++k)
+        for (int j = 0; j < kPanel; ++j) {
+          const int q = static_cast<int>(src[((k / 4) * kPanel + j) * 4 + (k & 3)]) - 128;
+          dst[k * kPanel + j] = static_cast<float>(q) * f16_to_f32(sc[(k / kQBlock) * kPanel + j]);
+        }
+      break;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- portable kernels
+
+namespace detail {
+
+float* scratch_floats(size_t n) {
+  thread_local std::vector<float> buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
+}
+
+void scalar_f32kn(const Weight& w, const float* x, int ldx, const Out& o) {
+  for (int t = 0; t < o.T; ++t)
+    for (int c = o.c0; c < o.c1; ++c) {
+      float acc = 0;
+      for (int k = 0; k < w.K; ++k)
+        acc = std::fma(x[t * ldx + k], w.f32[static_cast<size_t>(k) * w.N + c], acc);
+      finish(o.y + t * o.ldy + c, acc, o.bias, c, o.ep);
+    }
+}
+
+void scalar_f32nk(const Weight& w, const float* x, int ldx, const Out& o) {
+  for (int t = 0; t < o.T; ++t)
+    for (int c = o.c0; c < o.c1; ++c) {
+      const float* row = w.f32 + static_cast<size_t>(c) * w.K;
+      float acc = 0;
+      for (int k = 0; k < w.K; ++k) acc = std::fma(x[t * ldx + k], row[k], acc);
+      finish(o.y + t * o.ldy + c, acc, o.bias, c, o.ep);
+    }
+}
+
+void scalar_gemm_panel(const float* panel, int K, const float* x, int ldx, const Out& o) {
+  for (int t = 0; t < o.T; ++t)
+    for (int c = o.c0; c < o.c1; ++c) {
+      const int j = c - o.c0;
+      float acc = 0;
+      for (int k = 0; k < K; ++k) acc = std::fma(x[t * ldx + k], panel[k * kPanel + j], acc);
+      finish(o.y + t * o.ldy + c, acc, o.bias, c, o.ep);
+    }
+}
+
+void scalar_packed_panel(const Weight& w, int p, const float* x, int ldx, const Out& o) {
+  float* panel = scratch_floats(static_cast<size_t>(w.k_padded()) * kPanel);
+  unpack_panel(w, p, panel);
+  scalar_gemm_panel(panel, w.K, x, ldx, o);
+}
+
+void scalar_q8_panel(const Weight& w, int p, const QAct& qa, const Out& o) {
+  const int kp = w.k_padded();
+  const uint8_t* src = w.q.data() + static_cast<size_t>(p) * kp * kPanel;
+  const uint16_t* sc = w.qscale.data() + static_cast<size_t>(p) * (kp / kQBlock) * kPanel;
+  for (int t = 0; t < o.T; ++t)
+    for (int c = o.c0; c < o.c1; ++c) {
+      const int j = c - o.c0;
+      float acc = 0;
+      for (int b = 0; b < qa.nb; ++b) {
+        int32_t s = 0;
+        for (int k = b * kQBlock; k < (b + 1) * kQBlock; ++k)
+          s += static_cast<int32_t>(src[((k / 4) * kPanel + j) * 4 + (k & 3)]) *
+               qa.xq[t * qa.kp + k];
+        s -= qa.corr[t * qa.nb + b];
+        const float scale = f16_to_f32(sc[b * kPanel + j]) * qa.sx[t * qa.nb + b];
+        acc = std::fma(static_cast<float>(s), scale, acc);
+      }
+      finish(o.y + t * o.ldy + c, acc, o.bias, c, o.ep);
+    }
+}
+
+void scalar_gelu(float* x, size_t n) {
+  constexpr float kC = 0.7978845608028654f;  // sqrt(2/pi)
+  for (size_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    x[i] = 0.5f * v * (1.0f + std::tanh(kC * (v + 0.044715f * v * v * v)));
+  }
+}
+
+}  // namespace detail
+
+void gelu(float* x, size_t n) {
+  if (use_avx512())
+    detail::avx512_gelu(x, n);
+  else
+    detail::scalar_gelu(x, n);
+}
+
+// ---------------------------------------------------------------- dispatch
+
+void matmul(const Weight& w, const float* x, int ldx, int T, float* y, int ldy,
+            const float* bias, Epilogue ep, Pool& pool) {
+  using namespace detail;
+  if (T <= 0 || w.N <= 0) return;
+  const bool avx = use_avx512();
+  auto epilogue = [&](const Out& o) {
+    if (ep != Epilogue::Gelu) return;
+    for (int t = 0; t < o.T; ++t) gelu(o.y + t * o.ldy + o.c0, o.c1 - o.c0);
+  };
+  auto out_for = [&](int c0, int c1) { return Out{y, ldy, T, c0, c1, bias, ep}; };
+
+  if (T >= kGemmMinT) {
+    const int kp = w.k_padded();
+    pool.run(w.panels(), [&](int p) {
+      float* panel = scratch_floats(static_cast<size_t>(kp) * kPanel);
+      unpack_panel(w, p, panel);
+      const Out o = out_for(p * kPanel, std::min(w.N, (p + 1) * kPanel));
+      if (avx)
+        avx512_gemm_panel(panel, w.K, x, ldx, o);
+      else
+        scalar_gemm_panel(panel, w.K, x, ldx, o);
+      epilogue(o);
+    });
+    return;
+  }
+
+  if (w.type == WType::F32) {
+    // Column chunks: wide enough that each row segment streams (>= 64 floats), several per
+    // thread so a preempted thread's share is taken over.
+    const int per = std::max(64, round_up(w.N / (pool.threads() * 4), 16));
+    const int chunks = (w.N + per - 1) / per;
+    pool.run(chunks, [&](int i) {
+      const Out o = out_for(i * per, std::min(w.N, (i + 1) * per));
+      if (w.transposed)
+        avx ? avx512_f32nk(w, x, ldx, o) : scalar_f32nk(w, x, ldx, o);
+      else
+        avx ? avx512_f32kn(w, x, ldx, o) : scalar_f32kn(w, x, ldx, o);
+      epilogue(o);
+    });
+    return;
+  }
+
+  if (w.type == WType::Q8) {
+    // Quantise the activations once (shared by all tasks).
+    const int kp = w.k_padded(), nb = kp / kQBlock;
+    thread_local std::vector<int8_t> xq;
+    thread_local std::vector<float> sx;
+    thread_local std::vector<int32_t> corr;
+    xq.assign(static_cast<size_t>(T) * kp, 0);
+    sx.resize(static_cast<size_t>(T) * nb);
+    corr.resize(static_cast<size_t>(T) * nb);
+    for (int t = 0; t < T; ++t)
+      for (int b = 0; b < nb; ++b) {
+        const int k0 = b * kQBlock, k1 = std::min(w.K, k0 + kQBlock);
+        float amax = 0;
+        for (int k = k0; k < k1; ++k) amax = std::max(amax, std::fabs(x[t * ldx + k]));
+        const float inv = amax > 0 ? 127.0f / amax : 0.0f;
+        int32_t sum = 0;
+        for (int k = k0; k < k1; ++k) {
+          const int v = static_cast<int>(std::nearbyint(x[t * ldx + k] * inv));
+          xq[t * kp + k] = static_cast<int8_t>(std::clamp(v, -127, 127));
+          sum += xq[t * kp + k];
+        }
+        sx[t * nb + b] = amax / 127.0f;
+        corr[t * nb + b] = 128 * sum;
+      }
+    const QAct qa{xq.data(), sx.data(), corr.data(), kp, nb};
+    const bool vnni = use_vnni();
+    pool.run(w.panels(), [&](int p) {
+      const Out o = out_for(p * kPanel, std::min(w.N, (p + 1) * kPanel));
+      vnni ? avx512_q8_panel(w, p, qa, o) : scalar_q8_panel(w, p, qa, o);
+      epilogue(o);
+    });
+    return;
+  }
+
+  pool.run(w.panels(), [&](int p) {
+    const Out o = out_for(p * kPanel, std::min(w.N, (p + 1) * kPanel));
+    avx ? avx512_packed_panel(w, p, x, ldx, o) : scalar_packed_panel(w, p, x, ldx, o);
+    epilogue(o);
+  });
+}
+
+}  // namespace gpt2::kernels

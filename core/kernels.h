@@ -1,0 +1,135 @@
+// Matrix kernels for inference: y[T,N] = x[T,K] · W[K,N] (+ bias) in f32, f16, bf16 and q8,
+// and the blocking thread pool they run on.
+//
+// Why our own: decoding one token (T = 1) reads every weight once, so it is bound by memory
+// bandwidth, and BLAS sgemv/sgemm at T = 1 neither streams well nor knows low-precision
+// weights. Prompts (large T) use a register-blocked GEMM on panels unpacked to f32 in L2 (or
+// cblas_sgemm, chosen by the caller).
+//
+// Layouts (K = input features, N = output features):
+//   F32  — not copied: the checkpoint's own memory, either Conv1D [K,N] row-major (GPT-2's
+//          c_attn/c_proj/c_fc) or "transposed" [N,K] (nn.Linear, the tied lm_head = wte).
+//   F16  — packed at load into panels of 64 output columns: panel p, element [k][j] =
+//          W[k, 64p+j] (zero past N); converted with F16C / AVX-512.
+//   BF16 — panels of 64 columns, k in pairs: [k/2][j][k%2], so one 32-bit lane holds the
+//          pair (W[k,j], W[k+1,j]) and converts to two f32 with one AND and one shift.
+//   Q8   — int8 per (32 consecutive k, one column) block with an f16 scale (like q8_0),
+//          stored as u8 = q+128 in [k/4][j][k%4] order for AVX512-VNNI vpdpbusd; T = 1 uses
+//          int8 activations quantised per 32-block (as llama.cpp's q8_0 does), prompts use
+//          f32 activations on the dequantised panel.
+//
+// Threads split the OUTPUT dimension only (tasks = column panels, claimed dynamically), and
+// every column's sum is computed by the same sequence of operations whichever thread does
+// it, so results are bit-identical for any thread count. They are not identical between the
+// AVX-512 and the portable path (different summation order).
+//
+// Pool: workers spin for at most ~30 µs after a job (the next matmul of a token comes within
+// microseconds), then sleep on a futex. A competing busy process
+// therefore costs us only the time slices it takes, and work left by a preempted thread is
+// picked up by the others (dynamic claiming).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+namespace gpt2::kernels {
+
+/// A fixed set of worker threads; run() executes a parallel-for on them and the caller.
+class Pool {
+ public:
+  /// `threads` = total threads including the caller (>= 1).
+  explicit Pool(int threads);
+  ~Pool();
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+  int threads() const { return n_threads_; }
+
+  /// Calls fn(i) once for each i in [0, n); returns when all calls have returned.
+  /// fn must not throw. Not reentrant: one run() at a time per pool.
+  template <typename F>
+  void run(int n, F&& fn) {
+    using Fn0 = std::remove_reference_t<F>;
+    run_impl(n, [](void* ctx, int i) { (*static_cast<Fn0*>(ctx))(i); },
+             const_cast<void*>(static_cast<const void*>(&fn)));
+  }
+
+ private:
+  using Fn = void (*)(void*, int);
+  void run_impl(int n, Fn fn, void* ctx);
+  void worker();
+  bool work_on(uint32_t gen);
+
+  int n_threads_;
+  std::vector<std::thread> workers_;
+  // Job state: gen (high 32 bits) and next task index (low 32 bits), claimed by CAS.
+  std::atomic<uint64_t> state_{0};
+  std::atomic<int> n_tasks_{0};
+  std::atomic<uint32_t> done_{0};   // futex word the caller sleeps on
+  std::atomic<uint32_t> epoch_{0};  // futex word the workers sleep on
+  std::atomic<int> sleepers_{0};
+  std::atomic<bool> stop_{false};
+  Fn fn_ = nullptr;
+  void* ctx_ = nullptr;
+};
+
+enum class WType : uint8_t { F32, F16, BF16, Q8 };
+const char* wtype_name(WType t);
+
+constexpr int kPanel = 64;   // output columns per packed panel
+constexpr int kQBlock = 32;  // k per q8 scale
+
+/// A weight matrix ready for matmul().
+struct Weight {
+  WType type = WType::F32;
+  int K = 0, N = 0;
+  bool transposed = false;        // F32 only: f32 is [N,K] instead of [K,N]
+  const float* f32 = nullptr;     // F32: borrowed, never copied
+  std::vector<uint16_t> h;        // F16 / BF16 panels
+  std::vector<uint8_t> q;         // Q8 panels (q + 128)
+  std::vector<uint16_t> qscale;   // Q8 f16 scales [panel][K/32][64]
+  int panels() const { return (N + kPanel - 1) / kPanel; }
+  int k_padded() const;           // K rounded up as the layout needs
+  /// Bytes of weight data read by one T = 1 product.
+  size_t bytes() const;
+};
+
+/// Borrows f32 weights ([K,N], or [N,K] when transposed). No copy.
+Weight view_f32(const float* w, int K, int N, bool transposed = false);
+/// Converts f32 weights ([K,N] or [N,K]) to `to` (F16, BF16, Q8; F32 gives a view).
+/// Uses the pool's threads when given.
+Weight pack(const float* w, int K, int N, bool transposed, WType to, Pool* pool = nullptr);
+
+enum class Epilogue : uint8_t {
+  Store,       // y = x·W + b
+  Accumulate,  // y += x·W + b   (residual add)
+  Gelu,        // y = gelu_new(x·W + b)
+};
+
+/// y[T,N] (row stride ldy) = epilogue(x[T,K] (row stride ldx) · W + bias[N]); bias may be
+/// null. Small T uses the streaming kernels, larger T the panel GEMM. x and y must not
+/// overlap.
+void matmul(const Weight& w, const float* x, int ldx, int T, float* y, int ldy,
+            const float* bias, Epilogue ep, Pool& pool);
+
+/// Dequantises panel p of a packed weight (or gathers it, for F32) into dst[k_padded][64].
+void unpack_panel(const Weight& w, int p, float* dst);
+
+/// gelu_new (tanh approximation) in place.
+void gelu(float* x, size_t n);
+
+/// Conversions (round to nearest even; NaN stays NaN).
+uint16_t f32_to_bf16(float f);
+float bf16_to_f32(uint16_t h);
+uint16_t f32_to_f16(float f);
+float f16_to_f32(uint16_t h);
+
+/// Which instruction set the kernels use: "avx512" (+ "vnni"/"bf16" notes) or "scalar".
+const char* isa_name();
+/// Tests: force the portable kernels (true) or go back to automatic choice (false).
+void force_scalar(bool on);
+
+}  // namespace gpt2::kernels

@@ -1,0 +1,297 @@
+// AVX-512 kernels (chosen at run time in kernels.cpp; compiled with target attributes so the
+// rest of the program stays portable). See core/kernels.h for layouts.
+// GCC 12 warns about the deliberately undefined registers inside its own AVX-512 headers.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "core/kernels_impl.h"
+
+// Everything in this file, lambdas and template instances included, is compiled for AVX-512
+// (+VNNI, used only by avx512_q8_panel, which dispatch calls only on VNNI CPUs). To keep
+// AVX-512 code from leaking into shared inline functions (the linker may pick any one copy of
+// a std:: template instance), this file instantiates no std:: templates: scratch memory comes
+// from kernels.cpp.
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma,f16c")
+#define GPT2_AVX512
+#define GPT2_VNNI
+
+namespace gpt2::kernels::detail {
+namespace {
+
+GPT2_AVX512 inline __mmask16 tail_mask(int n) {
+  return n >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << n) - 1);
+}
+
+// Stores acc (+bias) for columns c..c+15 (masked) of one output row.
+GPT2_AVX512 inline void store_out(const Out& o, float* yrow, int c, __m512 acc, __mmask16 m) {
+  if (o.bias) acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, o.bias + c));
+  if (o.ep == Epilogue::Accumulate) acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, yrow + c));
+  _mm512_mask_storeu_ps(yrow + c, m, acc);
+}
+
+}  // namespace
+
+// y[t, c0:c1] = x[t,:] · W[:, c0:c1] for W [K,N]: stream 4 rows of W at a time into an
+// accumulator row in L1. Each column sees fma(x[k], W[k,c]) in k order whatever the chunk.
+GPT2_AVX512 void avx512_f32kn(const Weight& w, const float* x, int ldx, const Out& o) {
+  const int width = o.c1 - o.c0;
+  const int K = w.K;
+  const size_t N = static_cast<size_t>(w.N);
+  float* acc = scratch_floats(static_cast<size_t>(o.T) * width);
+  std::memset(acc, 0, sizeof(float) * o.T * width);
+  int k = 0;
+  for (; k + 4 <= K; k += 4) {
+    const float* w0 = w.f32 + k * N + o.c0;
+    const float* w1 = w0 + N;
+    const float* w2 = w1 + N;
+    const float* w3 = w2 + N;
+    for (int t = 0; t < o.T; ++t) {
+      const __m512 x0 = _mm512_set1_ps(x[t * ldx + k]);
+      const __m512 x1 = _mm512_set1_ps(x[t * ldx + k + 1]);
+      const __m512 x2 = _mm512_set1_ps(x[t * ldx + k + 2]);
+      const __m512 x3 = _mm512_set1_ps(x[t * ldx + k + 3]);
+      float* a = acc + static_cast<size_t>(t) * width;
+      int j = 0;
+      for (; j + 16 <= width; j += 16) {
+        __m512 v = _mm512_loadu_ps(a + j);
+        v = _mm512_fmadd_ps(x0, _mm512_loadu_ps(w0 + j), v);
+        v = _mm512_fmadd_ps(x1, _mm512_loadu_ps(w1 + j), v);
+        v = _mm512_fmadd_ps(x2, _mm512_loadu_ps(w2 + j), v);
+        v = _mm512_fmadd_ps(x3, _mm512_loadu_ps(w3 + j), v);
+        _mm512_storeu_ps(a + j, v);
+      }
+      if (j < width) {
+        const __mmask16 m = tail_mask(width - j);
+        __m512 v = _mm512_maskz_loadu_ps(m, a + j);
+        v = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(m, w0 + j), v);
+        v = _mm512_fmadd_ps(x1, _mm512_maskz_loadu_ps(m, w1 + j), v);
+        v = _mm512_fmadd_ps(x2, _mm512_maskz_loadu_ps(m, w2 + j), v);
+        v = _mm512_fmadd_ps(x3, _mm512_maskz_loadu_ps(m, w3 + j), v);
+        _mm512_mask_storeu_ps(a + j, m, v);
+      }
+    }
+  }
+  for (; k < K; ++k) {
+    const float* w0 = w.f32 + k * N + o.c0;
+    for (int t = 0; t < o.T; ++t) {
+      const __m512 x0 = _mm512_set1_ps(x[t * ldx + k]);
+      float* a = acc + static_cast<size_t>(t) * width;
+      for (int j = 0; j < width; j += 16) {
+        const __mmask16 m = tail_mask(width - j);
+        __m512 v = _mm512_maskz_loadu_ps(m, a + j);
+        v = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(m, w0 + j), v);
+        _mm512_mask_storeu_ps(a + j, m, v);
+      }
+    }
+  }
+  for (int t = 0; t < o.T; ++t) {
+    float* yrow = o.y + static_cast<size_t>(t) * o.ldy;
+    const float* a = acc + static_cast<size_t>(t) * width;
+    for (int j = 0; j < width; j += 16)
+      store_out(o, yrow, o.c0 + j, _mm512_maskz_loadu_ps(tail_mask(width - j), a + j),
+                tail_mask(width - j));
+  }
+}
+
+// y[t, c] = dot(x[t,:], W[c,:]) for W [N,K] (the tied lm_head): 4 accumulators over k.
+GPT2_AVX512 void avx512_f32nk(const Weight& w, const float* x, int ldx, const Out& o) {
+  const int K = w.K;
+  for (int c = o.c0; c < o.c1; ++c) {
+    const float* row = w.f32 + static_cast<size_t>(c) * K;
+    for (int t = 0; t < o.T; ++t) {
+      const float* xr = x + static_cast<size_t>(t) * ldx;
+      __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+      int k = 0;
+      for (; k + 64 <= K; k += 64) {
+        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(xr + k), _mm512_loadu_ps(row + k), a0);
+        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(xr + k + 16), _mm512_loadu_ps(row + k + 16), a1);
+        a2 = _mm512_fmadd_ps(_mm512_loadu_ps(xr + k + 32), _mm512_loadu_ps(row + k + 32), a2);
+        a3 = _mm512_fmadd_ps(_mm512_loadu_ps(xr + k + 48), _mm512_loadu_ps(row + k + 48), a3);
+      }
+      for (int i = 0; k < K; k += 16, ++i) {
+        const __mmask16 m = tail_mask(K - k);
+        const __m512 p = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, xr + k), _mm512_maskz_loadu_ps(m, row + k));
+        if (i == 0) a0 = _mm512_add_ps(a0, p);
+        else if (i == 1) a1 = _mm512_add_ps(a1, p);
+        else if (i == 2) a2 = _mm512_add_ps(a2, p);
+        else a3 = _mm512_add_ps(a3, p);
+      }
+      float acc = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+      if (o.bias) acc += o.bias[c];
+      float* yv = o.y + static_cast<size_t>(t) * o.ldy + c;
+      if (o.ep == Epilogue::Accumulate)
+        *yv += acc;
+      else
+        *yv = acc;
+    }
+  }
+}
+
+namespace {
+
+// Register-blocked R x 64 tile: acc[r][j] += x[t0+r, k] * W(k, 16j..16j+15) for all k,
+// where load(k, j) yields the f32 weights (from an f32 panel, or converted on the fly).
+template <int R, typename Load>
+GPT2_AVX512 inline void tile(int K, const float* x, int ldx, const Out& o, int t0, Load load) {
+  __m512 acc[R][4];
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_setzero_ps();
+  for (int k = 0; k < K; ++k) {
+    __m512 wv[4];
+    for (int j = 0; j < 4; ++j) wv[j] = load(k, j);
+    for (int r = 0; r < R; ++r) {
+      const __m512 xb = _mm512_set1_ps(x[static_cast<size_t>(t0 + r) * ldx + k]);
+      for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_fmadd_ps(xb, wv[j], acc[r][j]);
+    }
+  }
+  const int width = o.c1 - o.c0;
+  for (int r = 0; r < R; ++r) {
+    float* yrow = o.y + static_cast<size_t>(t0 + r) * o.ldy;
+    for (int j = 0; j < 4 && 16 * j < width; ++j)
+      store_out(o, yrow, o.c0 + 16 * j, acc[r][j], tail_mask(width - 16 * j));
+  }
+}
+
+template <typename Load>
+GPT2_AVX512 void tiles(int K, const float* x, int ldx, const Out& o, Load load) {
+  int t = 0;
+  for (; t + 6 <= o.T; t += 6) tile<6>(K, x, ldx, o, t, load);
+  switch (o.T - t) {
+    case 5: tile<5>(K, x, ldx, o, t, load); break;
+    case 4: tile<4>(K, x, ldx, o, t, load); break;
+    case 3: tile<3>(K, x, ldx, o, t, load); break;
+    case 2: tile<2>(K, x, ldx, o, t, load); break;
+    case 1: tile<1>(K, x, ldx, o, t, load); break;
+    default: break;
+  }
+}
+
+}  // namespace
+
+GPT2_AVX512 void avx512_gemm_panel(const float* panel, int K, const float* x, int ldx,
+                                   const Out& o) {
+  tiles(K, x, ldx, o, [panel](int k, int j) GPT2_AVX512 {
+    return _mm512_loadu_ps(panel + static_cast<size_t>(k) * kPanel + 16 * j);
+  });
+}
+
+GPT2_AVX512 void avx512_packed_panel(const Weight& w, int p, const float* x, int ldx,
+                                     const Out& o) {
+  const size_t per_panel = static_cast<size_t>(w.k_padded()) * kPanel;
+  const uint16_t* src = w.h.data() + p * per_panel;
+  if (w.type == WType::F16) {
+    tiles(w.K, x, ldx, o, [src](int k, int j) GPT2_AVX512 {
+      return _mm512_cvtph_ps(_mm256_loadu_si256(
+          reinterpret_cast<const __m256i*>(src + static_cast<size_t>(k) * kPanel + 16 * j)));
+    });
+    return;
+  }
+  // BF16, k in pairs: lane = (W[k], W[k+1]); even k = lane << 16, odd k = lane & 0xffff0000.
+  // Processed as K/2 pair steps with the same per-column k order as the f32 path.
+  const int K = w.K;
+  const __m512i hi_mask = _mm512_set1_epi32(static_cast<int>(0xffff0000u));
+  auto run = [&](auto R_const, int t0) GPT2_AVX512 {
+    constexpr int R = decltype(R_const)::value;
+    __m512 acc[R][4];
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_setzero_ps();
+    for (int k = 0; k < K; k += 2) {
+      __m512 lo[4], hi[4];
+      for (int j = 0; j < 4; ++j) {
+        const __m512i v = _mm512_loadu_si512(src + static_cast<size_t>(k / 2) * 2 * kPanel + 32 * j);
+        lo[j] = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+        hi[j] = _mm512_castsi512_ps(_mm512_and_si512(v, hi_mask));
+      }
+      for (int r = 0; r < R; ++r) {
+        const float* xr = x + static_cast<size_t>(t0 + r) * ldx;
+        const __m512 x0 = _mm512_set1_ps(xr[k]);
+        for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_fmadd_ps(x0, lo[j], acc[r][j]);
+        if (k + 1 < K) {
+          const __m512 x1 = _mm512_set1_ps(xr[k + 1]);
+          for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_fmadd_ps(x1, hi[j], acc[r][j]);
+        }
+      }
+    }
+    const int width = o.c1 - o.c0;
+    for (int r = 0; r < R; ++r) {
+      float* yrow = o.y + static_cast<size_t>(t0 + r) * o.ldy;
+      for (int j = 0; j < 4 && 16 * j < width; ++j)
+        store_out(o, yrow, o.c0 + 16 * j, acc[r][j], tail_mask(width - 16 * j));
+    }
+  };
+  int t = 0;
+  for (; t + 3 <= o.T; t += 3) run(std::integral_constant<int, 3>{}, t);
+  if (o.T - t == 2) run(std::integral_constant<int, 2>{}, t);
+  if (o.T - t == 1) run(std::integral_constant<int, 1>{}, t);
+}
+
+GPT2_VNNI void avx512_q8_panel(const Weight& w, int p, const QAct& qa, const Out& o) {
+  const int kp = w.k_padded();
+  const uint8_t* src = w.q.data() + static_cast<size_t>(p) * kp * kPanel;
+  const uint16_t* sc = w.qscale.data() + static_cast<size_t>(p) * (kp / kQBlock) * kPanel;
+  const int width = o.c1 - o.c0;
+  for (int t = 0; t < o.T; ++t) {
+    const int8_t* xq = qa.xq + static_cast<size_t>(t) * qa.kp;
+    __m512 y[4];
+    for (int j = 0; j < 4; ++j) y[j] = _mm512_setzero_ps();
+    for (int b = 0; b < qa.nb; ++b) {
+      __m512i ai[4];
+      for (int j = 0; j < 4; ++j) ai[j] = _mm512_setzero_si512();
+      const uint8_t* blk = src + static_cast<size_t>(b) * kQBlock * kPanel;
+      for (int s = 0; s < kQBlock / 4; ++s) {
+        int32_t x4;
+        std::memcpy(&x4, xq + b * kQBlock + 4 * s, 4);
+        const __m512i xb = _mm512_set1_epi32(x4);
+        for (int j = 0; j < 4; ++j)
+          ai[j] = _mm512_dpbusd_epi32(ai[j], _mm512_loadu_si512(blk + (s * kPanel + 16 * j) * 4), xb);
+      }
+      const __m512i corr = _mm512_set1_epi32(qa.corr[t * qa.nb + b]);
+      const __m512 sx = _mm512_set1_ps(qa.sx[t * qa.nb + b]);
+      for (int j = 0; j < 4; ++j) {
+        const __m512 f = _mm512_cvtepi32_ps(_mm512_sub_epi32(ai[j], corr));
+        const __m512 s = _mm512_mul_ps(
+            _mm512_cvtph_ps(_mm256_loadu_si256(
+                reinterpret_cast<const __m256i*>(sc + static_cast<size_t>(b) * kPanel + 16 * j))),
+            sx);
+        y[j] = _mm512_fmadd_ps(f, s, y[j]);
+      }
+    }
+    float* yrow = o.y + static_cast<size_t>(t) * o.ldy;
+    for (int j = 0; j < 4 && 16 * j < width; ++j)
+      store_out(o, yrow, o.c0 + 16 * j, y[j], tail_mask(width - 16 * j));
+  }
+}
+
+// exp(v) for v <= ~88: 2^n * p(r), |r| <= ln2/2, degree-6 polynomial (~1 ulp).
+GPT2_AVX512 static inline __m512 exp512(__m512 v) {
+  v = _mm512_max_ps(_mm512_min_ps(v, _mm512_set1_ps(88.0f)), _mm512_set1_ps(-87.0f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(v, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), v);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.0f / 720);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(p, n);
+}
+
+GPT2_AVX512 void avx512_gelu(float* x, size_t n) {
+  const __m512 c = _mm512_set1_ps(0.7978845608028654f), a = _mm512_set1_ps(0.044715f);
+  const __m512 one = _mm512_set1_ps(1.0f);
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i >= 16 ? 16 : static_cast<int>(n - i));
+    const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+    const __m512 u = _mm512_mul_ps(c, _mm512_fmadd_ps(_mm512_mul_ps(a, v), _mm512_mul_ps(v, v), v));
+    // 0.5 v (1 + tanh(u)) = v / (1 + exp(-2u)): no cancellation, no overflow (exp512 clamps).
+    const __m512 e = exp512(_mm512_mul_ps(_mm512_set1_ps(-2.0f), u));
+    _mm512_mask_storeu_ps(x + i, m, _mm512_div_ps(v, _mm512_add_ps(one, e)));
+  }
+}
+
+}  // namespace gpt2::kernels::detail

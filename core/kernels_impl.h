@@ -1,0 +1,58 @@
+// Internal interface between core/kernels.cpp (dispatch, packing, portable kernels) and the
+// instruction-set specific files (kernels_avx512.cpp). Not for use outside core/kernels*.
+#pragma once
+
+#include <cstdint>
+
+#include "core/kernels.h"
+
+namespace gpt2::kernels::detail {
+
+/// Activations quantised for the q8 T-small path: per row t and 32-block b,
+/// xq[t*kp + k] (int8), sx[t*nb + b] (scale), corr[t*nb + b] = 128 * sum(xq of the block).
+struct QAct {
+  const int8_t* xq;
+  const float* sx;
+  const int32_t* corr;
+  int kp, nb;
+};
+
+/// One task's output: columns [c0, c1) of rows [0, T) of y.
+struct Out {
+  float* y;
+  int ldy;
+  int T;
+  int c0, c1;
+  const float* bias;  // full-length bias or null
+  Epilogue ep;
+};
+
+// Portable versions (kernels.cpp).
+void scalar_f32kn(const Weight& w, const float* x, int ldx, const Out& o);
+void scalar_f32nk(const Weight& w, const float* x, int ldx, const Out& o);
+void scalar_packed_panel(const Weight& w, int p, const float* x, int ldx, const Out& o);
+void scalar_q8_panel(const Weight& w, int p, const QAct& qa, const Out& o);
+void scalar_gemm_panel(const float* panel, int K, const float* x, int ldx, const Out& o);
+void scalar_gelu(float* x, std::size_t n);
+
+// AVX-512 versions (kernels_avx512.cpp); need avx512f/bw/vl/dq, q8 also avx512vnni.
+void avx512_f32kn(const Weight& w, const float* x, int ldx, const Out& o);
+void avx512_f32nk(const Weight& w, const float* x, int ldx, const Out& o);
+void avx512_packed_panel(const Weight& w, int p, const float* x, int ldx, const Out& o);
+void avx512_q8_panel(const Weight& w, int p, const QAct& qa, const Out& o);
+void avx512_gemm_panel(const float* panel, int K, const float* x, int ldx, const Out& o);
+void avx512_gelu(float* x, std::size_t n);
+
+/// Per-thread scratch that grows and is then reused (no allocation per token).
+float* scratch_floats(std::size_t n);
+
+/// Applies bias and the epilogue to one output value (portable path).
+inline void finish(float* y, float acc, const float* bias, int c, Epilogue ep) {
+  if (bias) acc += bias[c];
+  if (ep == Epilogue::Accumulate)
+    *y += acc;
+  else
+    *y = acc;  // Gelu applied afterwards over the whole slice
+}
+
+}  // namespace gpt2::kernels::detail

@@ -1,0 +1,217 @@
+// core/kernels: conversions, packing and matmul against a naive double-precision reference.
+//
+// Tolerances (|y - ref| <= tol * sum_k |x[k]| |W[k,n]|, the scale of the rounding error of
+// any summation order):
+//   f32 weights, f16/bf16 weights vs the reference on the *converted* weights: 1e-5
+//   (f32 accumulation over K <= 300 terms);
+//   q8 T-small path (int8 activations, exact integer sums): 1.5e-2 vs f32 weights
+//   (weight and activation quantisation steps, each <= 1/254 of a block's max);
+//   q8 prompt path (f32 activations on dequantised weights): 1e-5 vs dequantised weights.
+// Determinism: the result must be bit-identical for 1, 2 and 3 threads.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "core/kernels.h"
+
+using namespace gpt2::kernels;
+
+namespace {
+
+std::vector<float> random_vec(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.0f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+// Dequantised weights [K,N] as the kernels see them.
+std::vector<float> effective_weights(const Weight& w) {
+  std::vector<float> out(static_cast<size_t>(w.K) * w.N);
+  std::vector<float> panel(static_cast<size_t>(w.k_padded()) * kPanel);
+  for (int p = 0; p < w.panels(); ++p) {
+    unpack_panel(w, p, panel.data());
+    for (int k = 0; k < w.K; ++k)
+      for (int j = 0; j < kPanel && p * kPanel + j < w.N; ++j)
+        out[static_cast<size_t>(k) * w.N + p * kPanel + j] = panel[k * kPanel + j];
+  }
+  return out;
+}
+
+struct Ref {
+  std::vector<double> y, scale;
+};
+
+Ref reference(const std::vector<float>& W, int K, int N, const std::vector<float>& x, int T,
+              const float* bias, Epilogue ep, const std::vector<float>& y0) {
+  Ref r;
+  r.y.resize(static_cast<size_t>(T) * N);
+  r.scale.resize(static_cast<size_t>(T) * N);
+  for (int t = 0; t < T; ++t)
+    for (int n = 0; n < N; ++n) {
+      double s = 0, a = 0;
+      for (int k = 0; k < K; ++k) {
+        s += static_cast<double>(x[t * K + k]) * W[static_cast<size_t>(k) * N + n];
+        a += std::fabs(static_cast<double>(x[t * K + k]) * W[static_cast<size_t>(k) * N + n]);
+      }
+      if (bias) s += bias[n];
+      if (ep == Epilogue::Gelu)
+        s = 0.5 * s * (1 + std::tanh(0.7978845608028654 * (s + 0.044715 * s * s * s)));
+      if (ep == Epilogue::Accumulate) s += y0[t * N + n];
+      r.y[t * N + n] = s;
+      r.scale[t * N + n] = a + 1e-3;
+    }
+  return r;
+}
+
+void check_close(const std::vector<float>& y, const Ref& r, double tol) {
+  double worst = 0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    const double e = std::fabs(y[i] - r.y[i]) / r.scale[i];
+    worst = std::max(worst, e);
+  }
+  INFO("worst relative error " << worst);
+  CHECK(worst <= tol);
+}
+
+std::vector<float> transpose(const std::vector<float>& W, int K, int N) {
+  std::vector<float> t(W.size());
+  for (int k = 0; k < K; ++k)
+    for (int n = 0; n < N; ++n) t[static_cast<size_t>(n) * K + k] = W[static_cast<size_t>(k) * N + n];
+  return t;
+}
+
+void run_case(WType type, bool transposed, int K, int N, int T, Epilogue ep, bool use_bias) {
+  const auto W = random_vec(static_cast<size_t>(K) * N, 1 + K + N, 0.05f);
+  const auto x = random_vec(static_cast<size_t>(T) * K, 7 + T, 1.0f);
+  const auto b = random_vec(N, 3, 0.1f);
+  const auto y0 = random_vec(static_cast<size_t>(T) * N, 5, 1.0f);
+  const auto Wt = transpose(W, K, N);
+  const float* src = transposed ? Wt.data() : W.data();
+  Pool pool1(1);
+  const Weight w = pack(src, K, N, transposed, type, &pool1);
+  const float* bias = use_bias ? b.data() : nullptr;
+
+  std::vector<std::vector<float>> results;
+  for (int threads : {1, 2, 3}) {
+    Pool pool(threads);
+    std::vector<float> y = y0;
+    matmul(w, x.data(), K, T, y.data(), N, bias, ep, pool);
+    results.push_back(y);
+  }
+  // Bit-identical for every thread count.
+  CHECK(std::memcmp(results[0].data(), results[1].data(), results[0].size() * 4) == 0);
+  CHECK(std::memcmp(results[0].data(), results[2].data(), results[0].size() * 4) == 0);
+
+  const bool q8_small = type == WType::Q8 && T < 4;
+  const auto Weff = q8_small ? W : effective_weights(w);
+  const Ref r = reference(Weff, K, N, x, T, bias, ep, y0);
+  check_close(results[0], r, q8_small ? 1.5e-2 : 1e-5);
+}
+
+}  // namespace
+
+TEST_CASE("kernels: f16/bf16 conversions round to nearest even", "[kernels]") {
+  CHECK(f32_to_bf16(1.0f) == 0x3f80);
+  CHECK(bf16_to_f32(0x3f80) == 1.0f);
+  CHECK(f32_to_bf16(1.00390625f) == 0x3f80);  // exactly halfway: ties to even
+  CHECK(f32_to_bf16(1.01171875f) == 0x3f82);  // halfway above odd -> up
+  CHECK(std::isnan(bf16_to_f32(f32_to_bf16(NAN))));
+  CHECK(f32_to_f16(1.0f) == 0x3c00);
+  CHECK(f32_to_f16(65504.0f) == 0x7bff);
+  CHECK(f32_to_f16(65520.0f) == 0x7c00);
+  CHECK(f32_to_f16(-2.0f) == 0xc000);
+  CHECK(f32_to_f16(5.960464477539063e-08f) == 0x0001);  // smallest subnormal
+  CHECK(f32_to_f16(2.98e-08f) == 0x0000);
+  CHECK(std::isnan(f16_to_f32(f32_to_f16(NAN))));
+  // Round trip of every finite f16.
+  int bad = 0;
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    if ((h & 0x7c00) == 0x7c00) continue;
+    if (f32_to_f16(f16_to_f32(static_cast<uint16_t>(h))) != h) ++bad;
+  }
+  CHECK(bad == 0);
+  // f16 rounding against the hardware-independent definition: nearest representable.
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> d(-70000.0f, 70000.0f);
+  for (int i = 0; i < 10000; ++i) {
+    const float f = d(rng) * (i % 2 ? 1.0f : 1e-4f);
+    const float r = f16_to_f32(f32_to_f16(f));
+    if (std::isinf(r)) {
+      CHECK(std::fabs(f) >= 65520.0f);
+      continue;
+    }
+    const float up = f16_to_f32(static_cast<uint16_t>(f32_to_f16(f) + 1));
+    CHECK(std::fabs(r - f) <= std::fabs(up - r) / 2 * 1.0001f + 1e-12f);
+  }
+}
+
+TEST_CASE("kernels: matmul matches the reference, any thread count", "[kernels]") {
+  for (bool scalar : {false, true}) {
+    force_scalar(scalar);
+    for (WType type : {WType::F32, WType::F16, WType::BF16, WType::Q8}) {
+      for (bool tr : {false, true}) {
+        for (int T : {1, 2, 3, 5, 13}) {
+          for (Epilogue ep : {Epilogue::Store, Epilogue::Accumulate, Epilogue::Gelu}) {
+            // Odd shapes: partial panels, K not a multiple of 4/16/32.
+            for (auto [K, N] : {std::pair{64, 64}, std::pair{96, 200}, std::pair{75, 130}}) {
+              INFO("isa " << isa_name() << " type " << wtype_name(type) << " transposed " << tr
+                          << " T " << T << " K " << K << " N " << N << " ep "
+                          << static_cast<int>(ep));
+              run_case(type, tr, K, N, T, ep, T % 2 == 1);
+            }
+          }
+        }
+      }
+    }
+  }
+  force_scalar(false);
+}
+
+TEST_CASE("kernels: q8 keeps the ranking of large outputs", "[kernels]") {
+  // A GPT-2-sized head row block: the argmax must survive quantisation.
+  const int K = 768, N = 512;
+  auto W = random_vec(static_cast<size_t>(K) * N, 11, 0.02f);
+  auto x = random_vec(K, 12, 1.0f);
+  // Make column 77 the clear winner.
+  for (int k = 0; k < K; ++k) W[static_cast<size_t>(k) * N + 77] += 0.01f * x[k];
+  Pool pool(2);
+  const Weight w = pack(W.data(), K, N, false, WType::Q8, &pool);
+  std::vector<float> y(N);
+  matmul(w, x.data(), K, 1, y.data(), N, nullptr, Epilogue::Store, pool);
+  CHECK(std::max_element(y.begin(), y.end()) - y.begin() == 77);
+}
+
+TEST_CASE("kernels: gelu matches tanh formula", "[kernels]") {
+  std::vector<float> v;
+  for (float f = -12.0f; f <= 12.0f; f += 0.01f) v.push_back(f);
+  v.push_back(-100.0f);
+  v.push_back(100.0f);
+  for (bool scalar : {false, true}) {
+    force_scalar(scalar);
+    auto g = v;
+    gelu(g.data(), g.size());
+    for (size_t i = 0; i < v.size(); ++i) {
+      const double s = v[i];
+      const double ref = 0.5 * s * (1 + std::tanh(0.7978845608028654 * (s + 0.044715 * s * s * s)));
+      INFO("x=" << s << " scalar=" << scalar);
+      CHECK(std::fabs(g[i] - ref) <= 2e-7 * (1 + std::fabs(ref)));
+    }
+  }
+  force_scalar(false);
+}
+
+TEST_CASE("kernels: pool runs every task exactly once", "[kernels]") {
+  for (int threads : {1, 2, 4}) {
+    Pool pool(threads);
+    for (int n : {0, 1, 2, 7, 1000}) {
+      std::vector<std::atomic<int>> hits(n);
+      for (int rep = 0; rep < 50; ++rep) pool.run(n, [&](int i) { hits[i].fetch_add(1); });
+      for (int i = 0; i < n; ++i) CHECK(hits[i].load() == 50);
+    }
+  }
+}
