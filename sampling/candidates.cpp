@@ -47,7 +47,8 @@ void sort_by_logit(Candidates& c) {
 }
 
 void truncate(Candidates& c, size_t n) {
-  if (n < c.data.size()) c.data.erase(c.data.begin() + static_cast<std::ptrdiff_t>(n), c.data.end());
+  if (n < c.data.size())
+    c.data.erase(c.data.begin() + static_cast<std::ptrdiff_t>(n), c.data.end());
 }
 
 }  // namespace gpt2::sampling

@@ -55,7 +55,8 @@ void validate(const SamplerParams& p) {
     usage_error("--temperature {} is out of range (must be >= 0; 0 = greedy)", p.temperature);
   if (p.top_k < 0) usage_error("--top-k {} is out of range (must be >= 0; 0 = off)", p.top_k);
   auto unit = [](float v, const char* flag) {
-    if (!(v >= 0.0f && v <= 1.0f)) usage_error("{} {} is out of range (must be in [0, 1])", flag, v);
+    if (!(v >= 0.0f && v <= 1.0f))
+      usage_error("{} {} is out of range (must be in [0, 1])", flag, v);
   };
   unit(p.top_p, "--top-p");
   unit(p.min_p, "--min-p");
@@ -83,20 +84,30 @@ std::unique_ptr<Chain> make_chain(const SamplerParams& p) {
     chain->add(make_logit_bias(std::move(ban)));
   }
   for (const auto& n : p.order) {
-    if (n == "logit_bias") chain->add(make_logit_bias(p.logit_bias));
+    if (n == "logit_bias")
+      chain->add(make_logit_bias(p.logit_bias));
     else if (n == "penalties")
       chain->add(make_penalties(p.repeat_last_n, p.repeat_penalty, p.frequency_penalty,
                                 p.presence_penalty));
-    else if (n == "no_repeat_ngram") chain->add(make_no_repeat_ngram(p.no_repeat_ngram));
-    else if (n == "top_k") chain->add(make_top_k(p.top_k));
-    else if (n == "typical_p") chain->add(make_typical_p(p.typical_p));
-    else if (n == "top_p") chain->add(make_top_p(p.top_p));
-    else if (n == "min_p") chain->add(make_min_p(p.min_p));
-    else if (n == "temperature") chain->add(make_temperature(p.temperature));
-    else usage_error("--samplers: unknown sampler '{}'", n);
+    else if (n == "no_repeat_ngram")
+      chain->add(make_no_repeat_ngram(p.no_repeat_ngram));
+    else if (n == "top_k")
+      chain->add(make_top_k(p.top_k));
+    else if (n == "typical_p")
+      chain->add(make_typical_p(p.typical_p));
+    else if (n == "top_p")
+      chain->add(make_top_p(p.top_p));
+    else if (n == "min_p")
+      chain->add(make_min_p(p.min_p));
+    else if (n == "temperature")
+      chain->add(make_temperature(p.temperature));
+    else
+      usage_error("--samplers: unknown sampler '{}'", n);
   }
-  if (p.temperature <= 0.0f) chain->add(make_greedy());
-  else chain->add(make_dist(p.seed));
+  if (p.temperature <= 0.0f)
+    chain->add(make_greedy());
+  else
+    chain->add(make_dist(p.seed));
   return chain;
 }
 

@@ -92,18 +92,18 @@ std::unique_ptr<Sampler> make_dist(uint64_t seed);
 /// Every option of the chain, with its default (the defaults are llama.cpp's; the order
 /// is llama.cpp's too, temperature last — see docs/sampling.md).
 struct SamplerParams {
-  float temperature = 0.8f;       // 0 = greedy
-  int top_k = 40;                 // 0 = off
-  float top_p = 0.95f;            // 1 = off
-  float min_p = 0.05f;            // 0 = off
-  float typical_p = 1.0f;         // 1 = off
-  float repeat_penalty = 1.0f;    // 1 = off
-  int repeat_last_n = 64;         // 0 = off, -1 = whole history
-  float presence_penalty = 0.0f;  // 0 = off
-  float frequency_penalty = 0.0f; // 0 = off
-  int no_repeat_ngram = 0;        // 0 = off
+  float temperature = 0.8f;        // 0 = greedy
+  int top_k = 40;                  // 0 = off
+  float top_p = 0.95f;             // 1 = off
+  float min_p = 0.05f;             // 0 = off
+  float typical_p = 1.0f;          // 1 = off
+  float repeat_penalty = 1.0f;     // 1 = off
+  int repeat_last_n = 64;          // 0 = off, -1 = whole history
+  float presence_penalty = 0.0f;   // 0 = off
+  float frequency_penalty = 0.0f;  // 0 = off
+  int no_repeat_ngram = 0;         // 0 = off
   std::vector<std::pair<int32_t, float>> logit_bias;
-  std::vector<int32_t> banned;    // always banned, before every step (--ignore-eos bans EOS)
+  std::vector<int32_t> banned;  // always banned, before every step (--ignore-eos bans EOS)
   std::vector<std::string> order = default_order();
   uint64_t seed = 0;
 
@@ -123,9 +123,9 @@ std::vector<std::string> parse_sampler_order(std::string_view list);
 /// repeat_last_n >= -1, no_repeat_ngram >= 0, finite penalties.
 void validate(const SamplerParams& p);
 
-/// Builds the chain: a ban of p.banned (if any), the steps named in p.order (a step whose parameter makes it a no-op
-/// is still built: it is cheap and keeps --samplers traces honest), then greedy when
-/// temperature == 0, else dist(seed).
+/// Builds the chain: a ban of p.banned (if any), the steps named in p.order (a step whose parameter
+/// makes it a no-op is still built: it is cheap and keeps --samplers traces honest), then greedy
+/// when temperature == 0, else dist(seed).
 std::unique_ptr<Chain> make_chain(const SamplerParams& p);
 
 /// Parses one --logit-bias value: "ID=BIAS" or llama.cpp's "ID+BIAS" / "ID-BIAS";

@@ -136,9 +136,7 @@ struct NoRepeatNgram final : Sampler {
     }
     c.sorted = false;
   }
-  std::unique_ptr<Sampler> clone() const override {
-    return std::make_unique<NoRepeatNgram>(*this);
-  }
+  std::unique_ptr<Sampler> clone() const override { return std::make_unique<NoRepeatNgram>(*this); }
 };
 
 // ---- top-k -----------------------------------------------------------------------------

@@ -1,6 +1,5 @@
 // The chain: order matters, defaults, parsing, and a reproducible RNG.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <vector>
 
@@ -42,8 +41,7 @@ TEST_CASE("sampling chain: top_p before vs after temperature", "[sampling]") {
 TEST_CASE("sampling chain: min_p before vs after temperature", "[sampling]") {
   // Raw: min_p .6 -> threshold .24 -> {2,3}. After T = 3: threshold .6 * .3001 = .18 -> all.
   CHECK(survivors({"min_p", "temperature"}, 3.0f, 1.0f, 0.6f) == std::vector<int32_t>{2, 3});
-  CHECK(survivors({"temperature", "min_p"}, 3.0f, 1.0f, 0.6f) ==
-        std::vector<int32_t>{0, 1, 2, 3});
+  CHECK(survivors({"temperature", "min_p"}, 3.0f, 1.0f, 0.6f) == std::vector<int32_t>{0, 1, 2, 3});
 }
 
 TEST_CASE("sampling chain: final distribution is the tempered survivors", "[sampling]") {
@@ -54,8 +52,7 @@ TEST_CASE("sampling chain: final distribution is the tempered survivors", "[samp
   p.min_p = 0;
   p.temperature = 0.5f;
   auto chain = make_chain(p);
-  chain->sample(std::vector<float>{std::log(0.1f), std::log(0.2f), std::log(0.3f),
-                                   std::log(0.4f)});
+  chain->sample(std::vector<float>{std::log(0.1f), std::log(0.2f), std::log(0.3f), std::log(0.4f)});
   const auto& c = chain->candidates();
   REQUIRE(c.size() == 2);
   CHECK(c.data[0].id == 3);

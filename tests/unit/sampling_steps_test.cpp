@@ -2,7 +2,6 @@
 // (cf. llama.cpp tests/test-sampling.cpp). Expected survivors and renormalised
 // probabilities are worked out by hand in the comments.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <limits>
 #include <vector>
