@@ -1,13 +1,273 @@
-// gpt2 bench — placeholder until its issue lands; replaced by the real command.
+// gpt2 bench — prompt-processing and generation speed in tokens/s (SPEC "gpt2 bench"),
+// measured the way llama-bench measures them so the numbers can be put side by side:
+//   ppN: one batched eval of N seeded random tokens into an empty cache (all N tokens in one
+//        Session::eval call; only the last position's logits are computed, as llama-bench);
+//   tgN: N single-token evals starting from an empty cache (llama-bench's tg128).
+// Each (dtype, threads) combination loads the model once (weights are mmapped, so this is
+// cheap; --dtype converts once at load), runs one untimed warm-up of each test, then -r
+// timed repetitions. Reported: median, min and max tokens/s over the repetitions.
+// Progress goes to stderr only when stderr is a terminal.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
 #include "app/commands.h"
+#include "app/model_options.h"
+#include "app/output.h"
+#include "core/cpu.h"
 #include "core/error.h"
+#include "core/log.h"
+#include "models/model.h"
 
 namespace gpt2::app {
 
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using json = nlohmann::ordered_json;
+
+struct BenchParams {
+  std::string model;
+  int n_prompt = 512;
+  int n_gen = 128;
+  int reps = 5;
+  std::string threads;  // comma list; empty = all cores
+  std::string dtypes = "f32";
+  std::string format = "table";
+};
+
+struct Result {
+  std::string test;
+  int threads;
+  std::string dtype;
+  double median, min, max;
+};
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  std::stringstream ss(s);
+  while (std::getline(ss, cur, ',')) {
+    cur.erase(0, cur.find_first_not_of(" \t"));
+    cur.erase(cur.find_last_not_of(" \t") + 1);
+    if (!cur.empty()) out.push_back(cur);
+  }
+  return out;
+}
+
+std::vector<int> parse_threads(const std::string& s) {
+  if (s.empty()) return {hardware_threads()};
+  std::vector<int> out;
+  for (const auto& item : split_list(s)) {
+    size_t used = 0;
+    int v = -1;
+    try {
+      v = std::stoi(item, &used);
+    } catch (...) {
+      used = 0;
+    }
+    if (used != item.size() || v < 1 || v > 1024)
+      usage_error("--threads: '{}' is not a thread count (a comma list of integers 1..1024)",
+                  item);
+    out.push_back(v);
+  }
+  if (out.empty()) usage_error("--threads: empty list");
+  return out;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+class Progress {
+ public:
+  explicit Progress(int total) : total_(total), on_(stderr_is_tty()) {}
+  void step(const std::string& what) {
+    if (!on_) return;
+    ++done_;
+    std::fprintf(stderr, "\r\033[K[%d/%d] %s", done_, total_, what.c_str());
+    std::fflush(stderr);
+  }
+  ~Progress() {
+    if (on_ && done_ > 0) std::fprintf(stderr, "\r\033[K");
+  }
+
+ private:
+  int total_, done_ = 0;
+  bool on_;
+};
+
+std::string fmt_rate(double v) { return fmt::format("{:.2f}", v); }
+
+std::string table(const std::string& model, const std::vector<Result>& rs) {
+  // Like llama-bench: one row per test, right-aligned numbers.
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"model", "dtype", "threads", "test", "t/s (median)", "min", "max"});
+  for (const auto& r : rs)
+    rows.push_back({model, r.dtype, std::to_string(r.threads), r.test, fmt_rate(r.median),
+                    fmt_rate(r.min), fmt_rate(r.max)});
+  std::vector<size_t> w(rows[0].size(), 0);
+  for (const auto& row : rows)
+    for (size_t i = 0; i < row.size(); ++i) w[i] = std::max(w[i], row[i].size());
+  std::string out;
+  auto line = [&](const std::vector<std::string>& row) {
+    out += '|';
+    for (size_t i = 0; i < row.size(); ++i) {
+      const std::string pad(w[i] - row[i].size(), ' ');
+      out += ' ';
+      out += i == 0 ? row[i] + pad : pad + row[i];
+      out += " |";
+    }
+    out += '\n';
+  };
+  line(rows[0]);
+  out += '|';
+  for (size_t i = 0; i < w.size(); ++i)
+    out += (i == 0 ? std::string(w[i] + 1, '-') + " |" : " " + std::string(w[i], '-') + ":|");
+  out += '\n';
+  for (size_t i = 1; i < rows.size(); ++i) line(rows[i]);
+  return out;
+}
+
+int run_bench(const BenchParams& bp) {
+  if (bp.n_prompt < 0) usage_error("-p {} is out of range (must be >= 0)", bp.n_prompt);
+  if (bp.n_gen < 0) usage_error("-n {} is out of range (must be >= 0)", bp.n_gen);
+  if (bp.reps < 1) usage_error("-r {} is out of range (must be >= 1)", bp.reps);
+  if (bp.format != "table" && bp.format != "json")
+    usage_error("--format '{}' is not one of table|json", bp.format);
+  const std::vector<int> threads = parse_threads(bp.threads);
+  std::vector<std::string> dtypes = split_list(bp.dtypes);
+  if (dtypes.empty()) usage_error("--dtype: empty list");
+  for (const auto& d : dtypes) parse_dtype(d);  // usage error naming --dtype if unknown
+
+  const int tests = (bp.n_prompt > 0) + (bp.n_gen > 0);
+  Progress progress(static_cast<int>(dtypes.size() * threads.size()) * tests * (bp.reps + 1));
+  std::vector<Result> results;
+  std::string model_name;
+  for (const auto& dtype : dtypes) {
+    for (int t : threads) {
+      ModelOptions mo;
+      mo.model = bp.model;
+      mo.threads = t;
+      mo.dtype = dtype;
+      std::unique_ptr<Model> model = load_model(mo);
+      model_name = model->name();
+      const ModelConfig& cfg = model->config();
+      if (bp.n_prompt > cfg.n_positions)
+        usage_error("-p {} is longer than the model's context ({} tokens)", bp.n_prompt,
+                    cfg.n_positions);
+      if (bp.n_gen > cfg.n_positions)
+        usage_error("-n {} is longer than the model's context ({} tokens)", bp.n_gen,
+                    cfg.n_positions);
+      Session session(*model);
+      std::mt19937 rng(1234);
+      std::uniform_int_distribution<int32_t> tok(0, cfg.vocab_size - 1);
+      auto random_tokens = [&](int n) {
+        std::vector<int32_t> v(n);
+        for (auto& x : v) x = tok(rng);
+        return v;
+      };
+      const std::string dname = dtype_name(model->dtype());
+
+      auto measure = [&](const std::string& test, int n, auto&& once) {
+        std::vector<double> rates;
+        for (int rep = 0; rep <= bp.reps; ++rep) {  // rep 0 = warm-up
+          if (interrupted()) return false;
+          progress.step(fmt::format("{} {} threads={} {}", test, dname, t,
+                                    rep == 0 ? std::string("warm-up")
+                                             : fmt::format("rep {}/{}", rep, bp.reps)));
+          const double sec = once(rep == 0);
+          if (rep > 0) rates.push_back(n / sec);
+        }
+        results.push_back({test, t, dname, median(rates),
+                           *std::min_element(rates.begin(), rates.end()),
+                           *std::max_element(rates.begin(), rates.end())});
+        log::info("{} {} threads={}: median {:.2f} t/s", test, dname, t, results.back().median);
+        return true;
+      };
+
+      if (bp.n_prompt > 0) {
+        const auto prompt = random_tokens(bp.n_prompt);
+        const bool ok = measure("pp" + std::to_string(bp.n_prompt), bp.n_prompt, [&](bool) {
+          session.reset();
+          const auto t0 = Clock::now();
+          session.eval(prompt, false);
+          return std::chrono::duration<double>(Clock::now() - t0).count();
+        });
+        if (!ok) return static_cast<int>(ExitCode::Interrupted);
+      }
+      if (bp.n_gen > 0) {
+        const auto toks = random_tokens(bp.n_gen);
+        const bool ok = measure("tg" + std::to_string(bp.n_gen), bp.n_gen, [&](bool warmup) {
+          session.reset();
+          const int n = warmup ? 1 : bp.n_gen;  // llama-bench warms tg up with one token
+          const auto t0 = Clock::now();
+          for (int i = 0; i < n; ++i) session.eval(std::span<const int32_t>(&toks[i], 1), false);
+          const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+          return warmup ? s * bp.n_gen : s;
+        });
+        if (!ok) return static_cast<int>(ExitCode::Interrupted);
+      }
+    }
+  }
+
+  if (bp.format == "json") {
+    json j;
+    j["model"] = model_name;
+    j["results"] = json::array();
+    for (const auto& r : results)
+      j["results"].push_back({{"test", r.test},
+                              {"threads", r.threads},
+                              {"dtype", r.dtype},
+                              {"median", r.median},
+                              {"min", r.min},
+                              {"max", r.max}});
+    write_stdout(j.dump(2) + "\n");
+  } else {
+    write_stdout(table(model_name, results));
+  }
+  return 0;
+}
+
+}  // namespace
+
 Command add_bench_command(CLI::App& root) {
+  auto bp = std::make_shared<BenchParams>();
   Command c;
-  c.app = root.add_subcommand("bench", "(not built yet)");
-  c.run = [] () -> int { runtime_error("gpt2 bench is not built yet"); };
+  c.app = root.add_subcommand(
+      "bench", "Prompt-processing and generation speed in tokens/s (like llama-bench)");
+  CLI::App* sub = c.app;
+  sub->add_option("-m,--model", bp->model,
+                  "Checkpoint directory, .safetensors file, or built-in model name "
+                  "(default: $GPT2_MODEL, else 'demo')");
+  sub->add_option("-p,--n-prompt", bp->n_prompt,
+                  "Prompt tokens for the ppN test (one batched eval; 0 = skip)")
+      ->capture_default_str();
+  sub->add_option("-n,--n-gen", bp->n_gen,
+                  "Generated tokens for the tgN test (single-token evals; 0 = skip)")
+      ->capture_default_str();
+  sub->add_option("-r,--repetitions", bp->reps, "Timed repetitions of each test (after one "
+                  "warm-up); median, min and max are reported")
+      ->capture_default_str();
+  sub->add_option("-t,--threads", bp->threads,
+                  "Comma list of thread counts, e.g. 1,2 (default: all cores)");
+  sub->add_option("--dtype", bp->dtypes, "Comma list of weight precisions: f32,f16,bf16,q8")
+      ->capture_default_str();
+  sub->add_option("--format", bp->format, "Output: table|json")->capture_default_str();
+  sub->footer(
+      "Tests follow llama-bench: ppN = one batched eval of N random tokens into an empty\n"
+      "cache; tgN = N single-token evals from an empty cache. Rates are tokens/s.\n"
+      "JSON: {\"model\":…, \"results\":[{\"test\":\"pp512\", \"threads\":t, \"dtype\":\"f32\",\n"
+      "       \"median\":…, \"min\":…, \"max\":…}]}\n"
+      "Example: gpt2 bench -m gpt2 --threads 1,2 --dtype f32,bf16 -p 128 -n 32");
+  c.run = [bp]() -> int { return run_bench(*bp); };
   return c;
 }
 
