@@ -17,7 +17,7 @@ char* openblas_get_corename(void);
 namespace gpt2 {
 namespace {
 
-std::string g_note = "blas setup: not run";
+std::string g_note = "not run";
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
@@ -58,7 +58,7 @@ void ensure_fast_blas(char** argv) {
   const std::string core = openblas_get_corename();
   if (env_set("GPT2_BLAS_REEXEC")) {
     // We are the restarted process: report and never loop.
-    g_note = "blas setup: restarted with OPENBLAS_CORETYPE=" +
+    g_note = "restarted with OPENBLAS_CORETYPE=" +
              std::string(std::getenv("OPENBLAS_CORETYPE") ? std::getenv("OPENBLAS_CORETYPE")
                                                           : "?") +
              ", core now " + core;
@@ -66,11 +66,11 @@ void ensure_fast_blas(char** argv) {
     return;
   }
   if (env_set("OPENBLAS_CORETYPE")) {
-    g_note = "blas setup: OPENBLAS_CORETYPE set by the user, core " + core;
+    g_note = "OPENBLAS_CORETYPE set by the user, core " + core;
     return;
   }
   if (env_set("GPT2_NO_BLAS_REEXEC")) {
-    g_note = "blas setup: GPT2_NO_BLAS_REEXEC set, core " + core;
+    g_note = "GPT2_NO_BLAS_REEXEC set, core " + core;
     return;
   }
   __builtin_cpu_init();
@@ -83,11 +83,11 @@ void ensure_fast_blas(char** argv) {
   if (env_set("GPT2_BLAS_TEST_ASSUME_SLOW") && want.empty())
     want = better_blas_core("Prescott", avx512, bf16, avx2);
   if (want.empty()) {
-    g_note = "blas setup: core " + core + " is right for this CPU";
+    g_note = "core " + core + " is right for this CPU";
     return;
   }
   if (std::strstr(openblas_get_config(), "DYNAMIC_ARCH") == nullptr) {
-    g_note = "blas setup: core " + core + " is slow for this CPU but the library is not " +
+    g_note = "core " + core + " is slow for this CPU but the library is not " +
              "DYNAMIC_ARCH; nothing to do";
     return;
   }
@@ -98,7 +98,7 @@ void ensure_fast_blas(char** argv) {
   const int err = errno;
   unsetenv("OPENBLAS_CORETYPE");
   unsetenv("GPT2_BLAS_REEXEC");
-  g_note = "blas setup: core " + core + " is slow; restart with OPENBLAS_CORETYPE=" + want +
+  g_note = "core " + core + " is slow; restart with OPENBLAS_CORETYPE=" + want +
            " failed: " + std::strerror(err);
 }
 

@@ -25,7 +25,7 @@ namespace gpt2 {
 /// Call first thing in main(), before any output or input. May not return (re-exec).
 void ensure_fast_blas(char** argv);
 
-/// One line describing what ensure_fast_blas() found/did, for --version and -v.
+/// What ensure_fast_blas() found or did (one line, no prefix), for --version and -v.
 std::string blas_setup_note();
 
 /// The OPENBLAS_CORETYPE value the restart would use for `corename` on this CPU, or "" when
