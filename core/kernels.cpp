@@ -329,7 +329,56 @@ void scalar_gelu(float* x, size_t n) {
   }
 }
 
+void scalar_attention_row(float* out, float* probs, const float* q, const float* kt, int ldk,
+                          const float* v, int n_keys, int HS, float scale) {
+  float maxv = -INFINITY;
+  for (int j = 0; j < n_keys; ++j) {
+    float s = 0;
+    for (int i = 0; i < HS; ++i) s += q[i] * kt[static_cast<size_t>(i) * ldk + j];
+    probs[j] = s * scale;
+    maxv = std::max(maxv, probs[j]);
+  }
+  float sum = 0;
+  for (int j = 0; j < n_keys; ++j) {
+    probs[j] = std::exp(probs[j] - maxv);
+    sum += probs[j];
+  }
+  const float inv = 1.0f / sum;
+  for (int j = 0; j < n_keys; ++j) probs[j] *= inv;
+  for (int i = 0; i < HS; ++i) out[i] = 0;
+  for (int j = 0; j < n_keys; ++j)
+    for (int i = 0; i < HS; ++i) out[i] += probs[j] * v[static_cast<size_t>(j) * HS + i];
+}
+
+void scalar_layernorm(float* out, const float* x, const float* w, const float* b, int C,
+                      float eps) {
+  float mean = 0;
+  for (int i = 0; i < C; ++i) mean += x[i];
+  mean /= C;
+  float var = 0;
+  for (int i = 0; i < C; ++i) var += (x[i] - mean) * (x[i] - mean);
+  var /= C;
+  const float rstd = 1.0f / std::sqrt(var + eps);
+  for (int i = 0; i < C; ++i) out[i] = (x[i] - mean) * rstd * w[i] + b[i];
+}
+
 }  // namespace detail
+
+void attention_row(float* out, float* probs, const float* q, const float* kt, int ldk,
+                   const float* v, int n_keys, int HS, float scale) {
+  if (n_keys <= 0) return;
+  if (use_avx512() && HS % 16 == 0 && HS <= 256)
+    detail::avx512_attention_row(out, probs, q, kt, ldk, v, n_keys, HS, scale);
+  else
+    detail::scalar_attention_row(out, probs, q, kt, ldk, v, n_keys, HS, scale);
+}
+
+void layernorm(float* out, const float* x, const float* w, const float* b, int C, float eps) {
+  if (use_avx512())
+    detail::avx512_layernorm(out, x, w, b, C, eps);
+  else
+    detail::scalar_layernorm(out, x, w, b, C, eps);
+}
 
 void gelu(float* x, size_t n) {
   if (use_avx512())

@@ -118,6 +118,16 @@ void matmul(const Weight& w, const float* x, int ldx, int T, float* y, int ldy,
 /// Dequantises panel p of a packed weight (or gathers it, for F32) into dst[k_padded][64].
 void unpack_panel(const Weight& w, int p, float* dst);
 
+/// Causal attention of one query row of one head:
+///   probs[j] = softmax_j(scale * q·k_j), out[HS] = sum_j probs[j] v_j,  j < n_keys.
+/// Keys are stored transposed per head, kt[i * ldk + j] = k_j[i] (so 16 keys' scores come
+/// from one vector FMA per dimension, no horizontal sums); values as rows v[j * HS + i].
+void attention_row(float* out, float* probs, const float* q, const float* kt, int ldk,
+                   const float* v, int n_keys, int HS, float scale);
+
+/// out[C] = (x - mean) / sqrt(var + eps) * w + b (two-pass mean and variance).
+void layernorm(float* out, const float* x, const float* w, const float* b, int C, float eps);
+
 /// gelu_new (tanh approximation) in place.
 void gelu(float* x, size_t n);
 

@@ -2,8 +2,10 @@
 // rest of the program stays portable). See core/kernels.h for layouts.
 // GCC 12 warns about the deliberately undefined registers inside its own AVX-512 headers.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "core/kernels_impl.h"
@@ -291,6 +293,80 @@ GPT2_AVX512 void avx512_gelu(float* x, size_t n) {
     // 0.5 v (1 + tanh(u)) = v / (1 + exp(-2u)): no cancellation, no overflow (exp512 clamps).
     const __m512 e = exp512(_mm512_mul_ps(_mm512_set1_ps(-2.0f), u));
     _mm512_mask_storeu_ps(x + i, m, _mm512_div_ps(v, _mm512_add_ps(one, e)));
+  }
+}
+
+GPT2_AVX512 void avx512_attention_row(float* out, float* probs, const float* q, const float* kt,
+                                      int ldk, const float* v, int n_keys, int HS, float scale) {
+  // scores, 64 keys (4 vectors) at a time: s[j] = sum_i q[i] kt[i][j]
+  __m512 vmax = _mm512_set1_ps(-INFINITY);
+  const __m512 vscale = _mm512_set1_ps(scale);
+  for (int j0 = 0; j0 < n_keys; j0 += 64) {
+    __mmask16 m[4];
+    __m512 acc[4];
+    for (int b = 0; b < 4; ++b) {
+      const int left = n_keys - j0 - 16 * b;
+      m[b] = left <= 0 ? 0 : tail_mask(left);
+      acc[b] = _mm512_setzero_ps();
+    }
+    for (int i = 0; i < HS; ++i) {
+      const __m512 qi = _mm512_set1_ps(q[i]);
+      const float* row = kt + static_cast<size_t>(i) * ldk + j0;
+      for (int b = 0; b < 4; ++b)
+        acc[b] = _mm512_fmadd_ps(qi, _mm512_maskz_loadu_ps(m[b], row + 16 * b), acc[b]);
+    }
+    for (int b = 0; b < 4; ++b) {
+      if (!m[b]) break;
+      const __m512 s = _mm512_mul_ps(acc[b], vscale);
+      _mm512_mask_storeu_ps(probs + j0 + 16 * b, m[b], s);
+      vmax = _mm512_mask_max_ps(vmax, m[b], vmax, s);
+    }
+  }
+  const __m512 maxv = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
+  __m512 vsum = _mm512_setzero_ps();
+  for (int j = 0; j < n_keys; j += 16) {
+    const __mmask16 m = tail_mask(n_keys - j);
+    const __m512 e = exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, probs + j), maxv));
+    vsum = _mm512_mask_add_ps(vsum, m, vsum, e);
+    _mm512_mask_storeu_ps(probs + j, m, e);
+  }
+  const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vsum));
+  for (int j = 0; j < n_keys; j += 16) {
+    const __mmask16 m = tail_mask(n_keys - j);
+    _mm512_mask_storeu_ps(probs + j, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, probs + j), inv));
+  }
+  // out = sum_j p_j v_j, HS/16 accumulators (HS <= 256)
+  __m512 o[16];
+  const int nv = HS / 16;
+  for (int k = 0; k < nv; ++k) o[k] = _mm512_setzero_ps();
+  for (int j = 0; j < n_keys; ++j) {
+    const __m512 pj = _mm512_set1_ps(probs[j]);
+    const float* vr = v + static_cast<size_t>(j) * HS;
+    for (int k = 0; k < nv; ++k) o[k] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vr + 16 * k), o[k]);
+  }
+  for (int k = 0; k < nv; ++k) _mm512_storeu_ps(out + 16 * k, o[k]);
+}
+
+GPT2_AVX512 void avx512_layernorm(float* out, const float* x, const float* w, const float* b,
+                                  int C, float eps) {
+  __m512 s = _mm512_setzero_ps();
+  for (int i = 0; i < C; i += 16) s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(tail_mask(C - i), x + i));
+  const float mean = _mm512_reduce_add_ps(s) / C;
+  const __m512 vm = _mm512_set1_ps(mean);
+  __m512 q = _mm512_setzero_ps();
+  for (int i = 0; i < C; i += 16) {
+    const __mmask16 m = tail_mask(C - i);
+    const __m512 d = _mm512_maskz_sub_ps(m, _mm512_maskz_loadu_ps(m, x + i), vm);
+    q = _mm512_fmadd_ps(d, d, q);
+  }
+  const float rstd = 1.0f / std::sqrt(_mm512_reduce_add_ps(q) / C + eps);
+  const __m512 vr = _mm512_set1_ps(rstd);
+  for (int i = 0; i < C; i += 16) {
+    const __mmask16 m = tail_mask(C - i);
+    const __m512 d = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), vm), vr);
+    _mm512_mask_storeu_ps(out + i, m,
+                          _mm512_fmadd_ps(d, _mm512_maskz_loadu_ps(m, w + i),
+                                          _mm512_maskz_loadu_ps(m, b + i)));
   }
 }
 

@@ -34,6 +34,10 @@ void scalar_packed_panel(const Weight& w, int p, const float* x, int ldx, const 
 void scalar_q8_panel(const Weight& w, int p, const QAct& qa, const Out& o);
 void scalar_gemm_panel(const float* panel, int K, const float* x, int ldx, const Out& o);
 void scalar_gelu(float* x, std::size_t n);
+void scalar_attention_row(float* out, float* probs, const float* q, const float* kt, int ldk,
+                          const float* v, int n_keys, int HS, float scale);
+void scalar_layernorm(float* out, const float* x, const float* w, const float* b, int C,
+                      float eps);
 
 // AVX-512 versions (kernels_avx512.cpp); need avx512f/bw/vl/dq, q8 also avx512vnni.
 void avx512_f32kn(const Weight& w, const float* x, int ldx, const Out& o);
@@ -42,6 +46,10 @@ void avx512_packed_panel(const Weight& w, int p, const float* x, int ldx, const 
 void avx512_q8_panel(const Weight& w, int p, const QAct& qa, const Out& o);
 void avx512_gemm_panel(const float* panel, int K, const float* x, int ldx, const Out& o);
 void avx512_gelu(float* x, std::size_t n);
+void avx512_attention_row(float* out, float* probs, const float* q, const float* kt, int ldk,
+                          const float* v, int n_keys, int HS, float scale);
+void avx512_layernorm(float* out, const float* x, const float* w, const float* b, int C,
+                      float eps);
 
 /// Per-thread scratch that grows and is then reused (no allocation per token).
 float* scratch_floats(std::size_t n);

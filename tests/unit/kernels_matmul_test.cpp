@@ -215,3 +215,51 @@ TEST_CASE("kernels: pool runs every task exactly once", "[kernels]") {
     }
   }
 }
+
+TEST_CASE("kernels: attention_row and layernorm match double-precision references", "[kernels]") {
+  const int HS = 64, ldk = 200;
+  for (bool scalar : {false, true}) {
+    force_scalar(scalar);
+    for (int nk : {1, 5, 16, 17, 64, 65, 130, 200}) {
+      const auto q = random_vec(HS, 1, 1.0f);
+      const auto kt = random_vec(static_cast<size_t>(HS) * ldk, 2, 1.0f);
+      const auto v = random_vec(static_cast<size_t>(nk) * HS, 3, 1.0f);
+      std::vector<float> out(HS), probs(nk);
+      const float scale = 0.125f;
+      attention_row(out.data(), probs.data(), q.data(), kt.data(), ldk, v.data(), nk, HS, scale);
+      std::vector<double> p(nk);
+      double mx = -1e300, sum = 0;
+      for (int j = 0; j < nk; ++j) {
+        double s = 0;
+        for (int i = 0; i < HS; ++i) s += static_cast<double>(q[i]) * kt[i * ldk + j];
+        p[j] = s * scale;
+        mx = std::max(mx, p[j]);
+      }
+      for (auto& x : p) sum += (x = std::exp(x - mx));
+      for (auto& x : p) x /= sum;
+      INFO("scalar " << scalar << " n_keys " << nk);
+      for (int j = 0; j < nk; ++j) CHECK(std::fabs(probs[j] - p[j]) <= 1e-5);
+      for (int i = 0; i < HS; ++i) {
+        double o = 0;
+        for (int j = 0; j < nk; ++j) o += p[j] * v[j * HS + i];
+        CHECK(std::fabs(out[i] - o) <= 1e-4);
+      }
+    }
+    for (int C : {7, 16, 768, 1600}) {
+      const auto x = random_vec(C, 4, 3.0f);
+      const auto w = random_vec(C, 5, 1.0f);
+      const auto b = random_vec(C, 6, 1.0f);
+      std::vector<float> out(C);
+      layernorm(out.data(), x.data(), w.data(), b.data(), C, 1e-5f);
+      double mean = 0, var = 0;
+      for (float f : x) mean += f;
+      mean /= C;
+      for (float f : x) var += (f - mean) * (f - mean);
+      var /= C;
+      INFO("scalar " << scalar << " C " << C);
+      for (int i = 0; i < C; ++i)
+        CHECK(std::fabs(out[i] - ((x[i] - mean) / std::sqrt(var + 1e-5) * w[i] + b[i])) <= 1e-5);
+    }
+  }
+  force_scalar(false);
+}
