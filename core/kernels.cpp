@@ -329,12 +329,13 @@ void scalar_gelu(float* x, size_t n) {
   }
 }
 
-void scalar_attention_row(float* out, float* probs, const float* q, const float* kt, int ldk,
+void scalar_attention_row(float* out, float* probs, const float* q, const float* kt,
                           const float* v, int n_keys, int HS, float scale) {
   float maxv = -INFINITY;
   for (int j = 0; j < n_keys; ++j) {
     float s = 0;
-    for (int i = 0; i < HS; ++i) s += q[i] * kt[static_cast<size_t>(i) * ldk + j];
+    const float* blk = kt + static_cast<size_t>(j / kKeyBlock) * HS * kKeyBlock + j % kKeyBlock;
+    for (int i = 0; i < HS; ++i) s += q[i] * blk[i * kKeyBlock];
     probs[j] = s * scale;
     maxv = std::max(maxv, probs[j]);
   }
@@ -364,13 +365,13 @@ void scalar_layernorm(float* out, const float* x, const float* w, const float* b
 
 }  // namespace detail
 
-void attention_row(float* out, float* probs, const float* q, const float* kt, int ldk,
-                   const float* v, int n_keys, int HS, float scale) {
+void attention_row(float* out, float* probs, const float* q, const float* kt, const float* v,
+                   int n_keys, int HS, float scale) {
   if (n_keys <= 0) return;
   if (use_avx512() && HS % 16 == 0 && HS <= 256)
-    detail::avx512_attention_row(out, probs, q, kt, ldk, v, n_keys, HS, scale);
+    detail::avx512_attention_row(out, probs, q, kt, v, n_keys, HS, scale);
   else
-    detail::scalar_attention_row(out, probs, q, kt, ldk, v, n_keys, HS, scale);
+    detail::scalar_attention_row(out, probs, q, kt, v, n_keys, HS, scale);
 }
 
 void layernorm(float* out, const float* x, const float* w, const float* b, int C, float eps) {

@@ -120,10 +120,13 @@ void unpack_panel(const Weight& w, int p, float* dst);
 
 /// Causal attention of one query row of one head:
 ///   probs[j] = softmax_j(scale * q·k_j), out[HS] = sum_j probs[j] v_j,  j < n_keys.
-/// Keys are stored transposed per head, kt[i * ldk + j] = k_j[i] (so 16 keys' scores come
-/// from one vector FMA per dimension, no horizontal sums); values as rows v[j * HS + i].
-void attention_row(float* out, float* probs, const float* q, const float* kt, int ldk,
-                   const float* v, int n_keys, int HS, float scale);
+/// Keys are stored transposed in blocks of kKeyBlock positions, block b = [HS][kKeyBlock]:
+/// k_j[i] = kt[(j / kKeyBlock) * HS * kKeyBlock + i * kKeyBlock + j % kKeyBlock] (16 keys'
+/// scores come from one vector FMA per dimension, no horizontal sums, and a cache touches
+/// memory only as positions fill); values as rows v[j * HS + i].
+constexpr int kKeyBlock = 64;
+void attention_row(float* out, float* probs, const float* q, const float* kt, const float* v,
+                   int n_keys, int HS, float scale);
 
 /// out[C] = (x - mean) / sqrt(var + eps) * w + b (two-pass mean and variance).
 void layernorm(float* out, const float* x, const float* w, const float* b, int C, float eps);

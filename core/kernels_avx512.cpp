@@ -297,7 +297,8 @@ GPT2_AVX512 void avx512_gelu(float* x, size_t n) {
 }
 
 GPT2_AVX512 void avx512_attention_row(float* out, float* probs, const float* q, const float* kt,
-                                      int ldk, const float* v, int n_keys, int HS, float scale) {
+                                      const float* v, int n_keys, int HS, float scale) {
+  static_assert(kKeyBlock == 64, "one key block = 4 vectors");
   // scores, 64 keys (4 vectors) at a time: s[j] = sum_i q[i] kt[i][j]
   __m512 vmax = _mm512_set1_ps(-INFINITY);
   const __m512 vscale = _mm512_set1_ps(scale);
@@ -311,7 +312,7 @@ GPT2_AVX512 void avx512_attention_row(float* out, float* probs, const float* q, 
     }
     for (int i = 0; i < HS; ++i) {
       const __m512 qi = _mm512_set1_ps(q[i]);
-      const float* row = kt + static_cast<size_t>(i) * ldk + j0;
+      const float* row = kt + static_cast<size_t>(j0 / kKeyBlock) * HS * kKeyBlock + i * kKeyBlock;
       for (int b = 0; b < 4; ++b)
         acc[b] = _mm512_fmadd_ps(qi, _mm512_maskz_loadu_ps(m[b], row + 16 * b), acc[b]);
     }

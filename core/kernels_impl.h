@@ -34,7 +34,7 @@ void scalar_packed_panel(const Weight& w, int p, const float* x, int ldx, const 
 void scalar_q8_panel(const Weight& w, int p, const QAct& qa, const Out& o);
 void scalar_gemm_panel(const float* panel, int K, const float* x, int ldx, const Out& o);
 void scalar_gelu(float* x, std::size_t n);
-void scalar_attention_row(float* out, float* probs, const float* q, const float* kt, int ldk,
+void scalar_attention_row(float* out, float* probs, const float* q, const float* kt,
                           const float* v, int n_keys, int HS, float scale);
 void scalar_layernorm(float* out, const float* x, const float* w, const float* b, int C,
                       float eps);
@@ -46,7 +46,7 @@ void avx512_packed_panel(const Weight& w, int p, const float* x, int ldx, const 
 void avx512_q8_panel(const Weight& w, int p, const QAct& qa, const Out& o);
 void avx512_gemm_panel(const float* panel, int K, const float* x, int ldx, const Out& o);
 void avx512_gelu(float* x, std::size_t n);
-void avx512_attention_row(float* out, float* probs, const float* q, const float* kt, int ldk,
+void avx512_attention_row(float* out, float* probs, const float* q, const float* kt,
                           const float* v, int n_keys, int HS, float scale);
 void avx512_layernorm(float* out, const float* x, const float* w, const float* b, int C,
                       float eps);

@@ -217,21 +217,23 @@ TEST_CASE("kernels: pool runs every task exactly once", "[kernels]") {
 }
 
 TEST_CASE("kernels: attention_row and layernorm match double-precision references", "[kernels]") {
-  const int HS = 64, ldk = 200;
+  const int HS = 64;
   for (bool scalar : {false, true}) {
     force_scalar(scalar);
     for (int nk : {1, 5, 16, 17, 64, 65, 130, 200}) {
       const auto q = random_vec(HS, 1, 1.0f);
-      const auto kt = random_vec(static_cast<size_t>(HS) * ldk, 2, 1.0f);
+      const int nb = (nk + kKeyBlock - 1) / kKeyBlock;
+      const auto kt = random_vec(static_cast<size_t>(nb) * HS * kKeyBlock, 2, 1.0f);
+      auto K = [&](int i, int j) { return kt[(j / kKeyBlock) * HS * kKeyBlock + i * kKeyBlock + j % kKeyBlock]; };
       const auto v = random_vec(static_cast<size_t>(nk) * HS, 3, 1.0f);
       std::vector<float> out(HS), probs(nk);
       const float scale = 0.125f;
-      attention_row(out.data(), probs.data(), q.data(), kt.data(), ldk, v.data(), nk, HS, scale);
+      attention_row(out.data(), probs.data(), q.data(), kt.data(), v.data(), nk, HS, scale);
       std::vector<double> p(nk);
       double mx = -1e300, sum = 0;
       for (int j = 0; j < nk; ++j) {
         double s = 0;
-        for (int i = 0; i < HS; ++i) s += static_cast<double>(q[i]) * kt[i * ldk + j];
+        for (int i = 0; i < HS; ++i) s += static_cast<double>(q[i]) * K(i, j);
         p[j] = s * scale;
         mx = std::max(mx, p[j]);
       }
