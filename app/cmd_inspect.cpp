@@ -14,10 +14,9 @@
 // guide): windows [b, min(b+P, T)) for b = 0, S, 2S, ...; each window scores only the
 // positions the previous windows did not, so every position is scored once and, after the
 // first window, sees at least P-S earlier tokens. S = --stride (default P/2).
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,9 +56,8 @@ std::vector<int32_t> parse_prompt_ids(const std::string& s) {
   std::string cur;
   auto flush = [&] {
     if (cur.empty()) return;
-    const bool digits = cur.size() <= 9 && std::all_of(cur.begin(), cur.end(), [](char c) {
-                          return c >= '0' && c <= '9';
-                        });
+    const bool digits = cur.size() <= 9 && std::all_of(cur.begin(), cur.end(),
+                                                       [](char c) { return c >= '0' && c <= '9'; });
     if (!digits) usage_error("--prompt-ids: '{}' is not a token id", cur);
     ids.push_back(static_cast<int32_t>(std::stol(cur)));
     cur.clear();
@@ -113,7 +111,8 @@ PositionStats position_stats(const float* logits, int V, int index, std::optiona
   std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int32_t a, int32_t b) {
     return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
   });
-  for (int i = 0; i < k; i++) ps.top.push_back(Row{order[i], logits[order[i]], logits[order[i]] - lse});
+  for (int i = 0; i < k; i++)
+    ps.top.push_back(Row{order[i], logits[order[i]], logits[order[i]] - lse});
   if (full) ps.logits.assign(logits, logits + V);
   return ps;
 }
@@ -122,9 +121,9 @@ struct Report {
   std::string model;
   std::vector<int32_t> ids;  // the prompt as evaluated
   std::vector<PositionStats> positions;
-  bool summary = false;      // --all-positions
+  bool summary = false;  // --all-positions
   double logprob_sum = 0.0;
-  int scored = 0;            // predicted tokens in logprob_sum
+  int scored = 0;  // predicted tokens in logprob_sum
 };
 
 // ---------------------------------------------------------------------------------------
@@ -137,8 +136,8 @@ Report evaluate(Model& model, std::vector<int32_t> ids, const InspectParams& p) 
   r.model = model.name();
   r.summary = p.all_positions;
   if (!p.all_positions && static_cast<int>(ids.size()) > P) {
-    log::warn("prompt has {} tokens, more than the context ({}): using the last {}", ids.size(),
-              P, P);
+    log::warn("prompt has {} tokens, more than the context ({}): using the last {}", ids.size(), P,
+              P);
     ids.erase(ids.begin(), ids.end() - P);
   }
   r.ids = ids;
@@ -220,9 +219,9 @@ std::string render_json(const Report& r, const Tokenizer& tok) {
   }
   doc["positions"] = std::move(positions);
   if (r.summary) {
-    doc["summary"] = {{"logprob_sum", r.logprob_sum},
-                      {"perplexity", r.scored ? num(std::exp(-r.logprob_sum / r.scored))
-                                              : json(nullptr)}};
+    doc["summary"] = {
+        {"logprob_sum", r.logprob_sum},
+        {"perplexity", r.scored ? num(std::exp(-r.logprob_sum / r.scored)) : json(nullptr)}};
   }
   return doc.dump() + "\n";
 }
@@ -250,8 +249,8 @@ std::string render_table(const Report& r, const Tokenizer& tok) {
     if (ps.next)
       out += fmt::format("  next in prompt: {:>6} {:<20} logprob {:.4f}\n", ps.next->id,
                          piece(tok, ps.next->id), ps.next->logprob);
-    out += fmt::format("  {:>4} {:>6}  {:<20} {:>10} {:>8} {:>9}\n", "rank", "id", "token",
-                       "logit", "prob", "logprob");
+    out += fmt::format("  {:>4} {:>6}  {:<20} {:>10} {:>8} {:>9}\n", "rank", "id", "token", "logit",
+                       "prob", "logprob");
     int rank = 1;
     for (const Row& row : ps.top) {
       const double prob = std::exp(row.logprob);
@@ -266,10 +265,10 @@ std::string render_table(const Report& r, const Tokenizer& tok) {
     out += "\n";
   }
   if (r.summary) {
-    out += fmt::format("summary: {} predicted tokens, logprob sum {:.4f}, perplexity {}\n",
-                       r.scored, r.logprob_sum,
-                       r.scored ? fmt::format("{:.4f}", std::exp(-r.logprob_sum / r.scored))
-                                : std::string("n/a"));
+    out += fmt::format(
+        "summary: {} predicted tokens, logprob sum {:.4f}, perplexity {}\n", r.scored,
+        r.logprob_sum,
+        r.scored ? fmt::format("{:.4f}", std::exp(-r.logprob_sum / r.scored)) : std::string("n/a"));
   }
   return out;
 }
@@ -289,7 +288,8 @@ int run_inspect(InspectParams& p) {
   } else {
     const SpecialPolicy policy = parse_special_policy(p.input.special);
     std::optional<std::string> text = read_text_input(p.input);
-    if (!text) usage_error("no prompt: give TEXT, -f FILE, --prompt-ids IDS, or pipe text on stdin");
+    if (!text)
+      usage_error("no prompt: give TEXT, -f FILE, --prompt-ids IDS, or pipe text on stdin");
     ids = tok.encode(*text, policy);
   }
 

@@ -40,10 +40,11 @@ std::unique_ptr<Model> load_model(const ModelOptions& o) {
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   const ModelConfig& c = m->config();
-  log::info("model {}: {} layers, {} heads, n_embd {}, vocab {}, context {}; {} threads, {}; "
-            "loaded in {:.1f} ms",
-            m->name(), c.n_layer, c.n_head, c.n_embd, c.vocab_size, c.n_positions, m->threads(),
-            dtype_name(m->dtype()), ms);
+  log::info(
+      "model {}: {} layers, {} heads, n_embd {}, vocab {}, context {}; {} threads, {}; "
+      "loaded in {:.1f} ms",
+      m->name(), c.n_layer, c.n_head, c.n_embd, c.vocab_size, c.n_positions, m->threads(),
+      dtype_name(m->dtype()), ms);
   return m;
 }
 

@@ -17,12 +17,12 @@ static void matmul_chunk(float* out, const float* inp, const float* w, const flo
       cblas_sgemv(CblasRowMajor, CblasTrans, K, nc, 1.0f, w + n0, N, inp, 1, 0.0f, out + n0, 1);
     } else {
       // out[n] = dot(W[n0+n, :], x)
-      cblas_sgemv(CblasRowMajor, CblasNoTrans, nc, K, 1.0f, w + static_cast<size_t>(n0) * K, K,
-                  inp, 1, 0.0f, out + n0, 1);
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, nc, K, 1.0f, w + static_cast<size_t>(n0) * K, K, inp,
+                  1, 0.0f, out + n0, 1);
     }
   } else if (layout == WLayout::KN) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, nc, K, 1.0f, inp, K, w + n0, N,
-                0.0f, out + n0, N);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, nc, K, 1.0f, inp, K, w + n0, N, 0.0f,
+                out + n0, N);
   } else {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, nc, K, 1.0f, inp, K,
                 w + static_cast<size_t>(n0) * K, K, 0.0f, out + n0, N);

@@ -12,9 +12,9 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <type_traits>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace gpt2 {
@@ -35,8 +35,9 @@ class ThreadPool {
   template <typename F>
   void run(int n, F&& fn) {
     using Fn = std::remove_reference_t<F>;
-    run_impl(n, [](void* ctx, int i) { (*static_cast<Fn*>(ctx))(i); },
-             const_cast<void*>(static_cast<const void*>(&fn)));
+    run_impl(
+        n, [](void* ctx, int i) { (*static_cast<Fn*>(ctx))(i); },
+        const_cast<void*>(static_cast<const void*>(&fn)));
   }
 
  private:
@@ -54,8 +55,8 @@ class ThreadPool {
   void* ctx_ = nullptr;
   int n_tasks_ = 0;
   std::atomic<int> next_{0};
-  int active_ = 0;          // workers still inside the current job
-  unsigned long gen_ = 0;   // job generation
+  int active_ = 0;         // workers still inside the current job
+  unsigned long gen_ = 0;  // job generation
   bool stop_ = false;
 };
 

@@ -1,8 +1,7 @@
 #include "models/config.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <utility>
 
 #include "core/error.h"
@@ -54,8 +53,8 @@ void validate_config(const ModelConfig& c, const std::string& file) {
                   c.layer_norm_epsilon);
   if (c.activation_function != "gelu_new")
     runtime_error(
-        "{}: field 'activation_function' = \"{}\" is not supported (GPT-2 uses \"gelu_new\")",
-        file, c.activation_function);
+        "{}: field 'activation_function' = \"{}\" is not supported (GPT-2 uses \"gelu_new\")", file,
+        c.activation_function);
   range("eos_token_id", c.eos_token_id, 0, c.vocab_size - 1);
   range("bos_token_id", c.bos_token_id, 0, c.vocab_size - 1);
 }
@@ -93,8 +92,10 @@ ModelConfig parse_config_json(std::string_view text, const std::string& file) {
   c.n_positions = get_int(j, "n_positions", file, true, 0, -kBig, kBig);
   c.vocab_size = get_int(j, "vocab_size", file, true, 0, -kBig, kBig);
   // Bounds first so the defaults below can use vocab_size.
-  for (auto [key, v] : {std::pair{"n_layer", c.n_layer}, {"n_head", c.n_head},
-                        {"n_embd", c.n_embd}, {"n_positions", c.n_positions},
+  for (auto [key, v] : {std::pair{"n_layer", c.n_layer},
+                        {"n_head", c.n_head},
+                        {"n_embd", c.n_embd},
+                        {"n_positions", c.n_positions},
                         {"vocab_size", c.vocab_size}}) {
     if (v < 1) runtime_error("{}: field '{}' = {} must be positive", file, key, v);
   }

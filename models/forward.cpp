@@ -129,12 +129,12 @@ struct Session::Impl {
   int n_past = 0;
   int cap_T = 0;  // run state capacity in tokens
   // run state (cap_T rows each)
-  std::vector<float> x;      // (T, C)  residual stream
-  std::vector<float> xn;     // (T, C)  layernorm output
-  std::vector<float> qkv;    // (T, 3C)
-  std::vector<float> atty;   // (T, C)  attention output, heads side by side
-  std::vector<float> tmp;    // (T, C)  projection outputs before the residual add
-  std::vector<float> fch;    // (T, F)
+  std::vector<float> x;        // (T, C)  residual stream
+  std::vector<float> xn;       // (T, C)  layernorm output
+  std::vector<float> qkv;      // (T, 3C)
+  std::vector<float> atty;     // (T, C)  attention output, heads side by side
+  std::vector<float> tmp;      // (T, C)  projection outputs before the residual add
+  std::vector<float> fch;      // (T, F)
   std::vector<float> scratch;  // (tasks, P) attention probabilities per task
   std::vector<float> probs;    // (NH, T, n_keys) only with an observer
   std::vector<float> logits;   // (T|1, V)

@@ -36,10 +36,14 @@ DType parse_dtype(const std::string& s) {
 
 const char* dtype_name(DType d) {
   switch (d) {
-    case DType::F32: return "f32";
-    case DType::F16: return "f16";
-    case DType::BF16: return "bf16";
-    case DType::Q8: return "q8";
+    case DType::F32:
+      return "f32";
+    case DType::F16:
+      return "f16";
+    case DType::BF16:
+      return "bf16";
+    case DType::Q8:
+      return "q8";
   }
   return "?";
 }
@@ -98,8 +102,8 @@ float bf16_to_f32(uint16_t h) {
 // 1. where the model is
 
 struct Source {
-  std::string name;                 // display name
-  std::string config_file;          // "" when shapes are inferred
+  std::string name;         // display name
+  std::string config_file;  // "" when shapes are inferred
   std::string config_text;
   std::vector<std::string> weight_files;  // safetensors paths
   const BuiltinModel* builtin = nullptr;
@@ -144,9 +148,10 @@ Source resolve(const std::string& spec) {
     const fs::path dir(spec);
     s.config_file = (dir / "config.json").string();
     if (!fs::exists(s.config_file))
-      runtime_error("{}: missing (a checkpoint directory needs config.json; pass the .safetensors "
-                    "file itself to infer the shapes)",
-                    s.config_file);
+      runtime_error(
+          "{}: missing (a checkpoint directory needs config.json; pass the .safetensors "
+          "file itself to infer the shapes)",
+          s.config_file);
     s.config_text = read_small_file(s.config_file);
     const std::string single = (dir / "model.safetensors").string();
     const std::string index = (dir / "model.safetensors.index.json").string();
@@ -167,8 +172,8 @@ Source resolve(const std::string& spec) {
     } else {
       s.weight_files.push_back(spec);
     }
-    const fs::path cfg = file.parent_path().empty() ? fs::path("config.json")
-                                                    : file.parent_path() / "config.json";
+    const fs::path cfg =
+        file.parent_path().empty() ? fs::path("config.json") : file.parent_path() / "config.json";
     if (fs::exists(cfg)) {
       s.config_file = cfg.string();
       s.config_text = read_small_file(s.config_file);
@@ -222,8 +227,7 @@ std::vector<Slot> weight_table(const ModelConfig& c, Weights& w) {
 
 // Buffers HF keeps in the state dict that carry no weights: the causal mask and its fill.
 bool is_ignored_buffer(const std::string& n) {
-  return n.starts_with("h.") &&
-         (n.ends_with(".attn.bias") || n.ends_with(".attn.masked_bias"));
+  return n.starts_with("h.") && (n.ends_with(".attn.bias") || n.ends_with(".attn.masked_bias"));
 }
 
 // Shapes from tensors when there is no config.json (released GPT-2s have 64-wide heads).
@@ -253,9 +257,10 @@ ModelConfig infer_config(const std::map<std::string, Entry>& t, const std::strin
   const int64_t F = dims("h.0.mlp.c_fc.weight", 2)[1];
   c.n_inner = F == 4LL * c.n_embd ? 0 : static_cast<int>(F);
   if (c.n_embd % 64 != 0)
-    runtime_error("{}: cannot infer n_head: n_embd = {} is not a multiple of 64 (add a "
-                  "config.json beside the file)",
-                  file, c.n_embd);
+    runtime_error(
+        "{}: cannot infer n_head: n_embd = {} is not a multiple of 64 (add a "
+        "config.json beside the file)",
+        file, c.n_embd);
   c.n_head = c.n_embd / 64;
   c.eos_token_id = c.bos_token_id = default_eos(c.vocab_size);
   validate_config(c, file);
@@ -266,9 +271,10 @@ ModelConfig infer_config(const std::map<std::string, Entry>& t, const std::strin
 
 std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& opts) {
   if (opts.dtype != DType::F32)
-    usage_error("--dtype {} is not implemented yet (only f32; f16/bf16 checkpoints are converted "
-                "to f32 at load)",
-                dtype_name(opts.dtype));
+    usage_error(
+        "--dtype {} is not implemented yet (only f32; f16/bf16 checkpoints are converted "
+        "to f32 at load)",
+        dtype_name(opts.dtype));
   if (opts.threads < 0) usage_error("--threads {} is out of range (must be >= 0)", opts.threads);
 
   std::unique_ptr<Model> model(new Model());
@@ -283,12 +289,14 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
                                                    src.builtin->safetensors_size,
                                                    std::string(spec) + "/model.safetensors"));
   } else {
-    for (const std::string& f : src.weight_files) m.files.push_back(std::make_unique<MappedFile>(f));
+    for (const std::string& f : src.weight_files)
+      m.files.push_back(std::make_unique<MappedFile>(f));
   }
   std::map<std::string, Entry> tensors;  // name without prefix -> entry
   for (const auto& f : m.files) {
     for (TensorInfo& ti : parse_safetensors(f->data(), f->size(), f->path())) {
-      std::string key = ti.name.starts_with(kPrefix) ? ti.name.substr(std::strlen(kPrefix)) : ti.name;
+      std::string key =
+          ti.name.starts_with(kPrefix) ? ti.name.substr(std::strlen(kPrefix)) : ti.name;
       auto [it, fresh] = tensors.emplace(key, Entry{ti, f.get()});
       if (!fresh)
         runtime_error("{}: tensor '{}' appears twice (also as '{}' in {})", f->path(), ti.name,
@@ -303,16 +311,12 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
   // 3. presence, dtype, shape — all before touching data
   std::vector<Slot> table = weight_table(m.cfg, m.w);
   m.tied = !tensors.count("lm_head.weight");
-  if (!m.tied)
-    table.push_back({"lm_head.weight",
-                     {m.cfg.vocab_size, m.cfg.n_embd},
-                     &m.w.lm_head});
+  if (!m.tied) table.push_back({"lm_head.weight", {m.cfg.vocab_size, m.cfg.n_embd}, &m.w.lm_head});
   std::vector<const Entry*> bound(table.size());
   for (size_t i = 0; i < table.size(); i++) {
     const Slot& s = table[i];
     auto it = tensors.find(s.name);
-    if (it == tensors.end())
-      runtime_error("{}: missing tensor '{}'", first_file, s.name);
+    if (it == tensors.end()) runtime_error("{}: missing tensor '{}'", first_file, s.name);
     const Entry& e = it->second;
     if (e.info.dtype != "F32" && e.info.dtype != "F16" && e.info.dtype != "BF16")
       runtime_error("{}: tensor '{}' has unsupported dtype {} (F32, F16 or BF16 expected)",
@@ -371,6 +375,5 @@ std::vector<std::string> builtin_model_names() {
   if (find_builtin_model("demo")) names.push_back("demo");
   return names;
 }
-
 
 }  // namespace gpt2

@@ -22,27 +22,27 @@
 namespace gpt2 {
 
 struct LayerWeights {
-  const float* ln_1_w;    // (C)
-  const float* ln_1_b;    // (C)
-  const float* qkv_w;     // (C, 3C)  attn.c_attn, Conv1D [in, out]
-  const float* qkv_b;     // (3C)
+  const float* ln_1_w;       // (C)
+  const float* ln_1_b;       // (C)
+  const float* qkv_w;        // (C, 3C)  attn.c_attn, Conv1D [in, out]
+  const float* qkv_b;        // (3C)
   const float* attn_proj_w;  // (C, C)  attn.c_proj
   const float* attn_proj_b;  // (C)
-  const float* ln_2_w;    // (C)
-  const float* ln_2_b;    // (C)
-  const float* fc_w;      // (C, F)  mlp.c_fc
-  const float* fc_b;      // (F)
-  const float* fc_proj_w; // (F, C)  mlp.c_proj
-  const float* fc_proj_b; // (C)
+  const float* ln_2_w;       // (C)
+  const float* ln_2_b;       // (C)
+  const float* fc_w;         // (C, F)  mlp.c_fc
+  const float* fc_b;         // (F)
+  const float* fc_proj_w;    // (F, C)  mlp.c_proj
+  const float* fc_proj_b;    // (C)
 };
 
 struct Weights {
-  const float* wte;       // (V, C)  token embeddings
-  const float* wpe;       // (P, C)  position embeddings
+  const float* wte;             // (V, C)  token embeddings
+  const float* wpe;             // (P, C)  position embeddings
   std::vector<LayerWeights> h;  // L blocks
-  const float* ln_f_w;    // (C)
-  const float* ln_f_b;    // (C)
-  const float* lm_head;   // (V, C)  == wte when tied (no lm_head.weight in the file)
+  const float* ln_f_w;          // (C)
+  const float* ln_f_b;          // (C)
+  const float* lm_head;         // (V, C)  == wte when tied (no lm_head.weight in the file)
 };
 
 struct Model::Impl {

@@ -77,7 +77,8 @@ std::vector<TensorInfo> parse_safetensors(const uint8_t* data, size_t size,
         runtime_error("{}: tensor '{}': shape {} has a non-integer or negative dimension", file,
                       name, sh->dump());
       const uint64_t v = d.get<uint64_t>();
-      if (v > (1ULL << 62)) runtime_error("{}: tensor '{}': dimension {} is too large", file, name, v);
+      if (v > (1ULL << 62))
+        runtime_error("{}: tensor '{}': dimension {} is too large", file, name, v);
       numel *= v;
       if (numel > (static_cast<unsigned __int128>(1) << 62))
         runtime_error("{}: tensor '{}': shape {} is too large", file, name, sh->dump());
@@ -93,13 +94,13 @@ std::vector<TensorInfo> parse_safetensors(const uint8_t* data, size_t size,
       runtime_error("{}: tensor '{}': data_offsets [{}, {}] end before they begin", file, name, b,
                     en);
     if (en > data_size)
-      runtime_error("{}: tensor '{}': data_offsets [{}, {}] are out of range (data is {} bytes; "
-                    "file truncated?)",
-                    file, name, b, en, data_size);
+      runtime_error(
+          "{}: tensor '{}': data_offsets [{}, {}] are out of range (data is {} bytes; "
+          "file truncated?)",
+          file, name, b, en, data_size);
     if (static_cast<unsigned __int128>(en - b) != numel * esize)
       runtime_error("{}: tensor '{}': {} bytes for shape {} of {} (expected {})", file, name,
-                    en - b, shape_str(t.shape), t.dtype,
-                    static_cast<uint64_t>(numel * esize));
+                    en - b, shape_str(t.shape), t.dtype, static_cast<uint64_t>(numel * esize));
     t.begin = data_start + static_cast<size_t>(b);
     t.end = data_start + static_cast<size_t>(en);
     out.push_back(std::move(t));

@@ -20,9 +20,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<uint8_t> file(data + 1, data + size);
   try {
     if (config) {
-      gpt2::parse_config_json(std::string_view(reinterpret_cast<const char*>(file.data()),
-                                               file.size()),
-                              "fuzz/config.json");
+      gpt2::parse_config_json(
+          std::string_view(reinterpret_cast<const char*>(file.data()), file.size()),
+          "fuzz/config.json");
     } else {
       auto ts = gpt2::parse_safetensors(file.data(), file.size(), "fuzz/model.safetensors");
       volatile uint8_t sink = 0;

@@ -2,9 +2,8 @@
 // 128-token prompt, on the model named by $GPT2_BENCH_MODEL, e.g.
 //   scripts/make-reference --family gpt2 --out /tmp/gpt2-124m
 //   GPT2_BENCH_MODEL=/tmp/gpt2-124m GPT2_BENCH_THREADS=2 build/tests/unit_tests "[.bench]"
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -50,8 +49,8 @@ TEST_CASE("model: bench decode step and 128-token prompt", "[.bench]") {
   }
   std::sort(pp.begin(), pp.end());
   std::sort(tg.begin(), tg.end());
-  std::printf("prompt 128 tokens: median %.1f ms (%.1f tok/s), min %.1f\n", pp[1],
-              128000.0 / pp[1], pp[0]);
+  std::printf("prompt 128 tokens: median %.1f ms (%.1f tok/s), min %.1f\n", pp[1], 128000.0 / pp[1],
+              pp[0]);
   std::printf("decode 1 token at position 100: median %.2f ms (%.1f tok/s), min %.2f\n",
               tg[tg.size() / 2], 1000.0 / tg[tg.size() / 2], tg[0]);
 }

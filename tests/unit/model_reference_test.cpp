@@ -3,7 +3,6 @@
 // decoding equal to a full recompute at every step, attention weights through the observer,
 // and bit-identical logits for 1 and 2 threads.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -26,7 +25,7 @@ struct Reference {
   std::vector<int32_t> prompt;
   std::vector<float> logits;  // (T, V)
   std::vector<int32_t> greedy;
-  std::vector<float> attn;    // (L, NH, T) for the last position
+  std::vector<float> attn;  // (L, NH, T) for the last position
 };
 
 Reference read_reference(const std::string& path) {
@@ -75,8 +74,8 @@ struct Fixture {
 };
 
 const Fixture kFixtures[] = {
-    {"tiny", "tiny"},       {"prefix-lmhead", "prefix-lmhead"}, {"f16", "f16"},
-    {"bf16", "bf16"},       {"sharded", "sharded"},             {"bare", "bare/bare.safetensors"},
+    {"tiny", "tiny"},       {"prefix-lmhead", "prefix-lmhead"}, {"f16", "f16"}, {"bf16", "bf16"},
+    {"sharded", "sharded"}, {"bare", "bare/bare.safetensors"},
 };
 
 }  // namespace
@@ -107,8 +106,9 @@ TEST_CASE("model: logits, greedy and attention match the PyTorch reference", "[m
       REQUIRE(lg.size() == ref.logits.size());
       size_t at = 0;
       const float err = max_abs_diff(lg.data(), ref.logits.data(), lg.size(), &at);
-      std::printf("model %-14s max abs logit error %.3g (at position %zu, token %zu: %.6f vs %.6f)\n",
-                  fx.name, err, at / ref.V, at % ref.V, lg[at], ref.logits[at]);
+      std::printf(
+          "model %-14s max abs logit error %.3g (at position %zu, token %zu: %.6f vs %.6f)\n",
+          fx.name, err, at / ref.V, at % ref.V, lg[at], ref.logits[at]);
       CHECK(err <= 1e-4f);
       for (int t = 0; t < ref.T; t++)
         CHECK(argmax(lg.data() + static_cast<size_t>(t) * ref.V, ref.V) ==
