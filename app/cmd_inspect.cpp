@@ -1,34 +1,51 @@
 // gpt2 inspect-logits — what the model thinks comes next (SPEC "gpt2 inspect-logits").
 //
-// Pipeline (each step a function below, so later features slot in without touching the
-// others):
-//   1. prompt ids      --prompt-ids, or TEXT / -f FILE / stdin through the tokenizer
-//   2. evaluate        one batched pass with every position's logits (Session::eval);
-//                      a prompt longer than the context: --all-positions scores it over a
-//                      sliding window, otherwise the last P tokens are kept (warning)
-//   3. statistics      per reported position: log-softmax (in double), entropy, top-k rows,
-//                      log-probability of the prompt's actual next token
-//   4. render          --format table (human, with probability bars) | json (SPEC shape)
+// Pipeline (each step a function below):
+//   1. options        parse and check every flag BEFORE the model loads (exit 2):
+//                     --temperature LIST, --filters SPEC (checked by the sampler's own
+//                     apply_filter), --values, --format npy needs --output, --attention
+//   2. prompt ids     --prompt-ids, or TEXT / -f FILE / stdin through the tokenizer
+//   3. evaluate       Session::eval with every position's logits, in chunks of <= 256
+//                     tokens appended to the KV cache (progress on a terminal); a prompt
+//                     longer than the context: --all-positions scores it over a sliding
+//                     window, otherwise the last P tokens are kept (warning). With
+//                     --attention the Session's AttentionObserver hands over the
+//                     probabilities the real attention code computed.
+//   4. statistics     per reported position: log-sum-exp in double (max subtracted), entropy,
+//                     top-k rows, per-temperature log-normalisers, filter survivors (the
+//                     sampler's apply_filter: the very code generate runs), the prompt's
+//                     actual next token with its log-probability and rank
+//   5. render         table (human, Unicode bars, colour on a terminal) | json (SPEC shape)
+//                     | tsv | npy ([positions, V] float32 of --values); --output writes a
+//                     file through a temp file + rename; --plot writes an SVG bar chart
 //
 // Sliding window (--all-positions, prompt longer than P, as in transformers' perplexity
 // guide): windows [b, min(b+P, T)) for b = 0, S, 2S, ...; each window scores only the
 // positions the previous windows did not, so every position is scored once and, after the
 // first window, sees at least P-S earlier tokens. S = --stride (default P/2).
+//
+// Probabilities under temperature T: p_T(i) = exp(l_i/T - lse_T), lse_T = log Σ exp(l_j/T);
+// T = 0 is greedy: probability 1 on the arg-max (ties: lower id), 0 elsewhere.
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cmath>
-#include <nlohmann/json.hpp>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "app/commands.h"
 #include "app/input.h"
+#include "app/inspect_util.h"
 #include "app/model_options.h"
 #include "app/output.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/utf8.h"
 #include "models/model.h"
+#include "sampling/candidates.h"
+#include "sampling/filter.h"
 #include "tokenizer/tokenizer.h"
 
 namespace gpt2::app {
@@ -37,27 +54,125 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
+constexpr int kChunk = 256;    // tokens per eval call (progress granularity)
+constexpr int kBarWidth = 24;  // cells of a probability bar at p = 1
+
+struct Filter {
+  std::string name;  // top_k | top_p | min_p | typical_p
+  double value;
+  std::string spec;  // "top_k=40" as the user wrote it
+};
+
 struct InspectParams {
   TextInputOptions input;
   ModelOptions model;
   std::string prompt_ids;        // --prompt-ids
   int top_k = 10;                // -k: rows per position
+  bool top_k_given = false;
   bool all_positions = false;    // every prefix, plus the prompt's log-probability
-  bool full = false;             // every vocabulary entry (JSON "logits")
+  bool full = false;             // every vocabulary entry
   int stride = 0;                // sliding-window stride; 0 = P/2
-  std::string format = "table";  // table | json
+  std::string format = "table";  // table | json | tsv | npy
+  std::string output;            // --output FILE ("" = stdout)
+  std::string values = "logits";  // npy: logits | probs | logprobs
+  std::string temperature_list;   // --temperature
+  std::string filter_list;        // --filters
+  std::string plot;               // --plot FILE.svg
+  std::string attention;          // --attention LAYER|all
+  int head = -1;                  // --head H (-1 = mean over heads)
+  // parsed
+  std::vector<double> temps;
+  std::vector<Filter> filters;
+  int attn_layer = -2;  // -2 none, -1 all
 };
 
 // ---------------------------------------------------------------------------------------
-// 1. prompt
+// 1. options
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char ch : s) {
+    if (ch == ',' || ch == ';') {
+      out.push_back(cur);
+      cur.clear();
+    } else if (ch != ' ') {
+      cur += ch;
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
+std::optional<double> parse_number(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  try {
+    size_t used = 0;
+    const double v = std::stod(s, &used);
+    if (used != s.size()) return std::nullopt;
+    return v;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+void parse_options(InspectParams& p) {
+  if (p.top_k < 0) usage_error("--top-k {} is out of range (must be >= 0)", p.top_k);
+  if (p.stride < 0) usage_error("--stride {} is out of range (must be >= 1)", p.stride);
+  if (!p.temperature_list.empty()) {
+    for (const std::string& t : split_list(p.temperature_list)) {
+      const auto v = parse_number(t);
+      if (!v || !std::isfinite(*v) || *v < 0.0 || *v > 1e6)
+        usage_error("--temperature: '{}' is not a temperature (a number >= 0; 0 = greedy)", t);
+      p.temps.push_back(*v);
+    }
+  }
+  if (!p.filter_list.empty()) {
+    for (const std::string& f : split_list(p.filter_list)) {
+      const size_t eq = f.find('=');
+      if (eq == std::string::npos)
+        usage_error("--filters: '{}' is not NAME=VALUE (e.g. top_k=40,top_p=0.95,min_p=0.05)",
+                    f);
+      const std::string name = f.substr(0, eq);
+      const auto v = parse_number(f.substr(eq + 1));
+      if (!v || !std::isfinite(*v)) usage_error("--filters: '{}' has no numeric value", f);
+      // the sampler checks name and range itself (one implementation): try it on 2 tokens
+      sampling::Candidates probe;
+      const float two[2] = {0.0f, -1.0f};
+      probe.assign(two);
+      sampling::apply_filter(name, *v, probe);
+      p.filters.push_back({name, *v, f});
+    }
+  }
+  if (p.format == "npy" && p.output.empty())
+    usage_error("--format npy writes binary data: give --output FILE");
+  if (p.values != "logits" && p.format != "npy")
+    usage_error("--values {} applies to --format npy only", p.values);
+  if (!p.attention.empty()) {
+    if (p.attention == "all") {
+      p.attn_layer = -1;
+    } else {
+      const auto v = parse_number(p.attention);
+      if (!v || *v < 0 || *v != std::floor(*v) || *v > 1e6)
+        usage_error("--attention: '{}' is not a layer number or 'all'", p.attention);
+      p.attn_layer = static_cast<int>(*v);
+    }
+  }
+  if (p.head != -1 && p.attn_layer == -2) usage_error("--head needs --attention LAYER|all");
+  if (p.head < -1) usage_error("--head {} is out of range (must be >= 0)", p.head);
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. prompt
 
 std::vector<int32_t> parse_prompt_ids(const std::string& s) {
   std::vector<int32_t> ids;
   std::string cur;
   auto flush = [&] {
     if (cur.empty()) return;
-    const bool digits = cur.size() <= 9 && std::all_of(cur.begin(), cur.end(),
-                                                       [](char c) { return c >= '0' && c <= '9'; });
+    const bool digits = cur.size() <= 9 && std::all_of(cur.begin(), cur.end(), [](char c) {
+                          return c >= '0' && c <= '9';
+                        });
     if (!digits) usage_error("--prompt-ids: '{}' is not a token id", cur);
     ids.push_back(static_cast<int32_t>(std::stol(cur)));
     cur.clear();
@@ -73,47 +188,94 @@ std::vector<int32_t> parse_prompt_ids(const std::string& s) {
 }
 
 // ---------------------------------------------------------------------------------------
-// 3. statistics
+// 4. statistics
 
 struct Row {
   int32_t id;
   float logit;
   double logprob;
+  int rank;  // 1 = most likely (ties: lower id first)
+};
+
+struct AttnRow {
+  int layer;
+  int head;                    // -1 = mean over heads
+  std::vector<float> weights;  // index+1 keys (absolute positions 0..index)
 };
 
 struct PositionStats {
-  int index;                  // position of the last token of the prefix
-  double entropy;             // nats
-  std::optional<Row> next;    // the prompt's actual next token, when the prompt continues
-  std::vector<Row> top;       // top-k by logit (ties: lower id first)
-  std::vector<float> logits;  // (V) with --full
+  int index;                      // position of the last token of the prefix
+  double entropy;                 // nats, T = 1
+  std::optional<Row> next;        // the prompt's actual next token, when the prompt continues
+  std::vector<Row> top;           // top-k by logit (all V with --full)
+  std::vector<double> lse_t;      // per --temperature: log Σ exp(l/T) (T = 0: unused)
+  std::vector<double> entropy_t;  // per --temperature
+  int32_t argmax = 0;
+  std::vector<int> survivors;                  // per --filters: tokens that survive
+  std::vector<std::vector<int32_t>> kept;      // per --filters: surviving ids, sorted
+  std::vector<float> values;                   // (V) with --full or npy
+  std::vector<AttnRow> attention;
+
+  bool survives(size_t f, int32_t id) const {
+    return std::binary_search(kept[f].begin(), kept[f].end(), id);
+  }
 };
 
+// Probability of a logit under temperature index ti of the position.
+double prob_t(const PositionStats& ps, const std::vector<double>& temps, size_t ti, int32_t id,
+              float logit) {
+  const double t = temps[ti];
+  if (t <= 0.0) return id == ps.argmax ? 1.0 : 0.0;
+  return std::exp(static_cast<double>(logit) / t - ps.lse_t[ti]);
+}
+
 PositionStats position_stats(const float* logits, int V, int index, std::optional<int32_t> next,
-                             int k, bool full) {
+                             const InspectParams& p, bool keep_values) {
   PositionStats ps;
   ps.index = index;
-  float maxv = -INFINITY;
-  for (int i = 0; i < V; i++) maxv = std::max(maxv, logits[i]);
-  double sum = 0.0;
-  for (int i = 0; i < V; i++) sum += std::exp(static_cast<double>(logits[i]) - maxv);
-  const double lse = maxv + std::log(sum);  // log Σ exp(logit)
+  const double lse = log_sum_exp(logits, V, 1.0);
   double h = 0.0;
   for (int i = 0; i < V; i++) {
     const double lp = logits[i] - lse;
     if (lp > -745.0) h -= std::exp(lp) * lp;
   }
   ps.entropy = h;
-  if (next) ps.next = Row{*next, logits[*next], logits[*next] - lse};
+  const auto before = [&](int32_t a, int32_t b) {
+    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+  };
+  if (next) {
+    int rank = 1;
+    for (int i = 0; i < V; i++) rank += before(i, *next) ? 1 : 0;
+    ps.next = Row{*next, logits[*next], logits[*next] - lse, rank};
+  }
+  const int k = p.full ? V : std::min(p.top_k, V);
   std::vector<int32_t> order(V);
   for (int i = 0; i < V; i++) order[i] = i;
-  k = std::min(k, V);
-  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int32_t a, int32_t b) {
-    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
-  });
+  const int sorted = std::max(k, 1);
+  std::partial_sort(order.begin(), order.begin() + sorted, order.end(), before);
+  ps.argmax = order[0];
   for (int i = 0; i < k; i++)
-    ps.top.push_back(Row{order[i], logits[order[i]], logits[order[i]] - lse});
-  if (full) ps.logits.assign(logits, logits + V);
+    ps.top.push_back(Row{order[i], logits[order[i]], logits[order[i]] - lse, i + 1});
+  for (double t : p.temps) {
+    if (t <= 0.0) {
+      ps.lse_t.push_back(NAN);
+      ps.entropy_t.push_back(0.0);
+      continue;
+    }
+    const double inv = 1.0 / t, l = log_sum_exp(logits, V, inv);
+    double ht = 0.0;
+    for (int i = 0; i < V; i++) {
+      const double lp = logits[i] * inv - l;
+      if (lp > -745.0) ht -= std::exp(lp) * lp;
+    }
+    ps.lse_t.push_back(l);
+    ps.entropy_t.push_back(ht);
+  }
+  for (const Filter& f : p.filters) {
+    ps.kept.push_back(sampling::filter_survivors(f.name, f.value, std::span<const float>(logits, V)));
+    ps.survivors.push_back(static_cast<int>(ps.kept.back().size()));
+  }
+  if (keep_values) ps.values.assign(logits, logits + V);
   return ps;
 }
 
@@ -124,37 +286,106 @@ struct Report {
   bool summary = false;  // --all-positions
   double logprob_sum = 0.0;
   int scored = 0;  // predicted tokens in logprob_sum
+  int n_head = 0;
 };
 
 // ---------------------------------------------------------------------------------------
-// 2. evaluate
+// 3. evaluate
+
+// Progress on stderr, only when it is a terminal and the work is long.
+class Progress {
+ public:
+  Progress(int total) : total_(total), on_(stderr_is_tty() && total >= 2 * kChunk) {}
+  ~Progress() {
+    if (shown_) std::fputs("\r\033[K", stderr);
+  }
+  void update(int done) {
+    if (!on_) return;
+    std::fprintf(stderr, "\rinspect-logits: %d/%d tokens (%.0f%%)", done, total_,
+                 100.0 * done / total_);
+    std::fflush(stderr);
+    shown_ = true;
+  }
+
+ private:
+  int total_;
+  bool on_;
+  bool shown_ = false;
+};
 
 Report evaluate(Model& model, std::vector<int32_t> ids, const InspectParams& p) {
   const ModelConfig& cfg = model.config();
-  const int V = cfg.vocab_size, P = cfg.n_positions;
+  const int V = cfg.vocab_size, P = cfg.n_positions, NH = cfg.n_head;
+  const bool keep_values = p.full || p.format == "npy";
   Report r;
   r.model = model.name();
   r.summary = p.all_positions;
+  r.n_head = NH;
   if (!p.all_positions && static_cast<int>(ids.size()) > P) {
-    log::warn("prompt has {} tokens, more than the context ({}): using the last {}", ids.size(), P,
-              P);
+    log::warn("prompt has {} tokens, more than the context ({}): using the last {}", ids.size(),
+              P, P);
     ids.erase(ids.begin(), ids.end() - P);
   }
   r.ids = ids;
   const int T = static_cast<int>(ids.size());
   Session s(model);
+
+  // attention of the reported positions, filled by the observer: abs position -> rows
+  std::map<int, std::vector<AttnRow>> attn;
+  int win = 0;      // absolute position of the window's first token
+  int want_from = 0;  // report attention for absolute positions >= want_from
+  if (p.attn_layer != -2) {
+    s.set_attention_observer([&](int layer, int pos0, int nq, int nk, const float* probs) {
+      if (p.attn_layer >= 0 && layer != p.attn_layer) return;
+      for (int q = 0; q < nq; q++) {
+        const int rel = pos0 + q, abs = win + rel;
+        if (abs < want_from || (!p.all_positions && abs != T - 1)) continue;
+        AttnRow row{layer, p.head, std::vector<float>(static_cast<size_t>(abs) + 1, 0.0f)};
+        const int valid = std::min(rel + 1, nk);
+        for (int h = 0; h < NH; h++) {
+          if (p.head >= 0 && h != p.head) continue;
+          const float* pr = probs + (static_cast<size_t>(h) * nq + q) * nk;
+          for (int j = 0; j < valid; j++) row.weights[static_cast<size_t>(win + j)] += pr[j];
+        }
+        if (p.head < 0)
+          for (float& w : row.weights) w /= static_cast<float>(NH);
+        attn[abs].push_back(std::move(row));
+      }
+    });
+  }
+
+  Progress progress(T);
   auto add = [&](const float* row, int i) {
     std::optional<int32_t> next;
     if (i + 1 < T) next = ids[i + 1];
-    r.positions.push_back(position_stats(row, V, i, next, p.top_k, p.full));
+    r.positions.push_back(position_stats(row, V, i, next, p, keep_values));
+    if (auto it = attn.find(i); it != attn.end()) {
+      r.positions.back().attention = std::move(it->second);
+      attn.erase(it);
+    }
     if (next) {
       r.logprob_sum += r.positions.back().next->logprob;
       r.scored++;
     }
   };
+  // Appends ids[from, to) to the session in chunks; calls add() for positions >= first.
+  auto run = [&](int from, int to, int first, bool all_logits) {
+    for (int c = from; c < to; c += kChunk) {
+      const int e = std::min(c + kChunk, to);
+      auto lg = s.eval(std::span<const int32_t>(ids.data() + c, e - c), all_logits);
+      if (all_logits) {
+        for (int i = std::max(c, first); i < e; i++)
+          add(lg.data() + static_cast<size_t>(i - c) * V, i);
+      } else if (e == to) {
+        add(lg.data(), to - 1);
+      }
+      if (interrupted()) throw Error(ExitCode::Interrupted, "interrupted");
+      progress.update(std::max(e, r.positions.empty() ? 0 : r.positions.back().index + 1));
+    }
+  };
   if (!p.all_positions) {
-    auto lg = s.eval(ids, false);
-    add(lg.data(), T - 1);
+    want_from = T - 1;
+    run(0, T, T - 1, false);
     return r;
   }
   const int stride = p.stride > 0 ? std::min(p.stride, P) : std::max(1, P / 2);
@@ -163,19 +394,23 @@ Report evaluate(Model& model, std::vector<int32_t> ids, const InspectParams& p) 
   for (int b = 0; done < T; b += stride) {
     const int e = std::min(b + P, T);
     s.reset();
-    auto lg = s.eval(std::span<const int32_t>(ids.data() + b, e - b), true);
-    for (int i = done; i < e; i++) add(lg.data() + static_cast<size_t>(i - b) * V, i);
+    win = b;
+    want_from = done;
+    run(b, e, done, true);
     done = e;
-    if (interrupted()) throw Error(ExitCode::Interrupted, "interrupted");
   }
   return r;
 }
 
 // ---------------------------------------------------------------------------------------
-// 4. render
+// 5. render
+
+std::string_view token_bytes(const Tokenizer& tok, int32_t id) {
+  return tok.valid_id(id) ? tok.token_bytes(id) : std::string_view{};
+}
 
 json token_json(const Tokenizer& tok, int32_t id) {
-  const std::string_view b = tok.valid_id(id) ? tok.token_bytes(id) : std::string_view{};
+  const std::string_view b = token_bytes(tok, id);
   json j = {{"id", id}, {"text", utf8_replace_invalid(b)}};
   if (!utf8_valid(b)) {
     json bytes = json::array();
@@ -188,17 +423,40 @@ json token_json(const Tokenizer& tok, int32_t id) {
 // A finite double, or null (JSON has no inf/nan).
 json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
-std::string render_json(const Report& r, const Tokenizer& tok) {
+// Extra per-row fields with --temperature / --filters.
+void row_extras(json& j, const PositionStats& ps, const InspectParams& p, int32_t id,
+                float logit) {
+  if (!p.temps.empty()) {
+    json pr = json::array();
+    for (size_t t = 0; t < p.temps.size(); t++) pr.push_back(num(prob_t(ps, p.temps, t, id, logit)));
+    j["probs"] = std::move(pr);
+  }
+  if (!p.filters.empty()) {
+    json sv = json::array();
+    for (size_t f = 0; f < p.filters.size(); f++) sv.push_back(ps.survives(f, id));
+    j["survives"] = std::move(sv);
+  }
+}
+
+std::string render_json(const Report& r, const Tokenizer& tok, const InspectParams& p) {
   json doc = {{"model", r.model}};
   json tokens = json::array();
   for (int32_t id : r.ids) tokens.push_back(token_json(tok, id));
   doc["tokens"] = std::move(tokens);
+  if (!p.temps.empty()) doc["temperatures"] = p.temps;
+  if (!p.filters.empty()) {
+    json fl = json::array();
+    for (const Filter& f : p.filters) fl.push_back({{"name", f.name}, {"value", f.value}});
+    doc["filters"] = std::move(fl);
+  }
   json positions = json::array();
   for (const PositionStats& ps : r.positions) {
     json pj = {{"index", ps.index}, {"entropy", num(ps.entropy)}};
     if (ps.next) {
       json n = token_json(tok, ps.next->id);
       n["logprob"] = num(ps.next->logprob);
+      n["rank"] = ps.next->rank;
+      row_extras(n, ps, p, ps.next->id, ps.next->logit);
       pj["next"] = std::move(n);
     }
     json top = json::array();
@@ -207,77 +465,291 @@ std::string render_json(const Report& r, const Tokenizer& tok) {
       t["logit"] = num(row.logit);
       t["prob"] = num(std::exp(row.logprob));
       t["logprob"] = num(row.logprob);
+      row_extras(t, ps, p, row.id, row.logit);
       top.push_back(std::move(t));
     }
     pj["top"] = std::move(top);
-    if (!ps.logits.empty()) {
+    if (!p.temps.empty()) {
+      json e = json::array();
+      for (double v : ps.entropy_t) e.push_back(num(v));
+      pj["entropies"] = std::move(e);
+    }
+    if (!p.filters.empty()) pj["survivors"] = ps.survivors;
+    if (p.full) {
       json l = json::array();
-      for (float v : ps.logits) l.push_back(num(v));
+      for (float v : ps.values) l.push_back(num(v));
       pj["logits"] = std::move(l);
+    }
+    if (p.attn_layer != -2) {
+      json a = json::array();
+      for (const AttnRow& ar : ps.attention) {
+        json w = json::array();
+        for (float v : ar.weights) w.push_back(num(v));
+        a.push_back({{"layer", ar.layer},
+                     {"head", ar.head >= 0 ? json(ar.head) : json(nullptr)},
+                     {"weights", std::move(w)}});
+      }
+      pj["attention"] = std::move(a);
     }
     positions.push_back(std::move(pj));
   }
   doc["positions"] = std::move(positions);
   if (r.summary) {
     doc["summary"] = {
-        {"logprob_sum", r.logprob_sum},
-        {"perplexity", r.scored ? num(std::exp(-r.logprob_sum / r.scored)) : json(nullptr)}};
+        {"logprob_sum", num(r.logprob_sum)},
+        {"perplexity", r.scored ? num(std::exp(-r.logprob_sum / r.scored)) : json(nullptr)},
+        {"mean_logprob", r.scored ? num(r.logprob_sum / r.scored) : json(nullptr)},
+        {"count", r.scored}};
   }
-  return doc.dump() + "\n";
+  return doc.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
-// A token's bytes as a quoted, escaped string ("\" the\"").
-std::string piece(const Tokenizer& tok, int32_t id) {
-  const std::string_view b = tok.valid_id(id) ? tok.token_bytes(id) : std::string_view{};
-  return json(utf8_replace_invalid(b)).dump();
+std::string fmt_g(double v) { return fmt::format("{:.8g}", v); }
+
+std::string render_tsv(const Report& r, const Tokenizer& tok, const InspectParams& p) {
+  std::string out = "position\trank\tid\tpiece\tlogit\tprob\tlogprob";
+  for (double t : p.temps) out += fmt::format("\tprob@T={}", t);
+  for (const Filter& f : p.filters) out += fmt::format("\t{}", f.spec);
+  if (p.all_positions) out += "\tnext";
+  out += "\n";
+  for (const PositionStats& ps : r.positions) {
+    std::vector<Row> rows = ps.top;
+    if (ps.next && std::none_of(rows.begin(), rows.end(),
+                                [&](const Row& x) { return x.id == ps.next->id; }))
+      rows.push_back(*ps.next);
+    for (const Row& row : rows) {
+      out += fmt::format("{}\t{}\t{}\t{}\t{}\t{}\t{}", ps.index, row.rank, row.id,
+                         visible_piece(token_bytes(tok, row.id)), fmt_g(row.logit),
+                         fmt_g(std::exp(row.logprob)), fmt_g(row.logprob));
+      for (size_t t = 0; t < p.temps.size(); t++)
+        out += fmt::format("\t{:.8g}", prob_t(ps, p.temps, t, row.id, row.logit));
+      for (size_t f = 0; f < p.filters.size(); f++) out += ps.survives(f, row.id) ? "\t1" : "\t0";
+      if (p.all_positions) out += ps.next && ps.next->id == row.id ? "\t1" : "\t0";
+      out += "\n";
+    }
+  }
+  return out;
 }
 
-std::string bar(double p, int width) {
-  const int eighths = static_cast<int>(std::lround(std::clamp(p, 0.0, 1.0) * width * 8));
-  static const char* parts[] = {"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"};
+std::string render_npy(const Report& r, const InspectParams& p, int V) {
+  std::vector<float> data;
+  data.reserve(r.positions.size() * static_cast<size_t>(V));
+  for (const PositionStats& ps : r.positions) {
+    const double lse = log_sum_exp(ps.values.data(), V, 1.0);
+    for (float v : ps.values) {
+      if (p.values == "logits")
+        data.push_back(v);
+      else if (p.values == "logprobs")
+        data.push_back(static_cast<float>(v - lse));
+      else
+        data.push_back(static_cast<float>(std::exp(v - lse)));
+    }
+  }
+  return npy_bytes(data, static_cast<int64_t>(r.positions.size()), V);
+}
+
+// ANSI styling, only when colour is on.
+struct Style {
+  bool on;
+  std::string operator()(const char* code, std::string_view s) const {
+    if (!on) return std::string(s);
+    return fmt::format("\033[{}m{}\033[0m", code, s);
+  }
+};
+constexpr const char* kBold = "1";
+constexpr const char* kDim = "2";
+constexpr const char* kBar = "32";   // green
+constexpr const char* kNext = "33";  // yellow
+constexpr const char* kCyan = "36";
+
+std::string vis(const Tokenizer& tok, int32_t id) { return visible_piece(token_bytes(tok, id)); }
+
+// The prompt's last `cols` display columns, visible.
+std::string prompt_tail(const Report& r, const Tokenizer& tok, int end, int cols) {
   std::string s;
-  for (int i = 0; i < eighths / 8; i++) s += "█";
-  s += parts[eighths % 8];
+  for (int i = end; i >= 0; i--) {
+    std::string v = vis(tok, r.ids[i]);
+    if (display_width(v) + display_width(s) > cols) {
+      s = "…" + s;
+      break;
+    }
+    s = v + s;
+  }
   return s;
 }
 
-std::string render_table(const Report& r, const Tokenizer& tok) {
-  std::string out;
-  for (const PositionStats& ps : r.positions) {
-    out += fmt::format("position {} (after {}): entropy {:.4f} nats\n", ps.index,
-                       piece(tok, r.ids[ps.index]), ps.entropy);
-    if (ps.next)
-      out += fmt::format("  next in prompt: {:>6} {:<20} logprob {:.4f}\n", ps.next->id,
-                         piece(tok, ps.next->id), ps.next->logprob);
-    out += fmt::format("  {:>4} {:>6}  {:<20} {:>10} {:>8} {:>9}\n", "rank", "id", "token", "logit",
-                       "prob", "logprob");
-    int rank = 1;
-    for (const Row& row : ps.top) {
-      const double prob = std::exp(row.logprob);
-      out += fmt::format("  {:>4} {:>6}  {:<20} {:>10.4f} {:>8.4f} {:>9.4f}  {}\n", rank++, row.id,
-                         piece(tok, row.id), row.logit, prob, row.logprob, bar(prob, 20));
+// 4 decimals, or 2 significant digits for tiny probabilities (never a misleading 0.0000).
+std::string fmt_prob(double v) {
+  return v >= 1e-3 || v == 0.0 ? fmt::format("{:.4f}", v) : fmt::format("{:.1e}", v);
+}
+
+std::string temps_header(const InspectParams& p) {
+  std::string h;
+  for (double t : p.temps) h += "  " + pad(fmt::format("T={}", t), 8, true);
+  return h;
+}
+
+void attention_table(std::string& out, const Report& r, const Tokenizer& tok,
+                     const PositionStats& ps, const Style& st) {
+  for (const AttnRow& ar : ps.attention) {
+    out += st(kBold, fmt::format("  attention from position {} ({}) — layer {}, {}\n", ps.index,
+                                 vis(tok, r.ids[ps.index]), ar.layer,
+                                 ar.head >= 0 ? fmt::format("head {}", ar.head)
+                                              : fmt::format("mean of {} heads", r.n_head)));
+    int w = 5;
+    for (int j = 0; j <= ps.index; j++) w = std::max(w, display_width(vis(tok, r.ids[j])));
+    w = std::min(w, 24);
+    out += st(kDim, fmt::format("  {:>5}  {}  {:>7}\n", "pos", pad("token", w), "weight"));
+    for (int j = 0; j <= ps.index && j < static_cast<int>(ar.weights.size()); j++) {
+      out += fmt::format("  {:>5}  {}  {:>7.4f}  {}\n", j, pad(vis(tok, r.ids[j]), w),
+                         ar.weights[j], st(kCyan, prob_bar(ar.weights[j], kBarWidth)));
     }
-    if (!ps.logits.empty()) {
-      out += "  logits:";
-      for (float v : ps.logits) out += fmt::format(" {:.4f}", v);
-      out += "\n";
-    }
-    out += "\n";
   }
+}
+
+// One block per position: the top rows with bars.
+void position_block(std::string& out, const Report& r, const Tokenizer& tok,
+                    const PositionStats& ps, const InspectParams& p, const Style& st) {
+  out += st(kBold, fmt::format("after position {} ({} tokens, ends \"{}\"):\n", ps.index,
+                               ps.index + 1, prompt_tail(r, tok, ps.index, 40)));
+  if (ps.next)
+    out += st(kNext, fmt::format("  next in prompt: {} (id {}), prob {:.4f}, logprob {:.4f}, "
+                                 "rank {}\n",
+                                 vis(tok, ps.next->id), ps.next->id, std::exp(ps.next->logprob),
+                                 ps.next->logprob, ps.next->rank));
+  int w = 5;
+  for (const Row& row : ps.top) w = std::max(w, display_width(vis(tok, row.id)));
+  w = std::min(w, 24);
+  std::string head = fmt::format("  {:>4}  {:>6}  {}  {:>9}  {:>7}  {:>8}", "rank", "id",
+                                 pad("token", w), "logit", "prob", "logprob");
+  head += temps_header(p);
+  for (const Filter& f : p.filters) head += "  " + f.spec;
+  out += st(kDim, head) + "\n";
+  double mass = 0.0;
+  std::vector<double> mass_t(p.temps.size(), 0.0);
+  for (const Row& row : ps.top) {
+    const double prob = std::exp(row.logprob);
+    mass += prob;
+    std::string line = fmt::format("  {:>4}  {:>6}  {}  {:>9.4f}  {:>7}  {:>8.4f}", row.rank,
+                                   row.id, pad(vis(tok, row.id), w), row.logit, fmt_prob(prob),
+                                   row.logprob);
+    for (size_t t = 0; t < p.temps.size(); t++) {
+      const double pt = prob_t(ps, p.temps, t, row.id, row.logit);
+      mass_t[t] += pt;
+      line += "  " + pad(fmt_prob(pt), 8, true);
+    }
+    for (size_t f = 0; f < p.filters.size(); f++) {
+      const int fw = std::max(1, display_width(p.filters[f].spec));
+      line += "  " + pad(ps.survives(f, row.id) ? "✓" : "·", fw / 2 + 1, true) +
+              std::string(fw - fw / 2 - 1, ' ');
+    }
+    line += "  " + st(kBar, prob_bar(prob, kBarWidth));
+    if (ps.next && ps.next->id == row.id) line += st(kNext, " ◀ next");
+    out += line + "\n";
+  }
+  out += fmt::format("  entropy {:.4f} nats ({:.3f} bits); shown rows hold {:.4f} of the "
+                     "probability\n",
+                     ps.entropy, ps.entropy / std::log(2.0), mass);
+  for (size_t t = 0; t < p.temps.size(); t++)
+    out += fmt::format("  T={}: entropy {:.4f} nats; shown rows hold {:.4f}\n", p.temps[t],
+                       ps.entropy_t[t], mass_t[t]);
+  for (size_t f = 0; f < p.filters.size(); f++)
+    out += fmt::format("  {}: {} token{} survive\n", p.filters[f].spec, ps.survivors[f],
+                       ps.survivors[f] == 1 ? "" : "s");
+  attention_table(out, r, tok, ps, st);
+  out += "\n";
+}
+
+// --all-positions: one line per position (the prompt scored token by token).
+void positions_table(std::string& out, const Report& r, const Tokenizer& tok,
+                     const InspectParams& p, const Style& st) {
+  const int alts = p.top_k_given ? p.top_k : 3;
+  int w = 5;
+  for (int32_t id : r.ids) w = std::max(w, display_width(vis(tok, id)));
+  w = std::min(w, 16);
+  out += st(kDim, fmt::format("{:>5}  {}  {}  {:>7}  {:>6}  {:>8}  {}  {}\n", "pos",
+                              pad("token", w), pad("next", w), "prob", "rank", "logprob",
+                              pad("", 12), "top alternatives"));
+  for (const PositionStats& ps : r.positions) {
+    std::string line = fmt::format("{:>5}  {}  ", ps.index, pad(vis(tok, r.ids[ps.index]), w));
+    if (ps.next) {
+      const double prob = std::exp(ps.next->logprob);
+      line += fmt::format("{}  {:>7}  {:>6}  {:>8.4f}  {}  ", pad(vis(tok, ps.next->id), w),
+                          fmt_prob(prob), ps.next->rank, ps.next->logprob,
+                          st(kBar, pad(prob_bar(prob, 12), 12)));
+    } else {
+      line += fmt::format("{}  {:>7}  {:>6}  {:>8}  {}  ", pad("—", w), "", "", "", pad("", 12));
+    }
+    for (int i = 0; i < alts && i < static_cast<int>(ps.top.size()); i++) {
+      const Row& a = ps.top[i];
+      std::string item = fmt::format("{} {:.3f}", vis(tok, a.id), std::exp(a.logprob));
+      if (ps.next && a.id == ps.next->id) item = st(kNext, item);
+      line += (i ? "  " : "") + item;
+    }
+    out += line + "\n";
+  }
+  if (r.scored) {
+    out += st(kBold, fmt::format("{} predicted tokens: total logprob {:.4f}, mean {:.4f}, "
+                                 "perplexity {:.4f}\n",
+                                 r.scored, r.logprob_sum, r.logprob_sum / r.scored,
+                                 std::exp(-r.logprob_sum / r.scored)));
+  } else {
+    out += "no predicted tokens (a one-token prompt): no perplexity\n";
+  }
+  bool any_attn = false;
+  for (const PositionStats& ps : r.positions) any_attn |= !ps.attention.empty();
+  if (any_attn) {
+    out += "\n";
+    for (const PositionStats& ps : r.positions) attention_table(out, r, tok, ps, st);
+  }
+}
+
+std::string render_table(const Report& r, const Tokenizer& tok, const InspectParams& p,
+                         bool color) {
+  const Style st{color};
+  std::string out;
+  if (p.all_positions && !p.full) {
+    positions_table(out, r, tok, p, st);
+    return out;
+  }
+  for (const PositionStats& ps : r.positions) position_block(out, r, tok, ps, p, st);
   if (r.summary) {
-    out += fmt::format(
-        "summary: {} predicted tokens, logprob sum {:.4f}, perplexity {}\n", r.scored,
-        r.logprob_sum,
-        r.scored ? fmt::format("{:.4f}", std::exp(-r.logprob_sum / r.scored)) : std::string("n/a"));
+    out += r.scored ? fmt::format("{} predicted tokens: total logprob {:.4f}, mean {:.4f}, "
+                                  "perplexity {:.4f}\n",
+                                  r.scored, r.logprob_sum, r.logprob_sum / r.scored,
+                                  std::exp(-r.logprob_sum / r.scored))
+                    : std::string("no predicted tokens (a one-token prompt): no perplexity\n");
   }
   return out;
+}
+
+std::string render_plot(const Report& r, const Tokenizer& tok, const InspectParams& p) {
+  const PositionStats& ps = r.positions.back();
+  BarChart c;
+  c.title = fmt::format("Next-token probabilities after \"{}\"", prompt_tail(r, tok, ps.index, 40));
+  c.x_label = "token (most likely first)";
+  c.y_label = "probability";
+  const size_t n = std::min<size_t>(ps.top.size(), 40);
+  for (size_t i = 0; i < n; i++) c.categories.push_back(vis(tok, ps.top[i].id));
+  if (p.temps.empty()) {
+    c.series_names.push_back("T=1");
+    c.values.emplace_back();
+    for (size_t i = 0; i < n; i++) c.values[0].push_back(std::exp(ps.top[i].logprob));
+  } else {
+    for (size_t t = 0; t < p.temps.size(); t++) {
+      c.series_names.push_back(fmt::format("T={}", p.temps[t]));
+      c.values.emplace_back();
+      for (size_t i = 0; i < n; i++)
+        c.values.back().push_back(prob_t(ps, p.temps, t, ps.top[i].id, ps.top[i].logit));
+    }
+  }
+  return svg_bar_chart(c);
 }
 
 // ---------------------------------------------------------------------------------------
 
 int run_inspect(InspectParams& p) {
-  if (p.top_k < 0) usage_error("--top-k {} is out of range (must be >= 0)", p.top_k);
-  if (p.stride < 0) usage_error("--stride {} is out of range (must be >= 1)", p.stride);
+  parse_options(p);
   const Tokenizer& tok = Tokenizer::gpt2();
 
   std::vector<int32_t> ids;
@@ -299,10 +771,29 @@ int run_inspect(InspectParams& p) {
     if (id >= cfg.vocab_size)
       usage_error("--prompt-ids: token id {} is outside the vocabulary (size {})", id,
                   cfg.vocab_size);
+  if (p.attn_layer >= cfg.n_layer)
+    usage_error("--attention {}: the model has {} layers (0..{})", p.attn_layer, cfg.n_layer,
+                cfg.n_layer - 1);
+  if (p.head >= cfg.n_head)
+    usage_error("--head {}: the model has {} heads (0..{})", p.head, cfg.n_head,
+                cfg.n_head - 1);
   if (ids.empty()) ids.push_back(cfg.bos_token_id);  // condition on <|endoftext|>
 
   const Report r = evaluate(*model, ids, p);
-  write_stdout(p.format == "json" ? render_json(r, tok) : render_table(r, tok));
+  std::string payload;
+  if (p.format == "json")
+    payload = render_json(r, tok, p);
+  else if (p.format == "tsv")
+    payload = render_tsv(r, tok, p);
+  else if (p.format == "npy")
+    payload = render_npy(r, p, cfg.vocab_size);
+  else
+    payload = render_table(r, tok, p, p.output.empty() && use_color());
+  if (!p.plot.empty()) write_file_atomic(p.plot, render_plot(r, tok, p));
+  if (!p.output.empty())
+    write_file_atomic(p.output, payload);
+  else
+    write_stdout(payload);
   return 0;
 }
 
@@ -312,23 +803,55 @@ Command add_inspect_command(CLI::App& root) {
   auto p = std::make_shared<InspectParams>();
   Command c;
   CLI::App* sub = root.add_subcommand(
-      "inspect-logits", "What the model thinks comes next: top tokens, probabilities, entropy");
-  sub->footer("Example: gpt2 inspect-logits -k 5 \"The cat sat on the\"");
+      "inspect-logits",
+      "What the model thinks comes next: top tokens, probabilities, entropy, temperature, "
+      "filters, per-token scores, attention");
+  sub->footer(
+      "Examples:\n"
+      "  gpt2 inspect-logits -k 5 \"The cat sat on the\"\n"
+      "  gpt2 inspect-logits --temperature 0.5,1,1.5 --plot probs.svg \"The cat sat on the\"\n"
+      "  gpt2 inspect-logits --filters top_k=40,top_p=0.95,min_p=0.05 \"Once upon a\"\n"
+      "  gpt2 inspect-logits --all-positions -f story.txt        # perplexity, token by token\n"
+      "  gpt2 inspect-logits --attention 3 \"The cat sat on the\"\n"
+      "  gpt2 inspect-logits --all-positions --format npy --values logprobs --output lp.npy "
+      "\"Hi\"");
   add_text_input_options(sub, p->input);
   add_model_options(sub, p->model);
   sub->add_option("--prompt-ids", p->prompt_ids,
                   "Raw token ids, separated by spaces or commas (instead of text)");
-  sub->add_option("-k,--top-k", p->top_k, "Rows per position")->capture_default_str();
+  sub->add_option("-k,--top-k", p->top_k, "Rows per position")
+      ->capture_default_str()
+      ->each([p](const std::string&) { p->top_k_given = true; });
   sub->add_flag("--all-positions", p->all_positions,
-                "The distribution after every prefix, the prompt's log-probability and "
-                "perplexity");
-  sub->add_flag("--full", p->full, "Every vocabulary entry's logit (JSON \"logits\")");
+                "The distribution after every prefix, each actual next token's log-probability "
+                "and rank, total log-probability and perplexity");
+  sub->add_flag("--full", p->full,
+                "Every vocabulary entry, not only the top rows (JSON \"logits\")");
   sub->add_option("--stride", p->stride,
                   "Sliding-window stride for prompts longer than the context with "
                   "--all-positions (default: context/2)");
-  sub->add_option("--format", p->format, "Output format")
-      ->check(CLI::IsMember({"table", "json"}))
+  sub->add_option("--temperature", p->temperature_list,
+                  "Probabilities under each temperature, side by side (e.g. 0.5,1,1.5; 0 = "
+                  "greedy)");
+  sub->add_option("--filters", p->filter_list,
+                  "Mark the tokens that survive each sampling filter, e.g. "
+                  "top_k=40,top_p=0.95,min_p=0.05,typical_p=0.9 (the sampler's own code)");
+  sub->add_option("--format", p->format, "Output format (npy needs --output)")
+      ->check(CLI::IsMember({"table", "json", "tsv", "npy"}))
       ->capture_default_str();
+  sub->add_option("-o,--output", p->output,
+                  "Write the output to FILE instead of stdout (through a temp file + rename)");
+  sub->add_option("--values", p->values,
+                  "Quantity in --format npy: float32 [positions, n_vocab]")
+      ->check(CLI::IsMember({"logits", "probs", "logprobs"}))
+      ->capture_default_str();
+  sub->add_option("--plot", p->plot,
+                  "Also write an SVG bar chart of the top tokens' probabilities (one series per "
+                  "temperature)");
+  sub->add_option("--attention", p->attention,
+                  "Attention weights from the last position (every position with "
+                  "--all-positions) to each earlier token: LAYER or all");
+  sub->add_option("--head", p->head, "With --attention: one head (default: mean over heads)");
   c.app = sub;
   c.run = [p] { return run_inspect(*p); };
   return c;
