@@ -16,21 +16,30 @@
 //     x  += fch · mlp.c_proj + b                                     matmul+residual
 //   xn = layernorm(x; ln_f);  logits = xn · lm_headᵀ                 matmul       (T|1,V)
 //
-// Threads and determinism: matmuls split output columns into fixed chunks (core/matmul.h);
+// Kernels: core/kernels.h — the matrix products read the weights in the --dtype chosen at load
+// (f32 views of the mapping, or f16/bf16/q8 panels), with the bias and the following step
+// fused: c_attn stores, attn.c_proj and mlp.c_proj add straight into the residual stream x,
+// c_fc applies gelu_new in its epilogue. Decode (T < 4) uses bandwidth-bound streaming
+// kernels, prompts a register-blocked GEMM.
+// KV cache: per layer and head, keys transposed in blocks of 64 positions
+// [P/64][HS][64] (the score loop is one vector FMA per dimension for 16 keys) and values
+// as rows [P][HS]; pages are touched only as positions fill.
+//
+// Threads and determinism: matmuls split output columns into panels (core/kernels.h);
 // attention splits into (head, block of query rows) tasks, each computing whole dot products
 // and softmaxes; layernorm and the residual adds are per row. No sum is ever split across
 // threads, and the task split does not depend on the thread count, so the logits are
 // bit-identical for every --threads value.
 //
 // Memory: the run state (activations) grows to the largest batch seen and is then reused, so
-// decoding one token at a time allocates nothing. The KV cache is (L, P, C) for K and for V,
-// allocated once per Session (pages are touched only as positions fill).
+// decoding one token at a time allocates nothing. The KV cache (layout above) is allocated once
+// per Session (pages are touched only as positions fill).
 #include <cmath>
 #include <cstring>
 #include <span>
 
 #include "core/error.h"
-#include "core/matmul.h"
+#include "core/kernels.h"
 #include "models/model_impl.h"
 
 namespace gpt2 {
@@ -51,72 +60,6 @@ void encoder_forward(float* out, const int32_t* inp, const float* wte, const flo
   }
 }
 
-// out (T,C) = (inp - mean) / sqrt(var + eps) * w + b, per row; two-pass mean/variance.
-void layernorm_forward(float* out, const float* inp, const float* w, const float* b, int T, int C,
-                       float eps) {
-  for (int t = 0; t < T; t++) {
-    const float* x = inp + static_cast<size_t>(t) * C;
-    float* o = out + static_cast<size_t>(t) * C;
-    float mean = 0.0f;
-    for (int i = 0; i < C; i++) mean += x[i];
-    mean /= C;
-    float var = 0.0f;
-    for (int i = 0; i < C; i++) {
-      const float d = x[i] - mean;
-      var += d * d;
-    }
-    var /= C;
-    const float rstd = 1.0f / std::sqrt(var + eps);
-    for (int i = 0; i < C; i++) o[i] = (x[i] - mean) * rstd * w[i] + b[i];
-  }
-}
-
-// x (n) = gelu_new(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-void gelu_forward(float* x, size_t n) {
-  const float s = std::sqrt(2.0f / static_cast<float>(M_PI));
-  for (size_t i = 0; i < n; i++) {
-    const float v = x[i];
-    x[i] = 0.5f * v * (1.0f + std::tanh(s * (v + 0.044715f * v * v * v)));
-  }
-}
-
-// x (n) += y (n)
-void residual_forward(float* x, const float* y, size_t n) {
-  for (size_t i = 0; i < n; i++) x[i] += y[i];
-}
-
-// One query row of one head: out (HS) = Σ_j softmax(q·k_j / sqrt(HS))_j v_j over keys
-// j = 0..n_keys-1 (the causal prefix). q (HS); kc, vc: cache rows with stride C, already
-// offset to this head; probs (n_keys) receives the attention weights.
-void attention_row(float* out, float* probs, const float* q, const float* kc, const float* vc,
-                   int n_keys, int HS, int C, float scale) {
-  // pass 1: scores and their max
-  float maxv = -INFINITY;
-  for (int j = 0; j < n_keys; j++) {
-    const float* k = kc + static_cast<size_t>(j) * C;
-    float s = 0.0f;
-    for (int i = 0; i < HS; i++) s += q[i] * k[i];
-    s *= scale;
-    probs[j] = s;
-    if (s > maxv) maxv = s;
-  }
-  // pass 2: exp and sum; pass 3: normalise
-  float sum = 0.0f;
-  for (int j = 0; j < n_keys; j++) {
-    probs[j] = std::exp(probs[j] - maxv);
-    sum += probs[j];
-  }
-  const float inv = 1.0f / sum;
-  for (int j = 0; j < n_keys; j++) probs[j] *= inv;
-  // pass 4: weighted sum of values
-  for (int i = 0; i < HS; i++) out[i] = 0.0f;
-  for (int j = 0; j < n_keys; j++) {
-    const float* v = vc + static_cast<size_t>(j) * C;
-    const float p = probs[j];
-    for (int i = 0; i < HS; i++) out[i] += p * v[i];
-  }
-}
-
 constexpr int kQueryBlock = 16;  // query rows per attention task
 
 }  // namespace
@@ -133,34 +76,39 @@ struct Session::Impl {
   std::vector<float> xn;       // (T, C)  layernorm output
   std::vector<float> qkv;      // (T, 3C)
   std::vector<float> atty;     // (T, C)  attention output, heads side by side
-  std::vector<float> tmp;      // (T, C)  projection outputs before the residual add
   std::vector<float> fch;      // (T, F)
   std::vector<float> scratch;  // (tasks, P) attention probabilities per task
   std::vector<float> probs;    // (NH, T, n_keys) only with an observer
-  std::vector<float> logits;   // (T|1, V)
-  std::unique_ptr<float[]> key_cache, value_cache;  // (L, P, C)
+  std::vector<float> logits;   // (rows, V), grown to the rows asked for
+  // key_cache (L, NH, PB, HS, 64) with PB = ceil(P/64); value_cache (L, NH, P, HS)
+  std::unique_ptr<float[]> key_cache, value_cache;
+  size_t k_layer = 0, k_head = 0, v_layer = 0, v_head = 0;  // strides in floats
   AttentionObserver observer;
 
   explicit Impl(const Model::Impl& model) : m(model) {
     const ModelConfig& c = m.cfg;
-    const size_t n = static_cast<size_t>(c.n_layer) * c.n_positions * c.n_embd;
-    key_cache.reset(new float[n]);  // uninitialised on purpose: rows are written before read
-    value_cache.reset(new float[n]);
+    const size_t HS = c.n_embd / c.n_head, PB = (c.n_positions + kernels::kKeyBlock - 1) /
+                                                  kernels::kKeyBlock;
+    k_head = PB * HS * kernels::kKeyBlock;
+    k_layer = k_head * c.n_head;
+    v_head = static_cast<size_t>(c.n_positions) * HS;
+    v_layer = v_head * c.n_head;
+    // uninitialised on purpose: entries are written before they are read
+    key_cache.reset(new float[k_layer * c.n_layer]);
+    value_cache.reset(new float[v_layer * c.n_layer]);
   }
 
   void reserve(int T) {
     if (T <= cap_T) return;
     const ModelConfig& c = m.cfg;
-    const size_t C = c.n_embd, F = c.ff(), V = c.vocab_size, P = c.n_positions;
+    const size_t C = c.n_embd, F = c.ff(), P = c.n_positions;
     x.resize(T * C);
     xn.resize(T * C);
     qkv.resize(T * 3 * C);
     atty.resize(T * C);
-    tmp.resize(T * C);
     fch.resize(T * F);
     const size_t tasks = static_cast<size_t>(c.n_head) * ((T + kQueryBlock - 1) / kQueryBlock);
     scratch.resize(tasks * P);
-    logits.resize(T * V);
     cap_T = T;
   }
 
@@ -170,7 +118,8 @@ struct Session::Impl {
 std::span<const float> Session::Impl::forward(std::span<const int32_t> tokens, bool all_logits) {
   const ModelConfig& cfg = m.cfg;
   const Weights& w = m.w;
-  ThreadPool& pool = *m.pool;
+  kernels::Pool& pool = *m.pool;
+  using kernels::Epilogue;
   const int T = static_cast<int>(tokens.size());
   const int C = cfg.n_embd, NH = cfg.n_head, HS = C / NH, F = cfg.ff(), V = cfg.vocab_size;
   const int P = cfg.n_positions, L = cfg.n_layer;
@@ -178,19 +127,37 @@ std::span<const float> Session::Impl::forward(std::span<const int32_t> tokens, b
   const float eps = cfg.layer_norm_epsilon, scale = 1.0f / std::sqrt(static_cast<float>(HS));
   reserve(T);
   if (observer) probs.assign(static_cast<size_t>(NH) * T * n_keys, 0.0f);
+  constexpr int kRowBlock = 16;  // layernorm rows per task
+  auto layernorm_rows = [&](float* out, const float* in, const float* g, const float* b,
+                            int rows) {
+    pool.run((rows + kRowBlock - 1) / kRowBlock, [&](int blk) {
+      const int t1 = std::min(rows, (blk + 1) * kRowBlock);
+      for (int t = blk * kRowBlock; t < t1; t++)
+        kernels::layernorm(out + static_cast<size_t>(t) * C, in + static_cast<size_t>(t) * C, g,
+                           b, C, eps);
+    });
+  };
 
   encoder_forward(x.data(), tokens.data(), w.wte, w.wpe, pos0, T, C);
   for (int l = 0; l < L; l++) {
     const LayerWeights& lw = w.h[l];
-    float* kc = key_cache.get() + static_cast<size_t>(l) * P * C;    // (P, C)
-    float* vc = value_cache.get() + static_cast<size_t>(l) * P * C;  // (P, C)
+    const LayerMatrices& mw = m.mat[l];
+    float* kc = key_cache.get() + static_cast<size_t>(l) * k_layer;    // (NH, PB, HS, 64)
+    float* vc = value_cache.get() + static_cast<size_t>(l) * v_layer;  // (NH, P, HS)
 
-    layernorm_forward(xn.data(), x.data(), lw.ln_1_w, lw.ln_1_b, T, C, eps);
-    matmul(qkv.data(), xn.data(), lw.qkv_w, lw.qkv_b, T, C, 3 * C, WLayout::KN, pool);
+    layernorm_rows(xn.data(), x.data(), lw.ln_1_w, lw.ln_1_b, T);
+    kernels::matmul(mw.qkv, xn.data(), C, T, qkv.data(), 3 * C, lw.qkv_b, Epilogue::Store, pool);
     for (int t = 0; t < T; t++) {
       const float* row = qkv.data() + static_cast<size_t>(t) * 3 * C;
-      std::memcpy(kc + static_cast<size_t>(pos0 + t) * C, row + C, C * sizeof(float));
-      std::memcpy(vc + static_cast<size_t>(pos0 + t) * C, row + 2 * C, C * sizeof(float));
+      const int pos = pos0 + t;
+      for (int h = 0; h < NH; h++) {
+        float* kb = kc + h * k_head + static_cast<size_t>(pos / kernels::kKeyBlock) * HS *
+                                          kernels::kKeyBlock + pos % kernels::kKeyBlock;
+        const float* k = row + C + h * HS;
+        for (int i = 0; i < HS; i++) kb[i * kernels::kKeyBlock] = k[i];
+        std::memcpy(vc + h * v_head + static_cast<size_t>(pos) * HS, row + 2 * C + h * HS,
+                    HS * sizeof(float));
+      }
     }
     // attention: tasks = (head, block of kQueryBlock query rows)
     const int blocks = (T + kQueryBlock - 1) / kQueryBlock;
@@ -201,32 +168,27 @@ std::span<const float> Session::Impl::forward(std::span<const int32_t> tokens, b
         const int nk = pos0 + t + 1;  // causal: keys 0..pos
         float* pr = observer ? probs.data() + (static_cast<size_t>(h) * T + t) * n_keys
                              : scratch.data() + static_cast<size_t>(task) * P;
-        attention_row(atty.data() + static_cast<size_t>(t) * C + h * HS, pr,
-                      qkv.data() + static_cast<size_t>(t) * 3 * C + h * HS, kc + h * HS,
-                      vc + h * HS, nk, HS, C, scale);
+        kernels::attention_row(atty.data() + static_cast<size_t>(t) * C + h * HS, pr,
+                               qkv.data() + static_cast<size_t>(t) * 3 * C + h * HS,
+                               kc + h * k_head, vc + h * v_head, nk, HS, scale);
       }
     });
     if (observer) observer(l, pos0, T, n_keys, probs.data());
-    matmul(tmp.data(), atty.data(), lw.attn_proj_w, lw.attn_proj_b, T, C, C, WLayout::KN, pool);
-    residual_forward(x.data(), tmp.data(), static_cast<size_t>(T) * C);
+    // x += atty · attn.c_proj + b
+    kernels::matmul(mw.attn_proj, atty.data(), C, T, x.data(), C, lw.attn_proj_b,
+                    Epilogue::Accumulate, pool);
 
-    layernorm_forward(xn.data(), x.data(), lw.ln_2_w, lw.ln_2_b, T, C, eps);
-    matmul(fch.data(), xn.data(), lw.fc_w, lw.fc_b, T, C, F, WLayout::KN, pool);
-    {  // gelu over fixed row blocks
-      const int rb = 4;
-      pool.run((T + rb - 1) / rb, [&](int b) {
-        const int t0 = b * rb, t1 = std::min(T, t0 + rb);
-        gelu_forward(fch.data() + static_cast<size_t>(t0) * F, static_cast<size_t>(t1 - t0) * F);
-      });
-    }
-    matmul(tmp.data(), fch.data(), lw.fc_proj_w, lw.fc_proj_b, T, F, C, WLayout::KN, pool);
-    residual_forward(x.data(), tmp.data(), static_cast<size_t>(T) * C);
+    layernorm_rows(xn.data(), x.data(), lw.ln_2_w, lw.ln_2_b, T);
+    // fch = gelu(xn · c_fc + b); x += fch · mlp.c_proj + b
+    kernels::matmul(mw.fc, xn.data(), C, T, fch.data(), F, lw.fc_b, Epilogue::Gelu, pool);
+    kernels::matmul(mw.fc_proj, fch.data(), F, T, x.data(), C, lw.fc_proj_b,
+                    Epilogue::Accumulate, pool);
   }
   // final layernorm and the LM head, only for the rows asked for
   const int first = all_logits ? 0 : T - 1, rows = T - first;
-  layernorm_forward(xn.data(), x.data() + static_cast<size_t>(first) * C, w.ln_f_w, w.ln_f_b, rows,
-                    C, eps);
-  matmul(logits.data(), xn.data(), w.lm_head, nullptr, rows, C, V, WLayout::NK, pool);
+  layernorm_rows(xn.data(), x.data() + static_cast<size_t>(first) * C, w.ln_f_w, w.ln_f_b, rows);
+  if (logits.size() < static_cast<size_t>(rows) * V) logits.resize(static_cast<size_t>(rows) * V);
+  kernels::matmul(m.head, xn.data(), C, rows, logits.data(), V, nullptr, Epilogue::Store, pool);
   n_past += T;
   return {logits.data(), static_cast<size_t>(rows) * V};
 }

@@ -8,12 +8,17 @@
 //   3. check every expected tensor's presence, dtype and shape against the config
 //      (one table, weight_table(), in checkpoint order);
 //   4. bind: F32 in place (a view into the mapping), F16/BF16 converted once to f32.
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "core/cpu.h"
 #include "core/error.h"
+#include "core/kernels.h"
 #include "core/log.h"
 #include "core/matmul.h"
 #include "models/builtin.h"
@@ -270,11 +275,6 @@ ModelConfig infer_config(const std::map<std::string, Entry>& t, const std::strin
 }  // namespace
 
 std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& opts) {
-  if (opts.dtype != DType::F32)
-    usage_error(
-        "--dtype {} is not implemented yet (only f32; f16/bf16 checkpoints are converted "
-        "to f32 at load)",
-        dtype_name(opts.dtype));
   if (opts.threads < 0) usage_error("--threads {} is out of range (must be >= 0)", opts.threads);
 
   std::unique_ptr<Model> model(new Model());
@@ -366,7 +366,34 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
   if (m.tied) m.w.lm_head = m.w.wte;
 
   set_blas_threads_for_pool();
-  m.pool = std::make_unique<ThreadPool>(opts.threads);
+  m.pool = std::make_unique<kernels::Pool>(opts.threads > 0 ? opts.threads : hardware_threads());
+
+  // 5. the matrices as the kernels read them: views for f32, converted once otherwise
+  const kernels::WType wt = opts.dtype == DType::F16    ? kernels::WType::F16
+                            : opts.dtype == DType::BF16 ? kernels::WType::BF16
+                            : opts.dtype == DType::Q8   ? kernels::WType::Q8
+                                                        : kernels::WType::F32;
+  const int C = m.cfg.n_embd, F = m.cfg.ff();
+  kernels::Pool* pool = m.pool.get();
+  m.mat.resize(m.cfg.n_layer);
+  for (int l = 0; l < m.cfg.n_layer; l++) {
+    const LayerWeights& lw = m.w.h[l];
+    m.mat[l].qkv = kernels::pack(lw.qkv_w, C, 3 * C, false, wt, pool);
+    m.mat[l].attn_proj = kernels::pack(lw.attn_proj_w, C, C, false, wt, pool);
+    m.mat[l].fc = kernels::pack(lw.fc_w, C, F, false, wt, pool);
+    m.mat[l].fc_proj = kernels::pack(lw.fc_proj_w, F, C, false, wt, pool);
+  }
+  m.head = kernels::pack(m.w.lm_head, C, m.cfg.vocab_size, true, wt, pool);
+  if (wt != kernels::WType::F32 && !src.builtin) {
+    // The f32 pages were read once for the conversion; drop them from this process (the
+    // page cache keeps them). Embedding rows and the small vectors fault back in on use.
+    const long page = sysconf(_SC_PAGESIZE);
+    for (const auto& f : m.files) {
+      const uintptr_t a = reinterpret_cast<uintptr_t>(f->data()) & ~static_cast<uintptr_t>(page - 1);
+      madvise(reinterpret_cast<void*>(a), f->size() + (reinterpret_cast<uintptr_t>(f->data()) - a),
+              MADV_DONTNEED);
+    }
+  }
   return model;
 }
 

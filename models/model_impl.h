@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "core/kernels.h"
 #include "core/mapped_file.h"
-#include "core/threadpool.h"
 #include "models/model.h"
 
 namespace gpt2 {
@@ -45,6 +45,12 @@ struct Weights {
   const float* lm_head;         // (V, C)  == wte when tied (no lm_head.weight in the file)
 };
 
+// The matrices in the form the kernels read (core/kernels.h): for --dtype f32 views of the
+// mapped f32 tensors (no copy), otherwise converted once at load (panels of 64 columns).
+struct LayerMatrices {
+  kernels::Weight qkv, attn_proj, fc, fc_proj;
+};
+
 struct Model::Impl {
   std::string name;  // path or built-in name
   ModelConfig cfg;
@@ -54,7 +60,9 @@ struct Model::Impl {
   std::vector<std::unique_ptr<float[]>> owned;     // converted tensors
   size_t bytes_mapped = 0, bytes_converted = 0;
   Weights w;
-  std::unique_ptr<ThreadPool> pool;  // every parallel part of the forward pass
+  std::vector<LayerMatrices> mat;  // L
+  kernels::Weight head;            // lm_head (V, C), read transposed
+  std::unique_ptr<kernels::Pool> pool;  // every parallel part of the forward pass
 };
 
 }  // namespace gpt2
