@@ -34,6 +34,7 @@
 #include "app/output.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/parse.h"
 #include "core/utf8.h"
 #include "models/model.h"
 #include "sampling/sampler.h"
@@ -67,29 +68,6 @@ struct GenerateParams {
   std::string format = "text";
   bool stats = false;
 };
-
-// Ids separated by spaces, commas or newlines; a non-number is a usage error naming it.
-std::vector<int32_t> parse_ids(const std::string& s) {
-  std::vector<int32_t> ids;
-  std::string cur;
-  auto flush = [&] {
-    if (cur.empty()) return;
-    size_t i = 0;
-    for (; i < cur.size(); ++i)
-      if (cur[i] < '0' || cur[i] > '9') break;
-    if (i != cur.size() || cur.size() > 9) usage_error("--prompt-ids: '{}' is not a token id", cur);
-    ids.push_back(static_cast<int32_t>(std::stol(cur)));
-    cur.clear();
-  };
-  for (char ch : s) {
-    if (ch == ' ' || ch == ',' || ch == '\n' || ch == '\t' || ch == '\r')
-      flush();
-    else
-      cur += ch;
-  }
-  flush();
-  return ids;
-}
 
 // Length of the longest suffix of `s` that is a proper prefix of one of `stops`.
 size_t stop_prefix_hold(std::string_view s, const std::vector<std::string>& stops) {
@@ -235,7 +213,7 @@ int run_generate(GenerateParams& gp) {
   if (from_ids) {
     if (gp.input.text || !gp.input.file.empty())
       usage_error("--prompt-ids: give either TEXT/--file or --prompt-ids, not both");
-    prompt = parse_ids(gp.prompt_ids);
+    prompt = parse_token_ids(gp.prompt_ids, "--prompt-ids");
   } else {
     const SpecialPolicy policy = parse_special_policy(gp.input.special);
     std::optional<std::string> text = read_text_input(gp.input);

@@ -1,6 +1,7 @@
 #include "models/config.h"
 
 #include <algorithm>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <utility>
 
@@ -85,7 +86,8 @@ ModelConfig parse_config_json(std::string_view text, const std::string& file) {
   want_bool("reorder_and_upcast_attn", false);
 
   ModelConfig c;
-  constexpr long long kBig = 1LL << 40;  // range checks proper are in validate_config
+  // Range checks proper are in validate_config; this only keeps the value an int.
+  constexpr long long kBig = std::numeric_limits<int>::max();
   c.n_layer = get_int(j, "n_layer", file, true, 0, -kBig, kBig);
   c.n_head = get_int(j, "n_head", file, true, 0, -kBig, kBig);
   c.n_embd = get_int(j, "n_embd", file, true, 0, -kBig, kBig);

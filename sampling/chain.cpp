@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/parse.h"
 #include "sampling/sampler.h"
 
 namespace gpt2::sampling {
@@ -113,6 +114,7 @@ std::unique_ptr<Chain> make_chain(const SamplerParams& p) {
 
 std::pair<int32_t, float> parse_logit_bias(std::string_view s) {
   const std::string str(s);
+  const std::string q = quote_for_message(s);  // user text, cut and one-line for messages
   size_t sep = str.find('=');
   size_t value_at;
   if (sep != std::string::npos) {
@@ -122,14 +124,14 @@ std::pair<int32_t, float> parse_logit_bias(std::string_view s) {
     value_at = sep;
   }
   if (sep == std::string::npos || sep == 0 || value_at >= str.size())
-    usage_error("--logit-bias '{}': expected ID=BIAS (e.g. 50256=-inf or 198=-2.5)", str);
+    usage_error("--logit-bias '{}': expected ID=BIAS (e.g. 50256=-inf or 198=-2.5)", q);
   const std::string id_s = str.substr(0, sep), val_s = str.substr(value_at);
   char* end = nullptr;
   errno = 0;
   const long long id = std::strtoll(id_s.c_str(), &end, 10);
   if (end == id_s.c_str() || *end != '\0' || errno != 0 || id < 0 ||
       id > std::numeric_limits<int32_t>::max())
-    usage_error("--logit-bias '{}': '{}' is not a token id", str, id_s);
+    usage_error("--logit-bias '{}': '{}' is not a token id", q, quote_for_message(id_s));
   errno = 0;
   float v;
   if (val_s == "-inf" || val_s == "-INF" || val_s == "-Inf") {
@@ -137,7 +139,8 @@ std::pair<int32_t, float> parse_logit_bias(std::string_view s) {
   } else {
     v = std::strtof(val_s.c_str(), &end);
     if (end == val_s.c_str() || *end != '\0' || !std::isfinite(v))
-      usage_error("--logit-bias '{}': '{}' is not a finite number or -inf", str, val_s);
+      usage_error("--logit-bias '{}': '{}' is not a finite number or -inf", q,
+                  quote_for_message(val_s));
   }
   return {static_cast<int32_t>(id), v};
 }
