@@ -1,0 +1,142 @@
+// inspect-logits helpers (app/inspect_util.h): log-sum-exp stability, visible pieces,
+// display width, bars, the exact .npy v1.0 header bytes, XML escaping in the SVG, and the
+// atomic file writer (no partial file on failure).
+//
+// app/ is linked into the gpt2 executable only (no library), so this test compiles the
+// helper source itself; it has no dependency beyond core/ and fmt.
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <dirent.h>
+#include <fstream>
+#include <sstream>
+
+#include "app/inspect_util.cpp"  // NOLINT: see the comment above
+#include "core/error.h"
+
+using namespace gpt2;
+using namespace gpt2::app;
+
+TEST_CASE("inspect: log_sum_exp is stable and exact", "[inspect]") {
+  const float a[3] = {1000.0f, 1000.0f, -INFINITY};
+  CHECK(log_sum_exp(a, 3) == Approx(1000.0 + std::log(2.0)).epsilon(1e-15));
+  const float b[2] = {-1000.0f, -1001.0f};
+  CHECK(log_sum_exp(b, 2) == Approx(-1000.0 + std::log1p(std::exp(-1.0))).epsilon(1e-15));
+  // temperature 0.5 doubles the logits
+  const float c[2] = {1.0f, 0.0f};
+  CHECK(log_sum_exp(c, 2, 2.0) == Approx(std::log(std::exp(2.0) + 1.0)).epsilon(1e-15));
+  const float d[2] = {-INFINITY, -INFINITY};
+  CHECK(std::isinf(log_sum_exp(d, 2)));
+  CHECK(log_sum_exp(d, 2) < 0);
+}
+
+TEST_CASE("inspect: visible pieces show whitespace and bad bytes", "[inspect]") {
+  CHECK(visible_piece(" the") == "␣the");
+  CHECK(visible_piece("a\nb\tc\r") == "a\\nb\\tc\\r");
+  CHECK(visible_piece("\\") == "\\\\");
+  CHECK(visible_piece(std::string("\xe2\x80", 2)) == "\\xE2\\x80");  // half of ’
+  CHECK(visible_piece("\x99") == "\\x99");
+  CHECK(visible_piece("é€😀") == "é€😀");
+  CHECK(visible_piece(std::string("\x00\x1b", 2)) == "\\x00\\x1B");
+  CHECK(visible_piece("\xc2\xa0") == "\\u{00A0}");  // no-break space
+  CHECK(visible_piece("\xc0\xaf") == "\\xC0\\xAF");  // overlong
+  CHECK(visible_piece("") == "");
+}
+
+TEST_CASE("inspect: display width and padding", "[inspect]") {
+  CHECK(display_width("abc") == 3);
+  CHECK(display_width("␣the") == 4);
+  CHECK(display_width("日本") == 4);
+  CHECK(display_width("😀") == 2);
+  CHECK(display_width("\xff") == 1);
+  CHECK(pad("␣a", 4) == "␣a  ");
+  CHECK(pad("ab", 4, true) == "  ab");
+  CHECK(pad("abcdef", 3) == "abcdef");  // never truncated
+}
+
+TEST_CASE("inspect: probability bars use eighth blocks", "[inspect]") {
+  CHECK(prob_bar(1.0, 3) == "███");
+  CHECK(prob_bar(0.5, 2) == "█");
+  CHECK(prob_bar(3.0 / 8.0, 1) == "▍");
+  CHECK(prob_bar(0.0, 10) == "");
+  CHECK(prob_bar(1e-9, 10) == "▏");  // a non-zero probability stays visible
+  CHECK(prob_bar(2.0, 2) == "██");   // clamped
+  CHECK(prob_bar(NAN, 2) == "");
+}
+
+TEST_CASE("inspect: npy v1.0 header bytes", "[inspect]") {
+  const std::string h = npy_header(3, 50257);
+  REQUIRE(h.size() % 64 == 0);
+  CHECK(h.substr(0, 8) == std::string("\x93NUMPY\x01\x00", 8));
+  const size_t hl = static_cast<unsigned char>(h[8]) | (static_cast<unsigned char>(h[9]) << 8);
+  CHECK(hl + 10 == h.size());
+  CHECK(h.back() == '\n');
+  const std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 50257), }";
+  CHECK(h.substr(10, dict.size()) == dict);
+  for (size_t i = 10 + dict.size(); i + 1 < h.size(); i++) CHECK(h[i] == ' ');
+
+  const std::vector<float> v = {1.0f, -2.5f};
+  const std::string f = npy_bytes(v, 1, 2);
+  const size_t hs = npy_header(1, 2).size();
+  CHECK(hs == 128);  // 10 + 58-byte dict + '\n' = 69 > 64
+  REQUIRE(f.size() == hs + 8);
+  float back[2];
+  std::memcpy(back, f.data() + hs, 8);  // little-endian host (x86-64)
+  CHECK(back[0] == 1.0f);
+  CHECK(back[1] == -2.5f);
+  CHECK_THROWS_AS(npy_bytes(v, 2, 2), Error);
+}
+
+TEST_CASE("inspect: SVG escapes labels and has one bar per value", "[inspect]") {
+  BarChart c;
+  c.title = "after \"<a & b>\"";
+  c.x_label = "token";
+  c.y_label = "probability";
+  c.categories = {"␣<b>", "&", std::string("\x01", 1)};
+  c.series_names = {"T=0.5", "T=1"};
+  c.values = {{0.5, 0.3, 0.2}, {0.4, 0.35, 0.25}};
+  const std::string s = svg_bar_chart(c);
+  CHECK(s.find("<b>") == std::string::npos);
+  CHECK(s.find("␣&lt;b&gt;") != std::string::npos);
+  CHECK(s.find("&quot;&lt;a &amp; b&gt;&quot;") != std::string::npos);
+  CHECK(s.find('\x01') == std::string::npos);
+  size_t bars = 0;
+  for (size_t at = 0; (at = s.find("<title>", at)) != std::string::npos; at++) bars++;
+  CHECK(bars == 6);
+  CHECK(s.find("T=0.5") != std::string::npos);
+  CHECK(s.rfind("</svg>\n") == s.size() - 7);
+}
+
+TEST_CASE("inspect: write_file_atomic leaves no partial file", "[inspect]") {
+  char dir[] = "/tmp/gpt2-inspect-XXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  const std::string d = dir;
+  write_file_atomic(d + "/ok.txt", "hello");
+  std::ifstream in(d + "/ok.txt");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  CHECK(ss.str() == "hello");
+  // the target is a directory: rename fails, the temp file is removed, the error names it
+  REQUIRE(mkdir((d + "/sub").c_str(), 0755) == 0);
+  try {
+    write_file_atomic(d + "/sub", "x");
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(e.code() == ExitCode::Runtime);
+    CHECK(std::string(e.what()).find(d + "/sub") != std::string::npos);
+  }
+  CHECK_THROWS_AS(write_file_atomic(d + "/missing/x", "x"), Error);
+  int entries = 0;
+  DIR* dp = opendir(dir);
+  while (dirent* e = readdir(dp)) entries += e->d_name[0] != '.';
+  closedir(dp);
+  CHECK(entries == 2);  // ok.txt and sub, no leftover temp file
+  std::remove((d + "/ok.txt").c_str());
+  rmdir((d + "/sub").c_str());
+  rmdir(dir);
+}
