@@ -248,7 +248,9 @@ PositionStats position_stats(const float* logits, int V, int index, std::optiona
     for (int i = 0; i < V; i++) rank += before(i, *next) ? 1 : 0;
     ps.next = Row{*next, logits[*next], logits[*next] - lse, rank};
   }
-  const int k = p.full ? V : std::min(p.top_k, V);
+  // --full: JSON keeps -k "top" rows and adds "logits"; table and tsv show every row
+  const bool every_row = p.full && (p.format == "table" || p.format == "tsv");
+  const int k = every_row ? V : std::min(p.top_k, V);
   std::vector<int32_t> order(V);
   for (int i = 0; i < V; i++) order[i] = i;
   const int sorted = std::max(k, 1);

@@ -115,6 +115,10 @@ for p in f["positions"]:
     assert [r[8] for r in mine[:3]] == ["1", "1", "0"]
 PY
 
+# --full in tsv and table: every vocabulary row
+[ "$("$BIN" inspect-logits -m "$M" --prompt-ids "$IDS" --format tsv --full | wc -l)" = 97 ] || die "tsv --full rows"
+[ "$("$BIN" inspect-logits -m "$M" --prompt-ids "$IDS" --full | grep -cE '^ +[0-9]+ +[0-9]+  ')" = 96 ] || die "table --full rows"
+
 # --- npy: header bytes (od), size, values
 for v in logits probs logprobs; do
   "$BIN" inspect-logits -m "$M" --prompt-ids "$IDS" --all-positions --format npy --values $v --output "$T/$v.npy" > "$T/out" || die "npy $v exit"
