@@ -26,11 +26,10 @@
 //
 // Probabilities under temperature T: p_T(i) = exp(l_i/T - lse_T), lse_T = log Σ exp(l_j/T);
 // T = 0 is greedy: probability 1 on the arg-max (ties: lower id), 0 elsewhere.
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -66,14 +65,14 @@ struct Filter {
 struct InspectParams {
   TextInputOptions input;
   ModelOptions model;
-  std::string prompt_ids;        // --prompt-ids
-  int top_k = 10;                // -k: rows per position
+  std::string prompt_ids;  // --prompt-ids
+  int top_k = 10;          // -k: rows per position
   bool top_k_given = false;
-  bool all_positions = false;    // every prefix, plus the prompt's log-probability
-  bool full = false;             // every vocabulary entry
-  int stride = 0;                // sliding-window stride; 0 = P/2
-  std::string format = "table";  // table | json | tsv | npy
-  std::string output;            // --output FILE ("" = stdout)
+  bool all_positions = false;     // every prefix, plus the prompt's log-probability
+  bool full = false;              // every vocabulary entry
+  int stride = 0;                 // sliding-window stride; 0 = P/2
+  std::string format = "table";   // table | json | tsv | npy
+  std::string output;             // --output FILE ("" = stdout)
   std::string values = "logits";  // npy: logits | probs | logprobs
   std::string temperature_list;   // --temperature
   std::string filter_list;        // --filters
@@ -131,8 +130,7 @@ void parse_options(InspectParams& p) {
     for (const std::string& f : split_list(p.filter_list)) {
       const size_t eq = f.find('=');
       if (eq == std::string::npos)
-        usage_error("--filters: '{}' is not NAME=VALUE (e.g. top_k=40,top_p=0.95,min_p=0.05)",
-                    f);
+        usage_error("--filters: '{}' is not NAME=VALUE (e.g. top_k=40,top_p=0.95,min_p=0.05)", f);
       const std::string name = f.substr(0, eq);
       const auto v = parse_number(f.substr(eq + 1));
       if (!v || !std::isfinite(*v)) usage_error("--filters: '{}' has no numeric value", f);
@@ -170,9 +168,8 @@ std::vector<int32_t> parse_prompt_ids(const std::string& s) {
   std::string cur;
   auto flush = [&] {
     if (cur.empty()) return;
-    const bool digits = cur.size() <= 9 && std::all_of(cur.begin(), cur.end(), [](char c) {
-                          return c >= '0' && c <= '9';
-                        });
+    const bool digits = cur.size() <= 9 && std::all_of(cur.begin(), cur.end(),
+                                                       [](char c) { return c >= '0' && c <= '9'; });
     if (!digits) usage_error("--prompt-ids: '{}' is not a token id", cur);
     ids.push_back(static_cast<int32_t>(std::stol(cur)));
     cur.clear();
@@ -211,9 +208,9 @@ struct PositionStats {
   std::vector<double> lse_t;      // per --temperature: log Σ exp(l/T) (T = 0: unused)
   std::vector<double> entropy_t;  // per --temperature
   int32_t argmax = 0;
-  std::vector<int> survivors;                  // per --filters: tokens that survive
-  std::vector<std::vector<int32_t>> kept;      // per --filters: surviving ids, sorted
-  std::vector<float> values;                   // (V) with --full or npy
+  std::vector<int> survivors;              // per --filters: tokens that survive
+  std::vector<std::vector<int32_t>> kept;  // per --filters: surviving ids, sorted
+  std::vector<float> values;               // (V) with --full or npy
   std::vector<AttnRow> attention;
 
   bool survives(size_t f, int32_t id) const {
@@ -274,7 +271,8 @@ PositionStats position_stats(const float* logits, int V, int index, std::optiona
     ps.entropy_t.push_back(ht);
   }
   for (const Filter& f : p.filters) {
-    ps.kept.push_back(sampling::filter_survivors(f.name, f.value, std::span<const float>(logits, V)));
+    ps.kept.push_back(
+        sampling::filter_survivors(f.name, f.value, std::span<const float>(logits, V)));
     ps.survivors.push_back(static_cast<int>(ps.kept.back().size()));
   }
   if (keep_values) ps.values.assign(logits, logits + V);
@@ -324,8 +322,8 @@ Report evaluate(Model& model, std::vector<int32_t> ids, const InspectParams& p) 
   r.summary = p.all_positions;
   r.n_head = NH;
   if (!p.all_positions && static_cast<int>(ids.size()) > P) {
-    log::warn("prompt has {} tokens, more than the context ({}): using the last {}", ids.size(),
-              P, P);
+    log::warn("prompt has {} tokens, more than the context ({}): using the last {}", ids.size(), P,
+              P);
     ids.erase(ids.begin(), ids.end() - P);
   }
   r.ids = ids;
@@ -334,7 +332,7 @@ Report evaluate(Model& model, std::vector<int32_t> ids, const InspectParams& p) 
 
   // attention of the reported positions, filled by the observer: abs position -> rows
   std::map<int, std::vector<AttnRow>> attn;
-  int win = 0;      // absolute position of the window's first token
+  int win = 0;        // absolute position of the window's first token
   int want_from = 0;  // report attention for absolute positions >= want_from
   if (p.attn_layer != -2) {
     s.set_attention_observer([&](int layer, int pos0, int nq, int nk, const float* probs) {
@@ -426,11 +424,11 @@ json token_json(const Tokenizer& tok, int32_t id) {
 json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
 // Extra per-row fields with --temperature / --filters.
-void row_extras(json& j, const PositionStats& ps, const InspectParams& p, int32_t id,
-                float logit) {
+void row_extras(json& j, const PositionStats& ps, const InspectParams& p, int32_t id, float logit) {
   if (!p.temps.empty()) {
     json pr = json::array();
-    for (size_t t = 0; t < p.temps.size(); t++) pr.push_back(num(prob_t(ps, p.temps, t, id, logit)));
+    for (size_t t = 0; t < p.temps.size(); t++)
+      pr.push_back(num(prob_t(ps, p.temps, t, id, logit)));
     j["probs"] = std::move(pr);
   }
   if (!p.filters.empty()) {
@@ -516,8 +514,8 @@ std::string render_tsv(const Report& r, const Tokenizer& tok, const InspectParam
   out += "\n";
   for (const PositionStats& ps : r.positions) {
     std::vector<Row> rows = ps.top;
-    if (ps.next && std::none_of(rows.begin(), rows.end(),
-                                [&](const Row& x) { return x.id == ps.next->id; }))
+    if (ps.next &&
+        std::none_of(rows.begin(), rows.end(), [&](const Row& x) { return x.id == ps.next->id; }))
       rows.push_back(*ps.next);
     for (const Row& row : rows) {
       out += fmt::format("{}\t{}\t{}\t{}\t{}\t{}\t{}", ps.index, row.rank, row.id,
@@ -632,9 +630,9 @@ void position_block(std::string& out, const Report& r, const Tokenizer& tok,
   for (const Row& row : ps.top) {
     const double prob = std::exp(row.logprob);
     mass += prob;
-    std::string line = fmt::format("  {:>4}  {:>6}  {}  {:>9.4f}  {:>7}  {:>8.4f}", row.rank,
-                                   row.id, pad(vis(tok, row.id), w), row.logit, fmt_prob(prob),
-                                   row.logprob);
+    std::string line =
+        fmt::format("  {:>4}  {:>6}  {}  {:>9.4f}  {:>7}  {:>8.4f}", row.rank, row.id,
+                    pad(vis(tok, row.id), w), row.logit, fmt_prob(prob), row.logprob);
     for (size_t t = 0; t < p.temps.size(); t++) {
       const double pt = prob_t(ps, p.temps, t, row.id, row.logit);
       mass_t[t] += pt;
@@ -649,9 +647,10 @@ void position_block(std::string& out, const Report& r, const Tokenizer& tok,
     if (ps.next && ps.next->id == row.id) line += st(kNext, " ◀ next");
     out += line + "\n";
   }
-  out += fmt::format("  entropy {:.4f} nats ({:.3f} bits); shown rows hold {:.4f} of the "
-                     "probability\n",
-                     ps.entropy, ps.entropy / std::log(2.0), mass);
+  out += fmt::format(
+      "  entropy {:.4f} nats ({:.3f} bits); shown rows hold {:.4f} of the "
+      "probability\n",
+      ps.entropy, ps.entropy / std::log(2.0), mass);
   for (size_t t = 0; t < p.temps.size(); t++)
     out += fmt::format("  T={}: entropy {:.4f} nats; shown rows hold {:.4f}\n", p.temps[t],
                        ps.entropy_t[t], mass_t[t]);
@@ -716,10 +715,11 @@ std::string render_table(const Report& r, const Tokenizer& tok, const InspectPar
   }
   for (const PositionStats& ps : r.positions) position_block(out, r, tok, ps, p, st);
   if (r.summary) {
-    out += r.scored ? fmt::format("{} predicted tokens: total logprob {:.4f}, mean {:.4f}, "
-                                  "perplexity {:.4f}\n",
-                                  r.scored, r.logprob_sum, r.logprob_sum / r.scored,
-                                  std::exp(-r.logprob_sum / r.scored))
+    out += r.scored ? fmt::format(
+                          "{} predicted tokens: total logprob {:.4f}, mean {:.4f}, "
+                          "perplexity {:.4f}\n",
+                          r.scored, r.logprob_sum, r.logprob_sum / r.scored,
+                          std::exp(-r.logprob_sum / r.scored))
                     : std::string("no predicted tokens (a one-token prompt): no perplexity\n");
   }
   return out;
@@ -777,8 +777,7 @@ int run_inspect(InspectParams& p) {
     usage_error("--attention {}: the model has {} layers (0..{})", p.attn_layer, cfg.n_layer,
                 cfg.n_layer - 1);
   if (p.head >= cfg.n_head)
-    usage_error("--head {}: the model has {} heads (0..{})", p.head, cfg.n_head,
-                cfg.n_head - 1);
+    usage_error("--head {}: the model has {} heads (0..{})", p.head, cfg.n_head, cfg.n_head - 1);
   if (ids.empty()) ids.push_back(cfg.bos_token_id);  // condition on <|endoftext|>
 
   const Report r = evaluate(*model, ids, p);
@@ -843,8 +842,7 @@ Command add_inspect_command(CLI::App& root) {
       ->capture_default_str();
   sub->add_option("-o,--output", p->output,
                   "Write the output to FILE instead of stdout (through a temp file + rename)");
-  sub->add_option("--values", p->values,
-                  "Quantity in --format npy: float32 [positions, n_vocab]")
+  sub->add_option("--values", p->values, "Quantity in --format npy: float32 [positions, n_vocab]")
       ->check(CLI::IsMember({"logits", "probs", "logprobs"}))
       ->capture_default_str();
   sub->add_option("--plot", p->plot,

@@ -1,6 +1,7 @@
 #include "app/inspect_util.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,8 +10,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 
@@ -146,8 +145,8 @@ std::string prob_bar(double p, int width) {
 }
 
 std::string npy_header(int64_t rows, int64_t cols) {
-  std::string dict = fmt::format("{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {}), }}",
-                                 rows, cols);
+  std::string dict =
+      fmt::format("{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {}), }}", rows, cols);
   // magic (6) + version (2) + header length (2) + dict + padding + '\n' = multiple of 64
   const size_t unpadded = 10 + dict.size() + 1;
   const size_t total = (unpadded + 63) / 64 * 64;
@@ -179,11 +178,21 @@ std::string xml_escape(std::string_view s) {
   for (char ch : s) {
     const unsigned char c = static_cast<unsigned char>(ch);
     switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
       default:
         // XML 1.0 forbids most C0 controls even as references: show them as text
         if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
@@ -201,7 +210,10 @@ std::string svg_bar_chart(const BarChart& c) {
   const int n_cat = static_cast<int>(c.categories.size());
   const int n_ser = std::max<int>(1, static_cast<int>(c.series_names.size()));
   const double group_w = std::max(36.0, 14.0 * n_ser + 14.0);
-  const double left = 70, right = 30, top = 60, plot_h = 300, bottom = 110;
+  int label_w = 1;  // rotated labels need room below the axis: ~7.2 px per column at 45°
+  for (const auto& cat : c.categories) label_w = std::max(label_w, display_width(cat));
+  const double left = 70, right = 30, top = 60, plot_h = 300;
+  const double bottom = 50 + std::min(label_w, 24) * 7.2 * 0.71;
   const double plot_w = std::max(300.0, group_w * std::max(1, n_cat));
   const double W = left + plot_w + right, H = top + plot_h + bottom;
 
@@ -210,11 +222,16 @@ std::string svg_bar_chart(const BarChart& c) {
     for (double v : s) vmax = std::max(vmax, std::isfinite(v) ? v : 0.0);
   // y axis: 0 .. a round number at or above the largest bar
   double step = 0.1;
-  if (vmax <= 0.02) step = 0.005;
-  else if (vmax <= 0.05) step = 0.01;
-  else if (vmax <= 0.2) step = 0.05;
-  else if (vmax <= 0.5) step = 0.1;
-  else step = 0.2;
+  if (vmax <= 0.02)
+    step = 0.005;
+  else if (vmax <= 0.05)
+    step = 0.01;
+  else if (vmax <= 0.2)
+    step = 0.05;
+  else if (vmax <= 0.5)
+    step = 0.1;
+  else
+    step = 0.2;
   double ymax = std::max(step, std::ceil(vmax / step - 1e-9) * step);
   if (ymax > 1.0) ymax = 1.0;
   const auto Y = [&](double v) { return top + plot_h - std::clamp(v / ymax, 0.0, 1.0) * plot_h; };
@@ -227,24 +244,27 @@ std::string svg_bar_chart(const BarChart& c) {
       "sans-serif\" font-size=\"12\">\n"
       "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
       W, H);
-  s += fmt::format("<text x=\"{:.1f}\" y=\"24\" font-size=\"15\" font-weight=\"bold\" "
-                   "text-anchor=\"middle\">{}</text>\n",
-                   left + plot_w / 2, xml_escape(c.title));
+  s += fmt::format(
+      "<text x=\"{:.1f}\" y=\"24\" font-size=\"15\" font-weight=\"bold\" "
+      "text-anchor=\"middle\">{}</text>\n",
+      left + plot_w / 2, xml_escape(c.title));
   // grid and y ticks
   const int n_ticks = static_cast<int>(std::lround(ymax / step));
   for (int i = 0; i <= n_ticks; i++) {
     const double v = i * step, y = Y(v);
-    s += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" "
-                     "stroke=\"{}\" stroke-width=\"1\"/>\n",
-                     left, y, left + plot_w, y, i == 0 ? "#333" : "#e3e3e3");
-    s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\" "
-                     "fill=\"#333\">{}</text>\n",
-                     left - 6, y + 4, step < 0.01 ? fmt::format("{:.3f}", v)
-                                                  : fmt::format("{:.2f}", v));
+    s += fmt::format(
+        "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" "
+        "stroke=\"{}\" stroke-width=\"1\"/>\n",
+        left, y, left + plot_w, y, i == 0 ? "#333" : "#e3e3e3");
+    s += fmt::format(
+        "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\" "
+        "fill=\"#333\">{}</text>\n",
+        left - 6, y + 4, step < 0.01 ? fmt::format("{:.3f}", v) : fmt::format("{:.2f}", v));
   }
-  s += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" "
-                   "stroke=\"#333\"/>\n",
-                   left, top, top + plot_h);
+  s += fmt::format(
+      "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" "
+      "stroke=\"#333\"/>\n",
+      left, top, top + plot_h);
   // bars
   const double bar_w = (group_w - 14.0) / n_ser;
   for (int k = 0; k < n_cat; k++) {
@@ -252,41 +272,46 @@ std::string svg_bar_chart(const BarChart& c) {
     for (int si = 0; si < static_cast<int>(c.values.size()); si++) {
       const double v = k < static_cast<int>(c.values[si].size()) ? c.values[si][k] : 0.0;
       const double y = Y(std::isfinite(v) ? v : 0.0);
-      s += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" "
-                       "fill=\"{}\"><title>{}: {:.4f}</title></rect>\n",
-                       gx + si * bar_w, y, std::max(1.0, bar_w - 1.0), top + plot_h - y,
-                       kColors[si % 8],
-                       xml_escape(si < static_cast<int>(c.series_names.size())
-                                      ? c.series_names[si] + " " + c.categories[k]
-                                      : c.categories[k]),
-                       v);
+      s += fmt::format(
+          "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" "
+          "fill=\"{}\"><title>{}: {:.4f}</title></rect>\n",
+          gx + si * bar_w, y, std::max(1.0, bar_w - 1.0), top + plot_h - y, kColors[si % 8],
+          xml_escape(si < static_cast<int>(c.series_names.size())
+                         ? c.series_names[si] + " " + c.categories[k]
+                         : c.categories[k]),
+          v);
     }
     // category label, rotated so long pieces stay readable
     const double cx = left + k * group_w + group_w / 2, cy = top + plot_h + 14;
-    s += fmt::format("<text x=\"{0:.1f}\" y=\"{1:.1f}\" transform=\"rotate(-45 {0:.1f} "
-                     "{1:.1f})\" text-anchor=\"end\" font-family=\"DejaVu Sans Mono, "
-                     "monospace\">{2}</text>\n",
-                     cx + 4, cy, xml_escape(c.categories[k]));
+    s += fmt::format(
+        "<text x=\"{0:.1f}\" y=\"{1:.1f}\" transform=\"rotate(-45 {0:.1f} "
+        "{1:.1f})\" text-anchor=\"end\" font-family=\"DejaVu Sans Mono, "
+        "monospace\">{2}</text>\n",
+        cx + 4, cy, xml_escape(c.categories[k]));
   }
   // axis labels
-  s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" "
-                   "font-size=\"13\">{}</text>\n",
-                   left + plot_w / 2, H - 10, xml_escape(c.x_label));
-  s += fmt::format("<text x=\"18\" y=\"{0:.1f}\" transform=\"rotate(-90 18 {0:.1f})\" "
-                   "text-anchor=\"middle\" font-size=\"13\">{1}</text>\n",
-                   top + plot_h / 2, xml_escape(c.y_label));
+  s += fmt::format(
+      "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" "
+      "font-size=\"13\">{}</text>\n",
+      left + plot_w / 2, H - 10, xml_escape(c.x_label));
+  s += fmt::format(
+      "<text x=\"18\" y=\"{0:.1f}\" transform=\"rotate(-90 18 {0:.1f})\" "
+      "text-anchor=\"middle\" font-size=\"13\">{1}</text>\n",
+      top + plot_h / 2, xml_escape(c.y_label));
   // legend (top right, inside the plot, on a white box)
   if (!c.series_names.empty()) {
     const double lw = 130, lh = 8 + 18.0 * c.series_names.size();
     const double lx = left + plot_w - lw - 6, ly = top + 4;
-    s += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" "
-                     "fill=\"white\" fill-opacity=\"0.9\" stroke=\"#bbb\"/>\n",
-                     lx, ly, lw, lh);
+    s += fmt::format(
+        "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" "
+        "fill=\"white\" fill-opacity=\"0.9\" stroke=\"#bbb\"/>\n",
+        lx, ly, lw, lh);
     for (size_t si = 0; si < c.series_names.size(); si++) {
       const double y = ly + 8 + 18.0 * si;
-      s += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"12\" height=\"12\" "
-                       "fill=\"{}\"/>\n",
-                       lx + 8, y, kColors[si % 8]);
+      s += fmt::format(
+          "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"12\" height=\"12\" "
+          "fill=\"{}\"/>\n",
+          lx + 8, y, kColors[si % 8]);
       s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n", lx + 26, y + 10,
                        xml_escape(c.series_names[si]));
     }

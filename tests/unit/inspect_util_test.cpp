@@ -4,19 +4,19 @@
 //
 // app/ is linked into the gpt2 executable only (no library), so this test compiles the
 // helper source itself; it has no dependency beyond core/ and fmt.
-#include <catch2/catch.hpp>
+#include "app/inspect_util.cpp"  // NOLINT: see the comment above
 
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <dirent.h>
 #include <fstream>
 #include <sstream>
 
-#include "app/inspect_util.cpp"  // NOLINT: see the comment above
 #include "core/error.h"
 
 using namespace gpt2;
@@ -43,7 +43,7 @@ TEST_CASE("inspect: visible pieces show whitespace and bad bytes", "[inspect]") 
   CHECK(visible_piece("\x99") == "\\x99");
   CHECK(visible_piece("é€😀") == "é€😀");
   CHECK(visible_piece(std::string("\x00\x1b", 2)) == "\\x00\\x1B");
-  CHECK(visible_piece("\xc2\xa0") == "\\u{00A0}");  // no-break space
+  CHECK(visible_piece("\xc2\xa0") == "\\u{00A0}");   // no-break space
   CHECK(visible_piece("\xc0\xaf") == "\\xC0\\xAF");  // overlong
   CHECK(visible_piece("") == "");
 }
