@@ -41,6 +41,7 @@
 #include "app/output.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/parse.h"
 #include "core/utf8.h"
 #include "models/model.h"
 #include "sampling/candidates.h"
@@ -163,26 +164,7 @@ void parse_options(InspectParams& p) {
 // ---------------------------------------------------------------------------------------
 // 2. prompt
 
-std::vector<int32_t> parse_prompt_ids(const std::string& s) {
-  std::vector<int32_t> ids;
-  std::string cur;
-  auto flush = [&] {
-    if (cur.empty()) return;
-    const bool digits = cur.size() <= 9 && std::all_of(cur.begin(), cur.end(),
-                                                       [](char c) { return c >= '0' && c <= '9'; });
-    if (!digits) usage_error("--prompt-ids: '{}' is not a token id", cur);
-    ids.push_back(static_cast<int32_t>(std::stol(cur)));
-    cur.clear();
-  };
-  for (char ch : s) {
-    if (ch == ' ' || ch == ',' || ch == '\n' || ch == '\t' || ch == '\r')
-      flush();
-    else
-      cur += ch;
-  }
-  flush();
-  return ids;
-}
+// --prompt-ids: core/parse.h (the same grammar as generate).
 
 // ---------------------------------------------------------------------------------------
 // 4. statistics
@@ -758,7 +740,7 @@ int run_inspect(InspectParams& p) {
   if (!p.prompt_ids.empty()) {
     if (p.input.text || !p.input.file.empty())
       usage_error("--prompt-ids: give either TEXT/--file or --prompt-ids, not both");
-    ids = parse_prompt_ids(p.prompt_ids);
+    ids = parse_token_ids(p.prompt_ids, "--prompt-ids");
   } else {
     const SpecialPolicy policy = parse_special_policy(p.input.special);
     std::optional<std::string> text = read_text_input(p.input);
@@ -769,10 +751,7 @@ int run_inspect(InspectParams& p) {
 
   std::unique_ptr<Model> model = load_model(p.model);
   const ModelConfig& cfg = model->config();
-  for (int32_t id : ids)
-    if (id >= cfg.vocab_size)
-      usage_error("--prompt-ids: token id {} is outside the vocabulary (size {})", id,
-                  cfg.vocab_size);
+  check_token_ids(ids, cfg.vocab_size, "--prompt-ids");
   if (p.attn_layer >= cfg.n_layer)
     usage_error("--attention {}: the model has {} layers (0..{})", p.attn_layer, cfg.n_layer,
                 cfg.n_layer - 1);
