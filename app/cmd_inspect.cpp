@@ -592,8 +592,9 @@ void attention_table(std::string& out, const Report& r, const Tokenizer& tok,
 // One block per position: the top rows with bars.
 void position_block(std::string& out, const Report& r, const Tokenizer& tok,
                     const PositionStats& ps, const InspectParams& p, const Style& st) {
-  out += st(kBold, fmt::format("after position {} ({} tokens, ends \"{}\"):\n", ps.index,
-                               ps.index + 1, prompt_tail(r, tok, ps.index, 40)));
+  out += st(kBold,
+            fmt::format("after position {} ({} token{}, ends \"{}\"):\n", ps.index, ps.index + 1,
+                        ps.index == 0 ? "" : "s", prompt_tail(r, tok, ps.index, 40)));
   if (ps.next)
     out += st(kNext, fmt::format("  next in prompt: {} (id {}), prob {:.4f}, logprob {:.4f}, "
                                  "rank {}\n",
@@ -691,7 +692,9 @@ std::string render_table(const Report& r, const Tokenizer& tok, const InspectPar
                          bool color) {
   const Style st{color};
   std::string out;
-  if (p.all_positions && !p.full) {
+  // compact one-line-per-position table, unless per-row columns (temperatures, filters, every
+  // row) were asked for: then one block per position
+  if (p.all_positions && !p.full && p.temps.empty() && p.filters.empty()) {
     positions_table(out, r, tok, p, st);
     return out;
   }

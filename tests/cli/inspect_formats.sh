@@ -29,6 +29,9 @@ if command -v script >/dev/null; then
   grep -q $'\033\[' "$T/tty" && die "colour despite NO_COLOR"
 fi
 
+# --all-positions with --temperature: a block per position, each naming the next token
+[ "$("$BIN" inspect-logits -m "$M" --prompt-ids "$IDS" --all-positions -k 2 --temperature 0.5 | grep -c '^  next in prompt: ')" = 5 ] || die "all-positions blocks"
+
 # --- json schema (also with --temperature and --filters)
 "$BIN" inspect-logits -m "$M" --prompt-ids "$IDS" --format json -k 96 --temperature 0.5,1,2,0 \
   --filters top_k=5,top_p=0.9,min_p=0.05,typical_p=0.8 > "$T/a.json" || die "json exit"
