@@ -211,6 +211,7 @@ Weight pack(const float* w, int K, int N, bool tr, WType to, Pool* pool) {
 }
 
 void unpack_panel(const Weight& w, int p, float* dst) {
+  if (w.type != WType::F32 && use_avx512()) return detail::avx512_unpack_panel(w, p, dst);
   const int kp = w.k_padded();
   const int n0 = p * kPanel;
   const int nc = std::min(kPanel, w.N - n0);

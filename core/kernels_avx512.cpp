@@ -296,6 +296,44 @@ GPT2_AVX512 void avx512_gelu(float* x, size_t n) {
   }
 }
 
+// Same values as the portable unpack_panel (exact conversions), 16 columns per instruction.
+GPT2_AVX512 void avx512_unpack_panel(const Weight& w, int p, float* dst) {
+  const int kp = w.k_padded();
+  const size_t per_panel = static_cast<size_t>(kp) * kPanel;
+  if (w.type == WType::F16) {
+    const uint16_t* src = w.h.data() + p * per_panel;
+    for (size_t i = 0; i < per_panel; i += 16)
+      _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256(
+                                    reinterpret_cast<const __m256i*>(src + i))));
+  } else if (w.type == WType::BF16) {
+    const uint16_t* src = w.h.data() + p * per_panel;
+    const __m512i hi_mask = _mm512_set1_epi32(static_cast<int>(0xffff0000u));
+    for (int k = 0; k < kp; k += 2)
+      for (int j = 0; j < 4; ++j) {
+        const __m512i v = _mm512_loadu_si512(src + static_cast<size_t>(k / 2) * 2 * kPanel + 32 * j);
+        _mm512_storeu_ps(dst + static_cast<size_t>(k) * kPanel + 16 * j,
+                         _mm512_castsi512_ps(_mm512_slli_epi32(v, 16)));
+        _mm512_storeu_ps(dst + static_cast<size_t>(k + 1) * kPanel + 16 * j,
+                         _mm512_castsi512_ps(_mm512_and_si512(v, hi_mask)));
+      }
+  } else if (w.type == WType::Q8) {
+    const uint8_t* src = w.q.data() + p * per_panel;
+    const uint16_t* sc = w.qscale.data() + static_cast<size_t>(p) * (kp / kQBlock) * kPanel;
+    const __m512i byte = _mm512_set1_epi32(0xff), off = _mm512_set1_epi32(128);
+    for (int k4 = 0; k4 < kp / 4; ++k4)
+      for (int j = 0; j < 4; ++j) {
+        const __m512 s = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(
+            sc + static_cast<size_t>(k4 * 4 / kQBlock) * kPanel + 16 * j)));
+        const __m512i v = _mm512_loadu_si512(src + (static_cast<size_t>(k4) * kPanel + 16 * j) * 4);
+        for (int r = 0; r < 4; ++r) {
+          const __m512i q = _mm512_sub_epi32(_mm512_and_si512(_mm512_srli_epi32(v, 8 * r), byte), off);
+          _mm512_storeu_ps(dst + static_cast<size_t>(k4 * 4 + r) * kPanel + 16 * j,
+                           _mm512_mul_ps(_mm512_cvtepi32_ps(q), s));
+        }
+      }
+  }
+}
+
 GPT2_AVX512 void avx512_attention_row(float* out, float* probs, const float* q, const float* kt,
                                       const float* v, int n_keys, int HS, float scale) {
   static_assert(kKeyBlock == 64, "one key block = 4 vectors");

@@ -46,6 +46,7 @@ void avx512_packed_panel(const Weight& w, int p, const float* x, int ldx, const 
 void avx512_q8_panel(const Weight& w, int p, const QAct& qa, const Out& o);
 void avx512_gemm_panel(const float* panel, int K, const float* x, int ldx, const Out& o);
 void avx512_gelu(float* x, std::size_t n);
+void avx512_unpack_panel(const Weight& w, int p, float* dst);  // F16, BF16, Q8 only
 void avx512_attention_row(float* out, float* probs, const float* q, const float* kt,
                           const float* v, int n_keys, int HS, float scale);
 void avx512_layernorm(float* out, const float* x, const float* w, const float* b, int C,

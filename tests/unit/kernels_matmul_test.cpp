@@ -265,3 +265,22 @@ TEST_CASE("kernels: attention_row and layernorm match double-precision reference
   }
   force_scalar(false);
 }
+
+TEST_CASE("kernels: AVX-512 and portable unpack_panel agree exactly", "[kernels]") {
+  for (WType type : {WType::F16, WType::BF16, WType::Q8}) {
+    for (auto [K, N] : {std::pair{64, 64}, std::pair{75, 130}, std::pair{96, 200}}) {
+      const auto W = random_vec(static_cast<size_t>(K) * N, 9, 0.05f);
+      const Weight w = pack(W.data(), K, N, false, type);
+      std::vector<float> a(static_cast<size_t>(w.k_padded()) * kPanel), b(a.size());
+      for (int p = 0; p < w.panels(); ++p) {
+        force_scalar(false);
+        unpack_panel(w, p, a.data());
+        force_scalar(true);
+        unpack_panel(w, p, b.data());
+        INFO("type " << wtype_name(type) << " K " << K << " N " << N << " panel " << p);
+        CHECK(std::memcmp(a.data(), b.data(), a.size() * 4) == 0);
+      }
+    }
+  }
+  force_scalar(false);
+}
