@@ -1,8 +1,38 @@
-// Built-in models. None is linked in yet; the demo model arrives with its issue.
+// Built-in models: the demo model (models/demo/, trained by scripts/train-demo-model) is
+// linked into the executable by builtin_blobs.S; here its bytes become a BuiltinModel.
+// The bytes live in .rodata for the life of the process, so Model::load views them in
+// place exactly as it views a memory-mapped file.
 #include "models/builtin.h"
 
-namespace gpt2 {
+#include <array>
 
-const BuiltinModel* find_builtin_model(std::string_view) { return nullptr; }
+extern "C" {
+extern const char gpt2_demo_config_start[];
+extern const char gpt2_demo_config_end[];
+extern const uint8_t gpt2_demo_safetensors_start[];
+extern const uint8_t gpt2_demo_safetensors_end[];
+}
+
+namespace gpt2 {
+namespace {
+
+const std::array<BuiltinModel, 1>& builtin_models() {
+  static const std::array<BuiltinModel, 1> models{BuiltinModel{
+      "demo",
+      std::string_view(gpt2_demo_config_start,
+                       static_cast<size_t>(gpt2_demo_config_end - gpt2_demo_config_start)),
+      gpt2_demo_safetensors_start,
+      static_cast<size_t>(gpt2_demo_safetensors_end - gpt2_demo_safetensors_start),
+  }};
+  return models;
+}
+
+}  // namespace
+
+const BuiltinModel* find_builtin_model(std::string_view name) {
+  for (const BuiltinModel& m : builtin_models())
+    if (m.name == name) return &m;
+  return nullptr;
+}
 
 }  // namespace gpt2
