@@ -1,10 +1,9 @@
 // -m/--model, -t/--threads, --dtype (SPEC "Models"), shared by generate, inspect-logits, bench.
 //
-// Threads: --threads N is the size of the model's pool; every parallel part of the forward
-// pass runs on it, BLAS calls included (OpenBLAS itself is made single-threaded and called
-// per fixed column chunk from the pool, see core/matmul.h, so the logits do not depend on N).
-// 0 = all cores. --dtype: only f32 for now (f16/bf16 checkpoints are converted to f32 once at
-// load); other values are a usage error until the low-precision kernels land.
+// Threads: --threads N is the size of the model's pool (core/kernels.h); every parallel part
+// of the forward pass runs on it, and work is split over output columns only, so the logits do
+// not depend on N. 0 = all cores. --dtype f32|f16|bf16|q8: the precision the weights are held
+// in while running, converted once at load (f32 tensors are used in place from the map).
 #include "app/model_options.h"
 
 #include <chrono>
