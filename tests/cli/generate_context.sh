@@ -4,14 +4,7 @@
 set -u
 BIN=$1; REPO=$2
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-# The model: $GPT2_TEST_MODEL, else a small random checkpoint with GPT-2's full vocabulary
-# written by generate_model.py (the committed fixtures have a 96-token vocabulary).
-MODEL=${GPT2_TEST_MODEL:-}
-if [ -z "$MODEL" ]; then
-  /usr/bin/python3 -c 'import numpy' 2>/dev/null || { echo "skip: numpy missing"; exit 77; }
-  MODEL=$T/model
-  /usr/bin/python3 "$REPO/tests/cli/generate_model.py" "$MODEL" || { echo "FAIL: cannot write the test model"; exit 1; }
-fi
+source "$REPO/tests/cli/test_model.bash"  # sets MODEL
 NP=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]+"/config.json")).get("n_positions", 1024))' "$MODEL" 2>/dev/null || echo 1024)
 [ "$NP" -le 2048 ] || { echo "skip: context $NP too large for a quick test"; exit 77; }
 # prompt of NP+10 tokens ("a" repeated: one token per " a")

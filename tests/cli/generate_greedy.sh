@@ -3,14 +3,7 @@
 set -u
 BIN=$1; REPO=$2
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-# The model: $GPT2_TEST_MODEL, else a small random checkpoint with GPT-2's full vocabulary
-# written by generate_model.py (the committed fixtures have a 96-token vocabulary).
-MODEL=${GPT2_TEST_MODEL:-}
-if [ -z "$MODEL" ]; then
-  /usr/bin/python3 -c 'import numpy' 2>/dev/null || { echo "skip: numpy missing"; exit 77; }
-  MODEL=$T/model
-  /usr/bin/python3 "$REPO/tests/cli/generate_model.py" "$MODEL" || { echo "FAIL: cannot write the test model"; exit 1; }
-fi
+source "$REPO/tests/cli/test_model.bash"  # sets MODEL
 ids() { /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["samples"][0]["ids"])'; }
 G=$("$BIN" generate -m "$MODEL" -n 20 --ignore-eos --temperature 0 --format json "Once upon a time" | ids) || { echo "FAIL: greedy run"; exit 1; }
 K=$("$BIN" generate -m "$MODEL" -n 20 --ignore-eos --top-k 1 --seed 3 --format json "Once upon a time" | ids) || { echo "FAIL: top-k 1 run"; exit 1; }

@@ -4,14 +4,7 @@
 set -u
 BIN=$1; REPO=$2
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-# The model: $GPT2_TEST_MODEL, else a small random checkpoint with GPT-2's full vocabulary
-# written by generate_model.py (the committed fixtures have a 96-token vocabulary).
-MODEL=${GPT2_TEST_MODEL:-}
-if [ -z "$MODEL" ]; then
-  /usr/bin/python3 -c 'import numpy' 2>/dev/null || { echo "skip: numpy missing"; exit 77; }
-  MODEL=$T/model
-  /usr/bin/python3 "$REPO/tests/cli/generate_model.py" "$MODEL" || { echo "FAIL: cannot write the test model"; exit 1; }
-fi
+source "$REPO/tests/cli/test_model.bash"  # sets MODEL
 "$BIN" inspect-logits --help 2>/dev/null | grep -q -- --prompt-ids || { echo "skip: inspect-logits not built yet"; exit 77; }
 PIDS="15496 11 616 1438 318"
 "$BIN" generate -m "$MODEL" -n 3 --ignore-eos --seed 9 --logprobs 4 --format json --prompt-ids "$PIDS" > "$T/gen.json" || { echo "FAIL: generate"; exit 1; }

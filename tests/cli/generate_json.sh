@@ -5,14 +5,7 @@
 set -u
 BIN=$1; REPO=$2
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-# The model: $GPT2_TEST_MODEL, else a small random checkpoint with GPT-2's full vocabulary
-# written by generate_model.py (the committed fixtures have a 96-token vocabulary).
-MODEL=${GPT2_TEST_MODEL:-}
-if [ -z "$MODEL" ]; then
-  /usr/bin/python3 -c 'import numpy' 2>/dev/null || { echo "skip: numpy missing"; exit 77; }
-  MODEL=$T/model
-  /usr/bin/python3 "$REPO/tests/cli/generate_model.py" "$MODEL" || { echo "FAIL: cannot write the test model"; exit 1; }
-fi
+source "$REPO/tests/cli/test_model.bash"  # sets MODEL
 P="Hello, my name is"
 "$BIN" generate -m "$MODEL" -n 6 --ignore-eos --seed 5 --temperature 1 --top-k 0 --top-p 1 --min-p 0 --logprobs 3 --format json "$P" > "$T/raw.json" || { echo "FAIL: run raw"; exit 1; }
 "$BIN" generate -m "$MODEL" -n 6 --ignore-eos --temperature 0 --logprobs 2 --format json --echo "$P" > "$T/greedy.json" || { echo "FAIL: run greedy"; exit 1; }

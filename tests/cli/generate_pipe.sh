@@ -4,14 +4,7 @@
 set -u
 BIN=$1; REPO=$2
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-# The model: $GPT2_TEST_MODEL, else a small random checkpoint with GPT-2's full vocabulary
-# written by generate_model.py (the committed fixtures have a 96-token vocabulary).
-MODEL=${GPT2_TEST_MODEL:-}
-if [ -z "$MODEL" ]; then
-  /usr/bin/python3 -c 'import numpy' 2>/dev/null || { echo "skip: numpy missing"; exit 77; }
-  MODEL=$T/model
-  /usr/bin/python3 "$REPO/tests/cli/generate_model.py" "$MODEL" || { echo "FAIL: cannot write the test model"; exit 1; }
-fi
+source "$REPO/tests/cli/test_model.bash"  # sets MODEL
 "$BIN" generate -m "$MODEL" -n 100000 --ignore-eos --seed 1 "Hello" 2> "$T/err" | head -c 1 > "$T/out"
 rc=${PIPESTATUS[0]}
 [ "$rc" = 0 ] || { echo "FAIL: exit $rc after stdout closed"; cat "$T/err"; exit 1; }

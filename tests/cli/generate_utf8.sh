@@ -6,14 +6,7 @@
 set -u
 BIN=$1; REPO=$2
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-# The model: $GPT2_TEST_MODEL, else a small random checkpoint with GPT-2's full vocabulary
-# written by generate_model.py (the committed fixtures have a 96-token vocabulary).
-MODEL=${GPT2_TEST_MODEL:-}
-if [ -z "$MODEL" ]; then
-  /usr/bin/python3 -c 'import numpy' 2>/dev/null || { echo "skip: numpy missing"; exit 77; }
-  MODEL=$T/model
-  /usr/bin/python3 "$REPO/tests/cli/generate_model.py" "$MODEL" || { echo "FAIL: cannot write the test model"; exit 1; }
-fi
+source "$REPO/tests/cli/test_model.bash"  # sets MODEL
 [ "$("$BIN" tokenize --decode "127 102" | od -An -tx1 | tr -d ' \n')" = "c3a9" ] || { echo "FAIL: byte tokens 127 102 are not C3 A9"; exit 1; }
 args=(-m "$MODEL" -n 40 --seed 11 --top-k 2 --temperature 1 --logit-bias 127=100 --logit-bias 102=100 "x")
 # Read the stream chunk by chunk: every chunk must end on a character boundary.
