@@ -33,6 +33,7 @@ bool use_avx512() { return g_detected.avx512 && !g_force_scalar.load(std::memory
 bool use_vnni() { return g_detected.vnni && !g_force_scalar.load(std::memory_order_relaxed); }
 
 constexpr int kGemmMinT = 4;  // T at or above this: unpack panels, register-blocked GEMM
+constexpr int kRowChunk = 64;  // rows of W per task in the small-T [K,N] f32 product
 
 int round_up(int v, int m) { return (v + m - 1) / m * m; }
 
@@ -265,12 +266,22 @@ float* scratch_floats(size_t n) {
   return buf.data();
 }
 
-void scalar_f32kn(const Weight& w, const float* x, int ldx, const Out& o) {
+void scalar_f32kn_rows(const Weight& w, const float* x, int ldx, int T, int k0, int k1,
+                       float* part) {
+  const int N = w.N;
+  std::fill(part, part + static_cast<size_t>(T) * N, 0.0f);
+  for (int k = k0; k < k1; ++k) {
+    const float* row = w.f32 + static_cast<size_t>(k) * N;
+    for (int t = 0; t < T; ++t)
+      for (int c = 0; c < N; ++c) part[t * N + c] = std::fma(x[t * ldx + k], row[c], part[t * N + c]);
+  }
+}
+
+void scalar_reduce_parts(const float* part, int n, size_t stride, int N, const Out& o) {
   for (int t = 0; t < o.T; ++t)
     for (int c = o.c0; c < o.c1; ++c) {
-      float acc = 0;
-      for (int k = 0; k < w.K; ++k)
-        acc = std::fma(x[t * ldx + k], w.f32[static_cast<size_t>(k) * w.N + c], acc);
+      float acc = part[static_cast<size_t>(t) * N + c];
+      for (int i = 1; i < n; ++i) acc += part[i * stride + static_cast<size_t>(t) * N + c];
       finish(o.y + t * o.ldy + c, acc, o.bias, c, o.ep);
     }
 }
@@ -417,17 +428,38 @@ void matmul(const Weight& w, const float* x, int ldx, int T, float* y, int ldy,
     return;
   }
 
-  if (w.type == WType::F32) {
-    // Column chunks: wide enough that each row segment streams (>= 64 floats), several per
-    // thread so a preempted thread's share is taken over.
+  if (w.type == WType::F32 && w.transposed) {
+    // [N,K] (the tied lm_head): each output column is a contiguous row of W. Column chunks
+    // wide enough to stream, several per thread so a preempted thread's share is taken over.
     const int per = std::max(64, round_up(w.N / (pool.threads() * 4), 16));
     const int chunks = (w.N + per - 1) / per;
     pool.run(chunks, [&](int i) {
       const Out o = out_for(i * per, std::min(w.N, (i + 1) * per));
-      if (w.transposed)
-        avx ? avx512_f32nk(w, x, ldx, o) : scalar_f32nk(w, x, ldx, o);
-      else
-        avx ? avx512_f32kn(w, x, ldx, o) : scalar_f32kn(w, x, ldx, o);
+      avx ? avx512_f32nk(w, x, ldx, o) : scalar_f32nk(w, x, ldx, o);
+      epilogue(o);
+    });
+    return;
+  }
+
+  if (w.type == WType::F32) {
+    // [K,N] (Conv1D, the mapped checkpoint): tasks are fixed blocks of kRowChunk rows, each
+    // a contiguous stretch of W summed into its own partial row; then the partials are added
+    // in block order. The split does not depend on the thread count (bit-identical results).
+    const int chunks = (w.K + kRowChunk - 1) / kRowChunk;
+    const size_t stride = static_cast<size_t>(T) * w.N;
+    thread_local std::vector<float> parts;
+    if (parts.size() < chunks * stride) parts.resize(chunks * stride);
+    float* part = parts.data();
+    pool.run(chunks, [&](int i) {
+      const int k0 = i * kRowChunk, k1 = std::min(w.K, k0 + kRowChunk);
+      avx ? avx512_f32kn_rows(w, x, ldx, T, k0, k1, part + i * stride)
+          : scalar_f32kn_rows(w, x, ldx, T, k0, k1, part + i * stride);
+    });
+    constexpr int kCols = 256;
+    pool.run((w.N + kCols - 1) / kCols, [&](int i) {
+      const Out o = out_for(i * kCols, std::min(w.N, (i + 1) * kCols));
+      avx ? avx512_reduce_parts(part, chunks, stride, w.N, o)
+          : scalar_reduce_parts(part, chunks, stride, w.N, o);
       epilogue(o);
     });
     return;

@@ -35,28 +35,39 @@ GPT2_AVX512 inline void store_out(const Out& o, float* yrow, int c, __m512 acc, 
 
 }  // namespace
 
-// y[t, c0:c1] = x[t,:] · W[:, c0:c1] for W [K,N]: stream 4 rows of W at a time into an
-// accumulator row in L1. Each column sees fma(x[k], W[k,c]) in k order whatever the chunk.
-GPT2_AVX512 void avx512_f32kn(const Weight& w, const float* x, int ldx, const Out& o) {
-  const int width = o.c1 - o.c0;
-  const int K = w.K;
-  const size_t N = static_cast<size_t>(w.N);
-  float* acc = scratch_floats(static_cast<size_t>(o.T) * width);
-  std::memset(acc, 0, sizeof(float) * o.T * width);
-  int k = 0;
-  for (; k + 4 <= K; k += 4) {
-    const float* w0 = w.f32 + k * N + o.c0;
+// part[t, :] = sum over k in [k0, k1) of x[t,k] W[k,:] for W [K,N]: rows k..k+3 at a time,
+// all N columns, so the task reads one contiguous stretch of W front to back (the hardware
+// prefetcher sees one stream; column slices of short rows defeat it). The next four rows are
+// prefetched while these are used. Each column sums its k in order.
+GPT2_AVX512 void avx512_f32kn_rows(const Weight& w, const float* x, int ldx, int T, int k0,
+                                   int k1, float* part) {
+  const int N = w.N;
+  std::memset(part, 0, sizeof(float) * T * N);
+  const __mmask16 tail = tail_mask(N % 16);
+  const int n16 = N - N % 16;
+  int k = k0;
+  for (; k + 4 <= k1; k += 4) {
+    const float* w0 = w.f32 + static_cast<size_t>(k) * N;
     const float* w1 = w0 + N;
     const float* w2 = w1 + N;
     const float* w3 = w2 + N;
-    for (int t = 0; t < o.T; ++t) {
+    const bool pf = k + 8 <= k1;
+    for (int t = 0; t < T; ++t) {
       const __m512 x0 = _mm512_set1_ps(x[t * ldx + k]);
       const __m512 x1 = _mm512_set1_ps(x[t * ldx + k + 1]);
       const __m512 x2 = _mm512_set1_ps(x[t * ldx + k + 2]);
       const __m512 x3 = _mm512_set1_ps(x[t * ldx + k + 3]);
-      float* a = acc + static_cast<size_t>(t) * width;
+      float* a = part + static_cast<size_t>(t) * N;
       int j = 0;
-      for (; j + 16 <= width; j += 16) {
+      for (; j < n16; j += 16) {
+        if (pf && t == 0) {
+          const char* p = reinterpret_cast<const char*>(w3 + N + j);
+          const size_t row = sizeof(float) * N;
+          _mm_prefetch(p, _MM_HINT_T0);
+          _mm_prefetch(p + row, _MM_HINT_T0);
+          _mm_prefetch(p + 2 * row, _MM_HINT_T0);
+          _mm_prefetch(p + 3 * row, _MM_HINT_T0);
+        }
         __m512 v = _mm512_loadu_ps(a + j);
         v = _mm512_fmadd_ps(x0, _mm512_loadu_ps(w0 + j), v);
         v = _mm512_fmadd_ps(x1, _mm512_loadu_ps(w1 + j), v);
@@ -64,71 +75,117 @@ GPT2_AVX512 void avx512_f32kn(const Weight& w, const float* x, int ldx, const Ou
         v = _mm512_fmadd_ps(x3, _mm512_loadu_ps(w3 + j), v);
         _mm512_storeu_ps(a + j, v);
       }
-      if (j < width) {
-        const __mmask16 m = tail_mask(width - j);
-        __m512 v = _mm512_maskz_loadu_ps(m, a + j);
-        v = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(m, w0 + j), v);
-        v = _mm512_fmadd_ps(x1, _mm512_maskz_loadu_ps(m, w1 + j), v);
-        v = _mm512_fmadd_ps(x2, _mm512_maskz_loadu_ps(m, w2 + j), v);
-        v = _mm512_fmadd_ps(x3, _mm512_maskz_loadu_ps(m, w3 + j), v);
-        _mm512_mask_storeu_ps(a + j, m, v);
+      if (j < N) {
+        __m512 v = _mm512_maskz_loadu_ps(tail, a + j);
+        v = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(tail, w0 + j), v);
+        v = _mm512_fmadd_ps(x1, _mm512_maskz_loadu_ps(tail, w1 + j), v);
+        v = _mm512_fmadd_ps(x2, _mm512_maskz_loadu_ps(tail, w2 + j), v);
+        v = _mm512_fmadd_ps(x3, _mm512_maskz_loadu_ps(tail, w3 + j), v);
+        _mm512_mask_storeu_ps(a + j, tail, v);
       }
     }
   }
-  for (; k < K; ++k) {
-    const float* w0 = w.f32 + k * N + o.c0;
-    for (int t = 0; t < o.T; ++t) {
+  for (; k < k1; ++k) {
+    const float* w0 = w.f32 + static_cast<size_t>(k) * N;
+    for (int t = 0; t < T; ++t) {
       const __m512 x0 = _mm512_set1_ps(x[t * ldx + k]);
-      float* a = acc + static_cast<size_t>(t) * width;
-      for (int j = 0; j < width; j += 16) {
-        const __mmask16 m = tail_mask(width - j);
+      float* a = part + static_cast<size_t>(t) * N;
+      for (int j = 0; j < N; j += 16) {
+        const __mmask16 m = tail_mask(N - j);
         __m512 v = _mm512_maskz_loadu_ps(m, a + j);
         v = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(m, w0 + j), v);
         _mm512_mask_storeu_ps(a + j, m, v);
       }
     }
-  }
-  for (int t = 0; t < o.T; ++t) {
-    float* yrow = o.y + static_cast<size_t>(t) * o.ldy;
-    const float* a = acc + static_cast<size_t>(t) * width;
-    for (int j = 0; j < width; j += 16)
-      store_out(o, yrow, o.c0 + j, _mm512_maskz_loadu_ps(tail_mask(width - j), a + j),
-                tail_mask(width - j));
   }
 }
 
-// y[t, c] = dot(x[t,:], W[c,:]) for W [N,K] (the tied lm_head): 4 accumulators over k.
-GPT2_AVX512 void avx512_f32nk(const Weight& w, const float* x, int ldx, const Out& o) {
-  const int K = w.K;
-  for (int c = o.c0; c < o.c1; ++c) {
-    const float* row = w.f32 + static_cast<size_t>(c) * K;
-    for (int t = 0; t < o.T; ++t) {
-      const float* xr = x + static_cast<size_t>(t) * ldx;
-      __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-      int k = 0;
-      for (; k + 64 <= K; k += 64) {
-        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(xr + k), _mm512_loadu_ps(row + k), a0);
-        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(xr + k + 16), _mm512_loadu_ps(row + k + 16), a1);
-        a2 = _mm512_fmadd_ps(_mm512_loadu_ps(xr + k + 32), _mm512_loadu_ps(row + k + 32), a2);
-        a3 = _mm512_fmadd_ps(_mm512_loadu_ps(xr + k + 48), _mm512_loadu_ps(row + k + 48), a3);
-      }
-      for (int i = 0; k < K; k += 16, ++i) {
-        const __mmask16 m = tail_mask(K - k);
-        const __m512 p = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, xr + k), _mm512_maskz_loadu_ps(m, row + k));
-        if (i == 0) a0 = _mm512_add_ps(a0, p);
-        else if (i == 1) a1 = _mm512_add_ps(a1, p);
-        else if (i == 2) a2 = _mm512_add_ps(a2, p);
-        else a3 = _mm512_add_ps(a3, p);
-      }
-      float acc = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-      if (o.bias) acc += o.bias[c];
-      float* yv = o.y + static_cast<size_t>(t) * o.ldy + c;
-      if (o.ep == Epilogue::Accumulate)
-        *yv += acc;
-      else
-        *yv = acc;
+GPT2_AVX512 void avx512_reduce_parts(const float* part, int n, size_t stride, int N,
+                                     const Out& o) {
+  for (int t = 0; t < o.T; ++t) {
+    float* yrow = o.y + static_cast<size_t>(t) * o.ldy;
+    const float* p0 = part + static_cast<size_t>(t) * N;
+    for (int c = o.c0; c < o.c1; c += 16) {
+      const __mmask16 m = tail_mask(o.c1 - c);
+      __m512 acc = _mm512_maskz_loadu_ps(m, p0 + c);
+      for (int i = 1; i < n; ++i) acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, p0 + i * stride + c));
+      store_out(o, yrow, c, acc, m);
     }
   }
+}
+
+// y[t, c] = dot(x[t,:], W[c,:]) for W [N,K] (the tied lm_head): four columns (four
+// contiguous rows of W, read as four streams) at a time, two accumulators each.
+GPT2_AVX512 void avx512_f32nk(const Weight& w, const float* x, int ldx, const Out& o) {
+  const int K = w.K;
+  const int k32 = K - K % 32;
+  auto finish_col = [&](int c, int t, __m512 acc_v) GPT2_AVX512 {
+    float acc = _mm512_reduce_add_ps(acc_v);
+    if (o.bias) acc += o.bias[c];
+    float* yv = o.y + static_cast<size_t>(t) * o.ldy + c;
+    if (o.ep == Epilogue::Accumulate)
+      *yv += acc;
+    else
+      *yv = acc;
+  };
+  // one column's dot product, same operation order as the four-column loop below
+  auto dot1 = [&](const float* row, const float* xr) GPT2_AVX512 {
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+    int k = 0;
+    for (; k < k32; k += 32) {
+      a0 = _mm512_fmadd_ps(_mm512_loadu_ps(xr + k), _mm512_loadu_ps(row + k), a0);
+      a1 = _mm512_fmadd_ps(_mm512_loadu_ps(xr + k + 16), _mm512_loadu_ps(row + k + 16), a1);
+    }
+    for (; k < K; k += 16) {
+      const __mmask16 m = tail_mask(K - k);
+      a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xr + k), _mm512_maskz_loadu_ps(m, row + k), a0);
+    }
+    return _mm512_add_ps(a0, a1);
+  };
+  int c = o.c0;
+  for (; c + 4 <= o.c1; c += 4) {
+    const float* r0 = w.f32 + static_cast<size_t>(c) * K;
+    const float* r1 = r0 + K;
+    const float* r2 = r1 + K;
+    const float* r3 = r2 + K;
+    for (int t = 0; t < o.T; ++t) {
+      const float* xr = x + static_cast<size_t>(t) * ldx;
+      __m512 a[8];
+      for (int i = 0; i < 8; ++i) a[i] = _mm512_setzero_ps();
+      int k = 0;
+      for (; k < k32; k += 32) {
+        if (t == 0 && c + 8 <= o.c1) {  // the next four rows
+          const char* p = reinterpret_cast<const char*>(r3 + K + k);
+          const size_t row = sizeof(float) * K;
+          for (int i = 0; i < 4; ++i) {
+            _mm_prefetch(p + i * row, _MM_HINT_T0);
+            _mm_prefetch(p + i * row + 64, _MM_HINT_T0);
+          }
+        }
+        const __m512 xa = _mm512_loadu_ps(xr + k), xb = _mm512_loadu_ps(xr + k + 16);
+        a[0] = _mm512_fmadd_ps(xa, _mm512_loadu_ps(r0 + k), a[0]);
+        a[1] = _mm512_fmadd_ps(xb, _mm512_loadu_ps(r0 + k + 16), a[1]);
+        a[2] = _mm512_fmadd_ps(xa, _mm512_loadu_ps(r1 + k), a[2]);
+        a[3] = _mm512_fmadd_ps(xb, _mm512_loadu_ps(r1 + k + 16), a[3]);
+        a[4] = _mm512_fmadd_ps(xa, _mm512_loadu_ps(r2 + k), a[4]);
+        a[5] = _mm512_fmadd_ps(xb, _mm512_loadu_ps(r2 + k + 16), a[5]);
+        a[6] = _mm512_fmadd_ps(xa, _mm512_loadu_ps(r3 + k), a[6]);
+        a[7] = _mm512_fmadd_ps(xb, _mm512_loadu_ps(r3 + k + 16), a[7]);
+      }
+      for (; k < K; k += 16) {
+        const __mmask16 m = tail_mask(K - k);
+        const __m512 xa = _mm512_maskz_loadu_ps(m, xr + k);
+        a[0] = _mm512_fmadd_ps(xa, _mm512_maskz_loadu_ps(m, r0 + k), a[0]);
+        a[2] = _mm512_fmadd_ps(xa, _mm512_maskz_loadu_ps(m, r1 + k), a[2]);
+        a[4] = _mm512_fmadd_ps(xa, _mm512_maskz_loadu_ps(m, r2 + k), a[4]);
+        a[6] = _mm512_fmadd_ps(xa, _mm512_maskz_loadu_ps(m, r3 + k), a[6]);
+      }
+      for (int i = 0; i < 4; ++i) finish_col(c + i, t, _mm512_add_ps(a[2 * i], a[2 * i + 1]));
+    }
+  }
+  for (; c < o.c1; ++c)
+    for (int t = 0; t < o.T; ++t)
+      finish_col(c, t, dot1(w.f32 + static_cast<size_t>(c) * K, x + static_cast<size_t>(t) * ldx));
 }
 
 namespace {

@@ -28,10 +28,12 @@ struct Out {
 };
 
 // Portable versions (kernels.cpp).
-void scalar_f32kn(const Weight& w, const float* x, int ldx, const Out& o);
+void scalar_f32kn_rows(const Weight& w, const float* x, int ldx, int T, int k0, int k1,
+                       float* part);
 void scalar_f32nk(const Weight& w, const float* x, int ldx, const Out& o);
 void scalar_packed_panel(const Weight& w, int p, const float* x, int ldx, const Out& o);
 void scalar_q8_panel(const Weight& w, int p, const QAct& qa, const Out& o);
+void scalar_reduce_parts(const float* part, int n, size_t stride, int N, const Out& o);
 void scalar_gemm_panel(const float* panel, int K, const float* x, int ldx, const Out& o);
 void scalar_gelu(float* x, std::size_t n);
 void scalar_attention_row(float* out, float* probs, const float* q, const float* kt,
@@ -40,7 +42,12 @@ void scalar_layernorm(float* out, const float* x, const float* w, const float* b
                       float eps);
 
 // AVX-512 versions (kernels_avx512.cpp); need avx512f/bw/vl/dq, q8 also avx512vnni.
-void avx512_f32kn(const Weight& w, const float* x, int ldx, const Out& o);
+/// part[t*N + c] = sum over k in [k0, k1) of x[t,k] W[k,c] (W [K,N]), k in order, for all
+/// N columns: a contiguous stretch of W, read once, front to back.
+void avx512_f32kn_rows(const Weight& w, const float* x, int ldx, int T, int k0, int k1,
+                       float* part);
+/// o.y[t, c0:c1] = epilogue(sum over i < n of part[i*stride + t*N + c] + bias), i in order.
+void avx512_reduce_parts(const float* part, int n, size_t stride, int N, const Out& o);
 void avx512_f32nk(const Weight& w, const float* x, int ldx, const Out& o);
 void avx512_packed_panel(const Weight& w, int p, const float* x, int ldx, const Out& o);
 void avx512_q8_panel(const Weight& w, int p, const QAct& qa, const Out& o);
