@@ -36,6 +36,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/huge_alloc.h"
+
 namespace gpt2::kernels {
 
 /// A fixed set of worker threads; run() executes a parallel-for on them and the caller.
@@ -88,9 +90,9 @@ struct Weight {
   int K = 0, N = 0;
   bool transposed = false;        // F32 only: f32 is [N,K] instead of [K,N]
   const float* f32 = nullptr;     // F32: borrowed, never copied
-  std::vector<uint16_t> h;        // F16 / BF16 panels
-  std::vector<uint8_t> q;         // Q8 panels (q + 128)
-  std::vector<uint16_t> qscale;   // Q8 f16 scales [panel][K/32][64]
+  huge_vector<uint16_t> h;        // F16 / BF16 panels
+  huge_vector<uint8_t> q;         // Q8 panels (q + 128)
+  huge_vector<uint16_t> qscale;   // Q8 f16 scales [panel][K/32][64]
   int panels() const { return (N + kPanel - 1) / kPanel; }
   int k_padded() const;           // K rounded up as the layout needs
   /// Bytes of weight data read by one T = 1 product.

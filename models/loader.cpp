@@ -348,9 +348,9 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
       m.bytes_mapped += n * 4;
       continue;
     }
-    auto buf = std::make_unique<float[]>(n);
+    huge_vector<float> buf(n);
     if (e.info.dtype == "F32") {
-      std::memcpy(buf.get(), p, n * 4);
+      std::memcpy(buf.data(), p, n * 4);
     } else {
       const bool half = e.info.dtype == "F16";
       for (size_t k = 0; k < n; k++) {
@@ -359,7 +359,7 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
         buf[k] = half ? f16_to_f32(v) : bf16_to_f32(v);
       }
     }
-    *table[i].dst = buf.get();
+    *table[i].dst = buf.data();
     m.bytes_converted += n * 4;
     m.owned.push_back(std::move(buf));
   }

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/huge_alloc.h"
 #include "core/kernels.h"
 #include "core/mapped_file.h"
 #include "models/model.h"
@@ -57,7 +58,7 @@ struct Model::Impl {
   DType dtype = DType::F32;
   bool tied = true;
   std::vector<std::unique_ptr<MappedFile>> files;  // keep the mappings alive
-  std::vector<std::unique_ptr<float[]>> owned;     // converted tensors
+  std::vector<huge_vector<float>> owned;           // converted tensors
   size_t bytes_mapped = 0, bytes_converted = 0;
   Weights w;
   std::vector<LayerMatrices> mat;  // L
