@@ -22,6 +22,11 @@
 namespace gpt2::kernels::detail {
 namespace {
 
+// Software prefetch distance of the streaming (decode) kernels. All decode products of the 124M
+// model, one thread, huge pages (GB/s with no prefetch / 1 KiB / 2 KiB / 4 KiB ahead):
+// f16 14.7 / 15.6 / 15.2 / 13.8, bf16 15.0 / 16.8 / 16.8 / 14.4, q8 12.8 / 13.7 / 14.0 / 13.1.
+constexpr int kPrefetchBytes = 2048;
+
 GPT2_AVX512 inline __mmask16 tail_mask(int n) {
   return n >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << n) - 1);
 }
@@ -240,6 +245,26 @@ GPT2_AVX512 void avx512_packed_panel(const Weight& w, int p, const float* x, int
                                      const Out& o) {
   const size_t per_panel = static_cast<size_t>(w.k_padded()) * kPanel;
   const uint16_t* src = w.h.data() + p * per_panel;
+  if (w.type == WType::F16 && o.T == 1) {
+    // decode: one row, the panel streamed front to back with a software prefetch ahead
+    const float* xr = x;
+    __m512 acc[4];
+    for (int j = 0; j < 4; ++j) acc[j] = _mm512_setzero_ps();
+    for (int k = 0; k < w.K; ++k) {
+      const uint16_t* row = src + static_cast<size_t>(k) * kPanel;
+      _mm_prefetch(reinterpret_cast<const char*>(row) + kPrefetchBytes, _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(row) + kPrefetchBytes + 64, _MM_HINT_T0);
+      const __m512 xb = _mm512_set1_ps(xr[k]);
+      for (int j = 0; j < 4; ++j)
+        acc[j] = _mm512_fmadd_ps(
+            xb, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 16 * j))),
+            acc[j]);
+    }
+    const int width = o.c1 - o.c0;
+    for (int j = 0; j < 4 && 16 * j < width; ++j)
+      store_out(o, o.y, o.c0 + 16 * j, acc[j], tail_mask(width - 16 * j));
+    return;
+  }
   if (w.type == WType::F16) {
     tiles(w.K, x, ldx, o, [src](int k, int j) GPT2_AVX512 {
       return _mm512_cvtph_ps(_mm256_loadu_si256(
@@ -259,7 +284,9 @@ GPT2_AVX512 void avx512_packed_panel(const Weight& w, int p, const float* x, int
     for (int k = 0; k < K; k += 2) {
       __m512 lo[4], hi[4];
       for (int j = 0; j < 4; ++j) {
-        const __m512i v = _mm512_loadu_si512(src + static_cast<size_t>(k / 2) * 2 * kPanel + 32 * j);
+        const uint16_t* at = src + static_cast<size_t>(k / 2) * 2 * kPanel + 32 * j;
+        if (R < 3) _mm_prefetch(reinterpret_cast<const char*>(at) + kPrefetchBytes, _MM_HINT_T0);
+        const __m512i v = _mm512_loadu_si512(at);
         lo[j] = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
         hi[j] = _mm512_castsi512_ps(_mm512_and_si512(v, hi_mask));
       }
@@ -303,8 +330,11 @@ GPT2_VNNI void avx512_q8_panel(const Weight& w, int p, const QAct& qa, const Out
         int32_t x4;
         std::memcpy(&x4, xq + b * kQBlock + 4 * s, 4);
         const __m512i xb = _mm512_set1_epi32(x4);
-        for (int j = 0; j < 4; ++j)
-          ai[j] = _mm512_dpbusd_epi32(ai[j], _mm512_loadu_si512(blk + (s * kPanel + 16 * j) * 4), xb);
+        for (int j = 0; j < 4; ++j) {
+          const uint8_t* at = blk + (s * kPanel + 16 * j) * 4;
+          if (t == 0) _mm_prefetch(reinterpret_cast<const char*>(at) + kPrefetchBytes, _MM_HINT_T0);
+          ai[j] = _mm512_dpbusd_epi32(ai[j], _mm512_loadu_si512(at), xb);
+        }
       }
       const __m512i corr = _mm512_set1_epi32(qa.corr[t * qa.nb + b]);
       const __m512 sx = _mm512_set1_ps(qa.sx[t * qa.nb + b]);
