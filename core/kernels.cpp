@@ -333,6 +333,26 @@ void scalar_q8_panel(const Weight& w, int p, const QAct& qa, const Out& o) {
     }
 }
 
+void scalar_quantize_rows(const float* x, int ldx, int T, int K, int kp, int8_t* xq, float* sx,
+                          int32_t* corr) {
+  const int nb = kp / kQBlock;
+  for (int t = 0; t < T; ++t)
+    for (int b = 0; b < nb; ++b) {
+      const int k0 = b * kQBlock, k1 = std::min(K, k0 + kQBlock);
+      float amax = 0;
+      for (int k = k0; k < k1; ++k) amax = std::max(amax, std::fabs(x[t * ldx + k]));
+      const float inv = amax > 0 ? 127.0f / amax : 0.0f;
+      int32_t sum = 0;
+      for (int k = k0; k < k1; ++k) {
+        const int v = static_cast<int>(std::nearbyint(x[t * ldx + k] * inv));
+        xq[t * kp + k] = static_cast<int8_t>(std::clamp(v, -127, 127));
+        sum += xq[t * kp + k];
+      }
+      sx[t * nb + b] = amax / 127.0f;
+      corr[t * nb + b] = 128 * sum;
+    }
+}
+
 void scalar_gelu(float* x, size_t n) {
   constexpr float kC = 0.7978845608028654f;  // sqrt(2/pi)
   for (size_t i = 0; i < n; ++i) {
@@ -474,21 +494,10 @@ void matmul(const Weight& w, const float* x, int ldx, int T, float* y, int ldy,
     xq.assign(static_cast<size_t>(T) * kp, 0);
     sx.resize(static_cast<size_t>(T) * nb);
     corr.resize(static_cast<size_t>(T) * nb);
-    for (int t = 0; t < T; ++t)
-      for (int b = 0; b < nb; ++b) {
-        const int k0 = b * kQBlock, k1 = std::min(w.K, k0 + kQBlock);
-        float amax = 0;
-        for (int k = k0; k < k1; ++k) amax = std::max(amax, std::fabs(x[t * ldx + k]));
-        const float inv = amax > 0 ? 127.0f / amax : 0.0f;
-        int32_t sum = 0;
-        for (int k = k0; k < k1; ++k) {
-          const int v = static_cast<int>(std::nearbyint(x[t * ldx + k] * inv));
-          xq[t * kp + k] = static_cast<int8_t>(std::clamp(v, -127, 127));
-          sum += xq[t * kp + k];
-        }
-        sx[t * nb + b] = amax / 127.0f;
-        corr[t * nb + b] = 128 * sum;
-      }
+    if (use_avx512())
+      avx512_quantize_rows(x, ldx, T, w.K, kp, xq.data(), sx.data(), corr.data());
+    else
+      scalar_quantize_rows(x, ldx, T, w.K, kp, xq.data(), sx.data(), corr.data());
     const QAct qa{xq.data(), sx.data(), corr.data(), kp, nb};
     const bool vnni = use_vnni();
     pool.run(w.panels(), [&](int p) {

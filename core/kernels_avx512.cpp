@@ -353,6 +353,35 @@ GPT2_VNNI void avx512_q8_panel(const Weight& w, int p, const QAct& qa, const Out
   }
 }
 
+// Same values as scalar_quantize_rows: multiply by 127/amax, round to nearest even (the
+// default MXCSR mode, as nearbyint), |q| <= 127 by construction.
+GPT2_AVX512 void avx512_quantize_rows(const float* x, int ldx, int T, int K, int kp, int8_t* xq,
+                                      float* sx, int32_t* corr) {
+  static_assert(kQBlock == 32, "two vectors per block");
+  const int nb = kp / kQBlock;
+  const __m512 sign = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+  for (int t = 0; t < T; ++t) {
+    const float* xr = x + static_cast<size_t>(t) * ldx;
+    for (int b = 0; b < nb; ++b) {
+      const int k0 = b * kQBlock;
+      const __mmask16 m0 = tail_mask(K - k0), m1 = K - k0 - 16 > 0 ? tail_mask(K - k0 - 16) : 0;
+      const __m512 v0 = _mm512_maskz_loadu_ps(m0, xr + k0);
+      const __m512 v1 = _mm512_maskz_loadu_ps(m1, xr + k0 + 16);
+      const float amax = _mm512_reduce_max_ps(
+          _mm512_max_ps(_mm512_and_ps(v0, sign), _mm512_and_ps(v1, sign)));
+      const __m512 inv = _mm512_set1_ps(amax > 0 ? 127.0f / amax : 0.0f);
+      const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, inv));
+      const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, inv));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(xq + static_cast<size_t>(t) * kp + k0),
+                       _mm512_cvtsepi32_epi8(q0));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(xq + static_cast<size_t>(t) * kp + k0 + 16),
+                       _mm512_cvtsepi32_epi8(q1));
+      sx[t * nb + b] = amax / 127.0f;
+      corr[t * nb + b] = 128 * _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+    }
+  }
+}
+
 // exp(v) for v <= ~88: 2^n * p(r), |r| <= ln2/2, degree-6 polynomial (~1 ulp).
 GPT2_AVX512 static inline __m512 exp512(__m512 v) {
   v = _mm512_max_ps(_mm512_min_ps(v, _mm512_set1_ps(88.0f)), _mm512_set1_ps(-87.0f));

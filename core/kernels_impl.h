@@ -27,6 +27,14 @@ struct Out {
   Epilogue ep;
 };
 
+/// Quantises rows of x for the q8 small-T path: per row t and block b of 32 k, scale
+/// sx = amax/127, xq = round-to-nearest-even(x * 127/amax) (zero past K), corr = 128 * sum(xq).
+/// xq must hold T*kp zeroed bytes.
+void scalar_quantize_rows(const float* x, int ldx, int T, int K, int kp, int8_t* xq, float* sx,
+                          int32_t* corr);
+void avx512_quantize_rows(const float* x, int ldx, int T, int K, int kp, int8_t* xq, float* sx,
+                          int32_t* corr);
+
 // Portable versions (kernels.cpp).
 void scalar_f32kn_rows(const Weight& w, const float* x, int ldx, int T, int k0, int k1,
                        float* part);
