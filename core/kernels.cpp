@@ -399,11 +399,20 @@ void scalar_layernorm(float* out, const float* x, const float* w, const float* b
 
 void attention_row(float* out, float* probs, const float* q, const float* kt, const float* v,
                    int n_keys, int HS, float scale) {
-  if (n_keys <= 0) return;
-  if (use_avx512() && HS % 16 == 0 && HS <= 256)
-    detail::avx512_attention_row(out, probs, q, kt, v, n_keys, HS, scale);
-  else
-    detail::scalar_attention_row(out, probs, q, kt, v, n_keys, HS, scale);
+  attention_rows(out, HS, probs, n_keys, q, HS, 1, kt, v, n_keys, HS, scale);
+}
+
+void attention_rows(float* out, int ldo, float* probs, int ldp, const float* q, int ldq, int R,
+                    const float* kt, const float* v, int n_keys0, int HS, float scale) {
+  if (n_keys0 <= 0 || R <= 0) return;
+  if (use_avx512() && HS % 16 == 0) {
+    detail::avx512_attention_rows(out, ldo, probs, ldp, q, ldq, R, kt, v, n_keys0, HS, scale);
+    return;
+  }
+  for (int r = 0; r < R; ++r)
+    detail::scalar_attention_row(out + static_cast<size_t>(r) * ldo,
+                                 probs + static_cast<size_t>(r) * ldp,
+                                 q + static_cast<size_t>(r) * ldq, kt, v, n_keys0 + r, HS, scale);
 }
 
 void layernorm(float* out, const float* x, const float* w, const float* b, int C, float eps) {

@@ -129,6 +129,12 @@ void unpack_panel(const Weight& w, int p, float* dst);
 constexpr int kKeyBlock = 64;
 void attention_row(float* out, float* probs, const float* q, const float* kt, const float* v,
                    int n_keys, int HS, float scale);
+/// attention_row for R consecutive causal query rows of one head: row r (q + r*ldq, out +
+/// r*ldo, probs + r*ldp) sees n_keys0 + r keys. Each key and value vector is read once for a
+/// group of rows; every row gets exactly the bits attention_row would give it. probs rows need
+/// n_keys0 + R - 1 floats (entries past a row's own keys are scratch).
+void attention_rows(float* out, int ldo, float* probs, int ldp, const float* q, int ldq, int R,
+                    const float* kt, const float* v, int n_keys0, int HS, float scale);
 
 /// out[C] = (x - mean) / sqrt(var + eps) * w + b (two-pass mean and variance).
 void layernorm(float* out, const float* x, const float* w, const float* b, int C, float eps);

@@ -450,56 +450,101 @@ GPT2_AVX512 void avx512_unpack_panel(const Weight& w, int p, float* dst) {
   }
 }
 
-GPT2_AVX512 void avx512_attention_row(float* out, float* probs, const float* q, const float* kt,
-                                      const float* v, int n_keys, int HS, float scale) {
-  static_assert(kKeyBlock == 64, "one key block = 4 vectors");
-  // scores, 64 keys (4 vectors) at a time: s[j] = sum_i q[i] kt[i][j]
-  __m512 vmax = _mm512_set1_ps(-INFINITY);
+namespace {
+
+// Attention of G consecutive causal query rows of one head (row r has nk0 + r keys):
+// scores for 64 keys at a time with each key vector loaded once for all G rows, a softmax per
+// row, then out[r] = sum_j p[r][j] v_j with each value vector loaded once for all G rows.
+// Every row's sums run in the same order whatever G is (scores over i, the softmax in blocks of
+// 16 keys, the output over j; the zero probabilities past a row's last key add exactly 0), so a
+// row gets the same bits in a prompt (G = 4) as when decoded alone (G = 1).
+template <int G>
+GPT2_AVX512 void attention_group(float* out, int ldo, float* probs, int ldp, const float* q,
+                                 int ldq, const float* kt, const float* v, int nk0, int HS,
+                                 float scale) {
+  const int nk_max = nk0 + G - 1;
   const __m512 vscale = _mm512_set1_ps(scale);
-  for (int j0 = 0; j0 < n_keys; j0 += 64) {
+  __m512 vmax[G];
+  for (int r = 0; r < G; ++r) vmax[r] = _mm512_set1_ps(-INFINITY);
+  for (int j0 = 0; j0 < nk_max; j0 += 64) {
+    __m512 acc[G][4];
     __mmask16 m[4];
-    __m512 acc[4];
     for (int b = 0; b < 4; ++b) {
-      const int left = n_keys - j0 - 16 * b;
+      const int left = nk_max - j0 - 16 * b;
       m[b] = left <= 0 ? 0 : tail_mask(left);
-      acc[b] = _mm512_setzero_ps();
+      for (int r = 0; r < G; ++r) acc[r][b] = _mm512_setzero_ps();
     }
+    const float* blk = kt + static_cast<size_t>(j0 / kKeyBlock) * HS * kKeyBlock;
     for (int i = 0; i < HS; ++i) {
-      const __m512 qi = _mm512_set1_ps(q[i]);
-      const float* row = kt + static_cast<size_t>(j0 / kKeyBlock) * HS * kKeyBlock + i * kKeyBlock;
-      for (int b = 0; b < 4; ++b)
-        acc[b] = _mm512_fmadd_ps(qi, _mm512_maskz_loadu_ps(m[b], row + 16 * b), acc[b]);
+      __m512 kv[4];
+      for (int b = 0; b < 4; ++b) kv[b] = _mm512_maskz_loadu_ps(m[b], blk + i * kKeyBlock + 16 * b);
+      for (int r = 0; r < G; ++r) {
+        const __m512 qi = _mm512_set1_ps(q[static_cast<size_t>(r) * ldq + i]);
+        for (int b = 0; b < 4; ++b) acc[r][b] = _mm512_fmadd_ps(qi, kv[b], acc[r][b]);
+      }
     }
-    for (int b = 0; b < 4; ++b) {
-      if (!m[b]) break;
-      const __m512 s = _mm512_mul_ps(acc[b], vscale);
-      _mm512_mask_storeu_ps(probs + j0 + 16 * b, m[b], s);
-      vmax = _mm512_mask_max_ps(vmax, m[b], vmax, s);
+    for (int r = 0; r < G; ++r) {
+      float* pr = probs + static_cast<size_t>(r) * ldp;
+      for (int b = 0; b < 4; ++b) {
+        const int left = nk0 + r - j0 - 16 * b;
+        if (left <= 0) break;
+        const __mmask16 mr = tail_mask(left);
+        const __m512 sc = _mm512_mul_ps(acc[r][b], vscale);
+        _mm512_mask_storeu_ps(pr + j0 + 16 * b, mr, sc);
+        vmax[r] = _mm512_mask_max_ps(vmax[r], mr, vmax[r], sc);
+      }
     }
   }
-  const __m512 maxv = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
-  __m512 vsum = _mm512_setzero_ps();
-  for (int j = 0; j < n_keys; j += 16) {
-    const __mmask16 m = tail_mask(n_keys - j);
-    const __m512 e = exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, probs + j), maxv));
-    vsum = _mm512_mask_add_ps(vsum, m, vsum, e);
-    _mm512_mask_storeu_ps(probs + j, m, e);
+  for (int r = 0; r < G; ++r) {
+    float* pr = probs + static_cast<size_t>(r) * ldp;
+    const int nk = nk0 + r;
+    const __m512 maxv = _mm512_set1_ps(_mm512_reduce_max_ps(vmax[r]));
+    __m512 vsum = _mm512_setzero_ps();
+    for (int j = 0; j < nk; j += 16) {
+      const __mmask16 mj = tail_mask(nk - j);
+      const __m512 e = exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(mj, pr + j), maxv));
+      vsum = _mm512_mask_add_ps(vsum, mj, vsum, e);
+      _mm512_mask_storeu_ps(pr + j, mj, e);
+    }
+    const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vsum));
+    for (int j = 0; j < nk; j += 16) {
+      const __mmask16 mj = tail_mask(nk - j);
+      _mm512_mask_storeu_ps(pr + j, mj, _mm512_mul_ps(_mm512_maskz_loadu_ps(mj, pr + j), inv));
+    }
+    for (int j = nk; j < nk_max; ++j) pr[j] = 0.0f;  // rows shorter than the group's longest
   }
-  const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vsum));
-  for (int j = 0; j < n_keys; j += 16) {
-    const __mmask16 m = tail_mask(n_keys - j);
-    _mm512_mask_storeu_ps(probs + j, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, probs + j), inv));
+  // out[r] = sum_j p[r][j] v_j, 64 dimensions (4 vectors) at a time
+  for (int d0 = 0; d0 < HS; d0 += 64) {
+    const int nv = HS - d0 >= 64 ? 4 : (HS - d0) / 16;
+    __m512 o[G][4];
+    for (int r = 0; r < G; ++r)
+      for (int k = 0; k < 4; ++k) o[r][k] = _mm512_setzero_ps();
+    for (int j = 0; j < nk_max; ++j) {
+      const float* vr = v + static_cast<size_t>(j) * HS + d0;
+      __m512 vv[4];
+      for (int k = 0; k < 4; ++k) vv[k] = k < nv ? _mm512_loadu_ps(vr + 16 * k) : _mm512_setzero_ps();
+      for (int r = 0; r < G; ++r) {
+        const __m512 pj = _mm512_set1_ps(probs[static_cast<size_t>(r) * ldp + j]);
+        for (int k = 0; k < 4; ++k) o[r][k] = _mm512_fmadd_ps(pj, vv[k], o[r][k]);
+      }
+    }
+    for (int r = 0; r < G; ++r)
+      for (int k = 0; k < nv; ++k) _mm512_storeu_ps(out + static_cast<size_t>(r) * ldo + d0 + 16 * k, o[r][k]);
   }
-  // out = sum_j p_j v_j, HS/16 accumulators (HS <= 256)
-  __m512 o[16];
-  const int nv = HS / 16;
-  for (int k = 0; k < nv; ++k) o[k] = _mm512_setzero_ps();
-  for (int j = 0; j < n_keys; ++j) {
-    const __m512 pj = _mm512_set1_ps(probs[j]);
-    const float* vr = v + static_cast<size_t>(j) * HS;
-    for (int k = 0; k < nv; ++k) o[k] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vr + 16 * k), o[k]);
-  }
-  for (int k = 0; k < nv; ++k) _mm512_storeu_ps(out + 16 * k, o[k]);
+}
+
+}  // namespace
+
+GPT2_AVX512 void avx512_attention_rows(float* out, int ldo, float* probs, int ldp,
+                                       const float* q, int ldq, int R, const float* kt,
+                                       const float* v, int n_keys0, int HS, float scale) {
+  int r = 0;
+  for (; r + 4 <= R; r += 4)
+    attention_group<4>(out + static_cast<size_t>(r) * ldo, ldo, probs + static_cast<size_t>(r) * ldp,
+                       ldp, q + static_cast<size_t>(r) * ldq, ldq, kt, v, n_keys0 + r, HS, scale);
+  for (; r < R; ++r)
+    attention_group<1>(out + static_cast<size_t>(r) * ldo, ldo, probs + static_cast<size_t>(r) * ldp,
+                       ldp, q + static_cast<size_t>(r) * ldq, ldq, kt, v, n_keys0 + r, HS, scale);
 }
 
 GPT2_AVX512 void avx512_layernorm(float* out, const float* x, const float* w, const float* b,

@@ -62,8 +62,9 @@ void avx512_q8_panel(const Weight& w, int p, const QAct& qa, const Out& o);
 void avx512_gemm_panel(const float* panel, int K, const float* x, int ldx, const Out& o);
 void avx512_gelu(float* x, std::size_t n);
 void avx512_unpack_panel(const Weight& w, int p, float* dst);  // F16, BF16, Q8 only
-void avx512_attention_row(float* out, float* probs, const float* q, const float* kt,
-                          const float* v, int n_keys, int HS, float scale);
+void avx512_attention_rows(float* out, int ldo, float* probs, int ldp, const float* q,
+                           int ldq, int R, const float* kt, const float* v, int n_keys0, int HS,
+                           float scale);
 void avx512_layernorm(float* out, const float* x, const float* w, const float* b, int C,
                       float eps);
 

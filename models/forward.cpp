@@ -77,7 +77,6 @@ struct Session::Impl {
   std::vector<float> qkv;      // (T, 3C)
   std::vector<float> atty;     // (T, C)  attention output, heads side by side
   std::vector<float> fch;      // (T, F)
-  std::vector<float> scratch;  // (tasks, P) attention probabilities per task
   std::vector<float> probs;    // (NH, T, n_keys) only with an observer
   std::vector<float> logits;   // (rows, V), grown to the rows asked for
   // key_cache (L, NH, PB, HS, 64) with PB = ceil(P/64); value_cache (L, NH, P, HS)
@@ -101,14 +100,12 @@ struct Session::Impl {
   void reserve(int T) {
     if (T <= cap_T) return;
     const ModelConfig& c = m.cfg;
-    const size_t C = c.n_embd, F = c.ff(), P = c.n_positions;
+    const size_t C = c.n_embd, F = c.ff();
     x.resize(T * C);
     xn.resize(T * C);
     qkv.resize(T * 3 * C);
     atty.resize(T * C);
     fch.resize(T * F);
-    const size_t tasks = static_cast<size_t>(c.n_head) * ((T + kQueryBlock - 1) / kQueryBlock);
-    scratch.resize(tasks * P);
     cap_T = T;
   }
 
@@ -163,15 +160,17 @@ std::span<const float> Session::Impl::forward(std::span<const int32_t> tokens, b
     const int blocks = (T + kQueryBlock - 1) / kQueryBlock;
     pool.run(NH * blocks, [&](int task) {
       const int h = task / blocks, blk = task % blocks;
-      const int t1 = std::min(T, (blk + 1) * kQueryBlock);
-      for (int t = blk * kQueryBlock; t < t1; t++) {
-        const int nk = pos0 + t + 1;  // causal: keys 0..pos
-        float* pr = observer ? probs.data() + (static_cast<size_t>(h) * T + t) * n_keys
-                             : scratch.data() + static_cast<size_t>(task) * P;
-        kernels::attention_row(atty.data() + static_cast<size_t>(t) * C + h * HS, pr,
-                               qkv.data() + static_cast<size_t>(t) * 3 * C + h * HS,
-                               kc + h * k_head, vc + h * v_head, nk, HS, scale);
-      }
+      const int t0 = blk * kQueryBlock, t1 = std::min(T, t0 + kQueryBlock);
+      const int nk0 = pos0 + t0 + 1;  // causal: row t sees keys 0..pos0+t
+      thread_local std::vector<float> rows_scratch;  // (kQueryBlock, P), grown once per thread
+      if (!observer && rows_scratch.size() < static_cast<size_t>(kQueryBlock) * P)
+        rows_scratch.resize(static_cast<size_t>(kQueryBlock) * P);
+      float* pr = observer ? probs.data() + (static_cast<size_t>(h) * T + t0) * n_keys
+                           : rows_scratch.data();
+      kernels::attention_rows(atty.data() + static_cast<size_t>(t0) * C + h * HS, C, pr,
+                              observer ? n_keys : P,
+                              qkv.data() + static_cast<size_t>(t0) * 3 * C + h * HS, 3 * C,
+                              t1 - t0, kc + h * k_head, vc + h * v_head, nk0, HS, scale);
     });
     if (observer) observer(l, pos0, T, n_keys, probs.data());
     // x += atty · attn.c_proj + b

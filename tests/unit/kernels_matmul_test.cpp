@@ -305,3 +305,33 @@ TEST_CASE("kernels: q8 decode is bit-identical on the AVX-512 and portable paths
     CHECK(std::memcmp(ya.data(), ys.data(), ya.size() * 4) == 0);
   }
 }
+
+TEST_CASE("kernels: attention_rows gives each row attention_row's exact bits", "[kernels]") {
+  for (bool scalar : {false, true}) {
+    force_scalar(scalar);
+    for (int HS : {32, 64, 80}) {
+      for (int nk0 : {1, 15, 63, 64, 100}) {
+        for (int R : {1, 3, 4, 9}) {
+          const int nmax = nk0 + R - 1;
+          const int nb = (nmax + kKeyBlock - 1) / kKeyBlock;
+          const auto q = random_vec(static_cast<size_t>(R) * 3 * HS, 31 + R, 1.0f);
+          const auto kt = random_vec(static_cast<size_t>(nb) * HS * kKeyBlock, 32, 1.0f);
+          const auto v = random_vec(static_cast<size_t>(nmax) * HS, 33, 1.0f);
+          const int ldq = 3 * HS, ldo = 2 * HS, ldp = nmax + 5;
+          std::vector<float> out(static_cast<size_t>(R) * ldo), probs(static_cast<size_t>(R) * ldp);
+          attention_rows(out.data(), ldo, probs.data(), ldp, q.data(), ldq, R, kt.data(), v.data(),
+                         nk0, HS, 0.125f);
+          for (int r = 0; r < R; ++r) {
+            std::vector<float> o1(HS), p1(nk0 + r);
+            attention_row(o1.data(), p1.data(), q.data() + r * ldq, kt.data(), v.data(), nk0 + r,
+                          HS, 0.125f);
+            INFO("scalar " << scalar << " HS " << HS << " nk0 " << nk0 << " R " << R << " r " << r);
+            CHECK(std::memcmp(o1.data(), out.data() + r * ldo, HS * 4) == 0);
+            CHECK(std::memcmp(p1.data(), probs.data() + r * ldp, p1.size() * 4) == 0);
+          }
+        }
+      }
+    }
+  }
+  force_scalar(false);
+}
