@@ -33,6 +33,7 @@ bool use_avx512() { return g_detected.avx512 && !g_force_scalar.load(std::memory
 bool use_vnni() { return g_detected.vnni && !g_force_scalar.load(std::memory_order_relaxed); }
 
 constexpr int kGemmMinT = 4;  // T at or above this: unpack panels, register-blocked GEMM
+constexpr int kGemmKBlock = 128;  // rows of a weight block in L1 (128 x 64 f32 = 32 KiB)
 constexpr int kRowChunk = 64;  // rows of W per task in the small-T [K,N] f32 product
 
 int round_up(int v, int m) { return (v + m - 1) / m * m; }
@@ -212,7 +213,7 @@ Weight pack(const float* w, int K, int N, bool tr, WType to, Pool* pool) {
 }
 
 void unpack_panel(const Weight& w, int p, float* dst) {
-  if (w.type != WType::F32 && use_avx512()) return detail::avx512_unpack_panel(w, p, dst);
+  if (use_avx512()) return detail::avx512_unpack_rows(w, p, 0, w.k_padded(), dst);
   const int kp = w.k_padded();
   const int n0 = p * kPanel;
   const int nc = std::min(kPanel, w.N - n0);
@@ -445,13 +446,22 @@ void matmul(const Weight& w, const float* x, int ldx, int T, float* y, int ldy,
   if (T >= kGemmMinT) {
     const int kp = w.k_padded();
     pool.run(w.panels(), [&](int p) {
-      float* panel = scratch_floats(static_cast<size_t>(kp) * kPanel);
-      unpack_panel(w, p, panel);
       const Out o = out_for(p * kPanel, std::min(w.N, (p + 1) * kPanel));
-      if (avx)
-        avx512_gemm_panel(panel, w.K, x, ldx, o);
-      else
+      if (avx) {
+        // K blocks of kGemmKBlock rows: the block's weights stay in L1 while every row tile
+        // of x passes over them (partial sums wait in cbuf, in L2).
+        float* blk = scratch_floats(static_cast<size_t>(kGemmKBlock + T) * kPanel);
+        float* cbuf = blk + static_cast<size_t>(kGemmKBlock) * kPanel;
+        for (int k0 = 0; k0 < w.K; k0 += kGemmKBlock) {
+          const int k1 = std::min(w.K, k0 + kGemmKBlock);
+          avx512_unpack_rows(w, p, k0, std::min(kp, k0 + kGemmKBlock), blk);
+          avx512_gemm_block(blk, k1 - k0, x + k0, ldx, o, cbuf, k0 == 0, k1 == w.K);
+        }
+      } else {
+        float* panel = scratch_floats(static_cast<size_t>(kp) * kPanel);
+        unpack_panel(w, p, panel);
         scalar_gemm_panel(panel, w.K, x, ldx, o);
+      }
       epilogue(o);
     });
     return;

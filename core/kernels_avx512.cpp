@@ -234,11 +234,56 @@ GPT2_AVX512 void tiles(int K, const float* x, int ldx, const Out& o, Load load) 
 
 }  // namespace
 
-GPT2_AVX512 void avx512_gemm_panel(const float* panel, int K, const float* x, int ldx,
-                                   const Out& o) {
-  tiles(K, x, ldx, o, [panel](int k, int j) GPT2_AVX512 {
-    return _mm512_loadu_ps(panel + static_cast<size_t>(k) * kPanel + 16 * j);
-  });
+namespace {
+
+// One R x 64 tile of the blocked GEMM over rows [0, kb) of an L1-resident weight block.
+// The accumulators start from zero (first block) or from cbuf, and go back to cbuf or, after
+// the last block, through the epilogue to y: each column still sums its k in order.
+template <int R>
+GPT2_AVX512 inline void gemm_tile(const float* blk, int kb, const float* x, int ldx, const Out& o,
+                                  int t0, float* cbuf, bool first, bool last) {
+  __m512 acc[R][4];
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < 4; ++j)
+      acc[r][j] = first ? _mm512_setzero_ps()
+                        : _mm512_loadu_ps(cbuf + static_cast<size_t>(t0 + r) * kPanel + 16 * j);
+  const float* xr = x + static_cast<size_t>(t0) * ldx;
+  for (int k = 0; k < kb; ++k) {
+    __m512 wv[4];
+    for (int j = 0; j < 4; ++j) wv[j] = _mm512_loadu_ps(blk + static_cast<size_t>(k) * kPanel + 16 * j);
+    for (int r = 0; r < R; ++r) {
+      const __m512 xb = _mm512_set1_ps(xr[static_cast<size_t>(r) * ldx + k]);
+      for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_fmadd_ps(xb, wv[j], acc[r][j]);
+    }
+  }
+  if (!last) {
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < 4; ++j)
+        _mm512_storeu_ps(cbuf + static_cast<size_t>(t0 + r) * kPanel + 16 * j, acc[r][j]);
+    return;
+  }
+  const int width = o.c1 - o.c0;
+  for (int r = 0; r < R; ++r) {
+    float* yrow = o.y + static_cast<size_t>(t0 + r) * o.ldy;
+    for (int j = 0; j < 4 && 16 * j < width; ++j)
+      store_out(o, yrow, o.c0 + 16 * j, acc[r][j], tail_mask(width - 16 * j));
+  }
+}
+
+}  // namespace
+
+GPT2_AVX512 void avx512_gemm_block(const float* blk, int kb, const float* x, int ldx,
+                                   const Out& o, float* cbuf, bool first, bool last) {
+  int t = 0;
+  for (; t + 6 <= o.T; t += 6) gemm_tile<6>(blk, kb, x, ldx, o, t, cbuf, first, last);
+  switch (o.T - t) {
+    case 5: gemm_tile<5>(blk, kb, x, ldx, o, t, cbuf, first, last); break;
+    case 4: gemm_tile<4>(blk, kb, x, ldx, o, t, cbuf, first, last); break;
+    case 3: gemm_tile<3>(blk, kb, x, ldx, o, t, cbuf, first, last); break;
+    case 2: gemm_tile<2>(blk, kb, x, ldx, o, t, cbuf, first, last); break;
+    case 1: gemm_tile<1>(blk, kb, x, ldx, o, t, cbuf, first, last); break;
+    default: break;
+  }
 }
 
 GPT2_AVX512 void avx512_packed_panel(const Weight& w, int p, const float* x, int ldx,
@@ -412,38 +457,63 @@ GPT2_AVX512 void avx512_gelu(float* x, size_t n) {
   }
 }
 
-// Same values as the portable unpack_panel (exact conversions), 16 columns per instruction.
-GPT2_AVX512 void avx512_unpack_panel(const Weight& w, int p, float* dst) {
+// Rows [k0, k1) of panel p as f32 into dst[(k - k0) * 64 + j]; same values as the portable
+// unpack_panel (exact conversions), 16 columns per instruction. k0 is a multiple of 32 (the q8
+// block); k1 <= k_padded(). F32 [K,N] copies 64-float row segments (zero past N); F32 [N,K]
+// (transposed) gathers.
+GPT2_AVX512 void avx512_unpack_rows(const Weight& w, int p, int k0, int k1, float* dst) {
   const int kp = w.k_padded();
   const size_t per_panel = static_cast<size_t>(kp) * kPanel;
-  if (w.type == WType::F16) {
-    const uint16_t* src = w.h.data() + p * per_panel;
-    for (size_t i = 0; i < per_panel; i += 16)
+  if (w.type == WType::F32) {
+    const int n0 = p * kPanel;
+    const int nc = w.N - n0 < kPanel ? w.N - n0 : kPanel;
+    if (!w.transposed) {
+      for (int k = k0; k < k1; ++k) {
+        const float* src = w.f32 + static_cast<size_t>(k) * w.N + n0;
+        if (k + 8 < k1) {  // row segments are strided: the hardware prefetcher misses them
+          const char* pf = reinterpret_cast<const char*>(src + 8 * static_cast<size_t>(w.N));
+          for (int i = 0; i < 4; ++i) _mm_prefetch(pf + 64 * i, _MM_HINT_T0);
+        }
+        float* d = dst + static_cast<size_t>(k - k0) * kPanel;
+        for (int j = 0; j < kPanel; j += 16) {
+          const __mmask16 m = j < nc ? tail_mask(nc - j) : 0;
+          _mm512_storeu_ps(d + j, _mm512_maskz_loadu_ps(m, src + j));
+        }
+      }
+    } else {
+      for (int k = k0; k < k1; ++k)
+        for (int j = 0; j < kPanel; ++j)
+          dst[static_cast<size_t>(k - k0) * kPanel + j] =
+              j < nc ? w.f32[static_cast<size_t>(n0 + j) * w.K + k] : 0.0f;
+    }
+  } else if (w.type == WType::F16) {
+    const uint16_t* src = w.h.data() + p * per_panel + static_cast<size_t>(k0) * kPanel;
+    const size_t n = static_cast<size_t>(k1 - k0) * kPanel;
+    for (size_t i = 0; i < n; i += 16)
       _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256(
                                     reinterpret_cast<const __m256i*>(src + i))));
   } else if (w.type == WType::BF16) {
     const uint16_t* src = w.h.data() + p * per_panel;
     const __m512i hi_mask = _mm512_set1_epi32(static_cast<int>(0xffff0000u));
-    for (int k = 0; k < kp; k += 2)
+    for (int k = k0; k < k1; k += 2)
       for (int j = 0; j < 4; ++j) {
         const __m512i v = _mm512_loadu_si512(src + static_cast<size_t>(k / 2) * 2 * kPanel + 32 * j);
-        _mm512_storeu_ps(dst + static_cast<size_t>(k) * kPanel + 16 * j,
-                         _mm512_castsi512_ps(_mm512_slli_epi32(v, 16)));
-        _mm512_storeu_ps(dst + static_cast<size_t>(k + 1) * kPanel + 16 * j,
-                         _mm512_castsi512_ps(_mm512_and_si512(v, hi_mask)));
+        float* d = dst + static_cast<size_t>(k - k0) * kPanel + 16 * j;
+        _mm512_storeu_ps(d, _mm512_castsi512_ps(_mm512_slli_epi32(v, 16)));
+        if (k + 1 < k1) _mm512_storeu_ps(d + kPanel, _mm512_castsi512_ps(_mm512_and_si512(v, hi_mask)));
       }
   } else if (w.type == WType::Q8) {
     const uint8_t* src = w.q.data() + p * per_panel;
     const uint16_t* sc = w.qscale.data() + static_cast<size_t>(p) * (kp / kQBlock) * kPanel;
     const __m512i byte = _mm512_set1_epi32(0xff), off = _mm512_set1_epi32(128);
-    for (int k4 = 0; k4 < kp / 4; ++k4)
+    for (int k4 = k0 / 4; k4 < (k1 + 3) / 4; ++k4)
       for (int j = 0; j < 4; ++j) {
         const __m512 s = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(
             sc + static_cast<size_t>(k4 * 4 / kQBlock) * kPanel + 16 * j)));
         const __m512i v = _mm512_loadu_si512(src + (static_cast<size_t>(k4) * kPanel + 16 * j) * 4);
-        for (int r = 0; r < 4; ++r) {
+        for (int r = 0; r < 4 && k4 * 4 + r < k1; ++r) {
           const __m512i q = _mm512_sub_epi32(_mm512_and_si512(_mm512_srli_epi32(v, 8 * r), byte), off);
-          _mm512_storeu_ps(dst + static_cast<size_t>(k4 * 4 + r) * kPanel + 16 * j,
+          _mm512_storeu_ps(dst + static_cast<size_t>(k4 * 4 + r - k0) * kPanel + 16 * j,
                            _mm512_mul_ps(_mm512_cvtepi32_ps(q), s));
         }
       }
@@ -457,7 +527,7 @@ namespace {
 // row, then out[r] = sum_j p[r][j] v_j with each value vector loaded once for all G rows.
 // Every row's sums run in the same order whatever G is (scores over i, the softmax in blocks of
 // 16 keys, the output over j; the zero probabilities past a row's last key add exactly 0), so a
-// row gets the same bits in a prompt (G = 4) as when decoded alone (G = 1).
+// row gets the same bits in a prompt (G = 6) as when decoded alone (G = 1).
 template <int G>
 GPT2_AVX512 void attention_group(float* out, int ldo, float* probs, int ldp, const float* q,
                                  int ldq, const float* kt, const float* v, int nk0, int HS,
@@ -539,8 +609,8 @@ GPT2_AVX512 void avx512_attention_rows(float* out, int ldo, float* probs, int ld
                                        const float* q, int ldq, int R, const float* kt,
                                        const float* v, int n_keys0, int HS, float scale) {
   int r = 0;
-  for (; r + 4 <= R; r += 4)
-    attention_group<4>(out + static_cast<size_t>(r) * ldo, ldo, probs + static_cast<size_t>(r) * ldp,
+  for (; r + 6 <= R; r += 6)
+    attention_group<6>(out + static_cast<size_t>(r) * ldo, ldo, probs + static_cast<size_t>(r) * ldp,
                        ldp, q + static_cast<size_t>(r) * ldq, ldq, kt, v, n_keys0 + r, HS, scale);
   for (; r < R; ++r)
     attention_group<1>(out + static_cast<size_t>(r) * ldo, ldo, probs + static_cast<size_t>(r) * ldp,

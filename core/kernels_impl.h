@@ -59,9 +59,12 @@ void avx512_reduce_parts(const float* part, int n, size_t stride, int N, const O
 void avx512_f32nk(const Weight& w, const float* x, int ldx, const Out& o);
 void avx512_packed_panel(const Weight& w, int p, const float* x, int ldx, const Out& o);
 void avx512_q8_panel(const Weight& w, int p, const QAct& qa, const Out& o);
-void avx512_gemm_panel(const float* panel, int K, const float* x, int ldx, const Out& o);
+/// One K block of the prompt GEMM for one panel: rows [0, kb) of blk (an f32 block [kb][64]
+/// of the unpacked panel) times x[:, 0:kb]; partial sums carried in cbuf [T][64] between blocks.
+void avx512_gemm_block(const float* blk, int kb, const float* x, int ldx, const Out& o,
+                       float* cbuf, bool first, bool last);
 void avx512_gelu(float* x, std::size_t n);
-void avx512_unpack_panel(const Weight& w, int p, float* dst);  // F16, BF16, Q8 only
+void avx512_unpack_rows(const Weight& w, int p, int k0, int k1, float* dst);
 void avx512_attention_rows(float* out, int ldo, float* probs, int ldp, const float* q,
                            int ldq, int R, const float* kt, const float* v, int n_keys0, int HS,
                            float scale);
