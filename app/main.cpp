@@ -13,6 +13,7 @@
 #include "app/commands.h"
 #include "app/output.h"
 #include "core/blas_setup.h"
+#include "core/kernels.h"
 #include "core/cpu.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -24,8 +25,11 @@
 namespace {
 
 std::string version_text() {
-  return fmt::format("gpt2 {}\nblas: {}\nblas setup: {}\ncpu: {}\n", GPT2_VERSION,
-                     gpt2::blas_description(), gpt2::blas_setup_note(), gpt2::cpu_features());
+  return fmt::format(
+      "gpt2 {}\nkernels: {} (own matrix kernels; inference does not call BLAS)\nblas: {}\n"
+      "blas setup: {}\ncpu: {}\n",
+      GPT2_VERSION, gpt2::kernels::isa_name(), gpt2::blas_description(), gpt2::blas_setup_note(),
+      gpt2::cpu_features());
 }
 
 }  // namespace
@@ -33,6 +37,7 @@ std::string version_text() {
 int main(int argc, char** argv) {
   using namespace gpt2;
   ensure_fast_blas(argv);  // may restart once with OPENBLAS_CORETYPE (core/blas_setup.h)
+  park_blas_threads();     // inference never calls BLAS (core/kernels.h)
   app::install_signal_handlers();
 
   CLI::App root{"gpt2 — run GPT-2 language models from the shell", "gpt2"};

@@ -12,6 +12,7 @@
 extern "C" {
 char* openblas_get_config(void);
 char* openblas_get_corename(void);
+int blas_thread_shutdown_(void);
 }
 
 namespace gpt2 {
@@ -53,6 +54,8 @@ std::string better_blas_core(const std::string& corename, bool avx512, bool avx5
   }
   return "";
 }
+
+void park_blas_threads() { blas_thread_shutdown_(); }
 
 void ensure_fast_blas(char** argv) {
   const std::string core = openblas_get_corename();

@@ -25,6 +25,12 @@ namespace gpt2 {
 /// Call first thing in main(), before any output or input. May not return (re-exec).
 void ensure_fast_blas(char** argv);
 
+/// Stops OpenBLAS's server threads. The library starts them when it loads and they spin
+/// (sched_yield) for about 0.1 s waiting for work; inference runs on core/kernels, never on
+/// BLAS, so they would only take a core from our own threads while a short command runs.
+/// OpenBLAS starts them again by itself if BLAS is ever called.
+void park_blas_threads();
+
 /// What ensure_fast_blas() found or did (one line, no prefix), for --version and -v.
 std::string blas_setup_note();
 

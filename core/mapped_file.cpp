@@ -42,6 +42,13 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
 MappedFile::MappedFile(const uint8_t* data, size_t size, std::string name)
     : data_(data), size_(size), owned_(false), path_(std::move(name)) {}
 
+void MappedFile::populate() const {
+#ifdef MADV_POPULATE_READ
+  if (owned_ && size_ > 0)
+    ::madvise(const_cast<uint8_t*>(data_), size_, MADV_POPULATE_READ);  // advice: errors ignored
+#endif
+}
+
 MappedFile::~MappedFile() {
   if (owned_ && data_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }

@@ -20,7 +20,6 @@
 #include "core/error.h"
 #include "core/kernels.h"
 #include "core/log.h"
-#include "core/matmul.h"
 #include "models/builtin.h"
 #include "models/config.h"
 #include "models/model_impl.h"
@@ -338,7 +337,8 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
   }
   if (unused) log::debug("ignored {} unknown tensors", unused);
 
-  // 4. bind
+  // 4. bind (the whole file is about to be read: map it in one go, see MappedFile::populate)
+  for (const auto& f : m.files) f->populate();
   for (size_t i = 0; i < table.size(); i++) {
     const Entry& e = *bound[i];
     const uint8_t* p = e.file->data() + e.info.begin;
@@ -365,7 +365,6 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
   }
   if (m.tied) m.w.lm_head = m.w.wte;
 
-  set_blas_threads_for_pool();
   m.pool = std::make_unique<kernels::Pool>(opts.threads > 0 ? opts.threads : hardware_threads());
 
   // 5. the matrices as the kernels read them: views for f32, converted once otherwise

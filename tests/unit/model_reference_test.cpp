@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "core/error.h"
-#include "core/matmul.h"
 #include "models/model.h"
 
 using namespace gpt2;
@@ -183,21 +182,4 @@ TEST_CASE("model: eval rejects out-of-vocabulary ids and context overflow", "[mo
   s.truncate(P - 1);
   CHECK(s.n_past() == P - 1);
   CHECK_NOTHROW(s.eval(std::span<const int32_t>(&one, 1)));
-}
-
-TEST_CASE("matmul: BLAS chunks equal the naive reference", "[model][matmul]") {
-  ThreadPool pool(2);
-  for (int T : {1, 3, 17}) {
-    for (auto layout : {WLayout::KN, WLayout::NK}) {
-      const int K = 37, N = 300;
-      std::vector<float> x(T * K), w(K * N), b(N), y(T * N), yr(T * N);
-      uint32_t r = 12345;
-      auto rnd = [&] { return ((r = r * 1664525u + 1013904223u) >> 8) / 16777216.0f - 0.5f; };
-      for (auto* v : {&x, &w, &b})
-        for (float& f : *v) f = rnd();
-      matmul(y.data(), x.data(), w.data(), b.data(), T, K, N, layout, pool);
-      matmul_naive(yr.data(), x.data(), w.data(), b.data(), T, K, N, layout);
-      CHECK(max_abs_diff(y.data(), yr.data(), y.size()) <= 1e-5f);
-    }
-  }
 }
