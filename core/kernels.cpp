@@ -175,7 +175,16 @@ Weight pack(const float* w, int K, int N, bool tr, WType to, Pool* pool) {
   } else {
     r.h.assign(per_panel * P, 0);
   }
+  const bool avx = use_avx512();
+  const Weight src_view = view_f32(w, K, N, tr);
   auto do_panel = [&](int p) {
+    if (avx) {  // gather the panel as f32 rows (zero-padded), then convert 16 lanes at a time
+      float* rows = detail::scratch_floats(per_panel);
+      detail::avx512_unpack_rows(src_view, p, 0, K, rows);
+      std::fill(rows + static_cast<size_t>(K) * kPanel, rows + per_panel, 0.0f);
+      detail::avx512_pack_panel(rows, r, p);
+      return;
+    }
     for (int j = 0; j < kPanel; ++j) {
       const int n = p * kPanel + j;
       if (n >= N) break;

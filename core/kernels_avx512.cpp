@@ -520,6 +520,74 @@ GPT2_AVX512 void avx512_unpack_rows(const Weight& w, int p, int k0, int k1, floa
   }
 }
 
+// Packs one panel from f32 rows src[kp][64] (zero past K and past N) into w's layout for
+// panel p; the same bits as the portable pack (round to nearest even; NaN stays NaN).
+GPT2_AVX512 void avx512_pack_panel(const float* src, Weight& w, int p) {
+  const int kp = w.k_padded();
+  const size_t per_panel = static_cast<size_t>(kp) * kPanel;
+  if (w.type == WType::F16) {
+    uint16_t* dst = w.h.data() + p * per_panel;
+    for (size_t i = 0; i < per_panel; i += 16) {
+      const __m512 v = _mm512_loadu_ps(src + i);
+      const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+      __m256i h = _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      // NaN: the portable code's canonical quiet NaN with the sign kept
+      const __m256i qnan = _mm256_or_si256(
+          _mm256_and_si256(h, _mm256_set1_epi16(static_cast<short>(0x8000))), _mm256_set1_epi16(0x7e00));
+      h = _mm256_mask_blend_epi16(nan, h, qnan);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), h);
+    }
+  } else if (w.type == WType::BF16) {
+    uint16_t* dst = w.h.data() + p * per_panel;
+    const __m512i one = _mm512_set1_epi32(1), bias = _mm512_set1_epi32(0x7fff);
+    auto round = [&](__m512 v) GPT2_AVX512 {  // bf16 bits in the high half of each lane
+      const __m512i u = _mm512_castps_si512(v);
+      const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+      const __m512i r = _mm512_add_epi32(_mm512_add_epi32(u, bias),
+                                         _mm512_and_si512(_mm512_srli_epi32(u, 16), one));
+      return _mm512_mask_or_epi32(r, nan, u, _mm512_set1_epi32(0x400000));
+    };
+    const __m512i lo16 = _mm512_set1_epi32(0xffff);
+    for (int k = 0; k < kp; k += 2)
+      for (int j = 0; j < kPanel; j += 16) {
+        const __m512i a = _mm512_srli_epi32(round(_mm512_loadu_ps(src + static_cast<size_t>(k) * kPanel + j)), 16);
+        const __m512i b = _mm512_andnot_si512(
+            lo16, round(_mm512_loadu_ps(src + static_cast<size_t>(k + 1) * kPanel + j)));
+        _mm512_storeu_si512(dst + static_cast<size_t>(k / 2) * 2 * kPanel + 2 * j,
+                            _mm512_or_si512(_mm512_and_si512(a, lo16), b));
+      }
+  } else if (w.type == WType::Q8) {
+    uint8_t* dst = w.q.data() + p * per_panel;
+    uint16_t* sc = w.qscale.data() + static_cast<size_t>(p) * (kp / kQBlock) * kPanel;
+    const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+    for (int b = 0; b < kp / kQBlock; ++b)
+      for (int j = 0; j < kPanel; j += 16) {
+        const float* blk = src + static_cast<size_t>(b) * kQBlock * kPanel + j;
+        __m512 amax = _mm512_setzero_ps();
+        for (int k = 0; k < kQBlock; ++k)
+          amax = _mm512_max_ps(amax, _mm512_and_ps(_mm512_loadu_ps(blk + k * kPanel), absmask));
+        const __m256i s16 = _mm512_cvtps_ph(_mm512_div_ps(amax, _mm512_set1_ps(127.0f)),
+                                            _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(sc + static_cast<size_t>(b) * kPanel + j), s16);
+        const __m512 s = _mm512_cvtph_ps(s16);
+        const __mmask16 pos = _mm512_cmp_ps_mask(s, _mm512_setzero_ps(), _CMP_GT_OQ);
+        const __m512 lim = _mm512_set1_ps(127.0f), neg = _mm512_set1_ps(-127.0f);
+        for (int k4 = 0; k4 < kQBlock / 4; ++k4) {
+          __m512i lane = _mm512_setzero_si512();
+          for (int r = 0; r < 4; ++r) {
+            const __m512 v = _mm512_loadu_ps(blk + (k4 * 4 + r) * kPanel);
+            __m512 q = _mm512_maskz_div_ps(pos, v, s);
+            q = _mm512_roundscale_ps(q, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            q = _mm512_max_ps(_mm512_min_ps(q, lim), neg);
+            const __m512i u = _mm512_add_epi32(_mm512_cvtps_epi32(q), _mm512_set1_epi32(128));
+            lane = _mm512_or_si512(lane, _mm512_slli_epi32(u, 8 * r));
+          }
+          _mm512_storeu_si512(dst + ((static_cast<size_t>(b) * (kQBlock / 4) + k4) * kPanel + j) * 4, lane);
+        }
+      }
+  }
+}
+
 namespace {
 
 // Attention of G consecutive causal query rows of one head (row r has nk0 + r keys):

@@ -65,6 +65,8 @@ void avx512_gemm_block(const float* blk, int kb, const float* x, int ldx, const 
                        float* cbuf, bool first, bool last);
 void avx512_gelu(float* x, std::size_t n);
 void avx512_unpack_rows(const Weight& w, int p, int k0, int k1, float* dst);
+/// Converts one panel given as f32 rows src[k_padded][64] (zero past K and N) into w's layout.
+void avx512_pack_panel(const float* src, Weight& w, int p);
 void avx512_attention_rows(float* out, int ldo, float* probs, int ldp, const float* q,
                            int ldq, int R, const float* kt, const float* v, int n_keys0, int HS,
                            float scale);

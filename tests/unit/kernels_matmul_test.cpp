@@ -335,3 +335,30 @@ TEST_CASE("kernels: attention_rows gives each row attention_row's exact bits", "
   }
   force_scalar(false);
 }
+
+TEST_CASE("kernels: AVX-512 and portable pack give the same bits", "[kernels]") {
+  for (auto [K, N] : {std::pair{75, 130}, std::pair{64, 64}, std::pair{96, 200}}) {
+    auto W = random_vec(static_cast<size_t>(K) * N, 41 + K, 0.05f);
+    // special values: NaN, infinities, f16 subnormals/overflow, bf16 rounding ties, zero block
+    const float specials[] = {NAN, -NAN, INFINITY, -INFINITY, 1e-6f, -3e-8f, 70000.0f,
+                              1.00390625f, 1.01171875f, 0.0f, -0.0f, 65520.0f};
+    for (size_t i = 0; i < std::size(specials); ++i) W[(i * 37) % W.size()] = specials[i];
+    for (bool tr : {false, true}) {
+      auto src = tr ? transpose(W, K, N) : W;
+      for (WType type : {WType::F16, WType::BF16, WType::Q8}) {
+        if (type == WType::Q8)  // q8 of NaN/inf is meaningless: finite weights only
+          for (auto& v : src)
+            if (!std::isfinite(v)) v = 1.0f;
+        force_scalar(true);
+        const Weight a = pack(src.data(), K, N, tr, type);
+        force_scalar(false);
+        const Weight b = pack(src.data(), K, N, tr, type);
+        INFO("type " << wtype_name(type) << " K " << K << " N " << N << " transposed " << tr
+                     << " isa " << isa_name());
+        CHECK(a.h == b.h);
+        CHECK(a.q == b.q);
+        CHECK(a.qscale == b.qscale);
+      }
+    }
+  }
+}
