@@ -453,7 +453,11 @@ GPT2_AVX512 void avx512_gelu(float* x, size_t n) {
     const __m512 u = _mm512_mul_ps(c, _mm512_fmadd_ps(_mm512_mul_ps(a, v), _mm512_mul_ps(v, v), v));
     // 0.5 v (1 + tanh(u)) = v / (1 + exp(-2u)): no cancellation, no overflow (exp512 clamps).
     const __m512 e = exp512(_mm512_mul_ps(_mm512_set1_ps(-2.0f), u));
-    _mm512_mask_storeu_ps(x + i, m, _mm512_div_ps(v, _mm512_add_ps(one, e)));
+    // 1/d by rcp14 and one Newton step (rel. error ~1e-7; a division costs ~4x as much)
+    const __m512 d = _mm512_add_ps(one, e);
+    __m512 r = _mm512_rcp14_ps(d);
+    r = _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.0f)));
+    _mm512_mask_storeu_ps(x + i, m, _mm512_mul_ps(v, r));
   }
 }
 
