@@ -337,8 +337,10 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
   }
   if (unused) log::debug("ignored {} unknown tensors", unused);
 
-  // 4. bind (the whole file is about to be read: map it in one go, see MappedFile::populate)
-  for (const auto& f : m.files) f->populate();
+  // 4. bind. When the weights are used as stored (f32), the whole file is about to be read:
+  // map it in one go (MappedFile::populate). Conversions read one matrix at a time instead.
+  if (opts.dtype == DType::F32)
+    for (const auto& f : m.files) f->populate();
   for (size_t i = 0; i < table.size(); i++) {
     const Entry& e = *bound[i];
     const uint8_t* p = e.file->data() + e.info.begin;
@@ -374,25 +376,32 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
                                                         : kernels::WType::F32;
   const int C = m.cfg.n_embd, F = m.cfg.ff();
   kernels::Pool* pool = m.pool.get();
+  // A converted matrix's f32 pages in the file mapping are not needed any more: drop them
+  // from this process as we go (the page cache keeps them; a later read, e.g. an embedding
+  // row of the tied wte, faults back in). Peak memory is then the converted weights plus one
+  // f32 matrix, not both copies of everything. Only file mappings: never owned buffers.
+  const long page = sysconf(_SC_PAGESIZE);
+  auto convert = [&](const float* w, int K, int N, bool tr) {
+    kernels::Weight r = kernels::pack(w, K, N, tr, wt, pool);
+    if (wt == kernels::WType::F32 || src.builtin) return r;
+    const auto* b = reinterpret_cast<const uint8_t*>(w);
+    for (const auto& f : m.files)
+      if (b >= f->data() && b < f->data() + f->size()) {
+        const uintptr_t a = reinterpret_cast<uintptr_t>(b) & ~static_cast<uintptr_t>(page - 1);
+        const size_t len = reinterpret_cast<uintptr_t>(b) - a + static_cast<size_t>(K) * N * 4;
+        madvise(reinterpret_cast<void*>(a), len, MADV_DONTNEED);
+      }
+    return r;
+  };
   m.mat.resize(m.cfg.n_layer);
   for (int l = 0; l < m.cfg.n_layer; l++) {
     const LayerWeights& lw = m.w.h[l];
-    m.mat[l].qkv = kernels::pack(lw.qkv_w, C, 3 * C, false, wt, pool);
-    m.mat[l].attn_proj = kernels::pack(lw.attn_proj_w, C, C, false, wt, pool);
-    m.mat[l].fc = kernels::pack(lw.fc_w, C, F, false, wt, pool);
-    m.mat[l].fc_proj = kernels::pack(lw.fc_proj_w, F, C, false, wt, pool);
+    m.mat[l].qkv = convert(lw.qkv_w, C, 3 * C, false);
+    m.mat[l].attn_proj = convert(lw.attn_proj_w, C, C, false);
+    m.mat[l].fc = convert(lw.fc_w, C, F, false);
+    m.mat[l].fc_proj = convert(lw.fc_proj_w, F, C, false);
   }
-  m.head = kernels::pack(m.w.lm_head, C, m.cfg.vocab_size, true, wt, pool);
-  if (wt != kernels::WType::F32 && !src.builtin) {
-    // The f32 pages were read once for the conversion; drop them from this process (the
-    // page cache keeps them). Embedding rows and the small vectors fault back in on use.
-    const long page = sysconf(_SC_PAGESIZE);
-    for (const auto& f : m.files) {
-      const uintptr_t a = reinterpret_cast<uintptr_t>(f->data()) & ~static_cast<uintptr_t>(page - 1);
-      madvise(reinterpret_cast<void*>(a), f->size() + (reinterpret_cast<uintptr_t>(f->data()) - a),
-              MADV_DONTNEED);
-    }
-  }
+  m.head = convert(m.w.lm_head, C, m.cfg.vocab_size, true);
   return model;
 }
 
