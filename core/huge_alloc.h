@@ -25,7 +25,7 @@ struct HugePageAllocator {
 
   T* allocate(size_t n) {
     const size_t bytes = n * sizeof(T);
-    if (bytes < kHuge) return static_cast<T*>(::operator new(bytes));
+    if (bytes < kHuge) return static_cast<T*>(::operator new(bytes, std::align_val_t{64}));
     const size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
     void* p = std::aligned_alloc(kHuge, rounded);
     if (!p) throw std::bad_alloc();
@@ -34,7 +34,7 @@ struct HugePageAllocator {
   }
   void deallocate(T* p, size_t n) {
     if (n * sizeof(T) < kHuge)
-      ::operator delete(p);
+      ::operator delete(p, std::align_val_t{64});
     else
       std::free(p);
   }
