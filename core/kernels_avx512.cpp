@@ -687,6 +687,12 @@ GPT2_AVX512 void avx512_attention_rows(float* out, int ldo, float* probs, int ld
   for (; r + 6 <= R; r += 6)
     attention_group<6>(out + static_cast<size_t>(r) * ldo, ldo, probs + static_cast<size_t>(r) * ldp,
                        ldp, q + static_cast<size_t>(r) * ldq, ldq, kt, v, n_keys0 + r, HS, scale);
+  for (; r + 4 <= R; r += 4)
+    attention_group<4>(out + static_cast<size_t>(r) * ldo, ldo, probs + static_cast<size_t>(r) * ldp,
+                       ldp, q + static_cast<size_t>(r) * ldq, ldq, kt, v, n_keys0 + r, HS, scale);
+  for (; r + 2 <= R; r += 2)
+    attention_group<2>(out + static_cast<size_t>(r) * ldo, ldo, probs + static_cast<size_t>(r) * ldp,
+                       ldp, q + static_cast<size_t>(r) * ldq, ldq, kt, v, n_keys0 + r, HS, scale);
   for (; r < R; ++r)
     attention_group<1>(out + static_cast<size_t>(r) * ldo, ldo, probs + static_cast<size_t>(r) * ldp,
                        ldp, q + static_cast<size_t>(r) * ldq, ldq, kt, v, n_keys0 + r, HS, scale);
