@@ -1,5 +1,6 @@
 #include "core/blas_setup.h"
 
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,7 +13,6 @@
 extern "C" {
 char* openblas_get_config(void);
 char* openblas_get_corename(void);
-int blas_thread_shutdown_(void);
 }
 
 namespace gpt2 {
@@ -55,7 +55,12 @@ std::string better_blas_core(const std::string& corename, bool avx512, bool avx5
   return "";
 }
 
-void park_blas_threads() { blas_thread_shutdown_(); }
+void park_blas_threads() {
+  // Looked up at run time: a serial OpenBLAS (Debian's libopenblas0-serial alternative) has no
+  // server threads and no such symbol.
+  using Fn = int (*)();
+  if (auto fn = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "blas_thread_shutdown_"))) fn();
+}
 
 void ensure_fast_blas(char** argv) {
   const std::string core = openblas_get_corename();

@@ -3,8 +3,10 @@
 //
 // Why our own: decoding one token (T = 1) reads every weight once, so it is bound by memory
 // bandwidth, and BLAS sgemv/sgemm at T = 1 neither streams well nor knows low-precision
-// weights. Prompts (large T) use a register-blocked GEMM on panels unpacked to f32 in L2 (or
-// cblas_sgemm, chosen by the caller).
+// weights. Prompts (T >= 4) use a 6x64 register-blocked GEMM over blocks of 128 weight rows
+// unpacked to f32 in L1 (faster than OpenBLAS sgemm on GPT-2's shapes; see docs/speed.md).
+// Small T with f32 [K,N] weights reads fixed blocks of 64 rows of W front to back (one
+// stream per task), each into its own partial sums, added afterwards in block order.
 //
 // Layouts (K = input features, N = output features):
 //   F32  — not copied: the checkpoint's own memory, either Conv1D [K,N] row-major (GPT-2's
@@ -18,18 +20,21 @@
 //          int8 activations quantised per 32-block (as llama.cpp's q8_0 does), prompts use
 //          f32 activations on the dequantised panel.
 //
-// Threads split the OUTPUT dimension only (tasks = column panels, claimed dynamically), and
-// every column's sum is computed by the same sequence of operations whichever thread does
-// it, so results are bit-identical for any thread count. They are not identical between the
+// Tasks are claimed dynamically; the split into tasks (column panels, or fixed row blocks
+// whose partial sums are added in block order) never depends on the thread count, and every
+// output is computed by the same sequence of operations whichever thread does it, so
+// results are bit-identical for any thread count. They are not identical between the
 // AVX-512 and the portable path (different summation order).
 //
 // Pool: workers spin for at most ~30 µs after a job (the next matmul of a token comes within
-// microseconds), then sleep on a futex. A competing busy process
-// therefore costs us only the time slices it takes, and work left by a preempted thread is
-// picked up by the others (dynamic claiming).
+// microseconds), then sleep on a futex. A competing busy process therefore costs us only the
+// time slices it takes; unclaimed work is picked up by whoever is running (dynamic claiming),
+// and when a preempted worker holds a claimed task long enough to stall the caller, the pool
+// runs on the caller alone for 100 ms before trying its workers again (kernels_pool.cpp).
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <thread>
@@ -74,6 +79,7 @@ class Pool {
   std::atomic<uint32_t> epoch_{0};  // futex word the workers sleep on
   std::atomic<int> sleepers_{0};
   std::atomic<bool> stop_{false};
+  std::chrono::steady_clock::time_point solo_until_{};  // caller-only until then (contention)
   Fn fn_ = nullptr;
   void* ctx_ = nullptr;
 };

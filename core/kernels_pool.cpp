@@ -20,6 +20,14 @@ inline void cpu_relax() {
 // the matrix products of one token, short enough not to steal a competing process's time.
 constexpr auto kSpin = std::chrono::microseconds(30);
 
+// Contention: when the caller, out of tasks, waited longer than kStraggler (and longer than it
+// worked itself) for a task another thread had claimed, that thread was most likely preempted
+// by a competing process, and every job would stall the same way. The pool then runs jobs on
+// the caller alone for kSolo before trying its workers again: with a busy process on one of two
+// cores, 2-thread decoding then runs at 1-thread speed instead of below it.
+constexpr auto kStraggler = std::chrono::microseconds(500);
+constexpr auto kSolo = std::chrono::milliseconds(100);
+
 // Raw futexes: libstdc++ 12's std::atomic::wait can miss wake-ups (seen here as a hang).
 // `sleepers` counts threads inside futex_wait so that wakers skip the syscall when nobody
 // sleeps; both sides use seq_cst so a sleeper is either seen or sees the new value.
@@ -96,7 +104,8 @@ void Pool::worker() {
 
 void Pool::run_impl(int n, Fn fn, void* ctx) {
   if (n <= 0) return;
-  if (n_threads_ == 1 || n == 1) {
+  const auto t_start = std::chrono::steady_clock::now();
+  if (n_threads_ == 1 || n == 1 || t_start < solo_until_) {
     for (int i = 0; i < n; ++i) fn(ctx, i);
     return;
   }
@@ -120,6 +129,10 @@ void Pool::run_impl(int n, Fn fn, void* ctx) {
       continue;
     }
     futex_wait(&done_, d, sleepers_);
+  }
+  if (!spin) {  // waited past kSpin: check for a preempted worker
+    const auto t_end = std::chrono::steady_clock::now();
+    if (t_end - t0 > kStraggler && t_end - t0 > t0 - t_start) solo_until_ = t_end + kSolo;
   }
 }
 

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -83,6 +84,8 @@ TEST_CASE("kernels: every --dtype against the reference logits", "[kernels][mode
         agree += std::max_element(got, got + r.V) - got == mx - ref;
       }
       const double frac = static_cast<double>(agree) / r.T;
+      std::printf("dtype %-4s fixture %-14s worst relative logit error %.2g, top-1 agreement %.4g\n",
+                  dtype_name(tol.d), fx, worst, frac);
       INFO("fixture " << fx << " dtype " << dtype_name(tol.d) << ": worst relative error "
                       << worst << ", top-1 agreement " << frac);
       CHECK(worst <= tol.rel);
