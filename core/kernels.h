@@ -28,9 +28,10 @@
 //
 // Pool: workers spin for at most ~30 µs after a job (the next matmul of a token comes within
 // microseconds), then sleep on a futex. A competing busy process therefore costs us only the
-// time slices it takes; unclaimed work is picked up by whoever is running (dynamic claiming),
-// and when a preempted worker holds a claimed task long enough to stall the caller, the pool
-// runs on the caller alone for 100 ms before trying its workers again (kernels_pool.cpp).
+// time slices it takes, and unclaimed work is picked up by whoever is running (dynamic
+// claiming). Every 100 ms the caller reads how long our threads sat runnable but not running
+// (/proc schedstat); if that is a large share, the cores are oversubscribed and the pool runs
+// on the caller alone until the machine shows idle CPU again (kernels_pool.cpp).
 #pragma once
 
 #include <atomic>
@@ -67,7 +68,8 @@ class Pool {
  private:
   using Fn = void (*)(void*, int);
   void run_impl(int n, Fn fn, void* ctx);
-  void worker();
+  void worker(int index);
+  void check_contention(std::chrono::steady_clock::time_point now);
   bool work_on(uint32_t gen);
 
   int n_threads_;
@@ -79,7 +81,11 @@ class Pool {
   std::atomic<uint32_t> epoch_{0};  // futex word the workers sleep on
   std::atomic<int> sleepers_{0};
   std::atomic<bool> stop_{false};
-  std::chrono::steady_clock::time_point solo_until_{};  // caller-only until then (contention)
+  // Contention check (caller side only; see kernels_pool.cpp)
+  std::vector<std::atomic<int>> tids_;  // workers' thread ids, for /proc/self/task/TID
+  bool solo_ = false;                   // run on the caller alone
+  std::chrono::steady_clock::time_point window_start_{};
+  uint64_t delay_at_start_ = 0, idle_at_start_ = 0;
   Fn fn_ = nullptr;
   void* ctx_ = nullptr;
 };

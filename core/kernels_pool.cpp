@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 
 #include "core/kernels.h"
 
@@ -20,13 +21,37 @@ inline void cpu_relax() {
 // the matrix products of one token, short enough not to steal a competing process's time.
 constexpr auto kSpin = std::chrono::microseconds(30);
 
-// Contention: when the caller, out of tasks, waited longer than kStraggler (and longer than it
-// worked itself) for a task another thread had claimed, that thread was most likely preempted
-// by a competing process, and every job would stall the same way. The pool then runs jobs on
-// the caller alone for kSolo before trying its workers again: with a busy process on one of two
-// cores, 2-thread decoding then runs at 1-thread speed instead of below it.
-constexpr auto kStraggler = std::chrono::microseconds(500);
-constexpr auto kSolo = std::chrono::milliseconds(100);
+// Contention. Every kWindow the caller looks at how long our threads sat runnable but not
+// running (field 2 of /proc/self/task/TID/schedstat). With a busy process on one of two cores,
+// three runnable threads share two cores and 2-thread decoding fell below 1-thread speed (each
+// job waits for a task held by a preempted thread): when the run delay exceeds kOversubscribed
+// of the threads' time, the pool runs jobs on the caller alone, and goes back to its workers
+// once the machine shows at least kIdleCores of idle CPU over a window (/proc/stat). Who runs a
+// task never changes its result. Without /proc nothing changes.
+constexpr auto kWindow = std::chrono::milliseconds(100);
+constexpr double kOversubscribed = 0.2;
+constexpr double kIdleCores = 0.5;
+
+uint64_t read_run_delay_ns(int tid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/task/%d/schedstat", tid);
+  FILE* f = std::fopen(path, "r");
+  if (!f) return 0;
+  unsigned long long run = 0, delay = 0;
+  const int got = std::fscanf(f, "%llu %llu", &run, &delay);
+  std::fclose(f);
+  return got == 2 ? delay : 0;
+}
+
+// Idle + iowait time of all CPUs, in clock ticks.
+uint64_t read_idle_ticks() {
+  FILE* f = std::fopen("/proc/stat", "r");
+  if (!f) return 0;
+  unsigned long long user, nice, sys, idle = 0, iowait = 0;
+  const int got = std::fscanf(f, "cpu %llu %llu %llu %llu %llu", &user, &nice, &sys, &idle, &iowait);
+  std::fclose(f);
+  return got == 5 ? idle + iowait : 0;
+}
 
 // Raw futexes: libstdc++ 12's std::atomic::wait can miss wake-ups (seen here as a hang).
 // `sleepers` counts threads inside futex_wait so that wakers skip the syscall when nobody
@@ -60,7 +85,9 @@ Pool::Pool(int threads) : n_threads_(threads < 1 ? 1 : threads) {
   workers_.reserve(n_threads_ - 1);
   // Workers start from epoch 0 (the value now), not from whatever they see when they first
   // run: a job or the destructor may have advanced it by then.
-  for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this] { worker(); });
+  tids_ = std::vector<std::atomic<int>>(n_threads_);
+  tids_[0].store(static_cast<int>(gettid()));  // the creating thread, normally the caller
+  for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker(i); });
 }
 
 Pool::~Pool() {
@@ -88,7 +115,8 @@ bool Pool::work_on(uint32_t gen) {
   }
 }
 
-void Pool::worker() {
+void Pool::worker(int index) {
+  tids_[index].store(static_cast<int>(gettid()));
   uint32_t seen = 0;
   for (;;) {
     const uint32_t old = seen;
@@ -104,8 +132,11 @@ void Pool::worker() {
 
 void Pool::run_impl(int n, Fn fn, void* ctx) {
   if (n <= 0) return;
-  const auto t_start = std::chrono::steady_clock::now();
-  if (n_threads_ == 1 || n == 1 || t_start < solo_until_) {
+  if (n_threads_ > 1) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - window_start_ >= kWindow) check_contention(now);
+  }
+  if (n_threads_ == 1 || n == 1 || solo_) {
     for (int i = 0; i < n; ++i) fn(ctx, i);
     return;
   }
@@ -130,10 +161,26 @@ void Pool::run_impl(int n, Fn fn, void* ctx) {
     }
     futex_wait(&done_, d, sleepers_);
   }
-  if (!spin) {  // waited past kSpin: check for a preempted worker
-    const auto t_end = std::chrono::steady_clock::now();
-    if (t_end - t0 > kStraggler && t_end - t0 > t0 - t_start) solo_until_ = t_end + kSolo;
+}
+
+void Pool::check_contention(std::chrono::steady_clock::time_point now) {
+  uint64_t delay = 0;
+  for (const auto& t : tids_)
+    if (const int tid = t.load()) delay += read_run_delay_ns(tid);
+  const uint64_t idle = read_idle_ticks();
+  const double elapsed = std::chrono::duration<double>(now - window_start_).count();
+  if (window_start_.time_since_epoch().count() != 0 && elapsed > 0) {
+    if (!solo_) {
+      const double waited = static_cast<double>(delay - delay_at_start_) * 1e-9;
+      solo_ = waited > kOversubscribed * elapsed * n_threads_;
+    } else {
+      static const double tick = 1.0 / static_cast<double>(sysconf(_SC_CLK_TCK));
+      solo_ = static_cast<double>(idle - idle_at_start_) * tick < kIdleCores * elapsed;
+    }
   }
+  window_start_ = now;
+  delay_at_start_ = delay;
+  idle_at_start_ = idle;
 }
 
 }  // namespace gpt2::kernels
