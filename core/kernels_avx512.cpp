@@ -684,18 +684,17 @@ GPT2_AVX512 void avx512_attention_rows(float* out, int ldo, float* probs, int ld
                                        const float* q, int ldq, int R, const float* kt,
                                        const float* v, int n_keys0, int HS, float scale) {
   int r = 0;
-  for (; r + 6 <= R; r += 6)
-    attention_group<6>(out + static_cast<size_t>(r) * ldo, ldo, probs + static_cast<size_t>(r) * ldp,
-                       ldp, q + static_cast<size_t>(r) * ldq, ldq, kt, v, n_keys0 + r, HS, scale);
-  for (; r + 4 <= R; r += 4)
-    attention_group<4>(out + static_cast<size_t>(r) * ldo, ldo, probs + static_cast<size_t>(r) * ldp,
-                       ldp, q + static_cast<size_t>(r) * ldq, ldq, kt, v, n_keys0 + r, HS, scale);
-  for (; r + 2 <= R; r += 2)
-    attention_group<2>(out + static_cast<size_t>(r) * ldo, ldo, probs + static_cast<size_t>(r) * ldp,
-                       ldp, q + static_cast<size_t>(r) * ldq, ldq, kt, v, n_keys0 + r, HS, scale);
-  for (; r < R; ++r)
-    attention_group<1>(out + static_cast<size_t>(r) * ldo, ldo, probs + static_cast<size_t>(r) * ldp,
-                       ldp, q + static_cast<size_t>(r) * ldq, ldq, kt, v, n_keys0 + r, HS, scale);
+  auto groups = [&](auto g) GPT2_AVX512 {  // as many groups of G rows as fit
+    constexpr int G = decltype(g)::value;
+    for (; r + G <= R; r += G)
+      attention_group<G>(out + static_cast<size_t>(r) * ldo, ldo,
+                         probs + static_cast<size_t>(r) * ldp, ldp,
+                         q + static_cast<size_t>(r) * ldq, ldq, kt, v, n_keys0 + r, HS, scale);
+  };
+  groups(std::integral_constant<int, 6>{});
+  groups(std::integral_constant<int, 4>{});
+  groups(std::integral_constant<int, 2>{});
+  groups(std::integral_constant<int, 1>{});
 }
 
 GPT2_AVX512 void avx512_layernorm(float* out, const float* x, const float* w, const float* b,
