@@ -171,7 +171,9 @@ void Pool::check_contention(std::chrono::steady_clock::time_point now) {
   const double elapsed = std::chrono::duration<double>(now - window_start_).count();
   if (window_start_.time_since_epoch().count() != 0 && elapsed > 0) {
     if (!solo_) {
-      const double waited = static_cast<double>(delay - delay_at_start_) * 1e-9;
+      // (a thread whose file could not be read this time would make the sum go down)
+      const double waited =
+          delay > delay_at_start_ ? static_cast<double>(delay - delay_at_start_) * 1e-9 : 0.0;
       solo_ = waited > kOversubscribed * elapsed * n_threads_;
     } else {
       static const double tick = 1.0 / static_cast<double>(sysconf(_SC_CLK_TCK));
