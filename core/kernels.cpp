@@ -270,13 +270,17 @@ void unpack_panel(const Weight& w, int p, float* dst) {
 
 namespace detail {
 
-float* scratch_floats(size_t n) {
-  // 64-byte aligned: the GEMM's weight block is read with full-vector loads, and a load that
-  // straddles two cache lines costs two (the 6x64 kernel ran 169 vs 183 GFLOP/s in L1).
-  thread_local std::vector<float> buf;
+float* aligned_floats(std::vector<float>& buf, size_t n) {
+  // 64-byte aligned: the kernels read with full-vector loads, and a load that straddles two
+  // cache lines costs two (the 6x64 GEMM kernel ran 169 vs 183 GFLOP/s in L1).
   if (buf.size() < n + 16) buf.resize(n + 16);
   const uintptr_t a = reinterpret_cast<uintptr_t>(buf.data());
   return buf.data() + ((64 - a % 64) % 64) / sizeof(float);
+}
+
+float* scratch_floats(size_t n) {
+  thread_local std::vector<float> buf;
+  return aligned_floats(buf, n);
 }
 
 void scalar_f32kn_rows(const Weight& w, const float* x, int ldx, int T, int k0, int k1,
@@ -498,9 +502,8 @@ void matmul(const Weight& w, const float* x, int ldx, int T, float* y, int ldy,
     // in block order. The split does not depend on the thread count (bit-identical results).
     const int chunks = (w.K + kRowChunk - 1) / kRowChunk;
     const size_t stride = static_cast<size_t>(T) * w.N;
-    thread_local std::vector<float> parts;  // 64-byte aligned view, as scratch_floats
-    if (parts.size() < chunks * stride + 16) parts.resize(chunks * stride + 16);
-    float* part = parts.data() + ((64 - reinterpret_cast<uintptr_t>(parts.data()) % 64) % 64) / 4;
+    thread_local std::vector<float> parts;
+    float* part = aligned_floats(parts, chunks * stride);
     pool.run(chunks, [&](int i) {
       const int k0 = i * kRowChunk, k1 = std::min(w.K, k0 + kRowChunk);
       avx ? avx512_f32kn_rows(w, x, ldx, T, k0, k1, part + i * stride)

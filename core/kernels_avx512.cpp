@@ -221,18 +221,13 @@ GPT2_AVX512 inline void tile(int K, const float* x, int ldx, const Out& o, int t
   }
 }
 
+// Rows of a small-T product (T < 4: larger T goes to the blocked GEMM) in tiles of 3, 2, 1.
 template <typename Load>
 GPT2_AVX512 void tiles(int K, const float* x, int ldx, const Out& o, Load load) {
   int t = 0;
-  for (; t + 6 <= o.T; t += 6) tile<6>(K, x, ldx, o, t, load);
-  switch (o.T - t) {
-    case 5: tile<5>(K, x, ldx, o, t, load); break;
-    case 4: tile<4>(K, x, ldx, o, t, load); break;
-    case 3: tile<3>(K, x, ldx, o, t, load); break;
-    case 2: tile<2>(K, x, ldx, o, t, load); break;
-    case 1: tile<1>(K, x, ldx, o, t, load); break;
-    default: break;
-  }
+  for (; t + 3 <= o.T; t += 3) tile<3>(K, x, ldx, o, t, load);
+  if (o.T - t == 2) tile<2>(K, x, ldx, o, t, load);
+  if (o.T - t == 1) tile<1>(K, x, ldx, o, t, load);
 }
 
 }  // namespace

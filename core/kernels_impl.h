@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "core/kernels.h"
 
@@ -73,8 +74,10 @@ void avx512_attention_rows(float* out, int ldo, float* probs, int ldp, const flo
 void avx512_layernorm(float* out, const float* x, const float* w, const float* b, int C,
                       float eps);
 
-/// Per-thread scratch that grows and is then reused (no allocation per token).
+/// Per-thread scratch that grows and is then reused (no allocation per token), 64-byte aligned.
 float* scratch_floats(std::size_t n);
+/// A 64-byte aligned view of n floats in buf, growing buf as needed.
+float* aligned_floats(std::vector<float>& buf, std::size_t n);
 
 /// Applies bias and the epilogue to one output value (portable path).
 inline void finish(float* y, float acc, const float* bias, int c, Epilogue ep) {
