@@ -1,4 +1,4 @@
-// The built-in demo model, linked into the executable as read-only data (issue 6).
+// The built-in demo model, linked into the executable as read-only data.
 // models/demo/config.json and models/demo/model.safetensors are included byte for byte
 // with .incbin (the assembler finds them through the -I that models/CMakeLists.txt adds;
 // OBJECT_DEPENDS there rebuilds this object when they change). models/builtin.cpp wraps
