@@ -1,4 +1,4 @@
-// Getting OpenBLAS's fast kernels without an environment variable (SPEC "Models").
+// Getting OpenBLAS's fast kernels without an environment variable (docs/cli.md, "Environment").
 //
 // Why: Debian's OpenBLAS is built with DYNAMIC_ARCH and picks its kernel set ("core") from
 // CPUID when the library is loaded, before main() runs. A version that does not know a newer

@@ -31,7 +31,7 @@ struct ModelConfig {
   int ff() const { return n_inner > 0 ? n_inner : 4 * n_embd; }
 };
 
-/// Precision the weights are held in while running (SPEC `--dtype`).
+/// Precision the weights are held in while running (`--dtype`, docs/cli.md).
 enum class DType { F32, F16, BF16, Q8 };
 DType parse_dtype(const std::string& s);  // throws usage_error naming --dtype
 const char* dtype_name(DType d);

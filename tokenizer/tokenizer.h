@@ -11,7 +11,7 @@
 
 namespace gpt2 {
 
-/// What to do with the literal text "<|endoftext|>" in input (SPEC `--special`).
+/// What to do with the literal text "<|endoftext|>" in input (`--special`, docs/cli.md).
 enum class SpecialPolicy {
   Error,  // refuse (usage error naming the token and the flag), tiktoken's encode() default
   Allow,  // map to its id 50256, tiktoken encode(allowed_special="all")
