@@ -71,41 +71,32 @@ row 2 "$T/missing.txt" tokenize -f "$T/missing.txt"
 row 2 "$T" tokenize -f "$T"
 
 # --- text prompts with the full-vocabulary test model ------------------------------------
-MODEL=${GPT2_TEST_MODEL:-}
-if [ -z "$MODEL" ] && /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
-  MODEL=$T/model
-  /usr/bin/python3 "$REPO/tests/cli/generate_model.py" "$MODEL" > /dev/null \
-    || { echo "FAIL: cannot write the test model"; exit 1; }
-fi
-if [ -n "$MODEL" ]; then
-  # invalid UTF-8: replaced, warned once (with the offset), exit 0
-  for cmd in generate inspect-logits; do
-    gen_args=(); [ $cmd = generate ] && gen_args=(-n 1 --seed 1)
-    printf 'ab\xe2\x82 cd \xff' | "$BIN" $cmd -m "$MODEL" "${gen_args[@]}" > "$T/out" 2> "$T/err"
-    judge $? 0 "offset 2" "$cmd invalid UTF-8"
-    [ "$(grep -c . "$T/err")" = 1 ] || { echo "FAIL $cmd invalid UTF-8: not one warning"; cat "$T/err"; fail=1; }
-  done
-  # special token under --special error (the default): usage error naming it and the flag
-  for cmd in generate inspect-logits; do
-    row 2 "<|endoftext|>" $cmd -m "$MODEL" "x<|endoftext|>y"
-    grep -qF -- "--special" "$T/err" || { echo "FAIL $cmd special: flag not named"; fail=1; }
-  done
-  # empty prompt: unconditional (conditioned on <|endoftext|>), exit 0, no error
-  row 0 "" generate -m "$MODEL" -n 3 --seed 1 ""
-  [ -s "$T/out" ] || { echo "FAIL empty prompt: no output"; fail=1; }
-  row 0 "" inspect-logits -m "$MODEL" ""
-  [ -s "$T/out" ] || { echo "FAIL inspect empty prompt: no output"; fail=1; }
-  # prompt longer than the context (64): keeps the last tokens, one warning, exit 0
-  long_prompt=$(for i in $(seq 1 100); do printf 'word%d ' "$i"; done)
-  for cmd in generate inspect-logits; do
-    gen_args=(); [ $cmd = generate ] && gen_args=(-n 2 --seed 1)
-    row 0 "context" $cmd -m "$MODEL" "${gen_args[@]}" "$long_prompt"
-    [ -s "$T/out" ] || { echo "FAIL $cmd long prompt: no output"; fail=1; }
-    [ "$(grep -c . "$T/err")" = 1 ] || { echo "FAIL $cmd long prompt: not one warning"; cat "$T/err"; fail=1; }
-  done
-else
-  echo "skip text-prompt rows: no numpy to build the full-vocabulary model"
-fi
+source "$REPO/tests/cli/test_model.bash"  # sets MODEL
+# invalid UTF-8: replaced, warned once (with the offset), exit 0
+for cmd in generate inspect-logits; do
+  gen_args=(); [ $cmd = generate ] && gen_args=(-n 1 --seed 1)
+  printf 'ab\xe2\x82 cd \xff' | "$BIN" $cmd -m "$MODEL" "${gen_args[@]}" > "$T/out" 2> "$T/err"
+  judge $? 0 "offset 2" "$cmd invalid UTF-8"
+  [ "$(grep -c . "$T/err")" = 1 ] || { echo "FAIL $cmd invalid UTF-8: not one warning"; cat "$T/err"; fail=1; }
+done
+# special token under --special error (the default): usage error naming it and the flag
+for cmd in generate inspect-logits; do
+  row 2 "<|endoftext|>" $cmd -m "$MODEL" "x<|endoftext|>y"
+  grep -qF -- "--special" "$T/err" || { echo "FAIL $cmd special: flag not named"; fail=1; }
+done
+# empty prompt: unconditional (conditioned on <|endoftext|>), exit 0, no error
+row 0 "" generate -m "$MODEL" -n 3 --seed 1 ""
+[ -s "$T/out" ] || { echo "FAIL empty prompt: no output"; fail=1; }
+row 0 "" inspect-logits -m "$MODEL" ""
+[ -s "$T/out" ] || { echo "FAIL inspect empty prompt: no output"; fail=1; }
+# prompt longer than the context (64): keeps the last tokens, one warning, exit 0
+long_prompt=$(for i in $(seq 1 100); do printf 'word%d ' "$i"; done)
+for cmd in generate inspect-logits; do
+  gen_args=(); [ $cmd = generate ] && gen_args=(-n 2 --seed 1)
+  row 0 "context" $cmd -m "$MODEL" "${gen_args[@]}" "$long_prompt"
+  [ -s "$T/out" ] || { echo "FAIL $cmd long prompt: no output"; fail=1; }
+  [ "$(grep -c . "$T/err")" = 1 ] || { echo "FAIL $cmd long prompt: not one warning"; cat "$T/err"; fail=1; }
+done
 # over the context by ids, with the tiny model (context 48)
 ids=$(seq -s ' ' 1 60 | tr ' ' '\n' | awk '{print $1 % 90}' | tr '\n' ' ')
 row 0 "context" generate -m "$TINY" -n 2 --seed 1 --prompt-ids "$ids"

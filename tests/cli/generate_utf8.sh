@@ -8,7 +8,9 @@ BIN=$1; REPO=$2
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 source "$REPO/tests/cli/test_model.bash"  # sets MODEL
 [ "$("$BIN" tokenize --decode "127 102" | od -An -tx1 | tr -d ' \n')" = "c3a9" ] || { echo "FAIL: byte tokens 127 102 are not C3 A9"; exit 1; }
-args=(-m "$MODEL" -n 40 --seed 11 --top-k 2 --temperature 1 --logit-bias 127=100 --logit-bias 102=100 "x")
+# Temperature 100 with top-p and min-p off: both byte tokens are about equally likely at
+# every step whatever the (random) model prefers, so "é" appears.
+args=(-m "$MODEL" -n 40 --seed 11 --top-k 2 --top-p 1 --min-p 0 --temperature 100 --logit-bias 127=100 --logit-bias 102=100 "x")
 # Read the stream chunk by chunk: every chunk must end on a character boundary.
 /usr/bin/python3 - "$BIN" "${args[@]}" <<'PY' || exit 1
 import json, os, subprocess, sys

@@ -49,10 +49,9 @@ PY
 done < "$T/checks"
 [ "$(wc -l < "$T/checks")" -ge 4 ] || die "too few window checks"
 
-# --- text input on a full-vocabulary model (needs numpy to write it)
-if ! $PY -c 'import numpy' 2>/dev/null; then echo "ok (text part skipped: numpy missing)"; exit $fail; fi
-M=$T/model
-$PY "$SRC/tests/cli/generate_model.py" "$M" || { echo "FAIL: cannot write the test model"; exit 1; }
+# --- text input on the full-vocabulary test model
+source "$SRC/tests/cli/test_model.bash"  # sets MODEL
+M=$MODEL
 TXT=$'Hi there\n\tyou’'
 printf '%s' "$TXT" > "$T/in.txt"
 "$BIN" inspect-logits -m "$M" --format json "$TXT" > "$T/a.json" || die "TEXT exit"
