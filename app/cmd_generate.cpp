@@ -1,27 +1,16 @@
 // gpt2 generate — continue a prompt (SPEC "gpt2 generate").
 //
-// One decode loop serves every output format:
-//   prompt ids -> Session::eval (one batched pass) -> logits
-//   repeat: Chain::sample(logits) -> token; stop checks; emit; Session::eval(token)
-// Output sinks differ only in what they do with each token (text: stream the bytes that
-// are safe to print; jsonl: one event a line; json: collect, print one document at the end).
-//
-// Streaming rules (text format):
-//   * a stop string is never printed, even when it spans several tokens: the longest
-//     suffix of the output that is a prefix of some stop string is held back;
-//   * bytes of an unfinished UTF-8 character are held back (GPT-2's byte-level BPE only
-//     ever appends bytes, so a plain hold-back is exact);
-//   * at the end what is held is flushed, invalid bytes replaced by U+FFFD, so stdout is
-//     always valid UTF-8 and equals the JSON "text".
-// Context (P = n_positions): a prompt longer than P keeps its last P tokens (warning).
-// When the cache is full and a token must be appended, the session is reset and the last
-// P/2 tokens (the new one included) are evaluated again in one pass ("sliding window"):
-// the model always sees between P/2 and P tokens, positions restart at 0.
-// --num-samples N: sample i uses seed S+i (a single run with --seed S+i reproduces it);
-// the prompt is evaluated once and its cache reused (Session::truncate).
+// The CLI half: flags, validation with flag names, the prompt, and printing. The decode
+// loop itself (sampler chain, context window, stop strings, UTF-8 hold-back, logprobs,
+// prompt-cache reuse across --num-samples) is generation/generation.h; here each of its
+// Events is printed:
+//   text   the Event's safe bytes as they come (the prompt first with --echo; a blank line
+//          after each sample when --num-samples > 1);
+//   jsonl  one line per generated token, one per finished sample, a final "done" line;
+//   json   one document at the end.
+// --num-samples N: sample i uses seed S+i (a single run with --seed S+i reproduces it).
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -36,6 +25,7 @@
 #include "core/log.h"
 #include "core/parse.h"
 #include "core/utf8.h"
+#include "generation/generation.h"
 #include "models/model.h"
 #include "sampling/sampler.h"
 #include "tokenizer/tokenizer.h"
@@ -69,27 +59,6 @@ struct GenerateParams {
   bool stats = false;
 };
 
-// Length of the longest suffix of `s` that is a proper prefix of one of `stops`.
-size_t stop_prefix_hold(std::string_view s, const std::vector<std::string>& stops) {
-  size_t best = 0;
-  for (const auto& st : stops) {
-    const size_t max_k = std::min(s.size(), st.size() - 1);
-    for (size_t k = max_k; k > best; --k)
-      if (s.compare(s.size() - k, k, st, 0, k) == 0) {
-        best = k;
-        break;
-      }
-  }
-  return best;
-}
-
-struct TokenInfo {
-  int32_t id;
-  double logprob;  // log p under the final (filtered, tempered) distribution
-  double raw_logprob;
-  std::vector<std::pair<int32_t, double>> top, raw_top;
-};
-
 // A token as JSON: id, text (UTF-8 with replacement), and bytes when not valid alone.
 json token_json(const Tokenizer& tok, int32_t id) {
   const std::string_view b = tok.valid_id(id) ? tok.token_bytes(id) : std::string_view{};
@@ -102,73 +71,27 @@ json token_json(const Tokenizer& tok, int32_t id) {
   return j;
 }
 
-json token_info_json(const Tokenizer& tok, const TokenInfo& t) {
-  json j = token_json(tok, t.id);
-  auto list = [&](const std::vector<std::pair<int32_t, double>>& v) {
+// A generated token with its log-probabilities (SPEC: model distribution under
+// logprob/top_logprobs, the sampled-from one under final_*).
+json token_logprobs_json(const Tokenizer& tok, int32_t id, const generation::TokenLogprobs& t) {
+  json j = token_json(tok, id);
+  auto list = [&](const std::vector<generation::Alternative>& v) {
     json a = json::array();
-    for (const auto& [id, lp] : v) {
-      json e = token_json(tok, id);
-      e["logprob"] = lp;
+    for (const auto& alt : v) {
+      json e = token_json(tok, alt.id);
+      e["logprob"] = alt.logprob;
       a.push_back(std::move(e));
     }
     return a;
   };
   j["logprob"] = t.logprob;
   j["top_logprobs"] = list(t.top);
-  j["raw_logprob"] = t.raw_logprob;
-  j["raw_top_logprobs"] = list(t.raw_top);
+  j["final_logprob"] = t.final_logprob;
+  j["final_top_logprobs"] = list(t.final_top);
   return j;
 }
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-// Log-probabilities of the chosen token and the top n, under the raw model distribution
-// (log-softmax of all logits) and under the chain's final distribution.
-class LogprobScratch {
- public:
-  void fill(TokenInfo& t, std::span<const float> raw, const sampling::Candidates& fin, int n) {
-    // raw: log_softmax
-    float mx = -INFINITY;
-    for (float l : raw) mx = std::max(mx, l);
-    double sum = 0.0;
-    for (float l : raw) sum += std::exp(static_cast<double>(l) - mx);
-    const double lse = mx + std::log(sum);
-    t.raw_logprob = raw[t.id] - lse;
-    idx_.resize(raw.size());
-    for (size_t i = 0; i < raw.size(); ++i) idx_[i] = static_cast<int32_t>(i);
-    const size_t k = std::min<size_t>(static_cast<size_t>(n), raw.size());
-    std::partial_sort(idx_.begin(), idx_.begin() + k, idx_.end(), [&](int32_t a, int32_t b) {
-      return raw[a] != raw[b] ? raw[a] > raw[b] : a < b;
-    });
-    t.raw_top.clear();
-    for (size_t i = 0; i < k; ++i) t.raw_top.emplace_back(idx_[i], raw[idx_[i]] - lse);
-    // final: the survivors' probabilities as computed by the selector
-    t.logprob = -INFINITY;
-    fin_.assign(fin.data.begin(), fin.data.end());
-    for (const auto& c : fin_)
-      if (c.id == t.id) t.logprob = std::log(static_cast<double>(c.p));
-    const size_t kf = std::min<size_t>(static_cast<size_t>(n), fin_.size());
-    std::partial_sort(fin_.begin(), fin_.begin() + kf, fin_.end(),
-                      [](const sampling::TokenData& a, const sampling::TokenData& b) {
-                        return a.p != b.p ? a.p > b.p : a.id < b.id;
-                      });
-    t.top.clear();
-    for (size_t i = 0; i < kf; ++i)
-      if (fin_[i].p > 0) t.top.emplace_back(fin_[i].id, std::log(static_cast<double>(fin_[i].p)));
-  }
-
- private:
-  std::vector<int32_t> idx_;
-  std::vector<sampling::TokenData> fin_;
-};
-
-struct SampleResult {
-  std::string text;  // generated bytes, stop string removed (raw, not yet replaced)
-  std::vector<int32_t> ids;
-  std::vector<TokenInfo> tokens;
-  std::string finish_reason = "length";
-  uint64_t seed = 0;
-};
 
 int run_generate(GenerateParams& gp) {
   using namespace sampling;
@@ -224,27 +147,19 @@ int run_generate(GenerateParams& gp) {
   const auto t_load = Clock::now();
   std::unique_ptr<Model> model = load_model(gp.model);
   const double load_ms = ms_since(t_load);
-  const ModelConfig& cfg = model->config();
-  const int P = cfg.n_positions;
-  // Sample only ids the tokenizer can print (a padded vocabulary has extra rows).
-  const size_t V = static_cast<size_t>(std::min(cfg.vocab_size, tok.vocab_size()));
+  const generation::ModelLimits lim = generation::ModelLimits::of(model->config(), tok);
   for (int32_t id : prompt)
-    if (id >= cfg.vocab_size || !tok.valid_id(id))
-      usage_error("--prompt-ids: token id {} is outside the vocabulary (size {})", id, V);
+    if (id >= model->config().vocab_size || !tok.valid_id(id))
+      usage_error("--prompt-ids: token id {} is outside the vocabulary (size {})", id, lim.n_vocab);
   for (const auto& [id, b] : gp.sp.logit_bias)
-    if (static_cast<size_t>(id) >= V)
-      usage_error("--logit-bias: token id {} is outside the vocabulary (size {})", id, V);
-  const int32_t eos = cfg.eos_token_id;
-  if (gp.ignore_eos) gp.sp.banned.push_back(eos);  // as llama.cpp: EOS is never drawn
+    if (static_cast<size_t>(id) >= lim.n_vocab)
+      usage_error("--logit-bias: token id {} is outside the vocabulary (size {})", id, lim.n_vocab);
   const bool unconditional = prompt.empty();
-  if (unconditional) prompt.push_back(cfg.bos_token_id);  // condition on <|endoftext|>
-  std::vector<int32_t> prompt_window = prompt;            // the prompt tokens the model sees
-  if (static_cast<int>(prompt_window.size()) > P) {
+  prompt = generation::effective_prompt(std::move(prompt), lim);
+  const size_t n_prompt_window = generation::prompt_window(prompt, lim).size();
+  if (n_prompt_window < prompt.size())
     log::warn("prompt has {} tokens, more than the context ({}): keeping the last {}",
-              prompt_window.size(), P, P);
-    prompt_window.erase(prompt_window.begin(), prompt_window.end() - P);
-  }
-  std::vector<int32_t> window = prompt_window;  // the tokens in the KV cache
+              prompt.size(), lim.n_ctx, lim.n_ctx);
   if (gp.logprobs > 0 && gp.format == "text")
     log::warn("--logprobs is shown only with --format json or jsonl");
 
@@ -255,154 +170,73 @@ int run_generate(GenerateParams& gp) {
     log::info("seed: {}", seed);
 
   const bool text_out = gp.format == "text", jsonl = gp.format == "jsonl";
-  const size_t n_prompt_window = prompt_window.size();
-  bool cache_has_prompt = true;  // false once the window slid past the prompt
-
-  // ---- prompt evaluation (once for all samples) ----
-  Session session(*model);
-  std::vector<float> prompt_logits;
-  double prompt_ms = 0;
-  if (gp.max_tokens > 0) {
-    const auto t0 = Clock::now();
-    auto l = session.eval(window, false);
-    prompt_logits.assign(l.begin(), l.end());
-    prompt_ms = ms_since(t0);
-  }
-
-  std::vector<SampleResult> results;
-  LogprobScratch lp_scratch;
-  double gen_ms = 0;
-  size_t gen_tokens = 0;
-  bool was_interrupted = false;
   std::string echo_text;
+  generation::Generator gen(*model, tok);
   if (gp.echo && !unconditional) echo_text = utf8_replace_invalid(tok.decode(prompt));
 
+  // ---- generation: one Sequence per sample, printed as its events come ----
+  generation::Request req;
+  req.prompt = prompt;
+  req.max_tokens = gp.max_tokens;
+  req.sampler = gp.sp;
+  req.stop = gp.stop;
+  req.ignore_eos = gp.ignore_eos;
+  req.logprobs = gp.logprobs;
+  std::vector<generation::Sequence> results;
+  bool was_interrupted = false;
   for (int s = 0; s < gp.num_samples && !was_interrupted; ++s) {
-    SampleResult r;
-    r.seed = seed + static_cast<uint64_t>(s);
-    SamplerParams sp = gp.sp;
-    sp.seed = r.seed;
-    auto chain = make_chain(sp);
-    for (int32_t id : prompt) chain->accept(id, false);
-
-    if (s > 0 && gp.max_tokens > 0) {  // reuse the prompt's cache if it is still there
-      if (cache_has_prompt) {
-        session.truncate(static_cast<int>(n_prompt_window));
-      } else {
-        session.reset();
-        session.eval(prompt_window, false);
-        cache_has_prompt = true;
-      }
-      window = prompt_window;
-    }
+    req.seed = seed + static_cast<uint64_t>(s);
     if (text_out && !echo_text.empty()) write_stdout(echo_text);
-
-    std::string out;     // generated bytes so far
-    size_t emitted = 0;  // bytes of `out` already written (text format)
-    std::span<const float> logits(prompt_logits);
-    const auto t_gen = Clock::now();
-    for (int step = 0; step < gp.max_tokens; ++step) {
-      if (interrupted()) {
-        was_interrupted = true;
-        r.finish_reason = "interrupted";
-        break;
-      }
-      const std::span<const float> lv = logits.first(V);
-      const int32_t id = chain->sample(lv);
-      if (id == eos) {
-        r.finish_reason = "eos";
-        break;
-      }
-      chain->accept(id, true);
-      r.ids.push_back(id);
-      ++gen_tokens;
-      TokenInfo* info = nullptr;
-      if (gp.logprobs > 0) {
-        r.tokens.push_back(TokenInfo{id, 0, 0, {}, {}});
-        info = &r.tokens.back();
-        lp_scratch.fill(*info, lv, chain->candidates(), gp.logprobs);
-      }
-      const size_t before = out.size();
-      out += tok.token_bytes(id);
-      if (jsonl) {
-        json ev = info ? token_info_json(tok, *info) : token_json(tok, id);
-        ev["event"] = "token";
-        ev["sample"] = s;
-        ev["index"] = step;
-        write_stdout(dump(ev) + "\n");
-      }
-      // earliest stop string that may have appeared with this token's bytes
-      size_t cut = std::string::npos;
-      for (const auto& st : gp.stop) {
-        const size_t from = before >= st.size() - 1 ? before - (st.size() - 1) : 0;
-        const size_t at = out.find(st, from);
-        if (at != std::string::npos) cut = std::min(cut, at);
-      }
-      if (cut != std::string::npos) {
-        out.resize(cut);
-        r.finish_reason = "stop";
-        break;
-      }
+    auto on_event = [&](const generation::Sequence&, const generation::Event& ev) {
       if (text_out) {
-        size_t safe = out.size() - stop_prefix_hold(out, gp.stop);
-        safe -= utf8_incomplete_tail(std::string_view(out).substr(0, safe));
-        if (safe > emitted) {
-          write_stdout(utf8_replace_invalid(std::string_view(out).substr(emitted, safe - emitted)));
-          emitted = safe;
-        }
+        if (!ev.text.empty()) write_stdout(ev.text);
+      } else if (jsonl && ev.id >= 0) {
+        json j = ev.logprobs ? token_logprobs_json(tok, ev.id, *ev.logprobs) : token_json(tok, ev.id);
+        j["event"] = "token";
+        j["sample"] = s;
+        j["index"] = ev.index;
+        write_stdout(dump(j) + "\n");
       }
-      if (step + 1 == gp.max_tokens) break;
-      // append the token to the context, sliding the window when it is full
-      if (static_cast<int>(window.size()) >= P) {
-        const size_t keep = static_cast<size_t>(std::max(1, P / 2));
-        window.push_back(id);
-        window.erase(window.begin(), window.end() - keep);
-        session.reset();
-        cache_has_prompt = false;
-        log::debug("context full ({} tokens): re-evaluating the last {}", P, keep);
-        logits = session.eval(window, false);
-      } else {
-        window.push_back(id);
-        logits = session.eval(std::span<const int32_t>(&window.back(), 1), false);
-      }
-    }
-    gen_ms += ms_since(t_gen);
-    if (text_out) {
-      if (emitted < out.size())
-        write_stdout(utf8_replace_invalid(std::string_view(out).substr(emitted)));
-      if (gp.num_samples > 1) write_stdout("\n\n");
-    }
-    r.text = std::move(out);
+    };
+    generation::Sequence r = gen.run(req, on_event, [] { return interrupted(); });
+    was_interrupted = r.finish_reason() == generation::FinishReason::Interrupted;
+    if (text_out && gp.num_samples > 1) write_stdout("\n\n");
     if (jsonl) {
-      json ev = {{"event", "sample"}, {"sample", s},
-                 {"seed", r.seed},    {"text", echo_text + utf8_replace_invalid(r.text)},
-                 {"ids", r.ids},      {"finish_reason", r.finish_reason}};
+      json ev = {{"event", "sample"},
+                 {"sample", s},
+                 {"seed", r.seed()},
+                 {"text", echo_text + utf8_replace_invalid(r.text())},
+                 {"ids", r.ids()},
+                 {"finish_reason", generation::finish_reason_name(r.finish_reason())}};
       write_stdout(dump(ev) + "\n");
     }
     results.push_back(std::move(r));
   }
 
-  const double prompt_tps = prompt_ms > 0 ? n_prompt_window * 1000.0 / prompt_ms : 0;
-  const double gen_tps = gen_ms > 0 ? gen_tokens * 1000.0 / gen_ms : 0;
+  // ---- summary ----
+  const generation::Stats& st = gen.stats();
+  const double prompt_tps = st.prompt_ms > 0 ? st.prompt_tokens * 1000.0 / st.prompt_ms : 0;
+  const double gen_tps = st.generation_ms > 0 ? st.generated_tokens * 1000.0 / st.generation_ms : 0;
   json timings = {{"load_ms", load_ms},
-                  {"prompt_tokens", gp.max_tokens > 0 ? n_prompt_window : 0},
-                  {"prompt_ms", prompt_ms},
+                  {"prompt_tokens", st.prompt_tokens},
+                  {"prompt_ms", st.prompt_ms},
                   {"prompt_tokens_per_s", prompt_tps},
-                  {"generated_tokens", gen_tokens},
-                  {"generation_ms", gen_ms},
+                  {"generated_tokens", st.generated_tokens},
+                  {"generation_ms", st.generation_ms},
                   {"generation_tokens_per_s", gen_tps}};
   if (!text_out) {
     json doc = {{"model", model->name()}, {"seed", seed}, {"prompt_ids", prompt}};
     if (gp.format == "json") {
       json samples = json::array();
       for (const auto& r : results) {
-        json j = {{"text", echo_text + utf8_replace_invalid(r.text)},
-                  {"ids", r.ids},
-                  {"finish_reason", r.finish_reason},
-                  {"seed", r.seed}};
+        json j = {{"text", echo_text + utf8_replace_invalid(r.text())},
+                  {"ids", r.ids()},
+                  {"finish_reason", generation::finish_reason_name(r.finish_reason())},
+                  {"seed", r.seed()}};
         if (gp.logprobs > 0) {
           json toks = json::array();
-          for (const auto& t : r.tokens) toks.push_back(token_info_json(tok, t));
+          for (size_t i = 0; i < r.ids().size(); ++i)
+            toks.push_back(token_logprobs_json(tok, r.ids()[i], r.logprobs()[i]));
           j["tokens"] = std::move(toks);
         }
         samples.push_back(std::move(j));
@@ -422,10 +256,10 @@ int run_generate(GenerateParams& gp) {
       log::info("{}", line);
   };
   report(fmt::format("load: {:.1f} ms", load_ms));
-  report(fmt::format("prompt: {} tokens in {:.1f} ms ({:.1f} tokens/s)", n_prompt_window, prompt_ms,
-                     prompt_tps));
-  report(fmt::format("generation: {} tokens in {:.1f} ms ({:.1f} tokens/s)", gen_tokens, gen_ms,
-                     gen_tps));
+  report(fmt::format("prompt: {} tokens in {:.1f} ms ({:.1f} tokens/s)", n_prompt_window,
+                     st.prompt_ms, prompt_tps));
+  report(fmt::format("generation: {} tokens in {:.1f} ms ({:.1f} tokens/s)", st.generated_tokens,
+                     st.generation_ms, gen_tps));
   return was_interrupted ? static_cast<int>(ExitCode::Interrupted) : 0;
 }
 
@@ -495,7 +329,8 @@ Command add_generate_command(CLI::App& root) {
       ->capture_default_str();
   sub->add_flag("--echo", p.echo, "Print the prompt before the continuation");
   sub->add_option("--logprobs", p.logprobs,
-                  "Per token: logprob and top N, final and raw distribution (json/jsonl)")
+                  "Per token (json/jsonl): logprob + top N of the model's distribution, "
+                  "final_logprob + final top N of the one sampled from")
       ->capture_default_str();
   sub->add_option("--format", p.format, "Output: text | json | jsonl")
       ->check(CLI::IsMember({"text", "json", "jsonl"}))

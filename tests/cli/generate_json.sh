@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # gpt2 generate --format json|jsonl: the documents parse and have SPEC's shape; logprobs
-# are consistent (final == raw when no filter and T = 1; greedy's final logprob is 0;
+# are consistent (final == model when no filter and T = 1; greedy's final logprob is 0;
 # the final distribution of top-k 5 sums to 1); --echo prepends the prompt.
 set -u
 BIN=$1; REPO=$2
@@ -34,27 +34,29 @@ for name in ["raw", "greedy", "k5", "plain"]:
         if len(s["tokens"]) != len(s["ids"]): fail(name, "tokens/ids length")
         for tok, i in zip(s["tokens"], s["ids"]):
             if tok["id"] != i: fail(name, "token id", tok, i)
-            for k in ["text", "logprob", "top_logprobs", "raw_logprob", "raw_top_logprobs"]:
-                if k not in tok: fail(name, "token lacks", k)
+            if list(tok)[-4:] != ["logprob", "top_logprobs", "final_logprob", "final_top_logprobs"]:
+                fail(name, "token keys", list(tok))
+            if "text" not in tok: fail(name, "token lacks text")
 raw = json.load(open(f"{t}/raw.json"))["samples"][0]
 for tok in raw["tokens"]:
-    if abs(tok["logprob"] - tok["raw_logprob"]) > 1e-4: fail("no filter, T=1: final != raw", tok)
-    if len(tok["raw_top_logprobs"]) != 3: fail("raw top 3", tok)
-    r = [x["logprob"] for x in tok["raw_top_logprobs"]]
-    if r != sorted(r, reverse=True): fail("raw top not sorted", r)
-    if tok["raw_logprob"] > r[0] + 1e-6: fail("chosen above the top", tok)
+    if abs(tok["final_logprob"] - tok["logprob"]) > 1e-4: fail("no filter, T=1: final != model", tok)
+    if len(tok["top_logprobs"]) != 3: fail("model top 3", tok)
+    r = [x["logprob"] for x in tok["top_logprobs"]]
+    if r != sorted(r, reverse=True): fail("model top not sorted", r)
+    if tok["logprob"] > r[0] + 1e-6: fail("chosen above the top", tok)
 g = json.load(open(f"{t}/greedy.json"))["samples"][0]
 for tok in g["tokens"]:
-    if tok["logprob"] != 0: fail("greedy final logprob", tok)
-    if tok["raw_top_logprobs"][0]["id"] != tok["id"]: fail("greedy is not the raw arg-max", tok)
+    if tok["final_logprob"] != 0: fail("greedy final logprob", tok)
+    if len(tok["top_logprobs"]) != 2: fail("greedy: want 2 model alternatives", tok)
+    if tok["top_logprobs"][0]["id"] != tok["id"]: fail("greedy is not the model's arg-max", tok)
 if not g["text"].startswith(prompt): fail("--echo: text does not start with the prompt", g["text"])
 k5 = json.load(open(f"{t}/k5.json"))
 if len(k5["samples"]) != 2: fail("--num-samples 2")
 for s in k5["samples"]:
     for tok in s["tokens"]:
-        tot = sum(math.exp(x["logprob"]) for x in tok["top_logprobs"])
-        if len(tok["top_logprobs"]) != 5 or abs(tot - 1) > 1e-3: fail("top-k 5 final mass", tot, tok)
-        if tok["id"] not in [x["id"] for x in tok["raw_top_logprobs"]]: fail("top-k 5 chose outside the raw top 5")
+        tot = sum(math.exp(x["logprob"]) for x in tok["final_top_logprobs"])
+        if len(tok["final_top_logprobs"]) != 5 or abs(tot - 1) > 1e-3: fail("top-k 5 final mass", tot, tok)
+        if tok["id"] not in [x["id"] for x in tok["top_logprobs"]]: fail("top-k 5 chose outside the model's top 5")
 ev = [json.loads(l) for l in open(f"{t}/ev.jsonl")]
 toks = [e for e in ev if e["event"] == "token"]
 if len(toks) != 4 or [e["event"] for e in ev[-2:]] != ["sample", "done"]: fail("jsonl events", [e["event"] for e in ev])
