@@ -10,6 +10,7 @@
 #include <iostream>
 #include <vector>
 
+#include "app/cli_args.h"
 #include "app/commands.h"
 #include "app/output.h"
 #include "core/blas_setup.h"
@@ -68,6 +69,7 @@ int main(int argc, char** argv) {
   commands.push_back(app::add_bench_command(root));
 
   try {
+    app::refuse_empty_equals_values(argc, argv);  // `--stop=` (app/cli_args.h)
     root.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
     std::cout << root.help();

@@ -33,6 +33,8 @@ check --samplers --samplers top_k,warp hi
 check --format --format xml hi
 check --prompt-ids --prompt-ids 1,abc
 check --stop --stop "" hi
+check --stop --stop= hi          # CLI11 alone would take "hi" as the stop string
+check --stop -n 2 hi --stop=
 # these need the model's vocabulary
 MODEL=${GPT2_TEST_MODEL:-}
 if [ -z "$MODEL" ] && /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
