@@ -329,8 +329,8 @@ Command add_generate_command(CLI::App& root) {
       ->capture_default_str();
   sub->add_flag("--echo", p.echo, "Print the prompt before the continuation");
   sub->add_option("--logprobs", p.logprobs,
-                  "Per token (json/jsonl): logprob + top N of the model's distribution, "
-                  "final_logprob + final top N of the one sampled from")
+                  "Per token (json/jsonl): logprob + top N under the model, final_* under "
+                  "the sampled-from distribution")
       ->capture_default_str();
   sub->add_option("--format", p.format, "Output: text | json | jsonl")
       ->check(CLI::IsMember({"text", "json", "jsonl"}))
