@@ -106,16 +106,50 @@ std::vector<TensorInfo> parse_safetensors(const uint8_t* data, size_t size,
     out.push_back(std::move(t));
   }
 
-  // Overlap: sorted by begin, each non-empty range must start at or after the previous end.
+  // The tensors must cover the data exactly, as the reference implementation requires
+  // (huggingface/safetensors, Metadata::validate and read_metadata): sorted by (begin, end),
+  // the first starts at offset 0, each starts where the previous one ended (no hole, no
+  // overlap), and the last ends at the end of the file. A header-length field that is off by
+  // a byte or two (every tensor then read shifted) fails the last rule.
   std::vector<const TensorInfo*> order;
-  for (const auto& t : out)
-    if (t.end > t.begin) order.push_back(&t);
-  std::sort(order.begin(), order.end(),
-            [](const TensorInfo* a, const TensorInfo* b) { return a->begin < b->begin; });
-  for (size_t i = 1; i < order.size(); i++)
-    if (order[i]->begin < order[i - 1]->end)
-      runtime_error("{}: tensors '{}' and '{}' overlap in the file", file, order[i - 1]->name,
-                    order[i]->name);
+  order.reserve(out.size());
+  for (const auto& t : out) order.push_back(&t);
+  std::sort(order.begin(), order.end(), [](const TensorInfo* a, const TensorInfo* b) {
+    return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
+  });
+  auto bytes = [](size_t n) { return fmt::format("{} byte{}", n, n == 1 ? "" : "s"); };
+  size_t at = data_start;
+  const TensorInfo* prev = nullptr;
+  for (const TensorInfo* t : order) {
+    if (t->begin < at)
+      runtime_error(
+          "{}: tensors '{}' and '{}' overlap in the file (data_offsets [{}, {}] and "
+          "[{}, {}])",
+          file, prev->name, t->name, prev->begin - data_start, prev->end - data_start,
+          t->begin - data_start, t->end - data_start);
+    if (t->begin > at) {
+      if (!prev)
+        runtime_error(
+            "{}: the first tensor, '{}', starts at data offset {}, not 0 (a hole of {} that no "
+            "tensor covers)",
+            file, t->name, t->begin - data_start, bytes(t->begin - data_start));
+      runtime_error(
+          "{}: tensor '{}' starts at data offset {} but '{}' ends at {} (a hole of {} that no "
+          "tensor covers)",
+          file, t->name, t->begin - data_start, prev->name, at - data_start, bytes(t->begin - at));
+    }
+    at = t->end;
+    prev = t;
+  }
+  if (at != size) {
+    if (!prev)
+      runtime_error("{}: the header lists no tensor but {} of data follow it", file,
+                    bytes(data_size));
+    runtime_error(
+        "{}: {} left over after the last tensor, '{}' (the tensors end at data offset {}, the "
+        "data is {}; wrong header length?)",
+        file, bytes(size - at), prev->name, at - data_start, bytes(data_size));
+  }
   return out;
 }
 

@@ -8,8 +8,11 @@
 // parse_safetensors() checks everything that can be checked without the model's config,
 // before any tensor byte is read: header length within the file, valid JSON object, each
 // entry's dtype known, shape non-negative integers, begin <= end, end within the file,
-// (end - begin) == product(shape) * dtype size (overflow-checked), and no two tensors'
-// byte ranges overlap. Faults throw gpt2::Error (Runtime) naming the file and the tensor.
+// (end - begin) == product(shape) * dtype size (overflow-checked), and the tensors cover the
+// data exactly, as the reference implementation requires: sorted by offsets, the first starts
+// at 0, each where the previous ended (no hole, no overlap), the last at the end of the file
+// (no bytes left over; this also refuses a header length that is off by a byte or two).
+// Faults throw gpt2::Error (Runtime) naming the file and the tensor or offset at fault.
 // Separate from the loader so it can be fuzzed (tests/fuzz/fuzz_safetensors.cpp).
 #pragma once
 
