@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/utf8.h"
 
 namespace gpt2 {
 
@@ -47,7 +48,8 @@ std::vector<TensorInfo> parse_safetensors(const uint8_t* data, size_t size,
   try {
     j = json::parse(data + 8, data + data_start);
   } catch (const json::exception& e) {
-    runtime_error("{}: invalid safetensors header JSON: {}", file, e.what());
+    // The parser quotes what it last read, which may be raw data bytes: keep the line UTF-8.
+    runtime_error("{}: invalid safetensors header JSON: {}", file, utf8_replace_invalid(e.what()));
   }
   if (!j.is_object()) runtime_error("{}: safetensors header is not a JSON object", file);
 

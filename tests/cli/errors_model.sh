@@ -3,8 +3,11 @@
 # tensors, overlapping and out-of-range offsets, header longer than the file, header not
 # JSON, missing config.json, unsupported model_type/activation): the safetensors file
 # truncated at every byte of its header and at a spread of points through its data, config.json
-# fields of the wrong type or value, and odd but well-formed headers. Every case must exit 1
-# with one stderr line naming the file (no crash, no hang, nothing on stdout).
+# fields of the wrong type or value, odd but well-formed headers, and the header-length field
+# of every committed fixture off by one or two bytes (a cut that only drops padding spaces
+# leaves the JSON valid, and every tensor would be read shifted: the bytes left over give it
+# away). Every case must exit 1 with one stderr line naming the file (no crash, no hang,
+# nothing on stdout).
 set -u
 BIN=$1; REPO=$2
 FIX=$REPO/tests/data/models/tiny
@@ -51,6 +54,32 @@ for cut in $points; do
 done
 echo "truncation: $n cut points in [0, $size), header+length $hlen bytes, $bad failures"
 echo "  e.g. at $((hlen - 3)): $(head -c "$((hlen - 3))" "$FIX/model.safetensors" > "$T/trunc/model.safetensors"; run "$T/trunc"; cat "$T/err")"
+
+# --- header-length field off by a byte or two, in every committed fixture ---------------
+# Each fixture still loads as committed; with the field changed by -2, -1, +1, +2 it is refused.
+n=0
+for st in "$REPO"/tests/data/models/*/*.safetensors; do
+  d=$(dirname "$st"); f=$(basename "$st")
+  rm -rf "$T/len"; mkdir -p "$T/len"; cp "$d"/* "$T/len/"
+  model=$T/len; [ -f "$d/config.json" ] || model=$T/len/$f
+  run "$model"
+  [ "$rc" = 0 ] || { echo "FAIL [$st as committed] exit $rc: $(head -c 300 "$T/err")"; fail=1; continue; }
+  for delta in -2 -1 1 2; do
+    cp "$st" "$T/len/$f"
+    /usr/bin/python3 - "$T/len/$f" "$delta" <<'PY'
+import struct, sys
+path, delta = sys.argv[1], int(sys.argv[2])
+b = bytearray(open(path, "rb").read())
+b[:8] = struct.pack("<Q", struct.unpack("<Q", b[:8])[0] + delta)
+open(path, "wb").write(bytes(b))
+PY
+    run "$model"
+    judge "$st header length $delta" "$f" > /dev/null || { echo "  ($st, header length $delta)"; continue; }
+    n=$((n + 1))
+    case $delta in -1) echo "ok   [$(basename "$d") length -1] $(cat "$T/err")";; esac
+  done
+done
+echo "header length off by 1 or 2: $n refused"
 
 # --- config.json: wrong types and values -------------------------------------------------
 cfg() {  # cfg LABEL PYTHON PATTERN... : edits config.json (c = dict) in a fresh copy

@@ -34,20 +34,39 @@ expect() {
 # mk NAME: a copy of the fixture to damage
 mk() { mkdir -p "$TMP/$1" && cp "$FIX/config.json" "$FIX/model.safetensors" "$TMP/$1/"; }
 
-# edit_header NAME PYTHON: rewrites the safetensors header (h = dict) with python3, keeping
-# the data; the new header is written with its own length.
+# edit_header NAME PYTHON [repack]: rewrites the safetensors header (h = dict) with python3,
+# keeping the data; the new header is written with its own length. With "repack", the data is
+# laid out again so the tensors left in the header cover it exactly (in their old order), as a
+# well-formed file would be: a deleted tensor's bytes go with it.
 edit_header() {
-  local name=$1 code=$2
-  python3 - "$TMP/$name/model.safetensors" "$code" <<'PY'
+  local name=$1 code=$2 repack=${3:-}
+  python3 - "$TMP/$name/model.safetensors" "$code" "$repack" <<'PY'
 import json, struct, sys
-path, code = sys.argv[1], sys.argv[2]
+path, code, repack = sys.argv[1], sys.argv[2], sys.argv[3]
 b = open(path, "rb").read()
 n = struct.unpack("<Q", b[:8])[0]
 h = json.loads(b[8:8 + n])
 data = b[8 + n:]
 exec(code)
+if repack:
+    new = b""
+    for (b0, e0), k in sorted((v["data_offsets"], k) for k, v in h.items() if k != "__metadata__"):
+        h[k]["data_offsets"] = [len(new), len(new) + e0 - b0]
+        new += data[b0:e0]
+    data = new
 hb = json.dumps(h).encode()
 open(path, "wb").write(struct.pack("<Q", len(hb)) + hb + data)
+PY
+}
+
+# set_length NAME DELTA: adds DELTA to the header-length field, nothing else changed
+set_length() {
+  python3 - "$TMP/$1/model.safetensors" "$2" <<'PY'
+import struct, sys
+path, delta = sys.argv[1], int(sys.argv[2])
+b = bytearray(open(path, "rb").read())
+b[:8] = struct.pack("<Q", struct.unpack("<Q", b[:8])[0] + delta)
+open(path, "wb").write(bytes(b))
 PY
 }
 
@@ -77,7 +96,7 @@ expect badtype 1 "config.json" "model_type"
 mk wrongcfg; python3 -c "import json,sys; c=json.load(open(sys.argv[1])); c['n_layer']=3; json.dump(c, open(sys.argv[1],'w'))" "$TMP/wrongcfg/config.json"
 expect wrongcfg 1 "model.safetensors" "missing tensor 'h.2.ln_1.weight'"
 
-mk missing; edit_header missing "del h['h.1.mlp.c_fc.bias']"
+mk missing; edit_header missing "del h['h.1.mlp.c_fc.bias']" repack
 expect missing 1 "missing/model.safetensors" "h.1.mlp.c_fc.bias"
 
 mk misshaped; edit_header misshaped "t=h['h.0.attn.c_attn.weight']; t['shape']=[t['shape'][1], t['shape'][0]]"
@@ -92,8 +111,29 @@ expect unknowndtype 1 "unknowndtype/model.safetensors" "ln_f.bias" "Q4"
 mk range; edit_header range "t=h['wpe.weight']; s=t['data_offsets']; t['data_offsets']=[s[0]+10**9, s[1]+10**9]"
 expect range 1 "range/model.safetensors" "wpe.weight" "out of range"
 
-mk overlap; edit_header overlap "a=h['wpe.weight']; b=h['wte.weight']; n=a['data_offsets'][1]-a['data_offsets'][0]; a['data_offsets']=[b['data_offsets'][0], b['data_offsets'][0]+n]"
-expect overlap 1 "overlap/model.safetensors" "overlap" "wpe.weight"
+# the last tensor in the file moved 4 bytes back: it overlaps the one before it
+mk overlap; edit_header overlap "t=h['h.0.attn.c_attn.weight']; t['data_offsets']=[o-4 for o in t['data_offsets']]"
+expect overlap 1 "overlap/model.safetensors" "tensors 'h.1.ln_1.weight' and 'h.0.attn.c_attn.weight' overlap"
+
+# --- the tensors must cover the data exactly (huggingface/safetensors refuses the rest) ---
+# The fixture's header ends with one padding space: a length field cut by one still parses,
+# and every tensor would be read one byte early.
+mk lengthcut; set_length lengthcut -1
+expect lengthcut 1 "lengthcut/model.safetensors" "1 byte left over after the last tensor" "wrong header length?"
+mk lengthcut2; set_length lengthcut2 -2
+expect lengthcut2 1 "lengthcut2/model.safetensors" "invalid safetensors header JSON"
+mk lengthlong; set_length lengthlong 1
+expect lengthlong 1 "lengthlong/model.safetensors"
+mk leftover; printf '0123456789abcdef' >> "$TMP/leftover/model.safetensors"
+expect leftover 1 "leftover/model.safetensors" "16 bytes left over after the last tensor, 'h.0.attn.c_attn.weight'"
+mk notzero; edit_header notzero "data=bytes(8)+data
+for k, v in h.items():
+    if k != '__metadata__': v['data_offsets']=[o+8 for o in v['data_offsets']]"
+expect notzero 1 "notzero/model.safetensors" "the first tensor, 'h.1.attn.c_proj.weight', starts at data offset 8, not 0"
+mk hole; edit_header hole "t=h['h.0.attn.c_attn.weight']; b0=t['data_offsets'][0]; data=data[:b0]+bytes(8)+data[b0:]; t['data_offsets']=[o+8 for o in t['data_offsets']]"
+expect hole 1 "hole/model.safetensors" "tensor 'h.0.attn.c_attn.weight' starts at data offset 126480 but 'h.1.ln_1.weight' ends at 126472 (a hole of 8 bytes"
+mk notensors; edit_header notensors "h={'__metadata__': {'format': 'pt'}}"
+expect notensors 1 "notensors/model.safetensors" "the header lists no tensor but 138760 bytes of data follow it"
 
 mk sizemismatch; edit_header sizemismatch "t=h['ln_f.weight']; t['data_offsets'][1] -= 4"
 expect sizemismatch 1 "sizemismatch/model.safetensors" "ln_f.weight" "bytes"
