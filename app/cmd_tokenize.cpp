@@ -371,6 +371,7 @@ int run_jsonl(const TokenizeOptions& o, const std::string& input, SpecialPolicy 
 }
 
 int run(const TokenizeOptions& o) {
+  if (o.threads < 0) usage_error("--threads {} is out of range (must be >= 0)", o.threads);
   SpecialPolicy policy = parse_special_policy(o.input.special);
   if (o.jsonl && o.decode) usage_error("--jsonl and --decode cannot be combined");
   if (o.jsonl && o.format != "ids")
@@ -397,6 +398,11 @@ Command add_tokenize_command(CLI::App& root) {
                               "GPT-2 BPE token ids (tiktoken-exact): encode, decode, count, batch");
   CLI::App* sub = c.app;
   add_text_input_options(sub, o->input);
+  sub->get_option("TEXT")->description(
+      "Input text; several words are joined with single spaces, as echo does (quote the text "
+      "to keep tabs, newlines or runs of spaces; put -- before a word that starts with -); "
+      "taken byte-exact. With --decode: token ids (gpt2 tokenize --decode 15496 995). "
+      "Without TEXT: -f FILE, else stdin");
   sub->add_option("--format", o->format,
                   "Output: ids (one line), pieces (ID<TAB>PIECE a line, PIECE a JSON string; "
                   "bytes of a partial UTF-8 character as \\\\xNN), json, count")
@@ -409,14 +415,13 @@ Command add_tokenize_command(CLI::App& root) {
                 "Input is token ids (spaces, commas, newlines, or a JSON array); prints the "
                 "exact bytes (no newline added). --format json: {\"text\",\"bytes_hex\"}");
   sub->add_option("-t,--threads", o->threads, "Threads for --jsonl (0 = all cores)")
-      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   sub->footer(
       "Examples:\n"
       "  gpt2 tokenize \"hello world\"                 # 31373 995\n"
       "  gpt2 tokenize --format pieces \"Hello world\"\n"
       "  gpt2 tokenize --format count -f book.txt\n"
-      "  gpt2 tokenize --decode \"31373, 995\"          # hello world\n"
+      "  gpt2 tokenize --decode 31373 995             # hello world\n"
       "  gpt2 tokenize --special allow \"a<|endoftext|>b\"\n"
       "  printf '\"one\"\\n{\"text\":\"two\"}\\n' | gpt2 tokenize --jsonl -t 2\n"
       "Ids equal tiktoken's gpt2 encoding (Unicode 16.0 classes). Invalid UTF-8 input is\n"

@@ -1,7 +1,8 @@
-// Text input (see input.h). Sources, in order: positional TEXT; -f/--file FILE ('-' =
-// stdin); otherwise stdin when it is not a terminal. A FILE that is missing, a directory or
-// unreadable is a usage error naming it (exit 2); pipes and character devices (`-f <(cmd)`,
-// /dev/stdin) are read like regular files.
+// Text input (see input.h). Sources, in order: positional TEXT words (joined by single
+// spaces, each word byte-exact); -f/--file FILE ('-' = stdin); otherwise stdin when it is
+// not a terminal. A FILE that is missing, a directory or unreadable is a usage error naming
+// it (exit 2); pipes and character devices (`-f <(cmd)`, /dev/stdin) are read like regular
+// files.
 #include "app/input.h"
 
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -63,7 +65,22 @@ std::string read_file(const std::string& path) {
 }  // namespace
 
 void add_text_input_options(CLI::App* sub, TextInputOptions& o) {
-  sub->add_option("TEXT", o.text, "Input text (taken byte-exact); default: -f, else stdin");
+  // Bound to a vector of words through a callback (which CLI11 calls only when at least one
+  // word was given), so `text` stays unset for "no TEXT" and "" stays a given, empty text.
+  sub->add_option_function<std::vector<std::string>>(
+         "TEXT",
+         [&o](const std::vector<std::string>& words) {
+           std::string joined;
+           for (size_t i = 0; i < words.size(); i++) {
+             if (i) joined.push_back(' ');
+             joined += words[i];
+           }
+           o.text = std::move(joined);
+         },
+         "Input text; several words are joined with single spaces, as echo does (quote the "
+         "text to keep tabs, newlines or runs of spaces; put -- before a word that starts "
+         "with -); taken byte-exact. Without TEXT: -f FILE, else stdin")
+      ->type_name("");
   sub->add_option("-f,--file", o.file, "Read the input from FILE ('-' = stdin)");
   sub->add_option("--special", o.special,
                   "The literal <|endoftext|> in the text: error (refuse, default), allow (id "

@@ -1,5 +1,6 @@
 // Text input shared by tokenize, generate and inspect-logits (SPEC "Text input"):
-// a positional TEXT; or -f/--file FILE ('-' = stdin); or, when neither is given and stdin
+// positional TEXT words (several words join with single spaces, as echo does: `gpt2 generate
+// Once upon a time`); or -f/--file FILE ('-' = stdin); or, when neither is given and stdin
 // is not a terminal, all of stdin. Bytes are taken exactly; invalid UTF-8 is replaced like
 // Python's errors="replace", with one warning giving the first bad byte offset.
 #pragma once
@@ -14,12 +15,13 @@
 namespace gpt2::app {
 
 struct TextInputOptions {
-  std::optional<std::string> text;  // positional TEXT
+  std::optional<std::string> text;  // positional TEXT: the words joined by single spaces;
+                                    // unset when no word was given ("" is a given word)
   std::string file;                 // -f/--file
   std::string special = "error";    // --special error|allow|text
 };
 
-/// Adds TEXT, -f/--file and --special to `sub`.
+/// Adds TEXT... (any number of words, filling `o.text`), -f/--file and --special to `sub`.
 void add_text_input_options(CLI::App* sub, TextInputOptions& o);
 
 /// Reads the text (argument, file, or stdin). Returns std::nullopt when no source was

@@ -320,32 +320,4 @@ std::string svg_bar_chart(const BarChart& c) {
   return s;
 }
 
-void write_file_atomic(const std::string& path, std::string_view bytes) {
-  std::string tmp = path + ".tmp.XXXXXX";
-  const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) runtime_error("cannot write {}: {}", path, std::strerror(errno));
-  const char* p = bytes.data();
-  size_t left = bytes.size();
-  int err = 0;
-  while (left > 0) {
-    const ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      err = errno;
-      break;
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-  const mode_t um = ::umask(0);  // mkstemp creates 0600; give the file the usual mode
-  ::umask(um);
-  ::fchmod(fd, 0666 & ~um);
-  if (::close(fd) != 0 && err == 0) err = errno;
-  if (err == 0 && ::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
-  if (err != 0) {
-    ::unlink(tmp.c_str());
-    runtime_error("cannot write {}: {}", path, std::strerror(err));
-  }
-}
-
 }  // namespace gpt2::app

@@ -1,4 +1,5 @@
-// Pure helpers of gpt2 inspect-logits (no model, no I/O except write_file_atomic), kept out
+// Pure helpers of gpt2 inspect-logits (no model, no I/O; output files are written by
+// write_file_atomic in app/output.h), kept out
 // of cmd_inspect.cpp so unit tests can check them byte by byte (tests/unit/inspect_*).
 //
 //   log_sum_exp     stable log Σ exp(l_i / T) in double (max subtracted first)
@@ -11,8 +12,6 @@
 //                   cols); header dict padded with spaces and ended by '\n' so the data
 //                   starts at a multiple of 64 bytes
 //   svg_bar_chart   grouped bar chart (one series per temperature) as a standalone SVG
-//   write_file_atomic  writes PATH.tmp.XXXXXX beside PATH, then rename(2): a failure
-//                   leaves no partial file; throws runtime_error (exit 1) naming PATH
 #pragma once
 
 #include <cstdint>
@@ -46,7 +45,5 @@ struct BarChart {
   std::vector<std::vector<double>> values;  // [series][category], in [0, 1]
 };
 std::string svg_bar_chart(const BarChart& c);
-
-void write_file_atomic(const std::string& path, std::string_view bytes);
 
 }  // namespace gpt2::app

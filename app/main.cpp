@@ -2,7 +2,7 @@
 // commands.h, maps every error to one stderr line and an exit code (SPEC "Exit codes"):
 //   0 ok; 1 run-time failure; 2 usage or input error; 130 interrupted.
 // CLI11's own exit codes (105, 106, ...) are not what users expect, so parse errors are
-// caught here and become exit 2 with a one-line message.
+// caught here and become exit 2 with a one-line message in our words (app/parse_errors.h).
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -13,6 +13,7 @@
 #include "app/cli_args.h"
 #include "app/commands.h"
 #include "app/output.h"
+#include "app/parse_errors.h"
 #include "core/blas_setup.h"
 #include "core/kernels.h"
 #include "core/cpu.h"
@@ -88,9 +89,7 @@ int main(int argc, char** argv) {
       std::cout << root.help();
       return 0;
     }
-    std::string msg = e.what();
-    std::replace(msg.begin(), msg.end(), '\n', ' ');
-    std::fprintf(stderr, "gpt2: error: %s (see gpt2 --help)\n", msg.c_str());
+    std::fprintf(stderr, "gpt2: error: %s\n", app::describe_parse_error(e, root).c_str());
     return 2;
   }
 

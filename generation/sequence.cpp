@@ -64,6 +64,11 @@ Sequence::Input Sequence::input() const {
 
 Event Sequence::finish(Event ev, FinishReason r) {
   finish_ = r;
+  // a finished sequence keeps only its results: drop the per-step scratch (the chain's
+  // candidate array and the logprob buffers are ~1 MB with GPT-2's vocabulary)
+  chain_.reset();
+  lp_ = LogprobCalculator{};
+  window_ = {};
   ev.text += utf8_replace_invalid(hold_.take_rest());
   ev.finish = r;
   return ev;

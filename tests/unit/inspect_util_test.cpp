@@ -1,6 +1,6 @@
 // inspect-logits helpers (app/inspect_util.h): log-sum-exp stability, visible pieces,
-// display width, bars, the exact .npy v1.0 header bytes, XML escaping in the SVG, and the
-// atomic file writer (no partial file on failure).
+// display width, bars, the exact .npy v1.0 header bytes, XML escaping in the SVG (the atomic
+// file writer is tested in output_file_test.cpp).
 //
 // app/ is linked into the gpt2 executable only (no library), so this test compiles the
 // helper source itself; it has no dependency beyond core/ and fmt.
@@ -110,33 +110,4 @@ TEST_CASE("inspect: SVG escapes labels and has one bar per value", "[inspect]") 
   CHECK(bars == 6);
   CHECK(s.find("T=0.5") != std::string::npos);
   CHECK(s.rfind("</svg>\n") == s.size() - 7);
-}
-
-TEST_CASE("inspect: write_file_atomic leaves no partial file", "[inspect]") {
-  char dir[] = "/tmp/gpt2-inspect-XXXXXX";
-  REQUIRE(mkdtemp(dir) != nullptr);
-  const std::string d = dir;
-  write_file_atomic(d + "/ok.txt", "hello");
-  std::ifstream in(d + "/ok.txt");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  CHECK(ss.str() == "hello");
-  // the target is a directory: rename fails, the temp file is removed, the error names it
-  REQUIRE(mkdir((d + "/sub").c_str(), 0755) == 0);
-  try {
-    write_file_atomic(d + "/sub", "x");
-    FAIL("no error");
-  } catch (const Error& e) {
-    CHECK(e.code() == ExitCode::Runtime);
-    CHECK(std::string(e.what()).find(d + "/sub") != std::string::npos);
-  }
-  CHECK_THROWS_AS(write_file_atomic(d + "/missing/x", "x"), Error);
-  int entries = 0;
-  DIR* dp = opendir(dir);
-  while (dirent* e = readdir(dp)) entries += e->d_name[0] != '.';
-  closedir(dp);
-  CHECK(entries == 2);  // ok.txt and sub, no leftover temp file
-  std::remove((d + "/ok.txt").c_str());
-  rmdir((d + "/sub").c_str());
-  rmdir(dir);
 }
