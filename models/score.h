@@ -1,0 +1,42 @@
+// Log-probabilities from logits, and scoring continuations of one prompt (inspect-logits
+// --choice; any "which of these answers does the model prefer" question).
+//
+// score_continuations evaluates the prompt ONCE into a Session; for each continuation it
+// appends the continuation's tokens in one batched eval on top of the prompt's KV cache,
+// reads the log-probability of every continuation token, then drops them again with
+// Session::truncate, so the prompt is never recomputed. A continuation c_0..c_{n-1} is
+// scored as log p(c_0 | prompt) + Σ_{i>0} log p(c_i | prompt, c_<i): c_0 from the prompt's
+// last logits, c_i from the row of c_{i-1}; only c_0..c_{n-2} need to be evaluated (the
+// last token's own logits predict nothing we score), so a one-token continuation costs no
+// forward pass at all. Every log-softmax is a max-subtracted log-sum-exp in double.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "models/model.h"
+
+namespace gpt2 {
+
+/// log Σ_i exp(x_i * inv_t), computed as m + log Σ exp(x_i*inv_t - m), in double.
+/// -inf when every x is -inf (or n == 0).
+double log_sum_exp(const float* x, int n, double inv_t = 1.0);
+
+struct ContinuationScore {
+  double logprob = 0.0;                // Σ of token_logprobs
+  std::vector<double> token_logprobs;  // one per continuation token
+};
+
+/// Scores each continuation after `prompt` (non-empty). The Session is reset first and
+/// left holding the prompt. Every continuation must be non-empty and fit in the context
+/// with the prompt (else usage_error from Session::eval). Ids must be < vocab_size.
+std::vector<ContinuationScore> score_continuations(
+    Session& s, std::span<const int32_t> prompt,
+    const std::vector<std::vector<int32_t>>& continuations);
+
+/// The log-probabilities renormalised over the set: p_i = exp(l_i - log Σ_j exp(l_j)).
+/// Every l_i = -inf gives NaN for all (no choice has any probability).
+std::vector<double> normalise_logprobs(std::span<const double> logprobs);
+
+}  // namespace gpt2
