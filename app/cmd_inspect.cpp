@@ -17,7 +17,11 @@
 //                     actual next token with its log-probability and rank
 //   5. render         table (human, Unicode bars, colour on a terminal) | json (SPEC shape)
 //                     | tsv | npy ([positions, V] float32 of --values); --output writes a
-//                     file through a temp file + rename; --plot writes an SVG bar chart
+//                     file through a temp file + rename; --plot writes an SVG bar chart, or
+//                     with --filters one panel per filter (app/inspect_plot.h)
+//
+// --choice TEXT (>= 2) is its own path after step 2: app/inspect_choices.h scores each
+// choice as a continuation of the prompt (the prompt evaluated once, its KV cache reused).
 //
 // Sliding window (--all-positions, prompt longer than P, as in transformers' perplexity
 // guide): windows [b, min(b+P, T)) for b = 0, S, 2S, ...; each window scores only the
@@ -36,6 +40,8 @@
 
 #include "app/commands.h"
 #include "app/input.h"
+#include "app/inspect_choices.h"
+#include "app/inspect_plot.h"
 #include "app/inspect_util.h"
 #include "app/model_options.h"
 #include "app/output.h"
@@ -51,8 +57,6 @@
 namespace gpt2::app {
 
 namespace {
-
-using json = nlohmann::ordered_json;
 
 constexpr int kChunk = 256;    // tokens per eval call (progress granularity)
 constexpr int kBarWidth = 24;  // cells of a probability bar at p = 1
@@ -80,6 +84,7 @@ struct InspectParams {
   std::string plot;               // --plot FILE.svg
   std::string attention;          // --attention LAYER|all
   int head = -1;                  // --head H (-1 = mean over heads)
+  std::vector<std::string> choices;  // --choice TEXT (repeatable)
   // parsed
   std::vector<double> temps;
   std::vector<Filter> filters;
@@ -159,6 +164,22 @@ void parse_options(InspectParams& p) {
   }
   if (p.head != -1 && p.attn_layer == -2) usage_error("--head needs --attention LAYER|all");
   if (p.head < -1) usage_error("--head {} is out of range (must be >= 0)", p.head);
+  if (!p.choices.empty()) {
+    if (p.choices.size() == 1)
+      usage_error("--choice needs at least two choices (given once: '{}')",
+                  quote_for_message(p.choices[0]));
+    for (const std::string& c : p.choices)
+      if (c.empty()) usage_error("--choice: an empty choice has no tokens to score");
+    // what the choice scores do not have: refuse rather than ignore
+    const std::pair<bool, const char*> other[] = {
+        {p.all_positions, "--all-positions"}, {p.full, "--full"},
+        {!p.temps.empty(), "--temperature"},  {!p.filters.empty(), "--filters"},
+        {!p.plot.empty(), "--plot"},          {p.attn_layer != -2, "--attention"},
+        {p.stride != 0, "--stride"},          {p.top_k_given, "--top-k"},
+        {p.format == "npy", "--format npy"}};
+    for (const auto& [given, flag] : other)
+      if (given) usage_error("--choice cannot be combined with {}", flag);
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -190,7 +211,9 @@ struct PositionStats {
   std::vector<double> lse_t;      // per --temperature: log Σ exp(l/T) (T = 0: unused)
   std::vector<double> entropy_t;  // per --temperature
   int32_t argmax = 0;
+  double max_logprob = 0.0;                // log-probability of the arg-max
   std::vector<int> survivors;              // per --filters: tokens that survive
+  std::vector<double> survivor_mass;       // per --filters: their total probability
   std::vector<std::vector<int32_t>> kept;  // per --filters: surviving ids, sorted
   std::vector<float> values;               // (V) with --full or npy
   std::vector<AttnRow> attention;
@@ -235,6 +258,7 @@ PositionStats position_stats(const float* logits, int V, int index, std::optiona
   const int sorted = std::max(k, 1);
   std::partial_sort(order.begin(), order.begin() + sorted, order.end(), before);
   ps.argmax = order[0];
+  ps.max_logprob = logits[ps.argmax] - lse;
   for (int i = 0; i < k; i++)
     ps.top.push_back(Row{order[i], logits[order[i]], logits[order[i]] - lse, i + 1});
   for (double t : p.temps) {
@@ -256,6 +280,9 @@ PositionStats position_stats(const float* logits, int V, int index, std::optiona
     ps.kept.push_back(
         sampling::filter_survivors(f.name, f.value, std::span<const float>(logits, V)));
     ps.survivors.push_back(static_cast<int>(ps.kept.back().size()));
+    double mass = 0.0;
+    for (int32_t id : ps.kept.back()) mass += std::exp(logits[id] - lse);
+    ps.survivor_mass.push_back(mass);
   }
   if (keep_values) ps.values.assign(logits, logits + V);
   return ps;
@@ -387,30 +414,12 @@ Report evaluate(Model& model, std::vector<int32_t> ids, const InspectParams& p) 
 // ---------------------------------------------------------------------------------------
 // 5. render
 
-std::string_view token_bytes(const Tokenizer& tok, int32_t id) {
-  return tok.valid_id(id) ? tok.token_bytes(id) : std::string_view{};
-}
-
-json token_json(const Tokenizer& tok, int32_t id) {
-  const std::string_view b = token_bytes(tok, id);
-  json j = {{"id", id}, {"text", utf8_replace_invalid(b)}};
-  if (!utf8_valid(b)) {
-    json bytes = json::array();
-    for (unsigned char ch : b) bytes.push_back(static_cast<int>(ch));
-    j["bytes"] = std::move(bytes);
-  }
-  return j;
-}
-
-// A finite double, or null (JSON has no inf/nan).
-json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-
 // Extra per-row fields with --temperature / --filters.
 void row_extras(json& j, const PositionStats& ps, const InspectParams& p, int32_t id, float logit) {
   if (!p.temps.empty()) {
     json pr = json::array();
     for (size_t t = 0; t < p.temps.size(); t++)
-      pr.push_back(num(prob_t(ps, p.temps, t, id, logit)));
+      pr.push_back(json_number(prob_t(ps, p.temps, t, id, logit)));
     j["probs"] = std::move(pr);
   }
   if (!p.filters.empty()) {
@@ -433,10 +442,10 @@ std::string render_json(const Report& r, const Tokenizer& tok, const InspectPara
   }
   json positions = json::array();
   for (const PositionStats& ps : r.positions) {
-    json pj = {{"index", ps.index}, {"entropy", num(ps.entropy)}};
+    json pj = {{"index", ps.index}, {"entropy", json_number(ps.entropy)}};
     if (ps.next) {
       json n = token_json(tok, ps.next->id);
-      n["logprob"] = num(ps.next->logprob);
+      n["logprob"] = json_number(ps.next->logprob);
       n["rank"] = ps.next->rank;
       row_extras(n, ps, p, ps.next->id, ps.next->logit);
       pj["next"] = std::move(n);
@@ -444,29 +453,29 @@ std::string render_json(const Report& r, const Tokenizer& tok, const InspectPara
     json top = json::array();
     for (const Row& row : ps.top) {
       json t = token_json(tok, row.id);
-      t["logit"] = num(row.logit);
-      t["prob"] = num(std::exp(row.logprob));
-      t["logprob"] = num(row.logprob);
+      t["logit"] = json_number(row.logit);
+      t["prob"] = json_number(std::exp(row.logprob));
+      t["logprob"] = json_number(row.logprob);
       row_extras(t, ps, p, row.id, row.logit);
       top.push_back(std::move(t));
     }
     pj["top"] = std::move(top);
     if (!p.temps.empty()) {
       json e = json::array();
-      for (double v : ps.entropy_t) e.push_back(num(v));
+      for (double v : ps.entropy_t) e.push_back(json_number(v));
       pj["entropies"] = std::move(e);
     }
     if (!p.filters.empty()) pj["survivors"] = ps.survivors;
     if (p.full) {
       json l = json::array();
-      for (float v : ps.values) l.push_back(num(v));
+      for (float v : ps.values) l.push_back(json_number(v));
       pj["logits"] = std::move(l);
     }
     if (p.attn_layer != -2) {
       json a = json::array();
       for (const AttnRow& ar : ps.attention) {
         json w = json::array();
-        for (float v : ar.weights) w.push_back(num(v));
+        for (float v : ar.weights) w.push_back(json_number(v));
         a.push_back({{"layer", ar.layer},
                      {"head", ar.head >= 0 ? json(ar.head) : json(nullptr)},
                      {"weights", std::move(w)}});
@@ -478,9 +487,9 @@ std::string render_json(const Report& r, const Tokenizer& tok, const InspectPara
   doc["positions"] = std::move(positions);
   if (r.summary) {
     doc["summary"] = {
-        {"logprob_sum", num(r.logprob_sum)},
-        {"perplexity", r.scored ? num(std::exp(-r.logprob_sum / r.scored)) : json(nullptr)},
-        {"mean_logprob", r.scored ? num(r.logprob_sum / r.scored) : json(nullptr)},
+        {"logprob_sum", json_number(r.logprob_sum)},
+        {"perplexity", r.scored ? json_number(std::exp(-r.logprob_sum / r.scored)) : json(nullptr)},
+        {"mean_logprob", r.scored ? json_number(r.logprob_sum / r.scored) : json(nullptr)},
         {"count", r.scored}};
   }
   return doc.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
@@ -530,41 +539,6 @@ std::string render_npy(const Report& r, const InspectParams& p, int V) {
   return npy_bytes(data, static_cast<int64_t>(r.positions.size()), V);
 }
 
-// ANSI styling, only when colour is on.
-struct Style {
-  bool on;
-  std::string operator()(const char* code, std::string_view s) const {
-    if (!on) return std::string(s);
-    return fmt::format("\033[{}m{}\033[0m", code, s);
-  }
-};
-constexpr const char* kBold = "1";
-constexpr const char* kDim = "2";
-constexpr const char* kBar = "32";   // green
-constexpr const char* kNext = "33";  // yellow
-constexpr const char* kCyan = "36";
-
-std::string vis(const Tokenizer& tok, int32_t id) { return visible_piece(token_bytes(tok, id)); }
-
-// The prompt's last `cols` display columns, visible.
-std::string prompt_tail(const Report& r, const Tokenizer& tok, int end, int cols) {
-  std::string s;
-  for (int i = end; i >= 0; i--) {
-    std::string v = vis(tok, r.ids[i]);
-    if (display_width(v) + display_width(s) > cols) {
-      s = "…" + s;
-      break;
-    }
-    s = v + s;
-  }
-  return s;
-}
-
-// 4 decimals, or 2 significant digits for tiny probabilities (never a misleading 0.0000).
-std::string fmt_prob(double v) {
-  return v >= 1e-3 || v == 0.0 ? fmt::format("{:.4f}", v) : fmt::format("{:.1e}", v);
-}
-
 std::string temps_header(const InspectParams& p) {
   std::string h;
   for (double t : p.temps) h += "  " + pad(fmt::format("T={}", t), 8, true);
@@ -594,7 +568,7 @@ void position_block(std::string& out, const Report& r, const Tokenizer& tok,
                     const PositionStats& ps, const InspectParams& p, const Style& st) {
   out += st(kBold,
             fmt::format("after position {} ({} token{}, ends \"{}\"):\n", ps.index, ps.index + 1,
-                        ps.index == 0 ? "" : "s", prompt_tail(r, tok, ps.index, 40)));
+                        ps.index == 0 ? "" : "s", prompt_tail(tok, r.ids, ps.index, 40)));
   if (ps.next)
     out += st(kNext, fmt::format("  next in prompt: {} (id {}), prob {:.4f}, logprob {:.4f}, "
                                  "rank {}\n",
@@ -710,13 +684,42 @@ std::string render_table(const Report& r, const Tokenizer& tok, const InspectPar
   return out;
 }
 
+// The prompt's end for a figure title: visible pieces with real spaces, so it wraps.
+std::string plot_prompt(const Report& r, const Tokenizer& tok, int index) {
+  const std::string t = prompt_tail(tok, r.ids, index, 48);
+  constexpr std::string_view kSpace = "␣";
+  std::string out;
+  for (size_t i = 0; i < t.size();) {
+    const bool space = t.compare(i, kSpace.size(), kSpace) == 0;
+    out += space ? ' ' : t[i];
+    i += space ? kSpace.size() : 1;
+  }
+  return out;
+}
+
 std::string render_plot(const Report& r, const Tokenizer& tok, const InspectParams& p) {
   const PositionStats& ps = r.positions.back();
+  const size_t n = std::min<size_t>(ps.top.size(), 40);
+  if (!p.filters.empty()) {  // the filter figure: one panel per filter, raw logits (T = 1)
+    FilterFigure f;
+    f.title = fmt::format("Which tokens survive each filter after \"{}\"", plot_prompt(r, tok, ps.index));
+    f.p_max = std::exp(ps.max_logprob);
+    for (size_t i = 0; i < n; i++) {
+      f.categories.push_back(vis(tok, ps.top[i].id));
+      f.probs.push_back(std::exp(ps.top[i].logprob));
+    }
+    for (size_t fi = 0; fi < p.filters.size(); fi++) {
+      FilterPanel panel{p.filters[fi].spec, p.filters[fi].name, p.filters[fi].value,
+                        ps.survivors[fi], ps.survivor_mass[fi], {}};
+      for (size_t i = 0; i < n; i++) panel.kept.push_back(ps.survives(fi, ps.top[i].id));
+      f.panels.push_back(std::move(panel));
+    }
+    return svg_filter_figure(f);
+  }
   BarChart c;
-  c.title = fmt::format("Next-token probabilities after \"{}\"", prompt_tail(r, tok, ps.index, 40));
+  c.title = fmt::format("Next-token probabilities after \"{}\"", plot_prompt(r, tok, ps.index));
   c.x_label = "token (most likely first)";
   c.y_label = "probability";
-  const size_t n = std::min<size_t>(ps.top.size(), 40);
   for (size_t i = 0; i < n; i++) c.categories.push_back(vis(tok, ps.top[i].id));
   if (p.temps.empty()) {
     c.series_names.push_back("T=1");
@@ -735,21 +738,30 @@ std::string render_plot(const Report& r, const Tokenizer& tok, const InspectPara
 
 // ---------------------------------------------------------------------------------------
 
+// The payload to --output FILE (temp file + rename) or stdout.
+void emit(const InspectParams& p, const std::string& payload) {
+  if (!p.output.empty())
+    write_file_atomic(p.output, payload);
+  else
+    write_stdout(payload);
+}
+
 int run_inspect(InspectParams& p) {
   parse_options(p);
   const Tokenizer& tok = Tokenizer::gpt2();
 
   std::vector<int32_t> ids;
+  const SpecialPolicy policy = parse_special_policy(p.input.special);
+  std::optional<std::string> prompt_text;  // the text ids came from (--choice needs it)
   if (!p.prompt_ids.empty()) {
     if (p.input.text || !p.input.file.empty())
       usage_error("--prompt-ids: give either TEXT/--file or --prompt-ids, not both");
     ids = parse_token_ids(p.prompt_ids, "--prompt-ids");
   } else {
-    const SpecialPolicy policy = parse_special_policy(p.input.special);
-    std::optional<std::string> text = read_text_input(p.input);
-    if (!text)
+    prompt_text = read_text_input(p.input);
+    if (!prompt_text)
       usage_error("no prompt: give TEXT, -f FILE, --prompt-ids IDS, or pipe text on stdin");
-    ids = tok.encode(*text, policy);
+    ids = tok.encode(*prompt_text, policy);
   }
 
   std::unique_ptr<Model> model = load_model(p.model);
@@ -760,10 +772,22 @@ int run_inspect(InspectParams& p) {
                 cfg.n_layer - 1);
   if (p.head >= cfg.n_head)
     usage_error("--head {}: the model has {} heads (0..{})", p.head, cfg.n_head, cfg.n_head - 1);
+  std::string payload;
+  if (!p.choices.empty()) {
+    if (!prompt_text) prompt_text = tok.decode(ids);  // --prompt-ids
+    const ChoiceReport cr = score_choices(*model, tok, *prompt_text, ids, p.choices, policy);
+    if (p.format == "json")
+      payload = render_choices_json(cr);
+    else if (p.format == "tsv")
+      payload = render_choices_tsv(cr);
+    else
+      payload = render_choices_table(cr, tok, p.output.empty() && use_color());
+    emit(p, payload);
+    return 0;
+  }
   if (ids.empty()) ids.push_back(cfg.bos_token_id);  // condition on <|endoftext|>
 
   const Report r = evaluate(*model, ids, p);
-  std::string payload;
   if (p.format == "json")
     payload = render_json(r, tok, p);
   else if (p.format == "tsv")
@@ -773,10 +797,7 @@ int run_inspect(InspectParams& p) {
   else
     payload = render_table(r, tok, p, p.output.empty() && use_color());
   if (!p.plot.empty()) write_file_atomic(p.plot, render_plot(r, tok, p));
-  if (!p.output.empty())
-    write_file_atomic(p.output, payload);
-  else
-    write_stdout(payload);
+  emit(p, payload);
   return 0;
 }
 
@@ -788,12 +809,15 @@ Command add_inspect_command(CLI::App& root) {
   CLI::App* sub = root.add_subcommand(
       "inspect-logits",
       "What the model thinks comes next: top tokens, probabilities, entropy, temperature, "
-      "filters, per-token scores, attention");
+      "filters, per-token scores, attention, choices");
   sub->footer(
       "Examples:\n"
       "  gpt2 inspect-logits -k 5 \"The cat sat on the\"\n"
       "  gpt2 inspect-logits --temperature 0.5,1,1.5 --plot probs.svg \"The cat sat on the\"\n"
       "  gpt2 inspect-logits --filters top_k=40,top_p=0.95,min_p=0.05 \"Once upon a\"\n"
+      "  gpt2 inspect-logits -k 20 --filters top_k=5,top_p=0.5,min_p=0.2 --plot f.svg \"Once upon a\"\n"
+      "  gpt2 inspect-logits --choice \" Yes\" --choice \" No\" \"Is this spam? Answer Yes or No. "
+      "Answer:\"\n"
       "  gpt2 inspect-logits --all-positions -f story.txt        # perplexity, token by token\n"
       "  gpt2 inspect-logits --attention 3 \"The cat sat on the\"\n"
       "  gpt2 inspect-logits --all-positions --format npy --values logprobs --output lp.npy "
@@ -829,7 +853,14 @@ Command add_inspect_command(CLI::App& root) {
       ->capture_default_str();
   sub->add_option("--plot", p->plot,
                   "Also write an SVG bar chart of the top tokens' probabilities (one series per "
-                  "temperature)");
+                  "temperature); with --filters, one panel per filter: survivors coloured, the "
+                  "rest grey, the cutoff and the survivor count");
+  sub->add_option("--choice", p->choices,
+                  "A candidate continuation of the prompt (repeat, at least twice): the "
+                  "log-probability of all its tokens and its probability renormalised over the "
+                  "choices. Mind the leading space: after \"Answer:\" the token is \" Yes\", "
+                  "so write --choice \" Yes\" --choice \" No\"")
+      ->allow_extra_args(false);  // one TEXT per --choice; the prompt stays positional
   sub->add_option("--attention", p->attention,
                   "Attention weights from the last position (every position with "
                   "--all-positions) to each earlier token: LAYER or all");

@@ -1,28 +1,15 @@
 #include "app/inspect_util.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 
 #include "core/error.h"
+#include "core/utf8.h"
 
 namespace gpt2::app {
-
-double log_sum_exp(const float* x, int n, double inv_t) {
-  double m = -INFINITY;
-  for (int i = 0; i < n; i++) m = std::max(m, static_cast<double>(x[i]) * inv_t);
-  if (!std::isfinite(m)) return m;  // all -inf (or +inf somewhere)
-  double s = 0.0;
-  for (int i = 0; i < n; i++) s += std::exp(static_cast<double>(x[i]) * inv_t - m);
-  return m + std::log(s);
-}
 
 namespace {
 
@@ -133,6 +120,59 @@ std::string pad(std::string_view s, int width, bool left) {
   return out;
 }
 
+std::string truncate_columns(std::string_view s, int cols) {
+  if (display_width(s) <= cols) return std::string(s);
+  std::string out;
+  int w = 0;
+  for (size_t i = 0; i < s.size();) {
+    uint32_t cp = 0;
+    const int n = std::max(1, utf8_seq(s, i, &cp));
+    const std::string_view ch = s.substr(i, n);
+    const int cw = display_width(ch);
+    if (w + cw > cols - 1) break;  // room for "…"
+    out.append(ch);
+    w += cw;
+    i += n;
+  }
+  return out + "…";
+}
+
+std::string fmt_prob(double v) {
+  return v >= 1e-3 || v == 0.0 ? fmt::format("{:.4f}", v) : fmt::format("{:.1e}", v);
+}
+
+std::string_view token_bytes(const Tokenizer& tok, int32_t id) {
+  return tok.valid_id(id) ? tok.token_bytes(id) : std::string_view{};
+}
+
+std::string vis(const Tokenizer& tok, int32_t id) { return visible_piece(token_bytes(tok, id)); }
+
+std::string prompt_tail(const Tokenizer& tok, std::span<const int32_t> ids, int end, int cols) {
+  std::string s;
+  for (int i = end; i >= 0; i--) {
+    std::string v = vis(tok, ids[i]);
+    if (display_width(v) + display_width(s) > cols) {
+      s = "…" + s;
+      break;
+    }
+    s = v + s;
+  }
+  return s;
+}
+
+json token_json(const Tokenizer& tok, int32_t id) {
+  const std::string_view b = token_bytes(tok, id);
+  json j = {{"id", id}, {"text", utf8_replace_invalid(b)}};
+  if (!utf8_valid(b)) {
+    json bytes = json::array();
+    for (unsigned char ch : b) bytes.push_back(static_cast<int>(ch));
+    j["bytes"] = std::move(bytes);
+  }
+  return j;
+}
+
+json json_number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
 std::string prob_bar(double p, int width) {
   if (!(p > 0.0)) p = 0.0;  // NaN too
   const long eighths = std::lround(std::min(p, 1.0) * width * 8);
@@ -202,122 +242,6 @@ std::string xml_escape(std::string_view s) {
     }
   }
   return out;
-}
-
-std::string svg_bar_chart(const BarChart& c) {
-  static const char* kColors[] = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759",
-                                  "#76b7b2", "#b07aa1", "#edc948", "#9c755f"};
-  const int n_cat = static_cast<int>(c.categories.size());
-  const int n_ser = std::max<int>(1, static_cast<int>(c.series_names.size()));
-  const double group_w = std::max(36.0, 14.0 * n_ser + 14.0);
-  int label_w = 1;  // rotated labels need room below the axis: ~7.2 px per column at 45°
-  for (const auto& cat : c.categories) label_w = std::max(label_w, display_width(cat));
-  const double left = 70, right = 30, top = 60, plot_h = 300;
-  const double bottom = 50 + std::min(label_w, 24) * 7.2 * 0.71;
-  const double plot_w = std::max(300.0, group_w * std::max(1, n_cat));
-  const double W = left + plot_w + right, H = top + plot_h + bottom;
-
-  double vmax = 0.0;
-  for (const auto& s : c.values)
-    for (double v : s) vmax = std::max(vmax, std::isfinite(v) ? v : 0.0);
-  // y axis: 0 .. a round number at or above the largest bar
-  double step = 0.1;
-  if (vmax <= 0.02)
-    step = 0.005;
-  else if (vmax <= 0.05)
-    step = 0.01;
-  else if (vmax <= 0.2)
-    step = 0.05;
-  else if (vmax <= 0.5)
-    step = 0.1;
-  else
-    step = 0.2;
-  double ymax = std::max(step, std::ceil(vmax / step - 1e-9) * step);
-  if (ymax > 1.0) ymax = 1.0;
-  const auto Y = [&](double v) { return top + plot_h - std::clamp(v / ymax, 0.0, 1.0) * plot_h; };
-
-  std::string s;
-  s += fmt::format(
-      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0:.0f}\" height=\"{1:.0f}\" "
-      "viewBox=\"0 0 {0:.0f} {1:.0f}\" font-family=\"DejaVu Sans, Helvetica, Arial, "
-      "sans-serif\" font-size=\"12\">\n"
-      "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
-      W, H);
-  s += fmt::format(
-      "<text x=\"{:.1f}\" y=\"24\" font-size=\"15\" font-weight=\"bold\" "
-      "text-anchor=\"middle\">{}</text>\n",
-      left + plot_w / 2, xml_escape(c.title));
-  // grid and y ticks
-  const int n_ticks = static_cast<int>(std::lround(ymax / step));
-  for (int i = 0; i <= n_ticks; i++) {
-    const double v = i * step, y = Y(v);
-    s += fmt::format(
-        "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" "
-        "stroke=\"{}\" stroke-width=\"1\"/>\n",
-        left, y, left + plot_w, y, i == 0 ? "#333" : "#e3e3e3");
-    s += fmt::format(
-        "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\" "
-        "fill=\"#333\">{}</text>\n",
-        left - 6, y + 4, step < 0.01 ? fmt::format("{:.3f}", v) : fmt::format("{:.2f}", v));
-  }
-  s += fmt::format(
-      "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" "
-      "stroke=\"#333\"/>\n",
-      left, top, top + plot_h);
-  // bars
-  const double bar_w = (group_w - 14.0) / n_ser;
-  for (int k = 0; k < n_cat; k++) {
-    const double gx = left + k * group_w + 7.0;
-    for (int si = 0; si < static_cast<int>(c.values.size()); si++) {
-      const double v = k < static_cast<int>(c.values[si].size()) ? c.values[si][k] : 0.0;
-      const double y = Y(std::isfinite(v) ? v : 0.0);
-      s += fmt::format(
-          "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" "
-          "fill=\"{}\"><title>{}: {:.4f}</title></rect>\n",
-          gx + si * bar_w, y, std::max(1.0, bar_w - 1.0), top + plot_h - y, kColors[si % 8],
-          xml_escape(si < static_cast<int>(c.series_names.size())
-                         ? c.series_names[si] + " " + c.categories[k]
-                         : c.categories[k]),
-          v);
-    }
-    // category label, rotated so long pieces stay readable
-    const double cx = left + k * group_w + group_w / 2, cy = top + plot_h + 14;
-    s += fmt::format(
-        "<text x=\"{0:.1f}\" y=\"{1:.1f}\" transform=\"rotate(-45 {0:.1f} "
-        "{1:.1f})\" text-anchor=\"end\" font-family=\"DejaVu Sans Mono, "
-        "monospace\">{2}</text>\n",
-        cx + 4, cy, xml_escape(c.categories[k]));
-  }
-  // axis labels
-  s += fmt::format(
-      "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" "
-      "font-size=\"13\">{}</text>\n",
-      left + plot_w / 2, H - 10, xml_escape(c.x_label));
-  s += fmt::format(
-      "<text x=\"18\" y=\"{0:.1f}\" transform=\"rotate(-90 18 {0:.1f})\" "
-      "text-anchor=\"middle\" font-size=\"13\">{1}</text>\n",
-      top + plot_h / 2, xml_escape(c.y_label));
-  // legend (top right, inside the plot, on a white box)
-  if (!c.series_names.empty()) {
-    const double lw = 130, lh = 8 + 18.0 * c.series_names.size();
-    const double lx = left + plot_w - lw - 6, ly = top + 4;
-    s += fmt::format(
-        "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" "
-        "fill=\"white\" fill-opacity=\"0.9\" stroke=\"#bbb\"/>\n",
-        lx, ly, lw, lh);
-    for (size_t si = 0; si < c.series_names.size(); si++) {
-      const double y = ly + 8 + 18.0 * si;
-      s += fmt::format(
-          "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"12\" height=\"12\" "
-          "fill=\"{}\"/>\n",
-          lx + 8, y, kColors[si % 8]);
-      s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n", lx + 26, y + 10,
-                       xml_escape(c.series_names[si]));
-    }
-  }
-  s += "</svg>\n";
-  return s;
 }
 
 }  // namespace gpt2::app

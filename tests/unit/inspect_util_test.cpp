@@ -4,7 +4,8 @@
 //
 // app/ is linked into the gpt2 executable only (no library), so this test compiles the
 // helper source itself; it has no dependency beyond core/ and fmt.
-#include "app/inspect_util.cpp"  // NOLINT: see the comment above
+#include "app/inspect_plot.cpp"  // NOLINT: see the comment above
+#include "app/inspect_util.cpp"  // NOLINT
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -109,5 +110,57 @@ TEST_CASE("inspect: SVG escapes labels and has one bar per value", "[inspect]") 
   for (size_t at = 0; (at = s.find("<title>", at)) != std::string::npos; at++) bars++;
   CHECK(bars == 6);
   CHECK(s.find("T=0.5") != std::string::npos);
+  CHECK(s.rfind("</svg>\n") == s.size() - 7);
+}
+
+TEST_CASE("inspect: truncate_columns and wrap_text keep text within its width", "[inspect]") {
+  CHECK(truncate_columns("abcdef", 6) == "abcdef");
+  CHECK(truncate_columns("abcdef", 4) == "abc…");
+  CHECK(truncate_columns("é€😀x", 4) == "é€…");  // 😀 is two columns wide
+  CHECK(text_width("abc", 10) == Approx(18.0));
+  CHECK(text_width("abc", 10, true) == Approx(21.0));
+  // the title that used to run off a 400 px chart
+  const std::string title =
+      "Next-token probabilities after \"The future of artificial intelligence is\"";
+  const auto lines = wrap_text(title, 440, 15, true);
+  REQUIRE(lines.size() == 2);
+  for (const auto& l : lines) CHECK(text_width(l, 15, true) <= 440);
+  CHECK(lines[0] + " " + lines[1] == title);
+  // one long word is hard-broken; too many lines end in "…"
+  const auto hard = wrap_text(std::string(50, 'x'), 60, 10, false);  // 10 columns a line
+  REQUIRE(hard.size() == 3);
+  CHECK(hard[0] == std::string(9, 'x'));
+  CHECK(hard.back().size() >= 3);
+  CHECK(hard.back().substr(hard.back().size() - 3) == "…");
+  for (const auto& l : hard) CHECK(display_width(l) <= 10);
+  CHECK(wrap_text("", 100, 12, false).empty());
+}
+
+TEST_CASE("inspect: the filter figure has one panel per filter", "[inspect]") {
+  FilterFigure f;
+  f.title = "Which tokens survive";
+  f.categories = {"␣the", "␣a", "<b>", "␣my"};
+  f.probs = {0.4, 0.3, 0.2, 0.05};
+  f.p_max = 0.4;
+  f.panels = {{"top_k=2", "top_k", 2, 2, 0.7, {true, true, false, false}},
+              {"top_p=0.9", "top_p", 0.9, 3, 0.9, {true, true, true, false}},
+              {"min_p=0.3", "min_p", 0.3, 3, 0.9, {true, true, true, false}},
+              {"top_p=0.99", "top_p", 0.99, 9, 0.99, {true, true, true, true}}};
+  const std::string s = svg_filter_figure(f);
+  const auto count = [&](const std::string& what) {
+    size_t n = 0;
+    for (size_t at = 0; (at = s.find(what, at)) != std::string::npos; at++) n++;
+    return n;
+  };
+  CHECK(count("<g class=\"panel\"") == 4);
+  CHECK(count("class=\"kept\"") == 2 + 3 + 3 + 4);
+  CHECK(count("class=\"cut\"") == 2 + 1 + 1 + 0);
+  CHECK(count("class=\"cutoff\"") == 3);  // the last panel's cut lies past the shown bars
+  CHECK(s.find(">top_k=2</text>") != std::string::npos);
+  CHECK(s.find(">2 tokens survive, mass 0.700</text>") != std::string::npos);
+  CHECK(s.find("bar 9 →</text>") != std::string::npos);  // the note may wrap
+  CHECK(s.find("line: 0.3 × p_max = 0.1200") != std::string::npos);
+  CHECK(s.find("&lt;b&gt;") != std::string::npos);
+  CHECK(s.find("<b>") == std::string::npos);
   CHECK(s.rfind("</svg>\n") == s.size() - 7);
 }
