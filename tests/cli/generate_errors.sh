@@ -36,14 +36,8 @@ check --stop --stop "" hi
 check --stop --stop= hi          # CLI11 alone would take "hi" as the stop string
 check --stop -n 2 hi --stop=
 # these need the model's vocabulary
-MODEL=${GPT2_TEST_MODEL:-}
-if [ -z "$MODEL" ] && /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
-  MODEL=$T/model
-  /usr/bin/python3 "$REPO/tests/cli/generate_model.py" "$MODEL" || { echo "FAIL: cannot write the test model"; exit 1; }
-fi
-if [ -n "$MODEL" ]; then
-  check 99999999 -m "$MODEL" --prompt-ids "1 99999999"
-  check 50257 -m "$MODEL" --logit-bias 50257=1 hi
-  check special -m "$MODEL" "a <|endoftext|> b"
-fi
+source "$REPO/tests/cli/test_model.bash"  # sets MODEL
+check 99999999 -m "$MODEL" --prompt-ids "1 99999999"
+check 50257 -m "$MODEL" --logit-bias 50257=1 hi
+check special -m "$MODEL" "a <|endoftext|> b"
 exit $fail
