@@ -9,6 +9,7 @@
 
 // Everything the fuzz targets include, included here first at global scope so the
 // #includes inside the namespaces below are no-ops.
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -19,6 +20,7 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
