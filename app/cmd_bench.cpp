@@ -1,4 +1,4 @@
-// gpt2 bench — prompt-processing and generation speed in tokens/s (SPEC "gpt2 bench"),
+// gpt2 bench — prompt-processing and generation speed in tokens/s (docs/cli.md "gpt2 bench"),
 // measured the way llama-bench measures them so the numbers can be put side by side:
 //   ppN: one batched eval of N seeded random tokens into an empty cache (all N tokens in one
 //        Session::eval call; only the last position's logits are computed, as llama-bench);

@@ -1,4 +1,4 @@
-// gpt2 generate — continue a prompt (SPEC "gpt2 generate").
+// gpt2 generate — continue a prompt (docs/cli.md "gpt2 generate").
 //
 // The CLI half: flags, validation with flag names, the prompt, and printing. The decode
 // loop itself (sampler chain, context window, stop strings, UTF-8 hold-back, logprobs,
@@ -71,7 +71,7 @@ json token_json(const Tokenizer& tok, int32_t id) {
   return j;
 }
 
-// A generated token with its log-probabilities (SPEC: model distribution under
+// A generated token with its log-probabilities (docs/cli.md: model distribution under
 // logprob/top_logprobs, the sampled-from one under final_*).
 json token_logprobs_json(const Tokenizer& tok, int32_t id, const generation::TokenLogprobs& t) {
   json j = token_json(tok, id);

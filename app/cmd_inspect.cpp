@@ -1,4 +1,4 @@
-// gpt2 inspect-logits — what the model thinks comes next (SPEC "gpt2 inspect-logits").
+// gpt2 inspect-logits — what the model thinks comes next (docs/cli.md "gpt2 inspect-logits").
 //
 // Pipeline (each step a function below):
 //   1. options        parse and check every flag BEFORE the model loads (exit 2):
@@ -15,7 +15,7 @@
 //                     top-k rows, per-temperature log-normalisers, filter survivors (the
 //                     sampler's apply_filter: the very code generate runs), the prompt's
 //                     actual next token with its log-probability and rank
-//   5. render         table (human, Unicode bars, colour on a terminal) | json (SPEC shape)
+//   5. render         table (human, Unicode bars, colour on a terminal) | json (docs/cli.md shape)
 //                     | tsv | npy ([positions, V] float32 of --values); --output writes a
 //                     file through a temp file + rename; --plot writes an SVG bar chart, or
 //                     with --filters one panel per filter (app/inspect_plot.h)

@@ -1,5 +1,5 @@
 // gpt2 tokenize — GPT-2 BPE ids (tiktoken-exact) for a text, a batch, or back to bytes.
-// SPEC "gpt2 tokenize":
+// docs/cli.md "gpt2 tokenize":
 //   default      TEXT / -f FILE / stdin  ->  ids on one line
 //   --format     ids | pieces (ID<TAB>PIECE) | json ({"ids","pieces","count"}) | count
 //   --jsonl      one JSON string or {"text":…} per input line -> {"ids":[…],"count":N} per

@@ -1,4 +1,4 @@
-// Text input shared by tokenize, generate and inspect-logits (SPEC "Text input"):
+// Text input shared by tokenize, generate and inspect-logits (docs/cli.md "Text input"):
 // positional TEXT words (several words join with single spaces, as echo does: `gpt2 generate
 // Once upon a time`); or -f/--file FILE ('-' = stdin); or, when neither is given and stdin
 // is not a terminal, all of stdin. Bytes are taken exactly; invalid UTF-8 is replaced like

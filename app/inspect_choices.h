@@ -6,7 +6,7 @@
 // prompt evaluated once, each choice appended to its KV cache in one batched pass), the mean
 // per token, and the probability renormalised over the choices,
 //   prob_i = exp(logprob_i) / Σ_j exp(logprob_j).
-// This file turns that into the table (most likely first), JSON (SPEC shape, choices in the
+// This file turns that into the table (most likely first), JSON (docs/cli.md shape, choices in the
 // order given) and TSV; the CLI flags stay in cmd_inspect.cpp.
 #pragma once
 

@@ -1,5 +1,5 @@
 // gpt2 — the executable. Thin main: builds the CLI11 tree from the subcommands in
-// commands.h, maps every error to one stderr line and an exit code (SPEC "Exit codes"):
+// commands.h, maps every error to one stderr line and an exit code (docs/cli.md "Exit codes"):
 //   0 ok; 1 run-time failure; 2 usage or input error; 130 interrupted.
 // CLI11's own exit codes (105, 106, ...) are not what users expect, so parse errors are
 // caught here and become exit 2 with a one-line message in our words (app/parse_errors.h).

@@ -1,4 +1,4 @@
-// -m/--model, -t/--threads, --dtype (SPEC "Models"), shared by generate, inspect-logits, bench.
+// -m/--model, -t/--threads, --dtype (docs/cli.md "Models"), shared by generate, inspect-logits, bench.
 //
 // Threads: --threads N is the size of the model's pool (core/kernels.h); every parallel part
 // of the forward pass runs on it, and work is split over output columns only, so the logits do

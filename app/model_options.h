@@ -1,4 +1,4 @@
-// Model selection shared by generate, inspect-logits and bench (SPEC "Models"):
+// Model selection shared by generate, inspect-logits and bench (docs/cli.md "Models"):
 // -m/--model PATH|NAME, else $GPT2_MODEL, else the built-in demo model;
 // -t/--threads N (0 = all cores); --dtype f32|f16|bf16|q8.
 #pragma once

@@ -1,4 +1,4 @@
-// CLI11 parse errors in gpt2's one-line style (SPEC "Exit codes": every error names the flag
+// CLI11 parse errors in gpt2's one-line style (docs/cli.md "Exit codes": every error names the flag
 // or value at fault). CLI11 2.1's own texts are written for programmers ("Could not convert:
 // --max-tokens = abc", "--threads: Value x not in range 0.000000 to 1797…", and extra
 // arguments listed in reverse order), so main() passes every ParseError through

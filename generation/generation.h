@@ -27,7 +27,7 @@
 //                reuses the cached prompt (Session::truncate) instead of evaluating it
 //                again (--num-samples). Timings are collected in Stats.
 //
-// Rules every caller inherits (SPEC "gpt2 generate", docs/sampling.md):
+// Rules every caller inherits (docs/cli.md "gpt2 generate", docs/sampling.md):
 //   * An empty prompt means unconditional generation: the model sees <|endoftext|> (bos).
 //   * Context, with P = n_positions: a prompt longer than P keeps its last P tokens
 //     (prompt_window(); the caller warns). When the cache is full and a token must be

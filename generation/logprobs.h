@@ -1,4 +1,4 @@
-// Log-probabilities of a generated token (issue 13, SPEC "gpt2 generate" --logprobs).
+// Log-probabilities of a generated token (docs/cli.md "gpt2 generate" --logprobs).
 //
 // Two distributions per step:
 //   model  log_softmax of the unmodified logits over the vocabulary — what OpenAI's API and

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# gpt2 bench (SPEC "gpt2 bench"): JSON shape, one result per test x threads x dtype, rates
+# gpt2 bench (docs/cli.md "gpt2 bench"): JSON shape, one result per test x threads x dtype, rates
 # positive and ordered min <= median <= max; table output; usage errors exit 2 naming the
 # flag; nothing on stderr when it is not a terminal.
 set -u

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# core/blas_setup: OpenBLAS's core choice (SPEC "Models": full speed with no env variable),
+# core/blas_setup: OpenBLAS's core choice (docs/cli.md "Models": full speed with no env variable),
 # checked for the branch that applies to this CPU and this OpenBLAS (the choice itself,
 # better_blas_core(), is unit-tested for every CPU in kernels_blas_setup_test.cpp).
 # The test hook GPT2_BLAS_TEST_ASSUME_SLOW pretends OpenBLAS chose "Prescott":

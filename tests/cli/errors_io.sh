@@ -85,7 +85,7 @@ else echo "ok   [--output FIFO] written through the pipe"; fi
 "$BIN" inspect-logits -m "$TINY" --prompt-ids "1 2 3" --format json --output /dev/stdout \
   2> "$T/err" < /dev/null | grep -q '"tokens"' || bad "[--output /dev/stdout | grep] $(head -c 300 "$T/err")"
 
-# --- stdout closed early: quiet exit 0 (SPEC), nothing on stderr ---------------------------
+# --- stdout closed early: quiet exit 0 (docs/cli.md), nothing on stderr ---------------------------
 "$BIN" generate -m "$TINY" --prompt-ids 1 -n 5000 --ignore-eos --seed 1 2> "$T/err" < /dev/null \
   | head -c 20 > /dev/null
 rc=${PIPESTATUS[0]}

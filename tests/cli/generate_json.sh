@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# gpt2 generate --format json|jsonl: the documents parse and have SPEC's shape; logprobs
+# gpt2 generate --format json|jsonl: the documents parse and have the shape in docs/cli.md; logprobs
 # are consistent (final == model when no filter and T = 1; greedy's final logprob is 0;
 # the final distribution of top-k 5 sums to 1); --echo prepends the prompt.
 set -u

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# gpt2 generate --logprobs N (issue 13, SPEC "gpt2 generate"): `logprob` / `top_logprobs` are
+# gpt2 generate --logprobs N (docs/cli.md "gpt2 generate"): `logprob` / `top_logprobs` are
 # the MODEL's distribution — equal (to 1e-6) to what inspect-logits reports for the same
 # prefix and token, whatever the sampler — and `final_logprob` / `final_top_logprobs` the
 # distribution the token was drawn from. Greedy runs still list N model alternatives.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# gpt2 tokenize: every --format, input sources, --special, --decode, --jsonl (SPEC "gpt2 tokenize").
+# gpt2 tokenize: every --format, input sources, --special, --decode, --jsonl (docs/cli.md "gpt2 tokenize").
 set -u
 GPT2=$1
 T=$(mktemp -d)

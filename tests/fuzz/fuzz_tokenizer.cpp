@@ -1,6 +1,6 @@
 // libFuzzer target for the tokenizer: on any bytes, encode under every policy never crashes
 // and decode(encode(s)) == s (the pre-tokenizer and BPE are byte-level, so this holds for
-// invalid UTF-8 too); for valid UTF-8 the checked property is the SPEC's round trip.
+// invalid UTF-8 too); for valid UTF-8 the checked property is the documented round trip.
 // Also exercises utf8_replace_invalid (its output is always valid UTF-8, and unchanged for
 // valid input) and utf8_incomplete_tail.
 #include <cstddef>

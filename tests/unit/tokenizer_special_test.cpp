@@ -1,4 +1,4 @@
-// Special-token policy (SPEC "--special error|allow|text") and decode of partial UTF-8.
+// Special-token policy (docs/cli.md "--special error|allow|text") and decode of partial UTF-8.
 #include <catch2/catch.hpp>
 #include <string>
 
