@@ -153,9 +153,6 @@ for i, p in enumerate(f["positions"]):
     assert abs(lp[i][top["id"]] - top["logprob"]) < 1e-5
     assert abs(pr[i][top["id"]] - top["prob"]) < 1e-6
 PY
-if $PY -c 'import numpy' 2>/dev/null; then
-  $PY "$SRC/scripts/check-npy" "$T/probs.npy" 6 96 --rows-sum-to-one || die "check-npy"
-fi
 
 # --- --output: json to a file; a failed write exits 1 naming the path and leaves nothing
 "$BIN" inspect-logits -m "$M" --prompt-ids "$IDS" --format json --output "$T/o.json" > "$T/out" || die "--output exit"
