@@ -19,6 +19,7 @@
 
 #include "app/commands.h"
 #include "app/input.h"
+#include "app/inspect_util.h"  // token_json
 #include "app/model_options.h"
 #include "app/output.h"
 #include "core/error.h"
@@ -58,18 +59,6 @@ struct GenerateParams {
   std::string format = "text";
   bool stats = false;
 };
-
-// A token as JSON: id, text (UTF-8 with replacement), and bytes when not valid alone.
-json token_json(const Tokenizer& tok, int32_t id) {
-  const std::string_view b = tok.valid_id(id) ? tok.token_bytes(id) : std::string_view{};
-  json j = {{"id", id}, {"text", utf8_replace_invalid(b)}};
-  if (!utf8_valid(b)) {
-    json bytes = json::array();
-    for (unsigned char ch : b) bytes.push_back(static_cast<int>(ch));
-    j["bytes"] = std::move(bytes);
-  }
-  return j;
-}
 
 // A generated token with its log-probabilities (docs/cli.md: model distribution under
 // logprob/top_logprobs, the sampled-from one under final_*).
