@@ -3,16 +3,14 @@
 #include <algorithm>
 #include <cmath>
 
+#include "models/score.h"  // log_sum_exp
+
 namespace gpt2::generation {
 
 void LogprobCalculator::fill(TokenLogprobs& t, int32_t id, std::span<const float> logits,
                              const sampling::Candidates& final_dist, int n) {
   // model: log_softmax of the logits
-  float mx = -INFINITY;
-  for (float l : logits) mx = std::max(mx, l);
-  double sum = 0.0;
-  for (float l : logits) sum += std::exp(static_cast<double>(l) - mx);
-  const double lse = mx + std::log(sum);
+  const double lse = log_sum_exp(logits.data(), static_cast<int>(logits.size()));
   t.logprob = logits[static_cast<size_t>(id)] - lse;
   idx_.resize(logits.size());
   for (size_t i = 0; i < logits.size(); ++i) idx_[i] = static_cast<int32_t>(i);
