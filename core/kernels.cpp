@@ -32,7 +32,6 @@ std::atomic<bool> g_force_scalar{false};
 bool use_avx512() { return g_detected.avx512 && !g_force_scalar.load(std::memory_order_relaxed); }
 bool use_vnni() { return g_detected.vnni && !g_force_scalar.load(std::memory_order_relaxed); }
 
-constexpr int kGemmMinT = 4;  // T at or above this: unpack panels, register-blocked GEMM
 constexpr int kGemmKBlock = 128;  // rows of a weight block in L1 (128 x 64 f32 = 32 KiB)
 constexpr int kRowChunk = 64;  // rows of W per task in the small-T [K,N] f32 product
 
@@ -448,10 +447,27 @@ void gelu(float* x, size_t n) {
 
 // ---------------------------------------------------------------- dispatch
 
+namespace {
+void matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y, int ldy,
+                 const float* bias, Epilogue ep, Pool& pool, bool decode);
+}  // namespace
+
 void matmul(const Weight& w, const float* x, int ldx, int T, float* y, int ldy,
-            const float* bias, Epilogue ep, Pool& pool) {
-  using namespace detail;
+            const float* bias, Epilogue ep, Pool& pool, int decode_rows) {
   if (T <= 0 || w.N <= 0) return;
+  const int D = decode_rows < 0 ? (T < kGemmMinT ? T : 0) : std::min(decode_rows, T);
+  // Decode rows and prompt rows each through their own kernels (two passes over W when a
+  // batch mixes them).
+  if (D > 0) matmul_rows(w, x, ldx, D, y, ldy, bias, ep, pool, true);
+  if (D < T)
+    matmul_rows(w, x + static_cast<size_t>(D) * ldx, ldx, T - D, y + static_cast<size_t>(D) * ldy,
+                ldy, bias, ep, pool, false);
+}
+
+namespace {
+void matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y, int ldy,
+                 const float* bias, Epilogue ep, Pool& pool, bool decode) {
+  using namespace detail;
   const bool avx = use_avx512();
   auto epilogue = [&](const Out& o) {
     if (ep != Epilogue::Gelu) return;
@@ -459,7 +475,7 @@ void matmul(const Weight& w, const float* x, int ldx, int T, float* y, int ldy,
   };
   auto out_for = [&](int c0, int c1) { return Out{y, ldy, T, c0, c1, bias, ep}; };
 
-  if (T >= kGemmMinT) {
+  if (!decode) {
     const int kp = w.k_padded();
     pool.run(w.panels(), [&](int p) {
       const Out o = out_for(p * kPanel, std::min(w.N, (p + 1) * kPanel));
@@ -548,5 +564,6 @@ void matmul(const Weight& w, const float* x, int ldx, int T, float* y, int ldy,
     epilogue(o);
   });
 }
+}  // namespace
 
 }  // namespace gpt2::kernels

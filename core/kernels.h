@@ -124,10 +124,19 @@ enum class Epilogue : uint8_t {
 };
 
 /// y[T,N] (row stride ldy) = epilogue(x[T,K] (row stride ldx) · W + bias[N]); bias may be
-/// null. Small T uses the streaming kernels, larger T the panel GEMM. x and y must not
-/// overlap.
+/// null. x and y must not overlap.
+///
+/// Row invariance (what batching relies on): every output row is a function of its own x row,
+/// W and bias only, never of T, of the row's index or of the thread count. Rows come in two
+/// classes with their own arithmetic: the first `decode_rows` rows are "decode rows" (a
+/// sequence contributing fewer than kGemmMinT rows to the pass: one generated token), the
+/// rest are "prompt rows". The default, decode_rows = -1, means: all T rows are decode rows
+/// when T < kGemmMinT, else none (one sequence's eval). Within a kernel set, a row gives the
+/// same bits in any batch of its class; the two classes may differ (q8 quantises decode rows'
+/// activations to int8), and kernel sets differ from one another.
+constexpr int kGemmMinT = 4;
 void matmul(const Weight& w, const float* x, int ldx, int T, float* y, int ldy,
-            const float* bias, Epilogue ep, Pool& pool);
+            const float* bias, Epilogue ep, Pool& pool, int decode_rows = -1);
 
 /// Dequantises panel p of a packed weight (or gathers it, for F32) into dst[k_padded][64].
 void unpack_panel(const Weight& w, int p, float* dst);

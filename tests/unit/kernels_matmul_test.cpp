@@ -362,3 +362,53 @@ TEST_CASE("kernels: AVX-512 and portable pack give the same bits", "[kernels]") 
     }
   }
 }
+
+// Row invariance (core/kernels.h, what `generate --jsonl` batching relies on): a row's bits
+// depend only on its own x row and its class (decode row or prompt row), never on how many
+// rows share the product, where the row sits in it, or the thread count. Checked for every
+// weight type and layout, in every kernel set this machine has (the portable one included).
+TEST_CASE("kernels: matmul rows are batch-invariant within their class", "[kernels][batch]") {
+  const int K = 200, N = 150;  // K not a multiple of 4, 32 or 64; N not of 16 or 64
+  const auto W = random_vec(static_cast<size_t>(K) * N, 11, 0.05f);
+  const auto Wt = transpose(W, K, N);
+  const auto b = random_vec(N, 13, 0.1f);
+  const int kRows = 37;
+  const auto x = random_vec(static_cast<size_t>(kRows) * K, 17, 1.0f);
+  const auto y0 = random_vec(static_cast<size_t>(kRows) * N, 19, 1.0f);
+  for (bool scalar : {false, true}) {
+    force_scalar(scalar);
+    for (WType type : {WType::F32, WType::F16, WType::BF16, WType::Q8})
+      for (bool tr : {false, true}) {
+        if (tr && type != WType::F32) continue;  // packed types have one layout
+        Pool pool1(1);
+        const Weight w = pack(tr ? Wt.data() : W.data(), K, N, tr, type, &pool1);
+        for (Epilogue ep : {Epilogue::Store, Epilogue::Accumulate, Epilogue::Gelu}) {
+          INFO("type " << wtype_name(type) << " transposed " << tr << " ep " << int(ep)
+                       << " scalar " << scalar);
+          // each row alone, as its class: decode (T = 1) and prompt (decode_rows = 0)
+          std::vector<float> alone_dec = y0, alone_pr = y0;
+          for (int t = 0; t < kRows; ++t) {
+            matmul(w, x.data() + t * K, K, 1, alone_dec.data() + t * N, N, b.data(), ep, pool1);
+            matmul(w, x.data() + t * K, K, 1, alone_pr.data() + t * N, N, b.data(), ep, pool1, 0);
+          }
+          for (int threads : {1, 2}) {
+            Pool pool(threads);
+            // batches of every size from 1 to kRows, split at D into decode | prompt rows
+            for (int T : {2, 3, 4, 5, 7, 13, 37})
+              for (int D : {0, 1, 3, T}) {
+                if (D > T) continue;
+                const int t0 = kRows - T;  // rows t0.. of x
+                std::vector<float> y(y0.begin() + t0 * N, y0.end());
+                matmul(w, x.data() + t0 * K, K, T, y.data(), N, b.data(), ep, pool, D);
+                for (int r = 0; r < T; ++r) {
+                  const auto& ref = r < D ? alone_dec : alone_pr;
+                  INFO("T " << T << " D " << D << " row " << r << " threads " << threads);
+                  CHECK(std::memcmp(y.data() + r * N, ref.data() + (t0 + r) * N, N * 4) == 0);
+                }
+              }
+          }
+        }
+      }
+  }
+  force_scalar(false);
+}
