@@ -79,6 +79,38 @@ class Session {
   std::unique_ptr<Impl> impl_;
 };
 
+/// One sequence's part of a batched forward pass (Batch::eval).
+struct BatchItem {
+  Session* session = nullptr;       // its KV cache (every item a different Session)
+  std::span<const int32_t> tokens;  // appended at positions session->n_past() ..
+  bool all_logits = false;          // logits of every token, else of the last one only
+};
+
+/// One forward pass for several Sessions of one Model together: every weight matrix is read
+/// once per pass for all of them (continuous batching: generate --jsonl, serve). Prompts being
+/// prefilled and single generated tokens may share a pass.
+///
+/// Batch invariance: an item's logits are bit-identical to what session->eval(tokens,
+/// all_logits) alone gives, whatever else is in the pass and for any thread count (core/
+/// kernels.h: an item of fewer than kGemmMinT tokens is made of decode rows, a longer one of
+/// prompt rows, alone or batched). Attention observers are not called from a batch.
+class Batch {
+ public:
+  explicit Batch(const Model& model);
+  ~Batch();
+  Batch(const Batch&) = delete;
+  Batch& operator=(const Batch&) = delete;
+
+  /// Returns each item's logits, [T,V] with all_logits, else [1,V] (empty for an item with
+  /// no tokens), valid until the next eval() of this Batch. Throws usage_error as
+  /// Session::eval does (an id >= V, or past the context), before anything is evaluated.
+  std::vector<std::span<const float>> eval(std::span<const BatchItem> items);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 /// A loaded model. Immutable after load; shared by Sessions.
 class Model {
  public:
@@ -100,6 +132,7 @@ class Model {
   Model();
   std::unique_ptr<Impl> impl_;
   friend class Session;
+  friend class Batch;
 };
 
 /// Names of the models compiled into the executable (e.g. {"demo"}).
