@@ -4,6 +4,11 @@
 
 #include <string>
 
+#if defined(__aarch64__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#endif
+
 extern "C" {
 char* openblas_get_config(void);
 char* openblas_get_corename(void);
@@ -18,6 +23,7 @@ std::string cpu_features() {
     if (!out.empty()) out += ' ';
     out += name;
   };
+#if defined(__x86_64__)
   __builtin_cpu_init();
   add(__builtin_cpu_supports("sse4.2"), "sse4.2");
   add(__builtin_cpu_supports("avx"), "avx");
@@ -31,7 +37,24 @@ std::string cpu_features() {
   add(__builtin_cpu_supports("avx512vl"), "avx512vl");
   add(__builtin_cpu_supports("avx512vnni"), "avx512vnni");
   add(__builtin_cpu_supports("avx512bf16"), "avx512bf16");
+#elif defined(__aarch64__)
+  // The kernel's hardware capability bits (the names /proc/cpuinfo uses).
+  const unsigned long hw = getauxval(AT_HWCAP), hw2 = getauxval(AT_HWCAP2);
+  add(hw & HWCAP_ASIMD, "asimd");
+  add(hw & HWCAP_FPHP, "fphp");
+  add(hw & HWCAP_ASIMDHP, "asimdhp");
+  add(hw & HWCAP_ASIMDDP, "asimddp");
+  add(hw2 & HWCAP2_BF16, "bf16");
+#endif
   return out.empty() ? "none" : out;
+}
+
+bool cpu_has_arm_dotprod() {
+#if defined(__aarch64__)
+  return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+#else
+  return false;
+#endif
 }
 
 std::string blas_description() {

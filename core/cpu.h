@@ -5,8 +5,12 @@
 
 namespace gpt2 {
 
-/// Space-separated SIMD features of this CPU that matter to us (avx2 fma avx512f ...).
+/// Space-separated SIMD features of this CPU that matter to us: on x86-64 avx2 fma avx512f ...,
+/// on aarch64 the kernel's hardware capability names (asimd fphp asimdhp asimddp bf16).
 std::string cpu_features();
+/// aarch64: the Advanced SIMD dot product instructions (SDOT/UDOT, HWCAP_ASIMDDP); false
+/// on other CPUs.
+bool cpu_has_arm_dotprod();
 /// The BLAS library's own description, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ... (core: SkylakeX)".
 std::string blas_description();
 /// Number of online CPUs (at least 1).
