@@ -26,5 +26,8 @@ set(ENV{PKG_CONFIG_PATH} "")
 
 # -L: the aarch64 dynamic loader and libc of the cross toolchain (libc6-arm64-cross); the
 # other libraries (libopenblas, libfmt, libspdlog:arm64) are found in /usr/lib/aarch64-linux-gnu.
-set(CMAKE_CROSSCOMPILING_EMULATOR /usr/bin/qemu-aarch64-static;-L;/usr/${GPT2_CROSS_TRIPLE}
-    CACHE STRING "How to run the built aarch64 executables on this machine")
+# -E OPENBLAS_NUM_THREADS=1: under qemu-user (7.2, Debian 12) the pthreads OpenBLAS hangs in
+# its start-up (a library constructor, before main) whenever it is to start worker threads;
+# gpt2 calls OpenBLAS single-threaded from its own pool anyway.
+set(CMAKE_CROSSCOMPILING_EMULATOR
+    /usr/bin/qemu-aarch64-static;-E;OPENBLAS_NUM_THREADS=1;-L;/usr/${GPT2_CROSS_TRIPLE})

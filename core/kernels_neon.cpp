@@ -1,0 +1,634 @@
+// The NEON kernel set for aarch64 (Advanced SIMD is part of every ARMv8-A CPU, so the whole
+// file is compiled for the baseline; only the q8 SDOT variant asks for +dotprod, and dispatch
+// picks it after the HWCAP_ASIMDDP check). Layouts: core/kernels.h; the contracts every set
+// keeps: core/kernels_impl.h (KernelSet).
+//
+// Design: 128-bit vectors of 4 floats and 32 registers. Weight panels are 64 columns = 16
+// vectors; kernels work on tiles of R rows x CV column vectors (R*CV <= 24 accumulators).
+// Every column's sum over k is ONE fused multiply-add chain in k order from +0 (vfmaq is the
+// same operation as std::fma), so f32 [K,N], f16, bf16 and the prompt GEMM give the portable
+// kernels' bits exactly, whatever the tiling; q8 sums blocks exactly in integers (SMULL+SADALP,
+// or SDOT) and then does the portable kernel's one fma per block: bit-identical too. Only
+// f32nk (the [N,K] dot product), attention, layernorm and gelu have their own (vector) order
+// and polynomial exp, fixed per row, so rows stay batch- and thread-invariant.
+// Weight packing (load time) is the portable kernel's.
+#include "core/kernels_neon.h"
+
+#if defined(__aarch64__)
+
+#include <arm_neon.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <type_traits>
+
+#include "core/cpu.h"
+
+namespace gpt2::kernels::detail {
+namespace {
+
+// Bytes ahead of the decode kernels' weight stream that are prefetched (as in the AVX-512 set).
+constexpr int kPrefetchBytes = 2048;
+
+inline void prefetch(const void* p) { __builtin_prefetch(p, 0, 3); }
+
+// Up to 4 floats from p (zero past n): tails never read past the end.
+inline float32x4_t load_partial(const float* p, int n) {
+  if (n >= 4) return vld1q_f32(p);
+  float t[4] = {0, 0, 0, 0};
+  for (int i = 0; i < n; ++i) t[i] = p[i];
+  return vld1q_f32(t);
+}
+
+// Stores acc (+bias, +y when accumulating) to columns c..c+min(n,4)-1 of one output row; the
+// same operations as the portable finish().
+inline void store_out(const Out& o, float* yrow, int c, float32x4_t acc, int n) {
+  if (n >= 4) {
+    if (o.bias) acc = vaddq_f32(acc, vld1q_f32(o.bias + c));
+    if (o.ep == Epilogue::Accumulate) acc = vaddq_f32(vld1q_f32(yrow + c), acc);
+    vst1q_f32(yrow + c, acc);
+    return;
+  }
+  float a[4];
+  vst1q_f32(a, acc);
+  for (int i = 0; i < n; ++i) finish(yrow + c + i, a[i], o.bias, c + i, o.ep);
+}
+
+// acc[r][v] = fma chain over k < K of x[t0 + r, k] * W(k, column vector v0 + v), continuing
+// from the values acc holds; load(k, vec) gives the 4 f32 weights of one column vector.
+template <int R, int CV, typename Load>
+inline void tile_chain(int K, const float* x, int ldx, int t0, int v0, Load load,
+                       float32x4_t (&acc)[R][CV]) {
+  for (int k = 0; k < K; ++k) {
+    float32x4_t wv[CV];
+    for (int v = 0; v < CV; ++v) wv[v] = load(k, v0 + v);
+    for (int r = 0; r < R; ++r) {
+      const float xs = x[static_cast<size_t>(t0 + r) * ldx + k];
+      for (int v = 0; v < CV; ++v) acc[r][v] = vfmaq_n_f32(acc[r][v], wv[v], xs);
+    }
+  }
+}
+
+template <int R, int CV>
+inline void store_tile(const Out& o, int t0, int v0, float32x4_t (&acc)[R][CV]) {
+  const int width = o.c1 - o.c0;
+  for (int r = 0; r < R; ++r) {
+    float* yrow = o.y + static_cast<size_t>(t0 + r) * o.ldy;
+    for (int v = 0; v < CV; ++v) {
+      const int c = 4 * (v0 + v);
+      if (c < width) store_out(o, yrow, o.c0 + c, acc[r][v], width - c);
+    }
+  }
+}
+
+// exp(v) for v <= ~88: 2^n * p(r), |r| <= ln2/2, degree-6 polynomial (~1 ulp); the AVX-512
+// set's approximation.
+inline float32x4_t exp4(float32x4_t v) {
+  v = vmaxq_f32(vminq_f32(v, vdupq_n_f32(88.0f)), vdupq_n_f32(-87.0f));
+  const float32x4_t n = vrndnq_f32(vmulq_f32(v, vdupq_n_f32(1.44269504088896341f)));
+  float32x4_t r = vfmsq_f32(v, n, vdupq_n_f32(0.693359375f));
+  r = vfmsq_f32(r, n, vdupq_n_f32(-2.12194440e-4f));
+  float32x4_t p = vdupq_n_f32(1.0f / 720);
+  p = vfmaq_f32(vdupq_n_f32(1.0f / 120), p, r);
+  p = vfmaq_f32(vdupq_n_f32(1.0f / 24), p, r);
+  p = vfmaq_f32(vdupq_n_f32(1.0f / 6), p, r);
+  p = vfmaq_f32(vdupq_n_f32(0.5f), p, r);
+  p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
+  p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
+  // 2^n by the exponent bits: n is in [-126, 127] after the clamp, a normal float
+  const int32x4_t e = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23);
+  return vmulq_f32(p, vreinterpretq_f32_s32(e));
+}
+
+// Dot products of C rows of W [N,K] with one x row, four accumulators of 4 lanes each (k mod
+// 16), then the K % 16 tail; each column's order is the same for any C.
+template <int C>
+inline void dot_cols(const float* const* rows, const float* xr, int K, bool pf, float* out) {
+  float32x4_t a[C][4];
+  for (int c = 0; c < C; ++c)
+    for (int i = 0; i < 4; ++i) a[c][i] = vdupq_n_f32(0.0f);
+  int k = 0;
+  for (; k + 16 <= K; k += 16) {
+    float32x4_t xv[4];
+    for (int i = 0; i < 4; ++i) xv[i] = vld1q_f32(xr + k + 4 * i);
+    for (int c = 0; c < C; ++c) {
+      if (pf) prefetch(rows[c] + static_cast<size_t>(C) * K + k);  // the next C rows
+      for (int i = 0; i < 4; ++i) a[c][i] = vfmaq_f32(a[c][i], xv[i], vld1q_f32(rows[c] + k + 4 * i));
+    }
+  }
+  for (; k + 4 <= K; k += 4) {
+    const float32x4_t xv = vld1q_f32(xr + k);
+    for (int c = 0; c < C; ++c) a[c][0] = vfmaq_f32(a[c][0], xv, vld1q_f32(rows[c] + k));
+  }
+  for (int c = 0; c < C; ++c) {
+    float s = vaddvq_f32(vaddq_f32(vaddq_f32(a[c][0], a[c][1]), vaddq_f32(a[c][2], a[c][3])));
+    for (int kk = k; kk < K; ++kk) s = std::fma(xr[kk], rows[c][kk], s);
+    out[c] = s;
+  }
+}
+
+// Rows [t0, t0 + R) of a decode product with a packed panel, column vectors of CV at a time.
+template <int R, int CV, typename Load>
+inline void panel_rows(int K, const float* x, int ldx, const Out& o, int t0, Load load) {
+  const int width = o.c1 - o.c0;
+  for (int v0 = 0; v0 < kPanel / 4 && 4 * v0 < width; v0 += CV) {
+    float32x4_t acc[R][CV];
+    for (int r = 0; r < R; ++r)
+      for (int v = 0; v < CV; ++v) acc[r][v] = vdupq_n_f32(0.0f);
+    tile_chain<R, CV>(K, x, ldx, t0, v0, load, acc);
+    store_tile<R, CV>(o, t0, v0, acc);
+  }
+}
+
+// One R-row tile of the prompt GEMM over an f32 block [kb][64], 16 columns at a time
+// (R x 4 accumulators), carrying partial sums in cbuf as core/kernels_impl.h describes.
+template <int R>
+inline void gemm_tile(const float* blk, int kb, const float* x, int ldx, const Out& o, int t0,
+                      float* cbuf, bool first, bool last, bool add) {
+  const int width = o.c1 - o.c0;
+  auto load = [blk](int k, int v) { return vld1q_f32(blk + static_cast<size_t>(k) * kPanel + 4 * v); };
+  for (int v0 = 0; v0 < kPanel / 4 && 4 * v0 < width; v0 += 4) {
+    float32x4_t acc[R][4];
+    auto carried = [&](int r, int v) { return cbuf + static_cast<size_t>(t0 + r) * kPanel + 4 * (v0 + v); };
+    for (int r = 0; r < R; ++r)
+      for (int v = 0; v < 4; ++v) acc[r][v] = first || add ? vdupq_n_f32(0.0f) : vld1q_f32(carried(r, v));
+    tile_chain<R, 4>(kb, x, ldx, t0, v0, load, acc);
+    if (add && !first)
+      for (int r = 0; r < R; ++r)
+        for (int v = 0; v < 4; ++v) acc[r][v] = vaddq_f32(vld1q_f32(carried(r, v)), acc[r][v]);
+    if (last) {
+      store_tile<R, 4>(o, t0, v0, acc);
+    } else {
+      for (int r = 0; r < R; ++r)
+        for (int v = 0; v < 4; ++v) vst1q_f32(carried(r, v), acc[r][v]);
+    }
+  }
+}
+
+// q8: exact integer sums of one 32-k block for the panel's 64 columns: sums[g] lane i =
+// sum over k of q(k, 4g + i) * xq[k], q = stored byte - 128. Block layout: 8 steps of 4 k,
+// each 64 columns x 4 bytes, so 16 bytes hold 4 columns' 4 consecutive k.
+using BlockSums = void (*)(const uint8_t* blk, const int8_t* xb, int32x4_t* sums);
+
+inline int8x16_t weights_s8(const uint8_t* at) {  // u8 = q + 128  ->  q
+  return vreinterpretq_s8_u8(veorq_u8(vld1q_u8(at), vdupq_n_u8(0x80)));
+}
+
+inline int8x16_t x4_broadcast(const int8_t* xb) {
+  int32_t x4;
+  std::memcpy(&x4, xb, 4);
+  return vreinterpretq_s8_s32(vdupq_n_s32(x4));
+}
+
+// ARMv8.0: SMULL (8 x int8 -> int16; |q x| <= 127 * 127, a pair sum fits int16 too) and
+// SADALP (pairwise add into int32), then one pairwise add per 4 columns.
+void block_sums_base(const uint8_t* blk, const int8_t* xb, int32x4_t* sums) {
+  for (int g0 = 0; g0 < kPanel / 4; g0 += 4) {  // 16 columns per pass: 8 accumulators
+    int32x4_t lo[4], hi[4];
+    for (int g = 0; g < 4; ++g) lo[g] = hi[g] = vdupq_n_s32(0);
+    for (int s = 0; s < kQBlock / 4; ++s) {
+      const int8x16_t xv = x4_broadcast(xb + 4 * s);
+      for (int g = 0; g < 4; ++g) {
+        const int8x16_t wq = weights_s8(blk + (s * kPanel + 4 * (g0 + g)) * 4);
+        lo[g] = vpadalq_s16(lo[g], vmull_s8(vget_low_s8(wq), vget_low_s8(xv)));
+        hi[g] = vpadalq_s16(hi[g], vmull_high_s8(wq, xv));
+      }
+    }
+    for (int g = 0; g < 4; ++g) sums[g0 + g] = vpaddq_s32(lo[g], hi[g]);
+  }
+}
+
+// ARMv8.2 dot product: SDOT sums 4 int8 products into each int32 lane (one column).
+// (GCC 12 arm_neon.h declares SDOT for armv8.2-a+dotprod, so that is the target named here.)
+__attribute__((target("arch=armv8.2-a+dotprod"))) void block_sums_dot(const uint8_t* blk, const int8_t* xb,
+                                                         int32x4_t* sums) {
+  int32x4_t acc[kPanel / 4];
+  for (int g = 0; g < kPanel / 4; ++g) acc[g] = vdupq_n_s32(0);
+  for (int s = 0; s < kQBlock / 4; ++s) {
+    const int8x16_t xv = x4_broadcast(xb + 4 * s);
+    for (int g = 0; g < kPanel / 4; ++g)
+      acc[g] = vdotq_s32(acc[g], weights_s8(blk + (s * kPanel + 4 * g) * 4), xv);
+  }
+  for (int g = 0; g < kPanel / 4; ++g) sums[g] = acc[g];
+}
+
+// y[c] = sum over blocks b, in order, of fma(float(isum), f16 scale * sx): the portable order.
+template <BlockSums Sums>
+void q8_panel(const Weight& w, int p, const QAct& qa, const Out& o) {
+  const int kp = w.k_padded();
+  const uint8_t* src = w.q.data() + static_cast<size_t>(p) * kp * kPanel;
+  const uint16_t* sc = w.qscale.data() + static_cast<size_t>(p) * (kp / kQBlock) * kPanel;
+  for (int t = 0; t < o.T; ++t) {
+    const int8_t* xq = qa.xq + static_cast<size_t>(t) * qa.kp;
+    float32x4_t y[kPanel / 4];
+    for (int g = 0; g < kPanel / 4; ++g) y[g] = vdupq_n_f32(0.0f);
+    for (int b = 0; b < qa.nb; ++b) {
+      const uint8_t* blk = src + static_cast<size_t>(b) * kQBlock * kPanel;
+      if (t == 0)
+        for (int i = 0; i < kQBlock * kPanel; i += 64) prefetch(blk + kPrefetchBytes + i);
+      int32x4_t sums[kPanel / 4];
+      Sums(blk, xq + b * kQBlock, sums);
+      const float32x4_t sx = vdupq_n_f32(qa.sx[t * qa.nb + b]);
+      const uint16_t* sb = sc + static_cast<size_t>(b) * kPanel;
+      for (int g = 0; g < kPanel / 4; ++g) {
+        const float32x4_t s = vmulq_f32(vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(sb + 4 * g))), sx);
+        y[g] = vfmaq_f32(y[g], vcvtq_f32_s32(sums[g]), s);
+      }
+    }
+    const int width = o.c1 - o.c0;
+    float* yrow = o.y + static_cast<size_t>(t) * o.ldy;
+    for (int g = 0; g < kPanel / 4 && 4 * g < width; ++g)
+      store_out(o, yrow, o.c0 + 4 * g, y[g], width - 4 * g);
+  }
+}
+
+// Attention of G consecutive causal query rows of one head (row r has nk0 + r keys), as the
+// AVX-512 set does it: scores 16 keys at a time with each key vector loaded once for all G
+// rows, a softmax per row, then out[r] = sum_j p[r][j] v_j with each value vector loaded once
+// for all G rows. A row's sums run in the same order whatever G is (the zero probabilities
+// past a row's last key add exactly 0), so a row gets the same bits in a prompt as alone.
+template <int G>
+void attention_group(float* out, int ldo, float* probs, int ldp, const float* q, int ldq,
+                     const float* kt, const float* v, int nk0, int HS, float scale) {
+  const int nk_max = nk0 + G - 1;
+  for (int j0 = 0; j0 < nk_max; j0 += 16) {
+    float32x4_t acc[G][4];
+    int left[4];
+    for (int b = 0; b < 4; ++b) {
+      left[b] = nk_max - j0 - 4 * b;
+      for (int r = 0; r < G; ++r) acc[r][b] = vdupq_n_f32(0.0f);
+    }
+    const float* blk = kt + static_cast<size_t>(j0 / kKeyBlock) * HS * kKeyBlock + j0 % kKeyBlock;
+    for (int i = 0; i < HS; ++i) {
+      float32x4_t kv[4];
+      for (int b = 0; b < 4; ++b)
+        kv[b] = left[b] > 0 ? load_partial(blk + i * kKeyBlock + 4 * b, left[b]) : vdupq_n_f32(0.0f);
+      for (int r = 0; r < G; ++r) {
+        const float qi = q[static_cast<size_t>(r) * ldq + i];
+        for (int b = 0; b < 4; ++b) acc[r][b] = vfmaq_n_f32(acc[r][b], kv[b], qi);
+      }
+    }
+    for (int r = 0; r < G; ++r) {
+      float* pr = probs + static_cast<size_t>(r) * ldp;
+      for (int b = 0; b < 4; ++b) {
+        const int n = nk0 + r - j0 - 4 * b;  // this row's keys left in the vector
+        if (n <= 0) break;
+        float s[4];
+        vst1q_f32(s, vmulq_f32(acc[r][b], vdupq_n_f32(scale)));
+        std::memcpy(pr + j0 + 4 * b, s, sizeof(float) * std::min(n, 4));
+      }
+    }
+  }
+  for (int r = 0; r < G; ++r) {
+    float* pr = probs + static_cast<size_t>(r) * ldp;
+    const int nk = nk0 + r;
+    float maxv = -INFINITY;
+    for (int j = 0; j < nk; ++j) maxv = std::max(maxv, pr[j]);
+    const float32x4_t vmax = vdupq_n_f32(maxv);
+    float32x4_t vsum = vdupq_n_f32(0.0f);
+    int j = 0;
+    for (; j + 4 <= nk; j += 4) {
+      const float32x4_t e = exp4(vsubq_f32(vld1q_f32(pr + j), vmax));
+      vsum = vaddq_f32(vsum, e);
+      vst1q_f32(pr + j, e);
+    }
+    float sum = vaddvq_f32(vsum);
+    if (j < nk) {  // the last 1-3 keys through the same exp
+      float e[4];
+      vst1q_f32(e, exp4(vsubq_f32(load_partial(pr + j, nk - j), vmax)));
+      for (int i = 0; j + i < nk; ++i) {
+        pr[j + i] = e[i];
+        sum += e[i];
+      }
+    }
+    const float inv = 1.0f / sum;
+    for (int i = 0; i < nk; ++i) pr[i] *= inv;
+    for (int i = nk; i < nk_max; ++i) pr[i] = 0.0f;  // rows shorter than the group's longest
+  }
+  // out[r] = sum_j p[r][j] v_j, 16 dimensions (4 vectors) at a time; HS % 16 == 0
+  for (int d0 = 0; d0 < HS; d0 += 16) {
+    float32x4_t o[G][4];
+    for (int r = 0; r < G; ++r)
+      for (int k = 0; k < 4; ++k) o[r][k] = vdupq_n_f32(0.0f);
+    for (int j = 0; j < nk_max; ++j) {
+      const float* vr = v + static_cast<size_t>(j) * HS + d0;
+      float32x4_t vv[4];
+      for (int k = 0; k < 4; ++k) vv[k] = vld1q_f32(vr + 4 * k);
+      for (int r = 0; r < G; ++r) {
+        const float pj = probs[static_cast<size_t>(r) * ldp + j];
+        for (int k = 0; k < 4; ++k) o[r][k] = vfmaq_n_f32(o[r][k], vv[k], pj);
+      }
+    }
+    for (int r = 0; r < G; ++r)
+      for (int k = 0; k < 4; ++k) vst1q_f32(out + static_cast<size_t>(r) * ldo + d0 + 4 * k, o[r][k]);
+  }
+}
+
+}  // namespace
+
+void neon_f32kn_rows(const Weight& w, const float* x, int ldx, int T, int k0, int k1,
+                     float* part) {
+  const int N = w.N;
+  const int n4 = N - N % 4;
+  std::memset(part, 0, sizeof(float) * T * static_cast<size_t>(N));
+  int k = k0;
+  for (; k + 4 <= k1; k += 4) {  // four rows of W at a time, each column's chain in k order
+    const float* w0 = w.f32 + static_cast<size_t>(k) * N;
+    const float* w1 = w0 + N;
+    const float* w2 = w1 + N;
+    const float* w3 = w2 + N;
+    const bool pf = k + 8 <= k1;
+    for (int t = 0; t < T; ++t) {
+      const float x0 = x[t * ldx + k], x1 = x[t * ldx + k + 1];
+      const float x2 = x[t * ldx + k + 2], x3 = x[t * ldx + k + 3];
+      float* a = part + static_cast<size_t>(t) * N;
+      int j = 0;
+      for (; j < n4; j += 4) {
+        if (pf && t == 0 && j % 16 == 0)  // the next four rows
+          for (int i = 0; i < 4; ++i) prefetch(w3 + static_cast<size_t>(1 + i) * N + j);
+        float32x4_t acc = vld1q_f32(a + j);
+        acc = vfmaq_n_f32(acc, vld1q_f32(w0 + j), x0);
+        acc = vfmaq_n_f32(acc, vld1q_f32(w1 + j), x1);
+        acc = vfmaq_n_f32(acc, vld1q_f32(w2 + j), x2);
+        acc = vfmaq_n_f32(acc, vld1q_f32(w3 + j), x3);
+        vst1q_f32(a + j, acc);
+      }
+      for (; j < N; ++j)
+        a[j] = std::fma(x3, w3[j], std::fma(x2, w2[j], std::fma(x1, w1[j], std::fma(x0, w0[j], a[j]))));
+    }
+  }
+  for (; k < k1; ++k) {
+    const float* w0 = w.f32 + static_cast<size_t>(k) * N;
+    for (int t = 0; t < T; ++t) {
+      const float x0 = x[t * ldx + k];
+      float* a = part + static_cast<size_t>(t) * N;
+      int j = 0;
+      for (; j < n4; j += 4) vst1q_f32(a + j, vfmaq_n_f32(vld1q_f32(a + j), vld1q_f32(w0 + j), x0));
+      for (; j < N; ++j) a[j] = std::fma(x0, w0[j], a[j]);
+    }
+  }
+}
+
+void neon_reduce_parts(const float* part, int n, size_t stride, int N, const Out& o) {
+  for (int t = 0; t < o.T; ++t) {
+    float* yrow = o.y + static_cast<size_t>(t) * o.ldy;
+    const float* p0 = part + static_cast<size_t>(t) * N;
+    int c = o.c0;
+    for (; c + 4 <= o.c1; c += 4) {
+      float32x4_t acc = vld1q_f32(p0 + c);
+      for (int i = 1; i < n; ++i) acc = vaddq_f32(acc, vld1q_f32(p0 + i * stride + c));
+      store_out(o, yrow, c, acc, 4);
+    }
+    for (; c < o.c1; ++c) {
+      float acc = p0[c];
+      for (int i = 1; i < n; ++i) acc += p0[i * stride + c];
+      finish(yrow + c, acc, o.bias, c, o.ep);
+    }
+  }
+}
+
+void neon_f32nk(const Weight& w, const float* x, int ldx, const Out& o) {
+  const int K = w.K;
+  auto row = [&](int c) { return w.f32 + static_cast<size_t>(c) * K; };
+  int c = o.c0;
+  for (; c + 4 <= o.c1; c += 4) {  // four rows of W (four streams), x read once for them
+    const float* rows[4] = {row(c), row(c + 1), row(c + 2), row(c + 3)};
+    for (int t = 0; t < o.T; ++t) {
+      float s[4];
+      dot_cols<4>(rows, x + static_cast<size_t>(t) * ldx, K, t == 0 && c + 8 <= o.c1, s);
+      for (int i = 0; i < 4; ++i) finish(o.y + static_cast<size_t>(t) * o.ldy + c + i, s[i], o.bias, c + i, o.ep);
+    }
+  }
+  for (; c < o.c1; ++c) {
+    const float* rows[1] = {row(c)};
+    for (int t = 0; t < o.T; ++t) {
+      float s;
+      dot_cols<1>(rows, x + static_cast<size_t>(t) * ldx, K, false, &s);
+      finish(o.y + static_cast<size_t>(t) * o.ldy + c, s, o.bias, c, o.ep);
+    }
+  }
+}
+
+void neon_packed_panel(const Weight& w, int p, const float* x, int ldx, const Out& o) {
+  const size_t per_panel = static_cast<size_t>(w.k_padded()) * kPanel;
+  const uint16_t* src = w.h.data() + p * per_panel;
+  auto rows = [&](auto load) {  // one row: all 64 columns streamed; more rows: 3 x 32 tiles
+    int t = 0;
+    for (; t + 3 <= o.T; t += 3) panel_rows<3, 8>(w.K, x, ldx, o, t, load);
+    if (o.T - t == 2) panel_rows<2, 8>(w.K, x, ldx, o, t, load);
+    if (o.T - t == 1) panel_rows<1, 16>(w.K, x, ldx, o, t, load);
+  };
+  if (w.type == WType::F16) {
+    rows([src](int k, int v) {
+      const uint16_t* at = src + static_cast<size_t>(k) * kPanel + 4 * v;
+      if (v % 8 == 0) prefetch(reinterpret_cast<const char*>(at) + kPrefetchBytes);
+      return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(at)));
+    });
+    return;
+  }
+  // BF16, k in pairs: 32-bit lane = (W[k], W[k+1]); even k = lane << 16, odd k = lane & hi.
+  // K odd: the last pair's odd half is never used (tile_chain stops at K).
+  rows([src](int k, int v) {
+    const uint16_t* at = src + static_cast<size_t>(k / 2) * 2 * kPanel + 8 * v;
+    if ((k & 1) == 0 && v % 4 == 0) prefetch(reinterpret_cast<const char*>(at) + kPrefetchBytes);
+    const uint32x4_t lane = vld1q_u32(reinterpret_cast<const uint32_t*>(at));
+    return vreinterpretq_f32_u32((k & 1) ? vandq_u32(lane, vdupq_n_u32(0xffff0000u))
+                                         : vshlq_n_u32(lane, 16));
+  });
+}
+
+void neon_q8_panel(const Weight& w, int p, const QAct& qa, const Out& o) {
+  q8_panel<block_sums_base>(w, p, qa, o);
+}
+
+void neon_q8_panel_dot(const Weight& w, int p, const QAct& qa, const Out& o) {
+  q8_panel<block_sums_dot>(w, p, qa, o);
+}
+
+// The portable quantisation's values: multiply by 127/amax, round to nearest even (FCVTNS,
+// as nearbyint in the default mode), |q| <= 127.
+void neon_quantize_rows(const float* x, int ldx, int T, int K, int kp, int8_t* xq, float* sx,
+                        int32_t* corr) {
+  const int nb = kp / kQBlock;
+  for (int t = 0; t < T; ++t) {
+    const float* xr = x + static_cast<size_t>(t) * ldx;
+    for (int b = 0; b < nb; ++b) {
+      const int k0 = b * kQBlock, n = std::min(kQBlock, K - k0);
+      float32x4_t v[kQBlock / 4];
+      for (int i = 0; i < kQBlock / 4; ++i) v[i] = load_partial(xr + k0 + 4 * i, n - 4 * i);
+      float32x4_t m = vdupq_n_f32(0.0f);
+      for (int i = 0; i < kQBlock / 4; ++i) m = vmaxnmq_f32(m, vabsq_f32(v[i]));  // NaN ignored, as std::max
+      const float amax = vmaxnmvq_f32(m);
+      const float32x4_t inv = vdupq_n_f32(amax > 0 ? 127.0f / amax : 0.0f);
+      int32x4_t sum = vdupq_n_s32(0);
+      for (int i = 0; i < kQBlock / 4; i += 2) {
+        int32x4_t q0 = vcvtnq_s32_f32(vmulq_f32(v[i], inv));
+        int32x4_t q1 = vcvtnq_s32_f32(vmulq_f32(v[i + 1], inv));
+        q0 = vmaxq_s32(vminq_s32(q0, vdupq_n_s32(127)), vdupq_n_s32(-127));
+        q1 = vmaxq_s32(vminq_s32(q1, vdupq_n_s32(127)), vdupq_n_s32(-127));
+        sum = vaddq_s32(sum, vaddq_s32(q0, q1));
+        const int8x8_t q8 = vmovn_s16(vcombine_s16(vmovn_s32(q0), vmovn_s32(q1)));
+        vst1_s8(xq + static_cast<size_t>(t) * kp + k0 + 4 * i, q8);
+      }
+      sx[t * nb + b] = amax / 127.0f;
+      corr[t * nb + b] = 128 * vaddvq_s32(sum);
+    }
+  }
+}
+
+void neon_gemm_block(const float* blk, int kb, const float* x, int ldx, const Out& o,
+                     float* cbuf, bool first, bool last, bool add) {
+  int t = 0;
+  for (; t + 6 <= o.T; t += 6) gemm_tile<6>(blk, kb, x, ldx, o, t, cbuf, first, last, add);
+  switch (o.T - t) {
+    case 5: gemm_tile<5>(blk, kb, x, ldx, o, t, cbuf, first, last, add); break;
+    case 4: gemm_tile<4>(blk, kb, x, ldx, o, t, cbuf, first, last, add); break;
+    case 3: gemm_tile<3>(blk, kb, x, ldx, o, t, cbuf, first, last, add); break;
+    case 2: gemm_tile<2>(blk, kb, x, ldx, o, t, cbuf, first, last, add); break;
+    case 1: gemm_tile<1>(blk, kb, x, ldx, o, t, cbuf, first, last, add); break;
+    default: break;
+  }
+}
+
+// Rows [k0, k1) of panel p as f32 into dst[(k - k0) * 64 + j] (zero past N): exact
+// conversions, the portable values. k0 is a multiple of 32, k1 <= k_padded().
+void neon_unpack_rows(const Weight& w, int p, int k0, int k1, float* dst) {
+  const int kp = w.k_padded();
+  const size_t per_panel = static_cast<size_t>(kp) * kPanel;
+  const int n0 = p * kPanel;
+  const int nc = std::min(kPanel, w.N - n0);
+  if (w.type == WType::F32) {
+    for (int k = k0; k < k1; ++k) {
+      float* d = dst + static_cast<size_t>(k - k0) * kPanel;
+      if (w.transposed) {
+        for (int j = 0; j < kPanel; ++j) d[j] = j < nc ? w.f32[static_cast<size_t>(n0 + j) * w.K + k] : 0.0f;
+        continue;
+      }
+      const float* src = w.f32 + static_cast<size_t>(k) * w.N + n0;
+      if (k + 16 < w.K)  // row segments are strided: prefetch 16 rows ahead
+        for (int i = 0; i < kPanel; i += 16) prefetch(src + 16 * static_cast<size_t>(w.N) + i);
+      for (int j = 0; j < kPanel; j += 4)
+        vst1q_f32(d + j, j < nc ? load_partial(src + j, nc - j) : vdupq_n_f32(0.0f));
+    }
+  } else if (w.type == WType::F16) {
+    const uint16_t* src = w.h.data() + p * per_panel + static_cast<size_t>(k0) * kPanel;
+    const size_t n = static_cast<size_t>(k1 - k0) * kPanel;
+    for (size_t i = 0; i < n; i += 4)
+      vst1q_f32(dst + i, vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(src + i))));
+  } else if (w.type == WType::BF16) {
+    const uint16_t* src = w.h.data() + p * per_panel;
+    for (int k = k0; k < k1; ++k)
+      for (int v = 0; v < kPanel / 4; ++v) {
+        const uint32x4_t lane = vld1q_u32(reinterpret_cast<const uint32_t*>(
+            src + static_cast<size_t>(k / 2) * 2 * kPanel + 8 * v));
+        vst1q_f32(dst + static_cast<size_t>(k - k0) * kPanel + 4 * v,
+                  vreinterpretq_f32_u32((k & 1) ? vandq_u32(lane, vdupq_n_u32(0xffff0000u))
+                                                : vshlq_n_u32(lane, 16)));
+      }
+  } else if (w.type == WType::Q8) {
+    const uint8_t* src = w.q.data() + p * per_panel;
+    const uint16_t* sc = w.qscale.data() + static_cast<size_t>(p) * (kp / kQBlock) * kPanel;
+    for (int k4 = k0 / 4; k4 < (k1 + 3) / 4; ++k4)
+      for (int g = 0; g < kPanel / 4; ++g) {  // 4 columns x 4 consecutive k
+        const float32x4_t s = vcvt_f32_f16(vreinterpret_f16_u16(
+            vld1_u16(sc + static_cast<size_t>(k4 * 4 / kQBlock) * kPanel + 4 * g)));
+        const uint32x4_t lanes = vld1q_u32(
+            reinterpret_cast<const uint32_t*>(src + (static_cast<size_t>(k4) * kPanel + 4 * g) * 4));
+        for (int r = 0; r < 4 && k4 * 4 + r < k1; ++r) {
+          const int32x4_t q = vsubq_s32(
+              vreinterpretq_s32_u32(vandq_u32(vshlq_u32(lanes, vdupq_n_s32(-8 * r)), vdupq_n_u32(0xff))),
+              vdupq_n_s32(128));
+          vst1q_f32(dst + static_cast<size_t>(k4 * 4 + r - k0) * kPanel + 4 * g,
+                    vmulq_f32(vcvtq_f32_s32(q), s));
+        }
+      }
+  }
+}
+
+void neon_attention_rows(float* out, int ldo, float* probs, int ldp, const float* q, int ldq,
+                         int R, const float* kt, const float* v, int n_keys0, int HS,
+                         float scale) {
+  int r = 0;
+  auto groups = [&](auto g) {  // as many groups of G rows as fit
+    constexpr int G = decltype(g)::value;
+    for (; r + G <= R; r += G)
+      attention_group<G>(out + static_cast<size_t>(r) * ldo, ldo,
+                         probs + static_cast<size_t>(r) * ldp, ldp,
+                         q + static_cast<size_t>(r) * ldq, ldq, kt, v, n_keys0 + r, HS, scale);
+  };
+  groups(std::integral_constant<int, 6>{});
+  groups(std::integral_constant<int, 4>{});
+  groups(std::integral_constant<int, 2>{});
+  groups(std::integral_constant<int, 1>{});
+}
+
+void neon_layernorm(float* out, const float* x, const float* w, const float* b, int C,
+                    float eps) {
+  const int c4 = C - C % 4;
+  float32x4_t s = vdupq_n_f32(0.0f);
+  for (int i = 0; i < c4; i += 4) s = vaddq_f32(s, vld1q_f32(x + i));
+  float sum = vaddvq_f32(s);
+  for (int i = c4; i < C; ++i) sum += x[i];
+  const float mean = sum / C;
+  const float32x4_t vm = vdupq_n_f32(mean);
+  float32x4_t q = vdupq_n_f32(0.0f);
+  for (int i = 0; i < c4; i += 4) {
+    const float32x4_t d = vsubq_f32(vld1q_f32(x + i), vm);
+    q = vfmaq_f32(q, d, d);
+  }
+  float var = vaddvq_f32(q);
+  for (int i = c4; i < C; ++i) var = std::fma(x[i] - mean, x[i] - mean, var);
+  const float rstd = 1.0f / std::sqrt(var / C + eps);
+  const float32x4_t vr = vdupq_n_f32(rstd);
+  for (int i = 0; i < c4; i += 4) {
+    const float32x4_t d = vmulq_f32(vsubq_f32(vld1q_f32(x + i), vm), vr);
+    vst1q_f32(out + i, vfmaq_f32(vld1q_f32(b + i), d, vld1q_f32(w + i)));
+  }
+  for (int i = c4; i < C; ++i) out[i] = std::fma((x[i] - mean) * rstd, w[i], b[i]);
+}
+
+// gelu_new as v / (1 + exp(-2u)), u = sqrt(2/pi) (v + 0.044715 v^3): no cancellation, no
+// overflow (exp4 clamps); the tail goes through the same vector code.
+void neon_gelu(float* x, size_t n) {
+  const float32x4_t c = vdupq_n_f32(0.7978845608028654f), a = vdupq_n_f32(0.044715f);
+  auto one = [&](float32x4_t v) {
+    const float32x4_t u = vmulq_f32(c, vfmaq_f32(v, vmulq_f32(a, v), vmulq_f32(v, v)));
+    const float32x4_t e = exp4(vmulq_f32(vdupq_n_f32(-2.0f), u));
+    return vdivq_f32(v, vaddq_f32(vdupq_n_f32(1.0f), e));
+  };
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) vst1q_f32(x + i, one(vld1q_f32(x + i)));
+  if (i < n) {
+    float t[4];
+    vst1q_f32(t, one(load_partial(x + i, static_cast<int>(n - i))));
+    std::memcpy(x + i, t, sizeof(float) * (n - i));
+  }
+}
+
+const KernelSet& neon_set() {
+  static const KernelSet s = [] {
+    KernelSet k;
+    k.isa = Isa::Neon;
+    const bool dot = cpu_has_arm_dotprod();
+    k.notes = dot ? "+dotprod" : "";
+    k.f32kn_rows = neon_f32kn_rows;
+    k.reduce_parts = neon_reduce_parts;
+    k.f32nk = neon_f32nk;
+    k.packed_panel = neon_packed_panel;
+    k.q8_panel = dot ? neon_q8_panel_dot : neon_q8_panel;  // the same bits
+    k.quantize_rows = neon_quantize_rows;
+    k.gemm_block = neon_gemm_block;
+    k.unpack_rows = neon_unpack_rows;
+    k.pack_panel = nullptr;  // load time only: the portable packing (same bits in every set)
+    k.attention_rows = neon_attention_rows;
+    k.layernorm = neon_layernorm;
+    k.gelu = neon_gelu;
+    return k;
+  }();
+  return s;
+}
+
+}  // namespace gpt2::kernels::detail
+
+#endif  // __aarch64__
