@@ -64,14 +64,13 @@ constexpr int kQueryBlock = 24;  // query rows per attention task (groups of 6 i
 
 }  // namespace
 
-// ---------------------------------------------------------------------------------------
-// Session
 
-struct Session::Impl {
-  const Model::Impl& m;
-  int n_past = 0;
-  int cap_T = 0;  // run state capacity in tokens
-  // run state (cap_T rows each)
+// ---------------------------------------------------------------------------------------
+// Run state, Session, and the one forward pass (for one Session or a Batch of them)
+
+// Activations of one pass, grown to the largest pass seen and then reused (llama2.c RunState).
+struct RunState {
+  int cap_T = 0;               // capacity in token rows
   std::vector<float> x;        // (T, C)  residual stream
   std::vector<float> xn;       // (T, C)  layernorm output
   std::vector<float> qkv;      // (T, 3C)
@@ -79,6 +78,27 @@ struct Session::Impl {
   std::vector<float> fch;      // (T, F)
   std::vector<float> probs;    // (NH, T, n_keys) only with an observer
   std::vector<float> logits;   // (rows, V), grown to the rows asked for
+  struct Task {
+    int part, h, t0, t1;  // attention: a part's head and block of query rows [t0, t1)
+  };
+  std::vector<Task> tasks;
+
+  void reserve(const ModelConfig& c, int T) {
+    if (T <= cap_T) return;
+    const size_t C = c.n_embd, F = c.ff();
+    x.resize(T * C);
+    xn.resize(T * C);
+    qkv.resize(T * 3 * C);
+    atty.resize(T * C);
+    fch.resize(T * F);
+    cap_T = T;
+  }
+};
+
+struct Session::Impl {
+  const Model::Impl& m;
+  int n_past = 0;
+  RunState run;  // for eval() alone; a Batch brings its own
   // key_cache (L, NH, PB, HS, 64) with PB = ceil(P/64); value_cache (L, NH, P, HS)
   // 64-byte aligned (vector loads of keys and values never straddle cache lines), on small
   // pages: a huge page per layer-head would zero ~70 MB at the first token (TTFT +25 ms)
@@ -106,34 +126,59 @@ struct Session::Impl {
     value_cache = alloc_cache(v_layer * c.n_layer);
   }
 
-  void reserve(int T) {
-    if (T <= cap_T) return;
+  // Refuses ids >= V and passes past the context (usage_error), before anything runs.
+  void check(std::span<const int32_t> tokens) const {
     const ModelConfig& c = m.cfg;
-    const size_t C = c.n_embd, F = c.ff();
-    x.resize(T * C);
-    xn.resize(T * C);
-    qkv.resize(T * 3 * C);
-    atty.resize(T * C);
-    fch.resize(T * F);
-    cap_T = T;
+    for (int32_t id : tokens)
+      if (id < 0 || id >= c.vocab_size)
+        usage_error("token id {} is out of range (the model's vocabulary has {} tokens)", id,
+                    c.vocab_size);
+    if (static_cast<size_t>(n_past) + tokens.size() > static_cast<size_t>(c.n_positions))
+      usage_error("{} + {} tokens exceed the model's context of {} positions", n_past,
+                  tokens.size(), c.n_positions);
   }
-
-  std::span<const float> forward(std::span<const int32_t> tokens, bool all_logits);
 };
 
-std::span<const float> Session::Impl::forward(std::span<const int32_t> tokens, bool all_logits) {
+namespace {
+
+// One sequence's rows in a pass. Rows are laid out part after part; parts of fewer than
+// kGemmMinT tokens (decode rows, core/kernels.h) come first, so every matmul of the pass is
+// called with decode_rows = their total and each row gets the bits it would get alone.
+struct Part {
+  Session::Impl* s;
+  const int32_t* tok;
+  int T;           // tokens
+  bool all_logits;
+  int row0 = 0;    // first row in the pass
+  int pos0 = 0;    // s->n_past before the pass
+  int lrow0 = 0;   // first logits row
+  int lrows = 0;   // logits rows: T or 1
+};
+
+constexpr int kRowBlock = 16;  // layernorm rows per task
+
+// The GPT-2 forward pass over `parts` (ordered: decode parts first), with `run` as scratch.
+// Fills run.logits and each part's lrow0/lrows.
+void forward(const Model::Impl& m, RunState& run, std::span<Part> parts,
+             const AttentionObserver* observer) {
   const ModelConfig& cfg = m.cfg;
   const Weights& w = m.w;
   kernels::Pool& pool = *m.pool;
   using kernels::Epilogue;
-  const int T = static_cast<int>(tokens.size());
   const int C = cfg.n_embd, NH = cfg.n_head, HS = C / NH, F = cfg.ff(), V = cfg.vocab_size;
   const int P = cfg.n_positions, L = cfg.n_layer;
-  const int pos0 = n_past, n_keys = pos0 + T;
   const float eps = cfg.layer_norm_epsilon, scale = 1.0f / std::sqrt(static_cast<float>(HS));
-  reserve(T);
-  if (observer) probs.assign(static_cast<size_t>(NH) * T * n_keys, 0.0f);
-  constexpr int kRowBlock = 16;  // layernorm rows per task
+  int T = 0, D = 0;  // rows in the pass; decode rows among them (the first D)
+  for (Part& p : parts) {
+    p.row0 = T;
+    p.pos0 = p.s->n_past;
+    T += p.T;
+    if (p.T < kernels::kGemmMinT) D = T;
+  }
+  run.reserve(cfg, T);
+  // the observer sees the one part's probabilities (NH, T, n_keys)
+  const int obs_keys = observer ? parts[0].pos0 + T : 0;
+  if (observer) run.probs.assign(static_cast<size_t>(NH) * T * obs_keys, 0.0f);
   auto layernorm_rows = [&](float* out, const float* in, const float* g, const float* b,
                             int rows) {
     pool.run((rows + kRowBlock - 1) / kRowBlock, [&](int blk) {
@@ -143,83 +188,156 @@ std::span<const float> Session::Impl::forward(std::span<const int32_t> tokens, b
                            b, C, eps);
     });
   };
+  // attention tasks: (part, head, block of kQueryBlock query rows)
+  std::vector<RunState::Task>& tasks = run.tasks;
+  tasks.clear();
+  for (int pi = 0; pi < static_cast<int>(parts.size()); pi++)
+    for (int h = 0; h < NH; h++)
+      for (int t0 = 0; t0 < parts[pi].T; t0 += kQueryBlock)
+        tasks.push_back({pi, h, t0, std::min(parts[pi].T, t0 + kQueryBlock)});
 
-  encoder_forward(x.data(), tokens.data(), w.wte, w.wpe, pos0, T, C);
+  float* x = run.x.data();
+  for (const Part& p : parts)
+    encoder_forward(x + static_cast<size_t>(p.row0) * C, p.tok, w.wte, w.wpe, p.pos0, p.T, C);
   for (int l = 0; l < L; l++) {
     const LayerWeights& lw = w.h[l];
     const LayerMatrices& mw = m.mat[l];
-    float* kc = key_cache.get() + static_cast<size_t>(l) * k_layer;    // (NH, PB, HS, 64)
-    float* vc = value_cache.get() + static_cast<size_t>(l) * v_layer;  // (NH, P, HS)
 
-    layernorm_rows(xn.data(), x.data(), lw.ln_1_w, lw.ln_1_b, T);
-    kernels::matmul(mw.qkv, xn.data(), C, T, qkv.data(), 3 * C, lw.qkv_b, Epilogue::Store, pool);
-    for (int t = 0; t < T; t++) {
-      const float* row = qkv.data() + static_cast<size_t>(t) * 3 * C;
-      const int pos = pos0 + t;
-      for (int h = 0; h < NH; h++) {
-        float* kb = kc + h * k_head + static_cast<size_t>(pos / kernels::kKeyBlock) * HS *
-                                          kernels::kKeyBlock + pos % kernels::kKeyBlock;
-        const float* k = row + C + h * HS;
-        for (int i = 0; i < HS; i++) kb[i * kernels::kKeyBlock] = k[i];
-        std::memcpy(vc + h * v_head + static_cast<size_t>(pos) * HS, row + 2 * C + h * HS,
-                    HS * sizeof(float));
+    layernorm_rows(run.xn.data(), x, lw.ln_1_w, lw.ln_1_b, T);
+    kernels::matmul(mw.qkv, run.xn.data(), C, T, run.qkv.data(), 3 * C, lw.qkv_b,
+                    Epilogue::Store, pool, D);
+    for (const Part& p : parts) {
+      Session::Impl& s = *p.s;
+      float* kc = s.key_cache.get() + static_cast<size_t>(l) * s.k_layer;    // (NH, PB, HS, 64)
+      float* vc = s.value_cache.get() + static_cast<size_t>(l) * s.v_layer;  // (NH, P, HS)
+      for (int t = 0; t < p.T; t++) {
+        const float* row = run.qkv.data() + static_cast<size_t>(p.row0 + t) * 3 * C;
+        const int pos = p.pos0 + t;
+        for (int h = 0; h < NH; h++) {
+          float* kb = kc + h * s.k_head + static_cast<size_t>(pos / kernels::kKeyBlock) * HS *
+                                              kernels::kKeyBlock + pos % kernels::kKeyBlock;
+          const float* k = row + C + h * HS;
+          for (int i = 0; i < HS; i++) kb[i * kernels::kKeyBlock] = k[i];
+          std::memcpy(vc + h * s.v_head + static_cast<size_t>(pos) * HS, row + 2 * C + h * HS,
+                      HS * sizeof(float));
+        }
       }
     }
-    // attention: tasks = (head, block of kQueryBlock query rows)
-    const int blocks = (T + kQueryBlock - 1) / kQueryBlock;
-    pool.run(NH * blocks, [&](int task) {
-      const int h = task / blocks, blk = task % blocks;
-      const int t0 = blk * kQueryBlock, t1 = std::min(T, t0 + kQueryBlock);
-      const int nk0 = pos0 + t0 + 1;  // causal: row t sees keys 0..pos0+t
+    pool.run(static_cast<int>(tasks.size()), [&](int i) {
+      const RunState::Task& tk = tasks[i];
+      const Part& p = parts[tk.part];
+      const Session::Impl& s = *p.s;
+      const int h = tk.h, r0 = p.row0 + tk.t0;
+      const int nk0 = p.pos0 + tk.t0 + 1;  // causal: row t sees keys 0..pos0+t
       thread_local std::vector<float> rows_scratch;  // (kQueryBlock, P), grown once per thread
       if (!observer && rows_scratch.size() < static_cast<size_t>(kQueryBlock) * P)
         rows_scratch.resize(static_cast<size_t>(kQueryBlock) * P);
-      float* pr = observer ? probs.data() + (static_cast<size_t>(h) * T + t0) * n_keys
+      float* pr = observer ? run.probs.data() + (static_cast<size_t>(h) * T + tk.t0) * obs_keys
                            : rows_scratch.data();
-      kernels::attention_rows(atty.data() + static_cast<size_t>(t0) * C + h * HS, C, pr,
-                              observer ? n_keys : P,
-                              qkv.data() + static_cast<size_t>(t0) * 3 * C + h * HS, 3 * C,
-                              t1 - t0, kc + h * k_head, vc + h * v_head, nk0, HS, scale);
+      kernels::attention_rows(
+          run.atty.data() + static_cast<size_t>(r0) * C + h * HS, C, pr, observer ? obs_keys : P,
+          run.qkv.data() + static_cast<size_t>(r0) * 3 * C + h * HS, 3 * C, tk.t1 - tk.t0,
+          s.key_cache.get() + static_cast<size_t>(l) * s.k_layer + h * s.k_head,
+          s.value_cache.get() + static_cast<size_t>(l) * s.v_layer + h * s.v_head, nk0, HS,
+          scale);
     });
-    if (observer) observer(l, pos0, T, n_keys, probs.data());
+    if (observer) (*observer)(l, parts[0].pos0, T, obs_keys, run.probs.data());
     // x += atty · attn.c_proj + b
-    kernels::matmul(mw.attn_proj, atty.data(), C, T, x.data(), C, lw.attn_proj_b,
-                    Epilogue::Accumulate, pool);
+    kernels::matmul(mw.attn_proj, run.atty.data(), C, T, x, C, lw.attn_proj_b,
+                    Epilogue::Accumulate, pool, D);
 
-    layernorm_rows(xn.data(), x.data(), lw.ln_2_w, lw.ln_2_b, T);
+    layernorm_rows(run.xn.data(), x, lw.ln_2_w, lw.ln_2_b, T);
     // fch = gelu(xn · c_fc + b); x += fch · mlp.c_proj + b
-    kernels::matmul(mw.fc, xn.data(), C, T, fch.data(), F, lw.fc_b, Epilogue::Gelu, pool);
-    kernels::matmul(mw.fc_proj, fch.data(), F, T, x.data(), C, lw.fc_proj_b,
-                    Epilogue::Accumulate, pool);
+    kernels::matmul(mw.fc, run.xn.data(), C, T, run.fch.data(), F, lw.fc_b, Epilogue::Gelu,
+                    pool, D);
+    kernels::matmul(mw.fc_proj, run.fch.data(), F, T, x, C, lw.fc_proj_b, Epilogue::Accumulate,
+                    pool, D);
   }
-  // final layernorm and the LM head, only for the rows asked for
-  const int first = all_logits ? 0 : T - 1, rows = T - first;
-  layernorm_rows(xn.data(), x.data() + static_cast<size_t>(first) * C, w.ln_f_w, w.ln_f_b, rows);
-  if (logits.size() < static_cast<size_t>(rows) * V) logits.resize(static_cast<size_t>(rows) * V);
-  kernels::matmul(m.head, xn.data(), C, rows, logits.data(), V, nullptr, Epilogue::Store, pool);
-  n_past += T;
-  return {logits.data(), static_cast<size_t>(rows) * V};
+  // Final layernorm and the LM head, only for the rows asked for (a part's last row, or all
+  // of them): parts with fewer than kGemmMinT logits rows first (decode rows of the head).
+  int rows = 0, HD = 0;
+  for (bool decode : {true, false})
+    for (Part& p : parts) {
+      const int lr = p.all_logits ? p.T : 1;
+      if ((lr < kernels::kGemmMinT) != decode) continue;
+      p.lrow0 = rows;
+      p.lrows = lr;
+      layernorm_rows(run.xn.data() + static_cast<size_t>(rows) * C,
+                     x + static_cast<size_t>(p.row0 + p.T - lr) * C, w.ln_f_w, w.ln_f_b, lr);
+      rows += lr;
+      if (decode) HD = rows;
+    }
+  if (run.logits.size() < static_cast<size_t>(rows) * V)
+    run.logits.resize(static_cast<size_t>(rows) * V);
+  kernels::matmul(m.head, run.xn.data(), C, rows, run.logits.data(), V, nullptr,
+                  Epilogue::Store, pool, HD);
+  for (const Part& p : parts) p.s->n_past += p.T;
 }
+
+}  // namespace
 
 Session::Session(const Model& model) : impl_(std::make_unique<Impl>(*model.impl_)) {}
 Session::~Session() = default;
 
 std::span<const float> Session::eval(std::span<const int32_t> tokens, bool all_logits) {
-  const ModelConfig& c = impl_->m.cfg;
   if (tokens.empty()) return {};
-  for (int32_t id : tokens)
-    if (id < 0 || id >= c.vocab_size)
-      usage_error("token id {} is out of range (the model's vocabulary has {} tokens)", id,
-                  c.vocab_size);
-  if (static_cast<size_t>(impl_->n_past) + tokens.size() > static_cast<size_t>(c.n_positions))
-    usage_error("{} + {} tokens exceed the model's context of {} positions", impl_->n_past,
-                tokens.size(), c.n_positions);
-  return impl_->forward(tokens, all_logits);
+  impl_->check(tokens);
+  Part part{impl_.get(), tokens.data(), static_cast<int>(tokens.size()), all_logits};
+  forward(impl_->m, impl_->run, std::span<Part>(&part, 1),
+          impl_->observer ? &impl_->observer : nullptr);
+  return {impl_->run.logits.data(), static_cast<size_t>(part.lrows) * impl_->m.cfg.vocab_size};
 }
 
 void Session::reset() { impl_->n_past = 0; }
 void Session::truncate(int n) { impl_->n_past = std::clamp(n, 0, impl_->n_past); }
 int Session::n_past() const { return impl_->n_past; }
 void Session::set_attention_observer(AttentionObserver obs) { impl_->observer = std::move(obs); }
+
+// ---------------------------------------------------------------------------------------
+// Batch
+
+struct Batch::Impl {
+  const Model::Impl& m;
+  RunState run;
+  std::vector<Part> parts;
+  std::vector<int> part_of;  // item index -> index in parts (-1: no tokens)
+};
+
+Batch::Batch(const Model& model) : impl_(new Impl{*model.impl_, {}, {}, {}}) {}
+Batch::~Batch() = default;
+
+std::vector<std::span<const float>> Batch::eval(std::span<const BatchItem> items) {
+  Impl& b = *impl_;
+  for (size_t i = 0; i < items.size(); i++) {
+    const BatchItem& it = items[i];
+    if (!it.session || &it.session->impl_->m != &b.m)
+      usage_error("batch item {} has no Session of this model", i);
+    for (size_t j = 0; j < i; j++)
+      if (items[j].session == it.session)
+        usage_error("batch items {} and {} share one Session", j, i);
+    it.session->impl_->check(it.tokens);
+  }
+  // decode parts (fewer than kGemmMinT tokens) first, each group in item order
+  b.parts.clear();
+  b.part_of.assign(items.size(), -1);
+  for (bool decode : {true, false})
+    for (size_t i = 0; i < items.size(); i++) {
+      const BatchItem& it = items[i];
+      const int T = static_cast<int>(it.tokens.size());
+      if (T == 0 || (T < kernels::kGemmMinT) != decode) continue;
+      b.part_of[i] = static_cast<int>(b.parts.size());
+      b.parts.push_back(Part{it.session->impl_.get(), it.tokens.data(), T, it.all_logits});
+    }
+  std::vector<std::span<const float>> out(items.size());
+  if (b.parts.empty()) return out;
+  forward(b.m, b.run, b.parts, nullptr);
+  const size_t V = static_cast<size_t>(b.m.cfg.vocab_size);
+  for (size_t i = 0; i < items.size(); i++)
+    if (b.part_of[i] >= 0) {
+      const Part& p = b.parts[b.part_of[i]];
+      out[i] = {b.run.logits.data() + p.lrow0 * V, p.lrows * V};
+    }
+  return out;
+}
 
 }  // namespace gpt2

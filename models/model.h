@@ -74,9 +74,11 @@ class Session {
 
   void set_attention_observer(AttentionObserver obs);
 
+  struct Impl;  // models/forward.cpp only
+
  private:
-  struct Impl;
   std::unique_ptr<Impl> impl_;
+  friend class Batch;
 };
 
 /// One sequence's part of a batched forward pass (Batch::eval).
