@@ -18,5 +18,6 @@ Command add_tokenize_command(CLI::App& root);
 Command add_generate_command(CLI::App& root);
 Command add_inspect_command(CLI::App& root);
 Command add_bench_command(CLI::App& root);
+Command add_serve_command(CLI::App& root);
 
 }  // namespace gpt2::app

@@ -15,7 +15,9 @@
 // tensor (one buffer of the largest tensor), so 500 MB take about a second.
 //
 // Usage: make_test_checkpoint --out DIR [--layers N] [--heads N] [--embd N] [--positions N]
-//                             [--vocab N] [--prefix] [--seed N]
+//                             [--vocab N] [--prefix] [--seed N] [--name-or-path NAME]
+// --name-or-path writes config.json's `_name_or_path` (as transformers' save_pretrained does),
+// e.g. "microsoft/DialoGPT-small" for gpt2 serve's chat-template detection.
 // Exit 0 ok, 1 cannot write, 2 bad option.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -104,6 +106,7 @@ int main(int argc, char** argv) {
   int layers = 1, heads = 2;
   uint64_t embd = 16, positions = 64, vocab = 50257, seed = 20250101;
   bool prefix = false;
+  std::string name_or_path;
   app.add_option("--out", out, "output directory (created)")->required();
   app.add_option("--layers", layers, "n_layer")->check(CLI::PositiveNumber);
   app.add_option("--heads", heads, "n_head")->check(CLI::PositiveNumber);
@@ -112,6 +115,7 @@ int main(int argc, char** argv) {
   app.add_option("--vocab", vocab, "vocab_size")->check(CLI::PositiveNumber);
   app.add_option("--seed", seed, "random seed");
   app.add_flag("--prefix", prefix, "name tensors transformer.*");
+  app.add_option("--name-or-path", name_or_path, "config.json _name_or_path");
   try {
     app.parse(argc, argv);
     if (embd % static_cast<uint64_t>(heads) != 0)
@@ -170,13 +174,14 @@ int main(int argc, char** argv) {
   }
   if (std::fclose(f) != 0) fail_io(st);
 
-  const nlohmann::ordered_json config = {
+  nlohmann::ordered_json config = {
       {"architectures", {"GPT2LMHeadModel"}}, {"model_type", "gpt2"},
       {"activation_function", "gelu_new"},    {"n_embd", embd},
       {"n_head", heads},                      {"n_layer", layers},
       {"n_positions", positions},             {"n_ctx", positions},
       {"vocab_size", vocab},                  {"layer_norm_epsilon", 1e-5},
       {"bos_token_id", vocab - 1},            {"eos_token_id", vocab - 1}};
+  if (!name_or_path.empty()) config["_name_or_path"] = name_or_path;
   const std::filesystem::path cp = dir / "config.json";
   std::ofstream cf(cp);
   cf << config.dump(1) << "\n";

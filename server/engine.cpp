@@ -1,0 +1,147 @@
+// The engine thread of gpt2 serve (design in server/engine.h).
+#include "server/engine.h"
+
+#include <chrono>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/utf8.h"
+
+namespace gpt2::server {
+
+bool Job::next(Update& u, int timeout_ms) {
+  std::unique_lock lk(mu_);
+  if (!cv_.wait_for(lk, std::chrono::milliseconds(timeout_ms), [&] { return !q_.empty(); })) return false;
+  u = std::move(q_.front());
+  q_.pop_front();
+  if (u.finish) ++delivered_finals_;
+  return true;
+}
+
+bool Job::done() const {
+  std::lock_guard lk(mu_);
+  return delivered_finals_ == handles_.size();
+}
+
+Engine::Engine(const Model& model, int parallel, size_t max_queue, const Tokenizer& tok)
+    : tok_(tok), engine_(model, parallel, tok), parallel_(parallel), max_queue_(max_queue) {
+  thread_ = std::thread([this] { loop(); });
+}
+
+Engine::~Engine() { shutdown(); }
+
+std::shared_ptr<Job> Engine::submit(const std::vector<generation::Request>& choices) {
+  auto job = std::make_shared<Job>(choices.size());
+  {
+    // Held across BatchEngine::submit: a shutdown cannot slip in between the check and the
+    // queueing (the BatchEngine's callbacks run without its own lock, so they may take ours).
+    std::lock_guard lk(mu_);
+    if (stopping_) throw ApiError(503, "server_error", "shutting_down", "", "the server is shutting down");
+    if (live_ + choices.size() > static_cast<size_t>(parallel_) + max_queue_)
+      throw ApiError(503, "server_error", "queue_full",
+                     "", fmt::format("the server is busy: {} sequences running or queued (--parallel {} + "
+                                     "--max-queue {}); retry later",
+                                     live_, parallel_, max_queue_));
+    for (size_t c = 0; c < choices.size(); ++c) {
+      auto on_event = [this, job, c](generation::BatchEngine::Handle h, const generation::Sequence& s,
+                                     const generation::Event& ev) {
+        Update u;
+        u.choice = c;
+        u.id = ev.id;
+        u.text = ev.text;
+        if (ev.logprobs) u.logprobs = *ev.logprobs;
+        u.finish = ev.finish;
+        if (ev.finish) {
+          u.result.text = utf8_replace_invalid(s.text());
+          u.result.ids = s.ids();
+          u.result.logprobs = s.logprobs();
+          u.result.finish = *ev.finish;
+        }
+        {
+          std::lock_guard jl(job->mu_);
+          job->q_.push_back(std::move(u));
+        }
+        job->cv_.notify_all();
+        if (ev.finish) {
+          std::lock_guard el(mu_);
+          --live_;
+          handles_.erase(h);
+        }
+      };
+      generation::BatchEngine::Handle h;
+      try {
+        h = engine_.submit(choices[c], std::move(on_event));
+      } catch (const Error& e) {
+        for (size_t k = 0; k < c; ++k) engine_.cancel(job->handles_[k]);  // all or none
+        bad_request("", "invalid_value", e.what());
+      }
+      ++live_;
+      handles_.insert(h);
+      std::lock_guard jl(job->mu_);
+      job->handles_[c] = h;
+    }
+    work_ = true;
+  }
+  cv_.notify_all();
+  return job;
+}
+
+void Engine::cancel(const Job& job) {
+  std::vector<uint64_t> hs;
+  {
+    std::lock_guard jl(job.mu_);
+    hs = job.handles_;
+  }
+  for (uint64_t h : hs) engine_.cancel(h);
+  {
+    std::lock_guard lk(mu_);
+    work_ = true;
+  }
+  cv_.notify_all();
+}
+
+void Engine::shutdown() {
+  {
+    std::lock_guard lk(mu_);
+    if (!thread_.joinable()) return;
+    stopping_ = true;
+    for (uint64_t h : handles_) engine_.cancel(h);
+    work_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+EngineStatus Engine::status() const {
+  EngineStatus s;
+  s.running = engine_.running();
+  s.waiting = engine_.waiting();
+  s.parallel = parallel_;
+  return s;
+}
+
+void Engine::loop() {
+  for (;;) {
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait(lk, [&] { return work_ || stopping_; });
+      if (!work_ && stopping_ && live_ == 0) return;
+      work_ = false;
+    }
+    try {
+      while (engine_.step()) {
+      }
+    } catch (const std::exception& e) {
+      // Requests are checked at submit(); a failure here is a bug or out of memory. End
+      // every sequence (their clients get a final chunk) and keep serving.
+      log::warn("serve: a batch step failed: {}", e.what());
+      std::lock_guard lk(mu_);
+      for (uint64_t h : handles_) engine_.cancel(h);
+      work_ = true;
+    }
+    std::lock_guard lk(mu_);
+    if (stopping_ && live_ == 0 && !work_) return;
+  }
+}
+
+}  // namespace gpt2::server

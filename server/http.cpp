@@ -1,0 +1,390 @@
+// The HTTP side of gpt2 serve (design in server/http.h).
+#include "server/http.h"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/utf8.h"
+#include "sampling/rng.h"
+
+namespace gpt2::server {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kPollMs = 1000;  // a stream with nothing new this long probes its client
+
+void send_json(httplib::Response& res, int status, const json& j) {
+  res.status = status;
+  res.set_content(dump(j), "application/json");
+}
+
+void send_error(httplib::Response& res, const ApiError& e) { send_json(res, e.status, e.body()); }
+
+/// _name_or_path from the config.json of a checkpoint directory, or beside a file; "" if none.
+std::string config_name_or_path(const std::string& path) {
+  std::error_code ec;
+  const fs::path p(path);
+  const fs::path cfg = fs::is_directory(p, ec) ? p / "config.json" : p.parent_path() / "config.json";
+  std::ifstream in(cfg);
+  if (!in) return {};
+  const json j = json::parse(in, nullptr, false);
+  if (!j.is_object()) return {};
+  auto it = j.find("_name_or_path");
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::string random_hex(size_t n) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  static const char* digits = "0123456789abcdef";
+  std::string s(n, '0');
+  for (char& c : s) c = digits[rng() & 15];
+  return s;
+}
+
+}  // namespace
+
+ModelInfo model_info(const Model& model, const std::string& chat_template, const Tokenizer& tok) {
+  ModelInfo info;
+  const std::string& name = model.name();
+  std::string base = fs::path(name).filename().string();
+  if (base.empty()) base = fs::path(name).parent_path().filename().string();  // "dir/"
+  info.id = base.empty() ? name : base;
+  info.limits = generation::ModelLimits::of(model.config(), tok);
+  if (!chat_template.empty()) {
+    info.chat = parse_chat_template(chat_template);
+  } else {
+    info.chat = detect_chat_template(name);
+    if (info.chat == ChatTemplate::Plain) info.chat = detect_chat_template(config_name_or_path(name));
+  }
+  return info;
+}
+
+bool constant_time_equal(std::string_view given, std::string_view expected) {
+  // Every byte of `expected` is compared whatever `given` holds; only the lengths show.
+  unsigned char diff = given.size() != expected.size();
+  for (size_t i = 0; i < expected.size(); ++i)
+    diff |= static_cast<unsigned char>(expected[i] ^ (i < given.size() ? given[i] : 0));
+  return diff == 0;
+}
+
+struct HttpServer::Impl {
+  Engine& engine;
+  ModelInfo info;
+  ServerOptions opts;
+  const Tokenizer& tok;
+  httplib::Server http;
+  std::atomic<int> active{0};  // generation requests being answered
+  std::atomic<bool> stopping{false};
+
+  Impl(Engine& e, ModelInfo i, ServerOptions o, const Tokenizer& t)
+      : engine(e), info(std::move(i)), opts(std::move(o)), tok(t) {}
+
+  void routes();
+  void generate(const httplib::Request& req, httplib::Response& res, bool chat);
+  void stream(httplib::Response& res, GenerationJob job, std::shared_ptr<Job> handle, ResponseMeta meta);
+};
+
+HttpServer::HttpServer(Engine& engine, ModelInfo info, ServerOptions opts, const Tokenizer& tok)
+    : impl_(std::make_unique<Impl>(engine, std::move(info), std::move(opts), tok)) {
+  impl_->routes();
+}
+
+HttpServer::~HttpServer() = default;
+
+int HttpServer::bind() {
+  const int port = impl_->opts.port == 0 ? impl_->http.bind_to_any_port(impl_->opts.host)
+                                         : (impl_->http.bind_to_port(impl_->opts.host, impl_->opts.port)
+                                                ? impl_->opts.port
+                                                : -1);
+  if (port < 0)
+    runtime_error("cannot listen on {}:{} (address in use, not local, or not permitted)", impl_->opts.host,
+                  impl_->opts.port);
+  return port;
+}
+
+void HttpServer::run() { impl_->http.listen_after_bind(); }
+
+void HttpServer::stop() {
+  Impl& s = *impl_;
+  if (s.stopping.exchange(true)) return;
+  s.engine.shutdown();  // every sequence gets its final event now
+  // Let the answers in flight write their last chunks: httplib cuts a stream once stopped.
+  for (int i = 0; i < 200 && s.active.load() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  s.http.stop();
+}
+
+void HttpServer::Impl::routes() {
+  const size_t workers = static_cast<size_t>(opts.parallel) + opts.max_queue + 8;
+  http.new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
+  http.set_payload_max_length(opts.max_body);
+  // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a second server
+  // share a busy port instead of failing.
+  http.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof(yes));
+  });
+  http.set_keep_alive_max_count(1000);
+
+  http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (opts.api_key.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
+    const std::string auth = req.get_header_value("Authorization");
+    const std::string_view prefix = "Bearer ";
+    const bool ok = auth.size() >= prefix.size() && auth.compare(0, prefix.size(), prefix) == 0 &&
+                    constant_time_equal(std::string_view(auth).substr(prefix.size()), opts.api_key);
+    if (ok) return httplib::Server::HandlerResponse::Unhandled;
+    send_error(res, ApiError(401, "authentication_error", "invalid_api_key", "",
+                             auth.empty() ? "missing API key: send 'Authorization: Bearer KEY'" : "invalid API key"));
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  http.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    if (res.status == 413)
+      send_error(res, ApiError(413, "invalid_request_error", "request_too_large", "",
+                               fmt::format("the request body is larger than {} bytes", opts.max_body)));
+    else if (res.status == 404 || res.status == 405)
+      send_error(res, ApiError(404, "invalid_request_error", "not_found", "",
+                               fmt::format("no route {} {}", req.method, req.path)));
+    else
+      send_error(res, ApiError(res.status, "invalid_request_error", "bad_request", "",
+                               fmt::format("HTTP {}", res.status)));
+  });
+  http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "internal error";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    log::warn("serve: {}", what);
+    send_error(res, ApiError(500, "server_error", "internal_error", "", what));
+  });
+
+  // Wraps a handler: ApiError and gpt2::Error become OpenAI errors.
+  auto api = [](auto fn) {
+    return [fn](const httplib::Request& req, httplib::Response& res) {
+      try {
+        fn(req, res);
+      } catch (const ApiError& e) {
+        send_error(res, e);
+      } catch (const Error& e) {
+        send_error(res, e.code() == ExitCode::Usage
+                            ? ApiError(400, "invalid_request_error", "invalid_value", "", e.what())
+                            : ApiError(500, "server_error", "internal_error", "", e.what()));
+      }
+    };
+  };
+
+  http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+    const EngineStatus st = engine.status();
+    send_json(res, 200,
+              json{{"status", stopping ? "stopping" : "ok"},
+                   {"slots_idle", static_cast<size_t>(st.parallel) - std::min<size_t>(st.running, st.parallel)},
+                   {"slots_processing", st.running},
+                   {"queued", st.waiting}});
+  });
+  auto models = api([this](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200,
+              json{{"object", "list"},
+                   {"data", json::array({json{{"id", info.id},
+                                              {"object", "model"},
+                                              {"created", 0},
+                                              {"owned_by", "gpt2"},
+                                              {"meta", {{"n_ctx_train", info.limits.n_ctx}, {"n_vocab", info.limits.n_vocab}}}}})}});
+  });
+  http.Get("/v1/models", models);
+  http.Get("/models", models);
+  auto completions = api([this](const httplib::Request& q, httplib::Response& r) { generate(q, r, false); });
+  auto chat = api([this](const httplib::Request& q, httplib::Response& r) { generate(q, r, true); });
+  http.Post("/v1/completions", completions);
+  http.Post("/completions", completions);
+  http.Post("/v1/chat/completions", chat);
+  http.Post("/chat/completions", chat);
+
+  http.Post("/apply-template", api([this](const httplib::Request& req, httplib::Response& res) {
+    const json body = parse_body(req.body);
+    auto it = body.find("messages");
+    if (it == body.end()) bad_request("messages", "missing_field", "'messages' is required");
+    std::vector<std::string> stop;
+    const std::vector<int32_t> ids = chat_prompt(*it, info.chat, tok, stop);
+    send_json(res, 200, json{{"prompt", utf8_replace_invalid(tok.decode(ids))}, {"tokens", ids}});
+  }));
+  http.Post("/tokenize", api([this](const httplib::Request& req, httplib::Response& res) {
+    const json body = parse_body(req.body);
+    auto it = body.find("content");
+    if (it == body.end() || !it->is_string())
+      bad_request("content", "invalid_type", "'content' must be a string");
+    auto flag = [&](const char* name, bool def) {
+      auto f = body.find(name);
+      if (f == body.end() || f->is_null()) return def;
+      if (!f->is_boolean()) bad_request(name, "invalid_type", fmt::format("'{}' must be a boolean", name));
+      return f->get<bool>();
+    };
+    const bool parse_special = flag("parse_special", true);
+    const bool with_pieces = flag("with_pieces", false);
+    flag("add_special", false);  // GPT-2 adds no BOS: accepted, no effect
+    const std::vector<int32_t> ids =
+        tok.encode(it->get_ref<const std::string&>(), parse_special ? SpecialPolicy::Allow : SpecialPolicy::Text);
+    json tokens = json::array();
+    for (int32_t id : ids) {
+      if (!with_pieces) {
+        tokens.push_back(id);
+        continue;
+      }
+      const std::string_view b = tok.token_bytes(id);
+      json piece;
+      if (utf8_valid(b)) {
+        piece = std::string(b);
+      } else {
+        piece = json::array();
+        for (unsigned char c : b) piece.push_back(static_cast<int>(c));
+      }
+      tokens.push_back(json{{"id", id}, {"piece", std::move(piece)}});
+    }
+    send_json(res, 200, json{{"tokens", std::move(tokens)}});
+  }));
+  http.Post("/detokenize", api([this](const httplib::Request& req, httplib::Response& res) {
+    const json body = parse_body(req.body);
+    auto it = body.find("tokens");
+    if (it == body.end() || !it->is_array()) bad_request("tokens", "invalid_type", "'tokens' must be an array of token ids");
+    std::vector<int32_t> ids;
+    for (size_t i = 0; i < it->size(); ++i) {
+      const json& e = (*it)[i];
+      if (!e.is_number_integer() || (!e.is_number_unsigned() && e.get<int64_t>() < 0) ||
+          !tok.valid_id(static_cast<int64_t>(std::min<uint64_t>(e.get<uint64_t>(), 1ull << 40))))
+        bad_request("tokens", "invalid_value",
+                    fmt::format("'tokens[{}]' = {} is not a token id (vocabulary size {})", i, e.dump(), tok.vocab_size()));
+      ids.push_back(static_cast<int32_t>(e.get<int64_t>()));
+    }
+    send_json(res, 200, json{{"content", utf8_replace_invalid(tok.decode(ids))}});
+  }));
+}
+
+void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& res, bool chat) {
+  if (stopping) throw ApiError(503, "server_error", "shutting_down", "", "the server is shutting down");
+  const json body = parse_body(req.body);
+  GenerationJob job = chat ? parse_chat(body, info, tok, sampling::random_seed())
+                           : parse_completion(body, info, tok, sampling::random_seed());
+  ResponseMeta meta{(chat ? "chatcmpl-" : "cmpl-") + random_hex(24), static_cast<int64_t>(std::time(nullptr)), info.id};
+  ++active;
+  std::shared_ptr<Job> handle;
+  try {
+    handle = engine.submit(job.choices);
+  } catch (...) {
+    --active;
+    throw;
+  }
+  if (job.stream) {
+    stream(res, std::move(job), std::move(handle), std::move(meta));  // `active` ends with the stream
+    return;
+  }
+  std::vector<ChoiceResult> results(job.choices.size());
+  Update u;
+  while (!handle->done())
+    if (handle->next(u, kPollMs) && u.finish) results[u.choice] = std::move(u.result);
+  send_json(res, 200, chat ? chat_response(meta, job, results, tok) : completion_response(meta, job, results, tok));
+  --active;
+}
+
+void HttpServer::Impl::stream(httplib::Response& res, GenerationJob job, std::shared_ptr<Job> handle, ResponseMeta meta) {
+  struct State {
+    GenerationJob job;
+    std::shared_ptr<Job> handle;
+    ResponseMeta meta;
+    std::vector<size_t> offset;  // per choice: bytes of text sent (text_offset)
+    std::vector<ChoiceResult> results;
+    bool started = false;
+    bool ended = false;
+  };
+  auto st = std::make_shared<State>();
+  st->job = std::move(job);
+  st->handle = std::move(handle);
+  st->meta = std::move(meta);
+  st->offset.assign(st->job.choices.size(), 0);
+  st->results.resize(st->job.choices.size());
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Accel-Buffering", "no");
+  auto provider = [this, st](size_t, httplib::DataSink& sink) -> bool {
+    State& s = *st;
+    const GenerationJob& job = s.job;
+    auto write = [&](const std::string& data) {
+      if (sink.write(data.data(), data.size())) return true;
+      engine.cancel(*s.handle);  // the client went away: free its slots at the next step
+      return false;
+    };
+    std::string out;
+    if (!s.started) {
+      s.started = true;
+      for (size_t c = 0; c < job.choices.size(); ++c) {
+        if (job.chat) {
+          const std::string empty;
+          out += sse(chat_chunk(s.meta, c, &empty, true, nullptr, nullptr));
+        } else if (job.echo) {
+          const std::string& e = job.echo_texts[c / static_cast<size_t>(job.n)];
+          out += sse(completion_chunk(s.meta, c, e, nullptr, nullptr));
+          s.offset[c] = e.size();
+        }
+      }
+      if (!out.empty() && !write(out)) return false;
+      out.clear();
+    }
+    Update u;
+    if (!s.handle->next(u, kPollMs)) return write(": waiting\n\n");  // SSE comment: probes the client
+    do {
+      const size_t c = u.choice;
+      json lp = nullptr;
+      if (job.logprobs && u.id >= 0 && u.logprobs) {
+        const int32_t id = u.id;
+        lp = job.chat ? chat_logprobs(tok, std::span(&id, 1), std::span(&*u.logprobs, 1), job.top_logprobs)
+                      : completion_logprobs(tok, std::span(&id, 1), std::span(&*u.logprobs, 1), s.offset[c],
+                                            job.top_logprobs);
+      }
+      if (!u.text.empty() || !lp.is_null()) {
+        out += sse(job.chat ? chat_chunk(s.meta, c, &u.text, false, lp, nullptr)
+                            : completion_chunk(s.meta, c, u.text, lp, nullptr));
+        s.offset[c] += u.text.size();
+      }
+      if (u.finish) {
+        const char* reason = openai_finish_reason(*u.finish);
+        out += sse(job.chat ? chat_chunk(s.meta, c, nullptr, false, nullptr, reason)
+                            : completion_chunk(s.meta, c, "", nullptr, reason));
+        s.results[c] = std::move(u.result);
+      }
+    } while (s.handle->next(u, 0));
+    if (s.handle->done()) {
+      if (job.include_usage) {
+        json usage = json{{"id", s.meta.id},
+                          {"object", job.chat ? "chat.completion.chunk" : "text_completion"},
+                          {"created", s.meta.created},
+                          {"model", s.meta.model},
+                          {"choices", json::array()},
+                          {"usage", usage_json(job, s.results)}};
+        out += sse(usage);
+      }
+      out += "data: [DONE]\n\n";
+      if (!write(out)) return false;
+      s.ended = true;
+      sink.done();
+      return true;
+    }
+    return out.empty() || write(out);  // never a 0-byte write: httplib takes it as the end
+  };
+  // `active` counts this answer until httplib releases the provider (written or aborted).
+  auto release = [this, st](bool) {
+    if (!st->ended) engine.cancel(*st->handle);
+    --active;
+  };
+  res.set_chunked_content_provider("text/event-stream", provider, release);
+}
+
+}  // namespace gpt2::server

@@ -1,0 +1,73 @@
+# Sourced by the serve_*.sh tests (not a test itself: ctest runs only *.sh) after setting BIN,
+# REPO and T (a temp dir). Needs curl, jq and python3.
+#   start_server NAME [ARGS...]  starts `gpt2 serve --port 0 ARGS` in the background (stderr in
+#                 $T/NAME.err), reads the port from its start-up line "gpt2 serve: listening on
+#                 http://HOST:PORT", then polls GET /health until it answers; sets URL and SPID.
+#   stop_server   SIGTERM, waits, and fails unless the server exited 0.
+#   post PATH JSON [CURL ARGS...]   POST to $URL, body on stdout, HTTP status in $T/status.
+#   jget FILE FILTER  jq -r FILTER FILE (strings raw);  jraw FILE FILTER  jq -c (JSON-encoded,
+#                 for exact comparisons of texts). jq, not python3: it starts 30x faster.
+#   sse_text FILE   concatenates the text of the SSE chunks in FILE (completion "text" or chat
+#                 delta "content", choice 0), checking the stream ends with "data: [DONE]".
+# Waiting is polling on a condition with a bound (never a sleep as synchronisation).
+fail() { echo "FAIL: $*"; [ -n "${SPID:-}" ] && kill "$SPID" 2>/dev/null; exit 1; }
+
+start_server() {
+  local name=$1; shift
+  "$BIN" serve --port 0 "$@" 2> "$T/$name.err" &
+  SPID=$!
+  local port="" i
+  for i in $(seq 1 600); do
+    port=$(sed -n 's|^gpt2 serve: listening on http://[^:]*:\([0-9]*\)$|\1|p' "$T/$name.err")
+    [ -n "$port" ] && break
+    kill -0 "$SPID" 2>/dev/null || fail "server $name exited at start-up: $(cat "$T/$name.err")"
+    sleep 0.05
+  done
+  [ -n "$port" ] || fail "server $name printed no 'listening on' line: $(cat "$T/$name.err")"
+  URL=http://127.0.0.1:$port
+  for i in $(seq 1 600); do
+    curl -sf "$URL/health" > /dev/null && return 0
+    sleep 0.05
+  done
+  fail "server $name never answered /health"
+}
+
+stop_server() {
+  kill -TERM "$SPID"
+  local rc=0
+  wait "$SPID" || rc=$?
+  SPID=""
+  [ "$rc" = 0 ] || fail "server exited $rc after SIGTERM (want 0)"
+}
+
+post() {
+  local path=$1 body=$2; shift 2
+  curl -s -o "$T/body" -w '%{http_code}' -H 'Content-Type: application/json' --data-binary "$body" "$@" \
+    "$URL$path" > "$T/status" || true
+  cat "$T/body"
+}
+
+jget() { jq -r "$2" "$1"; }
+jraw() { jq -c "$2" "$1"; }
+
+sse_text() {
+  python3 - "$1" << 'EOF'
+import json, sys
+lines = [l for l in open(sys.argv[1], encoding="utf-8").read().split("\n\n") if l.strip()]
+assert lines and lines[-1] == "data: [DONE]", "stream does not end with data: [DONE]: %r" % lines[-1:]
+out = []
+for ev in lines[:-1]:
+    if ev.startswith(":"):
+        continue
+    assert ev.startswith("data: "), ev
+    j = json.loads(ev[6:])
+    for c in j["choices"]:
+        if c["index"] != 0:
+            continue
+        if "delta" in c:
+            out.append(c["delta"].get("content") or "")
+        else:
+            out.append(c["text"])
+sys.stdout.write("".join(out))
+EOF
+}

@@ -1,0 +1,50 @@
+# gpt2 serve with the official OpenAI Node SDK (npm `openai`, the exact version pinned in
+# tests/node/package.json and package-lock.json): a completion, a streamed chat, and chat
+# log-probabilities read the way a classifier reads them (tests/node/openai_sdk.mjs). The SDK
+# is installed once into the build tree (BUILD/tests/node, `npm ci`: needs node and npm and
+# the npm registry, or an earlier install). The classifier's top_logprobs must equal
+# `gpt2 inspect-logits` on the same prompt ids (the model distribution, docs/serve.md).
+set -euo pipefail
+BIN=$1 REPO=$2
+T=$(mktemp -d)
+trap 'rm -rf "$T"; [ -n "${SPID:-}" ] && kill "$SPID" 2>/dev/null || true' EXIT
+source "$REPO/tests/cli/test_model.bash"
+source "$REPO/tests/cli/serve_lib.bash"
+
+command -v node > /dev/null || fail "node not found (apt-get install nodejs npm)"
+command -v npm > /dev/null || fail "npm not found (apt-get install npm)"
+NODE_DIR=$(cd "$(dirname "$BIN")/.." && pwd)/tests/node
+mkdir -p "$NODE_DIR"
+cp "$REPO/tests/node/package.json" "$REPO/tests/node/package-lock.json" "$REPO/tests/node/openai_sdk.mjs" "$NODE_DIR/"
+want=$(jq -r .dependencies.openai "$REPO/tests/node/package.json")
+have=$(jq -r .version "$NODE_DIR/node_modules/openai/package.json" 2>/dev/null || true)
+if [ "$have" != "$want" ]; then
+  (cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error > "$T/npm.log" 2>&1) ||
+    fail "npm ci in $NODE_DIR failed: $(tail -5 "$T/npm.log")"
+fi
+
+start_server node -m "$MODEL" --threads 1 --api-key test-key
+node "$NODE_DIR/openai_sdk.mjs" "$URL/v1" test-key "$T/top.json" || fail "the OpenAI SDK checks failed"
+# The SDK without the key gets the 401 as an AuthenticationError.
+node --input-type=module -e "
+import OpenAI from '$NODE_DIR/node_modules/openai/index.mjs';
+const c = new OpenAI({ baseURL: '$URL/v1', apiKey: 'wrong', maxRetries: 0 });
+try { await c.models.list(); process.exit(1); } catch (e) { process.exit(e instanceof OpenAI.AuthenticationError ? 0 : 2); }
+" || fail "a wrong key is not an AuthenticationError in the SDK"
+
+# The classifier's numbers = inspect-logits on the chat prompt's ids.
+post /apply-template '{"messages":[{"role":"user","content":"Is this review positive or negative? '"'"'Great film.'"'"' Answer:"}]}' \
+  -H 'Authorization: Bearer test-key' > "$T/tpl.json"
+ids=$(jget "$T/tpl.json" '.tokens | map(tostring) | join(" ")')
+"$BIN" inspect-logits -m "$MODEL" --threads 1 --prompt-ids "$ids" -k 5 --format json > "$T/inspect.json"
+python3 - "$T/top.json" "$T/inspect.json" << 'EOF' || fail "classifier top_logprobs differ from inspect-logits"
+import json, sys
+top = json.load(open(sys.argv[1]))["top"]
+ins = json.load(open(sys.argv[2]))["positions"][-1]["top"]
+assert len(top) == len(ins) == 5
+for a, b in zip(top, ins):
+    assert a["token"] == b["text"], (a, b)
+    assert abs(a["logprob"] - b["logprob"]) < 1e-9, (a, b)
+EOF
+stop_server
+echo "PASS"
