@@ -55,6 +55,8 @@ int main(int argc, char** argv) {
       "                  e.g.  gpt2 inspect-logits -k 5 \"The cat sat on the\"\n"
       "  bench           prompt and generation speed in tokens/s (like llama-bench)\n"
       "                  e.g.  gpt2 bench -p 128 -n 32 --threads 1,2\n"
+      "  serve           OpenAI-compatible HTTP server: completions, chat, streaming\n"
+      "                  e.g.  gpt2 serve --port 8080\n"
       "\n"
       "Model: --model PATH|demo, or $GPT2_MODEL; default: the built-in demo model.\n"
       "Exit codes: 0 ok, 1 run-time failure, 2 usage error, 130 interrupted.");
@@ -68,6 +70,7 @@ int main(int argc, char** argv) {
   commands.push_back(app::add_generate_command(root));
   commands.push_back(app::add_inspect_command(root));
   commands.push_back(app::add_bench_command(root));
+  commands.push_back(app::add_serve_command(root));
 
   try {
     app::refuse_empty_equals_values(argc, argv);  // `--stop=` (app/cli_args.h)
