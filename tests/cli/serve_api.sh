@@ -8,9 +8,6 @@
 #     chat = non-streamed, chat logprobs shape; tokenize/detokenize = gpt2 tokenize; models.
 set -euo pipefail
 BIN=$1 REPO=$2
-T=$(mktemp -d)
-trap 'rm -rf "$T"; [ -n "${SPID:-}" ] && kill "$SPID" 2>/dev/null || true' EXIT
-source "$REPO/tests/cli/test_model.bash"
 source "$REPO/tests/cli/serve_lib.bash"
 
 start_server api -m "$MODEL" --threads 1 --parallel 4

@@ -5,9 +5,6 @@
 # detection, and a plain-named checkpoint gets the plain template.
 set -euo pipefail
 BIN=$1 REPO=$2
-T=$(mktemp -d)
-trap 'rm -rf "$T"; [ -n "${SPID:-}" ] && kill "$SPID" 2>/dev/null || true' EXIT
-source "$REPO/tests/cli/test_model.bash"
 source "$REPO/tests/cli/serve_lib.bash"
 
 make_checkpoint "$T/chatmodel" --name-or-path microsoft/DialoGPT-small

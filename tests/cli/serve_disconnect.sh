@@ -5,9 +5,6 @@
 # would stay busy for the whole billion tokens and the polling below would give up.
 set -euo pipefail
 BIN=$1 REPO=$2
-T=$(mktemp -d)
-trap 'rm -rf "$T"; [ -n "${SPID:-}" ] && kill "$SPID" 2>/dev/null || true' EXIT
-source "$REPO/tests/cli/test_model.bash"
 source "$REPO/tests/cli/serve_lib.bash"
 
 start_server disc -m "$MODEL" --threads 1 --parallel 1

@@ -6,9 +6,6 @@
 #       with its final chunk and [DONE] and exits 0. Bad flags exit 2, a busy port exits 1.
 set -euo pipefail
 BIN=$1 REPO=$2
-T=$(mktemp -d)
-trap 'rm -rf "$T"; [ -n "${SPID:-}" ] && kill "$SPID" 2>/dev/null || true; [ -n "${CPID:-}" ] && kill "$CPID" 2>/dev/null || true' EXIT
-source "$REPO/tests/cli/test_model.bash"
 source "$REPO/tests/cli/serve_lib.bash"
 
 # ---- flags ----

@@ -1,5 +1,6 @@
-# Sourced by the serve_*.sh tests (not a test itself: ctest runs only *.sh) after setting BIN,
-# REPO and T (a temp dir). Needs curl, jq and python3.
+# Sourced by the serve_*.sh tests (not a test itself: ctest runs only *.sh) after setting BIN
+# and REPO. Makes the temp dir T (removed at exit, with any server SPID and client CPID still
+# running), sources test_model.bash (MODEL, make_checkpoint). Needs curl, jq and python3.
 #   start_server NAME [ARGS...]  starts `gpt2 serve --port 0 ARGS` in the background (stderr in
 #                 $T/NAME.err), reads the port from its start-up line "gpt2 serve: listening on
 #                 http://HOST:PORT", then polls GET /health until it answers; sets URL and SPID.
@@ -10,6 +11,11 @@
 #   sse_text FILE   concatenates the text of the SSE chunks in FILE (completion "text" or chat
 #                 delta "content", choice 0), checking the stream ends with "data: [DONE]".
 # Waiting is polling on a condition with a bound (never a sleep as synchronisation).
+T=$(mktemp -d)
+SPID="" CPID=""
+trap 'rm -rf "$T"; [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; [ -n "$CPID" ] && kill "$CPID" 2>/dev/null; true' EXIT
+source "$REPO/tests/cli/test_model.bash"
+
 fail() { echo "FAIL: $*"; [ -n "${SPID:-}" ] && kill "$SPID" 2>/dev/null; exit 1; }
 
 start_server() {

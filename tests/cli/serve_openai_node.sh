@@ -6,9 +6,6 @@
 # `gpt2 inspect-logits` on the same prompt ids (the model distribution, docs/serve.md).
 set -euo pipefail
 BIN=$1 REPO=$2
-T=$(mktemp -d)
-trap 'rm -rf "$T"; [ -n "${SPID:-}" ] && kill "$SPID" 2>/dev/null || true' EXIT
-source "$REPO/tests/cli/test_model.bash"
 source "$REPO/tests/cli/serve_lib.bash"
 
 command -v node > /dev/null || fail "node not found (apt-get install nodejs npm)"
