@@ -24,10 +24,12 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
 set(ENV{PKG_CONFIG_LIBDIR} /usr/lib/${GPT2_CROSS_TRIPLE}/pkgconfig:/usr/share/pkgconfig)
 set(ENV{PKG_CONFIG_PATH} "")
 
-# -L: the aarch64 dynamic loader and libc of the cross toolchain (libc6-arm64-cross); the
-# other libraries (libopenblas, libfmt, libspdlog:arm64) are found in /usr/lib/aarch64-linux-gnu.
-# -E OPENBLAS_NUM_THREADS=1: under qemu-user (7.2, Debian 12) the pthreads OpenBLAS hangs in
-# its start-up (a library constructor, before main) whenever it is to start worker threads;
-# gpt2 calls OpenBLAS single-threaded from its own pool anyway.
-set(CMAKE_CROSSCOMPILING_EMULATOR
-    /usr/bin/qemu-aarch64-static;-E;OPENBLAS_NUM_THREADS=1;-L;/usr/${GPT2_CROSS_TRIPLE})
+# -L: qemu takes the aarch64 dynamic loader from the cross toolchain (libc6-arm64-cross,
+# /usr/aarch64-linux-gnu/lib). That loader must load the libc of the same build, but it would
+# find libc6:arm64's (/lib/aarch64-linux-gnu, a different Debian revision, installed with the
+# arm64 -dev packages) first: with the two mixed, every pthread_create spins forever (seen as
+# hangs in OpenBLAS's start-up and in our thread pool). The run path makes the executables
+# load the cross toolchain's libc, libstdc++ and libm next to its loader; on an ARM64 machine
+# the directory does not exist and is ignored.
+set(CMAKE_EXE_LINKER_FLAGS_INIT "-Wl,-rpath,/usr/${GPT2_CROSS_TRIPLE}/lib")
+set(CMAKE_CROSSCOMPILING_EMULATOR /usr/bin/qemu-aarch64-static;-L;/usr/${GPT2_CROSS_TRIPLE})
