@@ -9,6 +9,8 @@
 //   jsonl  one line per generated token, one per finished sample, a final "done" line;
 //   json   one document at the end.
 // --num-samples N: sample i uses seed S+i (a single run with --seed S+i reproduces it).
+// --jsonl (one request per stdin line, batched) is app/generate_jsonl.h; both build their
+// Requests and sample JSON with app/generate_common.h.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -18,6 +20,8 @@
 #include <vector>
 
 #include "app/commands.h"
+#include "app/generate_common.h"
+#include "app/generate_jsonl.h"
 #include "app/input.h"
 #include "app/inspect_util.h"  // token_json
 #include "app/model_options.h"
@@ -42,42 +46,11 @@ double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
-struct GenerateParams {
-  TextInputOptions input;
-  ModelOptions model;
-  std::string prompt_ids;      // --prompt-ids
-  int max_tokens = 100;        // -n
-  sampling::SamplerParams sp;  // sampler values (defaults in sampler.h)
-  std::string samplers = sampling::kDefaultOrder;
-  std::vector<std::string> logit_bias;
-  std::optional<uint64_t> seed;  // none: random
-  std::vector<std::string> stop;
-  bool ignore_eos = false;
-  int num_samples = 1;
-  bool echo = false;
-  int logprobs = 0;
-  std::string format = "text";
-  bool stats = false;
-};
-
-// A generated token with its log-probabilities (docs/cli.md: model distribution under
-// logprob/top_logprobs, the sampled-from one under final_*).
-json token_logprobs_json(const Tokenizer& tok, int32_t id, const generation::TokenLogprobs& t) {
-  json j = token_json(tok, id);
-  auto list = [&](const std::vector<generation::Alternative>& v) {
-    json a = json::array();
-    for (const auto& alt : v) {
-      json e = token_json(tok, alt.id);
-      e["logprob"] = alt.logprob;
-      a.push_back(std::move(e));
-    }
-    return a;
-  };
-  j["logprob"] = t.logprob;
-  j["top_logprobs"] = list(t.top);
-  j["final_logprob"] = t.final_logprob;
-  j["final_top_logprobs"] = list(t.final_top);
-  return j;
+// --logit-bias ids must be ids the model may draw.
+void check_logit_bias(const sampling::SamplerParams& sp, const generation::ModelLimits& lim) {
+  for (const auto& [id, b] : sp.logit_bias)
+    if (static_cast<size_t>(id) >= lim.n_vocab)
+      usage_error("--logit-bias: token id {} is outside the vocabulary (size {})", id, lim.n_vocab);
 }
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
@@ -92,6 +65,16 @@ int run_generate(GenerateParams& gp) {
   if (gp.num_samples < 1)
     usage_error("--num-samples {} is out of range (must be >= 1)", gp.num_samples);
   if (gp.logprobs < 0) usage_error("--logprobs {} is out of range (must be >= 0)", gp.logprobs);
+  if (gp.batch < 1) usage_error("--batch {} is out of range (must be >= 1)", gp.batch);
+  if (gp.jsonl) {  // stdin carries the requests; the output is fixed
+    if (gp.input.text || !gp.input.file.empty() || !gp.prompt_ids.empty())
+      usage_error("--jsonl reads one request per stdin line: give no TEXT, -f or --prompt-ids");
+    if (gp.format_given)
+      usage_error("--format cannot be combined with --jsonl (its output is one JSON line per "
+                  "input line)");
+  } else if (gp.batch_given) {
+    usage_error("--batch needs --jsonl");
+  }
   if (gp.model.threads < 0)
     usage_error("--threads {} is out of range (must be >= 0)", gp.model.threads);
   for (const auto& s : gp.stop)
@@ -119,6 +102,13 @@ int run_generate(GenerateParams& gp) {
                 "--temperature");
   }
 
+  if (gp.jsonl) {
+    const auto t_load = Clock::now();
+    std::unique_ptr<Model> model = load_model(gp.model);
+    check_logit_bias(gp.sp, generation::ModelLimits::of(model->config(), tok));
+    return run_generate_jsonl(gp, *model, ms_since(t_load));
+  }
+
   // ---- prompt ----
   std::vector<int32_t> prompt;
   const bool from_ids = !gp.prompt_ids.empty();
@@ -137,18 +127,13 @@ int run_generate(GenerateParams& gp) {
   std::unique_ptr<Model> model = load_model(gp.model);
   const double load_ms = ms_since(t_load);
   const generation::ModelLimits lim = generation::ModelLimits::of(model->config(), tok);
-  for (int32_t id : prompt)
-    if (id >= model->config().vocab_size || !tok.valid_id(id))
-      usage_error("--prompt-ids: token id {} is outside the vocabulary (size {})", id, lim.n_vocab);
-  for (const auto& [id, b] : gp.sp.logit_bias)
-    if (static_cast<size_t>(id) >= lim.n_vocab)
-      usage_error("--logit-bias: token id {} is outside the vocabulary (size {})", id, lim.n_vocab);
+  if (auto bad = first_bad_id(prompt, lim.n_vocab))
+    usage_error("--prompt-ids: token id {} is outside the vocabulary (size {})", *bad, lim.n_vocab);
+  check_logit_bias(gp.sp, lim);
   const bool unconditional = prompt.empty();
   prompt = generation::effective_prompt(std::move(prompt), lim);
   const size_t n_prompt_window = generation::prompt_window(prompt, lim).size();
-  if (n_prompt_window < prompt.size())
-    log::warn("prompt has {} tokens, more than the context ({}): keeping the last {}",
-              prompt.size(), lim.n_ctx, lim.n_ctx);
+  if (auto w = context_warning(prompt, lim)) log::warn("{}", *w);
   if (gp.logprobs > 0 && gp.format == "text")
     log::warn("--logprobs is shown only with --format json or jsonl");
 
@@ -164,17 +149,11 @@ int run_generate(GenerateParams& gp) {
   if (gp.echo && !unconditional) echo_text = utf8_replace_invalid(tok.decode(prompt));
 
   // ---- generation: one Sequence per sample, printed as its events come ----
-  generation::Request req;
-  req.prompt = prompt;
-  req.max_tokens = gp.max_tokens;
-  req.sampler = gp.sp;
-  req.stop = gp.stop;
-  req.ignore_eos = gp.ignore_eos;
-  req.logprobs = gp.logprobs;
+  const RequestSettings settings = settings_of(gp, seed);
   std::vector<generation::Sequence> results;
   bool was_interrupted = false;
   for (int s = 0; s < gp.num_samples && !was_interrupted; ++s) {
-    req.seed = seed + static_cast<uint64_t>(s);
+    const generation::Request req = make_request(prompt, settings, s);
     if (text_out && !echo_text.empty()) write_stdout(echo_text);
     auto on_event = [&](const generation::Sequence&, const generation::Event& ev) {
       if (text_out) {
@@ -217,19 +196,7 @@ int run_generate(GenerateParams& gp) {
     json doc = {{"model", model->name()}, {"seed", seed}, {"prompt_ids", prompt}};
     if (gp.format == "json") {
       json samples = json::array();
-      for (const auto& r : results) {
-        json j = {{"text", echo_text + utf8_replace_invalid(r.text())},
-                  {"ids", r.ids()},
-                  {"finish_reason", generation::finish_reason_name(r.finish_reason())},
-                  {"seed", r.seed()}};
-        if (gp.logprobs > 0) {
-          json toks = json::array();
-          for (size_t i = 0; i < r.ids().size(); ++i)
-            toks.push_back(token_logprobs_json(tok, r.ids()[i], r.logprobs()[i]));
-          j["tokens"] = std::move(toks);
-        }
-        samples.push_back(std::move(j));
-      }
+      for (const auto& r : results) samples.push_back(sample_json(tok, r, echo_text, gp.logprobs > 0));
       doc["samples"] = std::move(samples);
     } else {
       doc =
@@ -238,17 +205,7 @@ int run_generate(GenerateParams& gp) {
     doc["timings"] = timings;
     write_stdout(dump(doc) + "\n");
   }
-  auto report = [&](const std::string& line) {
-    if (gp.stats)
-      std::fprintf(stderr, "%s\n", line.c_str());
-    else
-      log::info("{}", line);
-  };
-  report(fmt::format("load: {:.1f} ms", load_ms));
-  report(fmt::format("prompt: {} tokens in {:.1f} ms ({:.1f} tokens/s)", n_prompt_window,
-                     st.prompt_ms, prompt_tps));
-  report(fmt::format("generation: {} tokens in {:.1f} ms ({:.1f} tokens/s)", st.generated_tokens,
-                     st.generation_ms, gen_tps));
+  report_timings(st, load_ms, n_prompt_window, gp.stats);
   return was_interrupted ? static_cast<int>(ExitCode::Interrupted) : 0;
 }
 
@@ -266,6 +223,7 @@ Command add_generate_command(CLI::App& root) {
       "  echo \"ROMEO:\" | gpt2 generate -n 40 --seed 1\n"
       "  gpt2 generate --temperature 0 -n 20 \"The meaning of life is\"\n"
       "  gpt2 generate --format json --logprobs 3 -n 5 \"Hello\"\n"
+      "  printf '\"Once upon\"\\n{{\"id\":7,\"prompt\":\"Hi\",\"n\":2}}\\n' | gpt2 generate --jsonl -n 8\n"
       "\n"
       "Sampler chain (default order: {}), then a seeded draw (greedy when --temperature 0).\n"
       "Defaults: temperature {} | top-k {} | top-p {} | min-p {} | typical-p {} |\n"
@@ -323,7 +281,14 @@ Command add_generate_command(CLI::App& root) {
       ->capture_default_str();
   sub->add_option("--format", p.format, "Output: text | json | jsonl")
       ->check(CLI::IsMember({"text", "json", "jsonl"}))
-      ->capture_default_str();
+      ->capture_default_str()
+      ->each([gp](const std::string&) { gp->format_given = true; });
+  sub->add_flag("--jsonl", p.jsonl,
+                "Batch mode: one request per stdin line (a JSON string prompt or an object), "
+                "one JSON line per request in input order (docs/batch.md)");
+  sub->add_option("--batch", p.batch, "With --jsonl: sequences decoded together (>= 1)")
+      ->capture_default_str()
+      ->each([gp](const std::string&) { gp->batch_given = true; });
   sub->add_flag("--stats", p.stats, "Load time and tokens/s on stderr");
   c.run = [gp]() -> int { return run_generate(*gp); };
   return c;

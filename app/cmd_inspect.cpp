@@ -43,6 +43,7 @@
 #include "app/inspect_choices.h"
 #include "app/inspect_plot.h"
 #include "app/inspect_util.h"
+#include "app/jsonl_input.h"
 #include "app/model_options.h"
 #include "app/output.h"
 #include "core/error.h"
@@ -85,6 +86,9 @@ struct InspectParams {
   std::string attention;          // --attention LAYER|all
   int head = -1;                  // --head H (-1 = mean over heads)
   std::vector<std::string> choices;  // --choice TEXT (repeatable)
+  bool jsonl = false;                // --jsonl: one text per stdin line (--all-positions)
+  int batch = 16;                    // --batch: texts per forward pass with --jsonl
+  bool batch_given = false, format_given = false;
   // parsed
   std::vector<double> temps;
   std::vector<Filter> filters;
@@ -180,6 +184,24 @@ void parse_options(InspectParams& p) {
     for (const auto& [given, flag] : other)
       if (given) usage_error("--choice cannot be combined with {}", flag);
   }
+  if (p.batch < 1) usage_error("--batch {} is out of range (must be >= 1)", p.batch);
+  if (!p.jsonl) {
+    if (p.batch_given) usage_error("--batch needs --jsonl");
+    return;
+  }
+  if (!p.all_positions)
+    usage_error("--jsonl needs --all-positions (it scores every token of each line's text)");
+  if (p.input.text || !p.input.file.empty() || !p.prompt_ids.empty())
+    usage_error("--jsonl reads one text per stdin line: give no TEXT, -f or --prompt-ids");
+  // the per-line output is fixed: refuse what it does not have
+  const std::pair<bool, const char*> other[] = {
+      {p.format_given, "--format"},         {!p.output.empty(), "--output"},
+      {!p.temps.empty(), "--temperature"},  {!p.filters.empty(), "--filters"},
+      {!p.plot.empty(), "--plot"},          {p.attn_layer != -2, "--attention"},
+      {!p.choices.empty(), "--choice"}};
+  for (const auto& [given, flag] : other)
+    if (given) usage_error("--jsonl cannot be combined with {}", flag);
+  p.format = "json";  // positions (with --full / -k) as --format json writes them
 }
 
 // ---------------------------------------------------------------------------------------
@@ -298,6 +320,54 @@ struct Report {
   int n_head = 0;
 };
 
+// Scores position i of r.ids from its logits row: with `stats` its PositionStats go to
+// r.positions; without, only the next token's log-probability is computed (the same
+// number: logit - log_sum_exp of the row). Either way it is added to the summary.
+void score_position(Report& r, const float* row, int V, int i, const InspectParams& p,
+                    bool keep_values, bool stats) {
+  std::optional<int32_t> next;
+  if (i + 1 < static_cast<int>(r.ids.size())) next = r.ids[static_cast<size_t>(i) + 1];
+  double next_logprob = 0.0;
+  if (stats) {
+    r.positions.push_back(position_stats(row, V, i, next, p, keep_values));
+    if (next) next_logprob = r.positions.back().next->logprob;
+  } else if (next) {
+    next_logprob = row[*next] - log_sum_exp(row, V, 1.0);
+  }
+  if (next) {
+    r.logprob_sum += next_logprob;
+    r.scored++;
+  }
+}
+
+// The evaluation of a text with --all-positions, as steps of at most kChunk tokens: the
+// single-text command runs them on one Session, --jsonl runs each text's steps in batched
+// passes; the same steps give the same logits (models::Batch is batch-invariant).
+struct EvalStep {
+  int window;  // absolute position of the window's first token
+  int from, to;  // ids[from, to) appended to the cache
+  int first;     // positions >= first are reported
+  bool reset;    // a new window: the cache starts empty
+};
+
+int scoring_stride(const InspectParams& p, int P) {
+  return p.stride > 0 ? std::min(p.stride, P) : std::max(1, P / 2);
+}
+
+// Sliding windows [b, min(b+P, T)) for b = 0, S, 2S, ...; each scores the positions the
+// previous ones did not.
+std::vector<EvalStep> scoring_plan(int T, int P, int stride) {
+  std::vector<EvalStep> plan;
+  int done = 0;  // positions scored so far
+  for (int b = 0; done < T; b += stride) {
+    const int e = std::min(b + P, T);
+    for (int c = b; c < e; c += kChunk)
+      plan.push_back({b, c, std::min(c + kChunk, e), done, c == b});
+    done = e;
+  }
+  return plan;
+}
+
 // ---------------------------------------------------------------------------------------
 // 3. evaluate
 
@@ -364,49 +434,39 @@ Report evaluate(Model& model, std::vector<int32_t> ids, const InspectParams& p) 
   }
 
   Progress progress(T);
-  auto add = [&](const float* row, int i) {
-    std::optional<int32_t> next;
-    if (i + 1 < T) next = ids[i + 1];
-    r.positions.push_back(position_stats(row, V, i, next, p, keep_values));
-    if (auto it = attn.find(i); it != attn.end()) {
-      r.positions.back().attention = std::move(it->second);
-      attn.erase(it);
-    }
-    if (next) {
-      r.logprob_sum += r.positions.back().next->logprob;
-      r.scored++;
-    }
-  };
-  // Appends ids[from, to) to the session in chunks; calls add() for positions >= first.
-  auto run = [&](int from, int to, int first, bool all_logits) {
-    for (int c = from; c < to; c += kChunk) {
-      const int e = std::min(c + kChunk, to);
-      auto lg = s.eval(std::span<const int32_t>(ids.data() + c, e - c), all_logits);
-      if (all_logits) {
-        for (int i = std::max(c, first); i < e; i++)
-          add(lg.data() + static_cast<size_t>(i - c) * V, i);
-      } else if (e == to) {
-        add(lg.data(), to - 1);
+  // Evaluates ids[from, to) (one step); reports positions >= first.
+  auto eval_step = [&](int from, int to, int first, bool all_logits) {
+    auto lg = s.eval(std::span<const int32_t>(ids.data() + from, to - from), all_logits);
+    auto add = [&](const float* row, int i) {
+      score_position(r, row, V, i, p, keep_values, true);
+      if (auto it = attn.find(i); it != attn.end()) {
+        r.positions.back().attention = std::move(it->second);
+        attn.erase(it);
       }
-      if (interrupted()) throw Error(ExitCode::Interrupted, "interrupted");
-      progress.update(std::max(e, r.positions.empty() ? 0 : r.positions.back().index + 1));
+    };
+    if (all_logits) {
+      for (int i = std::max(from, first); i < to; i++)
+        add(lg.data() + static_cast<size_t>(i - from) * V, i);
+    } else if (to == T) {
+      add(lg.data(), T - 1);
     }
+    if (interrupted()) throw Error(ExitCode::Interrupted, "interrupted");
+    progress.update(std::max(to, r.positions.empty() ? 0 : r.positions.back().index + 1));
   };
   if (!p.all_positions) {
     want_from = T - 1;
-    run(0, T, T - 1, false);
+    for (int c = 0; c < T; c += kChunk) eval_step(c, std::min(c + kChunk, T), T - 1, false);
     return r;
   }
-  const int stride = p.stride > 0 ? std::min(p.stride, P) : std::max(1, P / 2);
+  const int stride = scoring_stride(p, P);
   if (T > P) log::info("scoring {} tokens over a sliding window of {} (stride {})", T, P, stride);
-  int done = 0;  // positions scored so far
-  for (int b = 0; done < T; b += stride) {
-    const int e = std::min(b + P, T);
-    s.reset();
-    win = b;
-    want_from = done;
-    run(b, e, done, true);
-    done = e;
+  for (const EvalStep& st : scoring_plan(T, P, stride)) {
+    if (st.reset) {
+      s.reset();
+      win = st.window;
+      want_from = st.first;
+    }
+    eval_step(st.from, st.to, st.first, true);
   }
   return r;
 }
@@ -429,17 +489,8 @@ void row_extras(json& j, const PositionStats& ps, const InspectParams& p, int32_
   }
 }
 
-std::string render_json(const Report& r, const Tokenizer& tok, const InspectParams& p) {
-  json doc = {{"model", r.model}};
-  json tokens = json::array();
-  for (int32_t id : r.ids) tokens.push_back(token_json(tok, id));
-  doc["tokens"] = std::move(tokens);
-  if (!p.temps.empty()) doc["temperatures"] = p.temps;
-  if (!p.filters.empty()) {
-    json fl = json::array();
-    for (const Filter& f : p.filters) fl.push_back({{"name", f.name}, {"value", f.value}});
-    doc["filters"] = std::move(fl);
-  }
+// The "positions" array of --format json (and of each --jsonl line with --full / -k).
+json positions_json(const Report& r, const Tokenizer& tok, const InspectParams& p) {
   json positions = json::array();
   for (const PositionStats& ps : r.positions) {
     json pj = {{"index", ps.index}, {"entropy", json_number(ps.entropy)}};
@@ -484,7 +535,21 @@ std::string render_json(const Report& r, const Tokenizer& tok, const InspectPara
     }
     positions.push_back(std::move(pj));
   }
-  doc["positions"] = std::move(positions);
+  return positions;
+}
+
+std::string render_json(const Report& r, const Tokenizer& tok, const InspectParams& p) {
+  json doc = {{"model", r.model}};
+  json tokens = json::array();
+  for (int32_t id : r.ids) tokens.push_back(token_json(tok, id));
+  doc["tokens"] = std::move(tokens);
+  if (!p.temps.empty()) doc["temperatures"] = p.temps;
+  if (!p.filters.empty()) {
+    json fl = json::array();
+    for (const Filter& f : p.filters) fl.push_back({{"name", f.name}, {"value", f.value}});
+    doc["filters"] = std::move(fl);
+  }
+  doc["positions"] = positions_json(r, tok, p);
   if (r.summary) {
     doc["summary"] = {
         {"logprob_sum", json_number(r.logprob_sum)},
@@ -746,8 +811,125 @@ void emit(const InspectParams& p, const std::string& payload) {
     write_stdout(payload);
 }
 
+// --all-positions --jsonl: one text per stdin line, scored in batched passes (docs/batch.md).
+// Up to --batch texts are in flight, each with its own Session and its scoring_plan(); a
+// pass evaluates the next step of every text in flight together (models::Batch), so each
+// step gets the logits the single-text command's Session::eval gets for it: the numbers
+// are bit-identical. A finished text leaves its Session to the next line; output lines
+// are written in input order (OrderedOutput), at most kPendingPerSlot * B waiting.
+int run_inspect_jsonl(const InspectParams& p) {
+  constexpr size_t kPendingPerSlot = 16;
+  const Tokenizer& tok = Tokenizer::gpt2();
+  const SpecialPolicy policy = parse_special_policy(p.input.special);
+  std::unique_ptr<Model> model = load_model(p.model);
+  const ModelConfig& cfg = model->config();
+  const int V = cfg.vocab_size, P = cfg.n_positions, stride = scoring_stride(p, P);
+  const bool with_positions = p.full || p.top_k_given;
+  const size_t max_batch = static_cast<size_t>(p.batch);
+
+  struct Text {
+    size_t index;
+    std::optional<ojson> id;
+    Report r;
+    std::vector<EvalStep> plan;
+    size_t step = 0;
+    std::unique_ptr<Session> session;
+    std::optional<std::string> warning;
+  };
+  std::vector<std::unique_ptr<Session>> free_sessions;
+  std::vector<Text> active;  // in input order
+  Batch batch(*model);
+  LineReader reader;
+  OrderedOutput out;
+  UnknownFields unknown;
+  size_t n_lines = 0, n_bad = 0;
+
+  const auto take_line = [&](const std::string& line) {
+    const size_t index = out.add();
+    ++n_lines;
+    Text t{index, std::nullopt, {}, {}, 0, nullptr, std::nullopt};
+    LineInput in;  // its id is set first: an error line echoes it
+    try {
+      const ojson j = parse_line(line);
+      if (j.is_object()) unknown.check(j, {"id", "text", "prompt_ids"});
+      read_line_input(j, "text", in);
+      t.id = in.id;
+      t.r.ids = in.tokens(tok, policy, V, "text");
+    } catch (const LineError& e) {
+      ++n_bad;
+      out.complete(index, error_line(index, in.id, e.what()));
+      return;
+    }
+    if (t.r.ids.empty()) t.r.ids.push_back(cfg.bos_token_id);  // as the single-text command
+    const int T = static_cast<int>(t.r.ids.size());
+    if (T > P)
+      t.warning = fmt::format("text has {} tokens, more than the context ({}): scored over a "
+                              "sliding window (stride {})",
+                              T, P, stride);
+    t.plan = scoring_plan(T, P, stride);
+    if (free_sessions.empty()) {
+      t.session = std::make_unique<Session>(*model);
+    } else {
+      t.session = std::move(free_sessions.back());
+      free_sessions.pop_back();
+    }
+    active.push_back(std::move(t));
+  };
+  const auto finish = [&](Text& t) {
+    ojson j = ojson::object();
+    if (t.id) j["id"] = *t.id;
+    j["index"] = t.index;
+    j["n_tokens"] = t.r.scored;
+    j["logprob_sum"] = json_number(t.r.logprob_sum);
+    j["perplexity"] = t.r.scored ? json_number(std::exp(-t.r.logprob_sum / t.r.scored)) : json();
+    if (with_positions) j["positions"] = positions_json(t.r, tok, p);
+    if (t.warning) j["warning"] = *t.warning;
+    out.complete(t.index, dump_line(j));
+    free_sessions.push_back(std::move(t.session));
+  };
+
+  bool input_end = false;
+  std::string line;
+  std::vector<BatchItem> items;
+  for (;;) {
+    while (active.size() < max_batch && !input_end && out.pending() < kPendingPerSlot * max_batch) {
+      const auto st = reader.next(line, /*wait=*/active.empty());
+      if (st == LineReader::Status::End) input_end = true;
+      if (st != LineReader::Status::Line) break;
+      take_line(line);
+    }
+    out.flush();  // error lines
+    if (interrupted()) return static_cast<int>(ExitCode::Interrupted);
+    if (active.empty()) {
+      if (input_end) break;
+      continue;
+    }
+    items.clear();
+    for (Text& t : active) {
+      const EvalStep& st = t.plan[t.step];
+      if (st.reset) t.session->reset();
+      items.push_back({t.session.get(),
+                       std::span<const int32_t>(t.r.ids.data() + st.from, st.to - st.from), true});
+    }
+    const std::vector<std::span<const float>> logits = batch.eval(items);
+    for (size_t k = 0; k < active.size(); ++k) {
+      Text& t = active[k];
+      const EvalStep& st = t.plan[t.step++];
+      for (int i = std::max(st.from, st.first); i < st.to; i++)
+        score_position(t.r, logits[k].data() + static_cast<size_t>(i - st.from) * V, V, i, p,
+                       p.full, with_positions);
+      if (t.step == t.plan.size()) finish(t);
+    }
+    std::erase_if(active, [](const Text& t) { return t.step == t.plan.size(); });
+    out.flush();  // before the next read may block
+  }
+  report_bad_lines(n_bad, n_lines);
+  return 0;
+}
+
 int run_inspect(InspectParams& p) {
   parse_options(p);
+  if (p.jsonl) return run_inspect_jsonl(p);
   const Tokenizer& tok = Tokenizer::gpt2();
 
   std::vector<int32_t> ids;
@@ -819,6 +1001,7 @@ Command add_inspect_command(CLI::App& root) {
       "  gpt2 inspect-logits --choice \" Yes\" --choice \" No\" \"Is this spam? Answer Yes or No. "
       "Answer:\"\n"
       "  gpt2 inspect-logits --all-positions -f story.txt        # perplexity, token by token\n"
+      "  gpt2 inspect-logits --all-positions --jsonl < texts.jsonl   # one score line per text\n"
       "  gpt2 inspect-logits --attention 3 \"The cat sat on the\"\n"
       "  gpt2 inspect-logits --all-positions --format npy --values logprobs --output lp.npy "
       "\"Hi\"");
@@ -845,7 +1028,14 @@ Command add_inspect_command(CLI::App& root) {
                   "top_k=40,top_p=0.95,min_p=0.05,typical_p=0.9 (the sampler's own code)");
   sub->add_option("--format", p->format, "Output format (npy needs --output)")
       ->check(CLI::IsMember({"table", "json", "tsv", "npy"}))
-      ->capture_default_str();
+      ->capture_default_str()
+      ->each([p](const std::string&) { p->format_given = true; });
+  sub->add_flag("--jsonl", p->jsonl,
+                "With --all-positions: score one text per stdin line (a JSON string or "
+                "{\"id\"?, \"text\" | \"prompt_ids\"}), one JSON line each, in input order");
+  sub->add_option("--batch", p->batch, "With --jsonl: texts evaluated together per pass (>= 1)")
+      ->capture_default_str()
+      ->each([p](const std::string&) { p->batch_given = true; });
   sub->add_option("-o,--output", p->output,
                   "Write the output to FILE instead of stdout (through a temp file + rename)");
   sub->add_option("--values", p->values, "Quantity in --format npy: float32 [positions, n_vocab]")

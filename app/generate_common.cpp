@@ -1,0 +1,104 @@
+// What gpt2 generate and generate --jsonl share (see generate_common.h).
+#include "app/generate_common.h"
+
+#include <cstdio>
+
+#include "app/inspect_util.h"  // token_json
+#include "core/log.h"
+#include "core/utf8.h"
+
+namespace gpt2::app {
+
+using json = nlohmann::ordered_json;
+
+RequestSettings settings_of(const GenerateParams& gp, uint64_t seed) {
+  RequestSettings s;
+  s.max_tokens = gp.max_tokens;
+  s.sampler = gp.sp;
+  s.seed = seed;
+  s.stop = gp.stop;
+  s.ignore_eos = gp.ignore_eos;
+  s.logprobs = gp.logprobs;
+  s.n = gp.num_samples;
+  return s;
+}
+
+uint64_t sample_seed(uint64_t seed, int i) { return seed + static_cast<uint64_t>(i); }
+
+generation::Request make_request(const std::vector<int32_t>& prompt, const RequestSettings& s,
+                                 int sample) {
+  generation::Request req;
+  req.prompt = prompt;
+  req.max_tokens = s.max_tokens;
+  req.sampler = s.sampler;
+  req.seed = sample_seed(s.seed, sample);
+  req.stop = s.stop;
+  req.ignore_eos = s.ignore_eos;
+  req.logprobs = s.logprobs;
+  return req;
+}
+
+std::optional<int32_t> first_bad_id(const std::vector<int32_t>& prompt, size_t n_vocab) {
+  for (int32_t id : prompt)
+    if (id < 0 || static_cast<size_t>(id) >= n_vocab) return id;
+  return std::nullopt;
+}
+
+std::optional<std::string> context_warning(std::span<const int32_t> prompt,
+                                           const generation::ModelLimits& lim) {
+  if (generation::prompt_window(prompt, lim).size() == prompt.size()) return std::nullopt;
+  return fmt::format("prompt has {} tokens, more than the context ({}): keeping the last {}",
+                     prompt.size(), lim.n_ctx, lim.n_ctx);
+}
+
+void report_timings(const generation::Stats& st, double load_ms, size_t prompt_tokens,
+                    bool stats) {
+  const double prompt_tps = st.prompt_ms > 0 ? st.prompt_tokens * 1000.0 / st.prompt_ms : 0;
+  const double gen_tps = st.generation_ms > 0 ? st.generated_tokens * 1000.0 / st.generation_ms : 0;
+  auto report = [&](const std::string& line) {
+    if (stats)
+      std::fprintf(stderr, "%s\n", line.c_str());
+    else
+      log::info("{}", line);
+  };
+  report(fmt::format("load: {:.1f} ms", load_ms));
+  report(fmt::format("prompt: {} tokens in {:.1f} ms ({:.1f} tokens/s)", prompt_tokens,
+                     st.prompt_ms, prompt_tps));
+  report(fmt::format("generation: {} tokens in {:.1f} ms ({:.1f} tokens/s)", st.generated_tokens,
+                     st.generation_ms, gen_tps));
+}
+
+json token_logprobs_json(const Tokenizer& tok, int32_t id, const generation::TokenLogprobs& t) {
+  json j = token_json(tok, id);
+  auto list = [&](const std::vector<generation::Alternative>& v) {
+    json a = json::array();
+    for (const auto& alt : v) {
+      json e = token_json(tok, alt.id);
+      e["logprob"] = alt.logprob;
+      a.push_back(std::move(e));
+    }
+    return a;
+  };
+  j["logprob"] = t.logprob;
+  j["top_logprobs"] = list(t.top);
+  j["final_logprob"] = t.final_logprob;
+  j["final_top_logprobs"] = list(t.final_top);
+  return j;
+}
+
+json sample_json(const Tokenizer& tok, const generation::Sequence& r, const std::string& echo_text,
+                 bool with_logprobs) {
+  json j = {{"text", echo_text + utf8_replace_invalid(r.text())},
+            {"ids", r.ids()},
+            {"finish_reason", generation::finish_reason_name(r.finish_reason())},
+            {"seed", r.seed()}};
+  if (with_logprobs) {
+    json toks = json::array();
+    for (size_t i = 0; i < r.ids().size(); ++i)
+      toks.push_back(token_logprobs_json(tok, r.ids()[i], r.logprobs()[i]));
+    j["tokens"] = std::move(toks);
+  }
+  return j;
+}
+
+}  // namespace gpt2::app

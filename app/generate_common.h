@@ -1,0 +1,91 @@
+// What `gpt2 generate` and `gpt2 generate --jsonl` share, so a JSONL line gives exactly what
+// the single-prompt command gives for the same prompt and settings:
+//   GenerateParams        the command's flags (app/cmd_generate.cpp binds them)
+//   RequestSettings       everything of a generation::Request but the prompt: the command-line
+//                         values, which a JSONL line may override field by field
+//   make_request          prompt + settings -> Request; sample i of n uses seed S+i
+//                         (sample_seed), as --num-samples always did
+//   first_bad_id          the vocabulary check of prompt ids
+//   context_warning, report_timings   the warning and the --stats lines
+//   sample_json           one finished sample as `--format json` writes it: text, ids,
+//                         finish_reason, seed, and tokens with their log-probabilities
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "app/input.h"
+#include "app/model_options.h"
+#include "generation/generation.h"
+#include "sampling/sampler.h"
+#include "tokenizer/tokenizer.h"
+
+namespace gpt2::app {
+
+struct GenerateParams {
+  TextInputOptions input;
+  ModelOptions model;
+  std::string prompt_ids;      // --prompt-ids
+  int max_tokens = 100;        // -n
+  sampling::SamplerParams sp;  // sampler values (defaults in sampler.h)
+  std::string samplers = sampling::kDefaultOrder;
+  std::vector<std::string> logit_bias;
+  std::optional<uint64_t> seed;  // none: random
+  std::vector<std::string> stop;
+  bool ignore_eos = false;
+  int num_samples = 1;
+  bool echo = false;
+  int logprobs = 0;
+  std::string format = "text";
+  bool format_given = false;
+  bool stats = false;
+  bool jsonl = false;  // --jsonl: one request per stdin line (app/generate_jsonl.h)
+  int batch = 16;      // --batch: sequences decoded together with --jsonl
+  bool batch_given = false;
+};
+
+struct RequestSettings {
+  int max_tokens = 100;
+  sampling::SamplerParams sampler;
+  uint64_t seed = 0;
+  std::vector<std::string> stop;
+  bool ignore_eos = false;
+  int logprobs = 0;
+  int n = 1;  // samples
+};
+
+/// The command-line settings (sampler order and logit bias already parsed into gp.sp).
+RequestSettings settings_of(const GenerateParams& gp, uint64_t seed);
+
+/// Seed of sample i: S + i.
+uint64_t sample_seed(uint64_t seed, int i);
+
+/// The Request of sample i of `prompt` (the effective prompt) under `s`.
+generation::Request make_request(const std::vector<int32_t>& prompt, const RequestSettings& s,
+                                 int sample);
+
+/// The first id of `prompt` outside [0, n_vocab), if any.
+std::optional<int32_t> first_bad_id(const std::vector<int32_t>& prompt, size_t n_vocab);
+
+/// "prompt has N tokens, more than the context (P): keeping the last P" when it does not fit.
+std::optional<std::string> context_warning(std::span<const int32_t> prompt,
+                                           const generation::ModelLimits& lim);
+
+/// The timing lines (load, prompt, generation) on stderr: always with --stats, else at -v.
+void report_timings(const generation::Stats& st, double load_ms, size_t prompt_tokens, bool stats);
+
+/// A generated token with its log-probabilities (docs/cli.md: model distribution under
+/// logprob/top_logprobs, the sampled-from one under final_*).
+nlohmann::ordered_json token_logprobs_json(const Tokenizer& tok, int32_t id,
+                                           const generation::TokenLogprobs& t);
+
+/// One finished sample of --format json (and of each --jsonl line): {"text", "ids",
+/// "finish_reason", "seed", "tokens"? (when the request asked for log-probabilities)}.
+nlohmann::ordered_json sample_json(const Tokenizer& tok, const generation::Sequence& r,
+                                   const std::string& echo_text, bool with_logprobs);
+
+}  // namespace gpt2::app

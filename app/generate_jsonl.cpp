@@ -1,0 +1,171 @@
+// gpt2 generate --jsonl (see generate_jsonl.h for the design).
+#include "app/generate_jsonl.h"
+
+#include <cmath>
+#include <cstdio>
+#include <deque>
+#include <limits>
+#include <map>
+#include <memory>
+
+#include "app/jsonl_input.h"
+#include "app/output.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/utf8.h"
+#include "generation/batch.h"
+#include "sampling/rng.h"
+
+namespace gpt2::app {
+
+namespace {
+
+constexpr size_t kPendingPerSlot = 16;  // lines waiting for output, per batch slot
+constexpr int64_t kIntMax = std::numeric_limits<int32_t>::max();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+struct Line {
+  size_t index = 0;
+  std::optional<ojson> id;
+  std::vector<int32_t> prompt;  // effective prompt
+  RequestSettings s;
+  std::string echo_text;
+  std::optional<std::string> warning;
+  int submitted = 0, finished = 0;
+  std::vector<ojson> samples;  // s.n, filled as they finish
+};
+
+// A float-valued sampler field: finite as a float, in [lo, hi].
+std::optional<float> float_field(const ojson& obj, const char* name, double lo, double hi) {
+  const auto v = number_field(obj, name, lo, hi);
+  if (v && !std::isfinite(static_cast<float>(*v)))
+    throw LineError(fmt::format("\"{}\": {} is too large", name, *v));
+  return v ? std::optional<float>(static_cast<float>(*v)) : std::nullopt;
+}
+
+// The line's settings: the command line's, overridden by the fields given.
+// Without "seed" and without --seed, a random seed.
+RequestSettings line_settings(const ojson& j, RequestSettings s, bool random_seed) {
+  if (random_seed) s.seed = sampling::random_seed();
+  if (!j.is_object()) return s;
+  if (auto v = int_field(j, "max_tokens", 0, kIntMax)) s.max_tokens = static_cast<int>(*v);
+  if (auto v = float_field(j, "temperature", 0, kInf)) s.sampler.temperature = *v;
+  if (auto v = int_field(j, "top_k", 0, kIntMax)) s.sampler.top_k = static_cast<int>(*v);
+  if (auto v = float_field(j, "top_p", 0, 1)) s.sampler.top_p = *v;
+  if (auto v = float_field(j, "min_p", 0, 1)) s.sampler.min_p = *v;
+  if (auto v = u64_field(j, "seed")) s.seed = *v;
+  if (auto v = strings_field(j, "stop")) s.stop = std::move(*v);
+  if (auto v = int_field(j, "logprobs", 0, kIntMax)) s.logprobs = static_cast<int>(*v);
+  if (auto v = int_field(j, "n", 1, kMaxSamplesPerLine)) s.n = static_cast<int>(*v);
+  return s;
+}
+
+}  // namespace
+
+int run_generate_jsonl(const GenerateParams& gp, const Model& model, double load_ms) {
+  const Tokenizer& tok = Tokenizer::gpt2();
+  if (gp.num_samples > kMaxSamplesPerLine)
+    usage_error("--num-samples {} is out of range with --jsonl (at most {})", gp.num_samples,
+                kMaxSamplesPerLine);
+  const SpecialPolicy policy = parse_special_policy(gp.input.special);
+  generation::BatchEngine engine(model, gp.batch, tok);
+  const generation::ModelLimits& lim = engine.limits();
+  const RequestSettings cli = settings_of(gp, gp.seed.value_or(0));
+  const size_t max_batch = static_cast<size_t>(gp.batch);
+  const size_t max_pending = kPendingPerSlot * max_batch;
+
+  LineReader reader;
+  OrderedOutput out;
+  UnknownFields unknown;
+  std::map<size_t, std::unique_ptr<Line>> live;  // lines with samples not yet finished
+  std::deque<Line*> to_submit;                    // lines with samples not yet submitted
+  size_t n_lines = 0, n_bad = 0;
+
+  const auto finish_line = [&](Line& L) {
+    ojson j = ojson::object();
+    if (L.id) j["id"] = *L.id;
+    j["index"] = L.index;
+    j["samples"] = std::move(L.samples);
+    if (L.warning) j["warning"] = *L.warning;
+    out.complete(L.index, dump_line(j));
+    live.erase(L.index);  // L is gone
+  };
+  const auto submit_one = [&](Line& L) {
+    const int sample = L.submitted;
+    engine.submit(make_request(L.prompt, L.s, sample),
+                  [&, line = &L, sample](generation::BatchEngine::Handle,
+                                         const generation::Sequence& seq,
+                                         const generation::Event& ev) {
+                    if (!ev.finish) return;
+                    line->samples[static_cast<size_t>(sample)] =
+                        sample_json(tok, seq, line->echo_text, line->s.logprobs > 0);
+                    if (++line->finished == line->s.n) finish_line(*line);
+                  });
+    ++L.submitted;
+  };
+  // One input line: answered with an error at once, or its first sample submitted.
+  const auto take_line = [&](const std::string& text) {
+    const size_t index = out.add();
+    ++n_lines;
+    auto L = std::make_unique<Line>();
+    L->index = index;
+    LineInput in;  // its id is set first: an error line echoes it
+    try {
+      const ojson j = parse_line(text);
+      if (j.is_object())
+        unknown.check(j, {"id", "prompt", "prompt_ids", "max_tokens", "temperature", "top_k",
+                          "top_p", "min_p", "seed", "stop", "logprobs", "n"});
+      read_line_input(j, "prompt", in);
+      L->id = in.id;
+      L->s = line_settings(j, cli, !gp.seed);
+      std::vector<int32_t> prompt = in.tokens(tok, policy, static_cast<int64_t>(lim.n_vocab), "prompt");
+      if (gp.echo && !prompt.empty()) L->echo_text = utf8_replace_invalid(tok.decode(prompt));
+      L->prompt = generation::effective_prompt(std::move(prompt), lim);
+      L->warning = context_warning(L->prompt, lim);
+      L->samples.resize(static_cast<size_t>(L->s.n));
+      submit_one(*L);  // Sequence's own checks: a refused request is this line's error
+    } catch (const LineError& e) {
+      ++n_bad;
+      out.complete(index, error_line(index, in.id, e.what()));
+      return;
+    } catch (const Error& e) {
+      if (e.code() != ExitCode::Usage) throw;
+      ++n_bad;
+      out.complete(index, error_line(index, in.id, e.what()));
+      return;
+    }
+    Line* raw = L.get();
+    live.emplace(index, std::move(L));
+    if (raw->submitted < raw->s.n) to_submit.push_back(raw);
+  };
+
+  const auto in_flight = [&] { return engine.running() + engine.waiting(); };
+  bool input_end = false;
+  std::string text;
+  for (;;) {
+    while (in_flight() < max_batch) {
+      if (!to_submit.empty()) {
+        Line& L = *to_submit.front();
+        submit_one(L);
+        if (L.submitted == L.s.n) to_submit.pop_front();
+        continue;
+      }
+      if (input_end || out.pending() >= max_pending) break;
+      const auto st = reader.next(text, /*wait=*/in_flight() == 0);
+      if (st == LineReader::Status::End) input_end = true;
+      if (st != LineReader::Status::Line) break;
+      take_line(text);
+    }
+    if (interrupted()) break;
+    const bool stepped = engine.step();
+    out.flush();  // before the next read may block
+    if (!stepped && input_end && to_submit.empty()) break;
+  }
+  out.flush();
+
+  report_timings(engine.stats(), load_ms, engine.stats().prompt_tokens, gp.stats);
+  report_bad_lines(n_bad, n_lines);
+  return interrupted() ? static_cast<int>(ExitCode::Interrupted) : 0;
+}
+
+}  // namespace gpt2::app
