@@ -30,7 +30,8 @@ std::string version_text() {
   return fmt::format(
       "gpt2 {}\nkernels: {} (own matrix kernels; inference does not call BLAS)\nblas: {}\n"
       "blas setup: {}\ncpu: {}\n",
-      GPT2_VERSION, gpt2::kernels::isa_name(), gpt2::blas_description(), gpt2::blas_setup_note(),
+      GPT2_VERSION, std::string(gpt2::kernels::isa_name()) + gpt2::kernels::isa_notes(),
+      gpt2::blas_description(), gpt2::blas_setup_note(),
       gpt2::cpu_features());
 }
 
@@ -39,6 +40,12 @@ std::string version_text() {
 int main(int argc, char** argv) {
   using namespace gpt2;
   ensure_fast_blas(argv);  // may restart once with OPENBLAS_CORETYPE (core/blas_setup.h)
+  try {
+    kernels::select_isa_from_env();  // GPT2_ISA (core/kernels.h)
+  } catch (const Error& e) {
+    std::fprintf(stderr, "gpt2: error: %s\n", e.what());
+    return static_cast<int>(e.code());
+  }
   park_blas_threads();     // inference never calls BLAS (core/kernels.h)
   app::install_signal_handlers();
 

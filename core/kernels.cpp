@@ -1,39 +1,113 @@
-// Dispatch, packing, conversions and the portable kernels. See core/kernels.h.
+// Dispatch, packing, conversions and the portable kernels (the "generic" kernel set).
+// See core/kernels.h. Dispatch is one table per kernel set (detail::KernelSet, filled by each
+// set's own file), chosen once at start-up: the best set this CPU runs, or GPT2_ISA's.
 #include "core/kernels.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
+#include "core/error.h"
 #include "core/kernels_impl.h"
+#include "core/kernels_neon.h"
 
 namespace gpt2::kernels {
 namespace {
 
-struct Isa {
-  bool avx512 = false;
-  bool vnni = false;
-};
+using detail::KernelSet;
 
-Isa detect() {
-  Isa i;
-#if defined(__x86_64__)
-  __builtin_cpu_init();
-  i.avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-  i.vnni = i.avx512 && __builtin_cpu_supports("avx512vnni");
+bool cpu_runs(Isa isa) {
+  switch (isa) {
+    case Isa::Generic: return true;
+    case Isa::Neon:
+#if defined(__aarch64__)
+      return true;  // Advanced SIMD is part of every ARMv8-A CPU
+#else
+      return false;
 #endif
-  return i;
+    case Isa::Avx2:
+    case Isa::Avx512:
+#if defined(__x86_64__)
+      // libgcc's checks include the OS's XSAVE support for the ymm/zmm state
+      __builtin_cpu_init();
+      if (isa == Isa::Avx2)
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+               __builtin_cpu_supports("f16c");
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+             __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma");
+#else
+      return false;
+#endif
+  }
+  return false;
 }
 
-const Isa g_detected = detect();
-std::atomic<bool> g_force_scalar{false};
+// A set's table with its null entries taken from the portable set.
+KernelSet complete(KernelSet s) {
+  const KernelSet& g = detail::generic_set();
+#define GPT2_FILL(f) \
+  if (!s.f) s.f = g.f
+  GPT2_FILL(f32kn_rows);
+  GPT2_FILL(reduce_parts);
+  GPT2_FILL(f32nk);
+  GPT2_FILL(packed_panel);
+  GPT2_FILL(q8_panel);
+  GPT2_FILL(quantize_rows);
+  GPT2_FILL(gemm_block);
+  GPT2_FILL(unpack_rows);
+  GPT2_FILL(pack_panel);
+  GPT2_FILL(attention_rows);
+  GPT2_FILL(layernorm);
+  GPT2_FILL(gelu);
+#undef GPT2_FILL
+  return s;
+}
 
-bool use_avx512() { return g_detected.avx512 && !g_force_scalar.load(std::memory_order_relaxed); }
-bool use_vnni() { return g_detected.vnni && !g_force_scalar.load(std::memory_order_relaxed); }
+// The one dispatch place: the sets this CPU runs, best first, each completed once.
+struct Sets {
+  std::vector<KernelSet> sets;
+  Sets() {
+#if defined(__x86_64__)
+    if (cpu_runs(Isa::Avx512)) sets.push_back(complete(detail::avx512_set()));
+    if (cpu_runs(Isa::Avx2)) sets.push_back(complete(detail::avx2_set()));
+#endif
+#if defined(__aarch64__)
+    sets.push_back(complete(detail::neon_set()));  // core/kernels_neon.h
+#endif
+    sets.push_back(complete(detail::generic_set()));
+  }
+  const KernelSet* find(Isa isa) const {
+    for (const auto& s : sets)
+      if (s.isa == isa) return &s;
+    return nullptr;
+  }
+};
+
+const Sets& all_sets() {
+  static const Sets s;
+  return s;
+}
+
+std::atomic<const KernelSet*> g_set{&all_sets().sets.front()};
+
+// The set in use (relaxed: it changes only at start-up and between tests).
+const KernelSet& ks() { return *g_set.load(std::memory_order_relaxed); }
+
+std::string available_names() {
+  std::string r;
+  for (const auto& s : all_sets().sets) r += (r.empty() ? "" : ", ") + std::string(isa_name(s.isa));
+  return r;
+}
 
 constexpr int kGemmKBlock = 128;  // rows of a weight block in L1 (128 x 64 f32 = 32 KiB)
 constexpr int kRowChunk = 64;  // rows of W per task in the small-T [K,N] f32 product
+static_assert(kRowChunk % kQBlock == 0 && kGemmKBlock % kQBlock == 0, "unpack_rows needs it");
+// Decode rows from this many on go through the GEMM (same bits; faster: the weights are read
+// once per panel for all rows instead of streamed with T partial rows).
+constexpr int kDecodeGemmMinT = 4;
 
 int round_up(int v, int m) { return (v + m - 1) / m * m; }
 
@@ -53,12 +127,45 @@ const char* wtype_name(WType t) {
   return "?";
 }
 
-const char* isa_name() {
-  if (!use_avx512()) return "scalar";
-  return use_vnni() ? "avx512+vnni" : "avx512";
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::Avx512: return "avx512";
+    case Isa::Avx2: return "avx2";
+    case Isa::Neon: return "neon";
+    case Isa::Generic: return "generic";
+  }
+  return "?";
 }
 
-void force_scalar(bool on) { g_force_scalar.store(on); }
+const char* isa_name() { return isa_name(ks().isa); }
+const char* isa_notes() { return ks().notes; }
+Isa current_isa() { return ks().isa; }
+
+std::vector<Isa> available_isas() {
+  std::vector<Isa> r;
+  for (const auto& s : all_sets().sets) r.push_back(s.isa);
+  return r;
+}
+
+void set_isa(Isa isa) {
+  const KernelSet* s = all_sets().find(isa);
+  if (!s) usage_error("the {} kernel set needs CPU features this machine lacks", isa_name(isa));
+  g_set.store(s);
+}
+
+void select_isa_from_env() {
+  const char* v = std::getenv("GPT2_ISA");
+  if (!v || !*v) return;
+  for (Isa isa : {Isa::Avx512, Isa::Avx2, Isa::Neon, Isa::Generic}) {
+    if (std::strcmp(v, isa_name(isa)) != 0) continue;
+    if (!all_sets().find(isa))
+      usage_error("GPT2_ISA={}: this CPU cannot run the {} kernel set (available: {})", v, v,
+                  available_names());
+    set_isa(isa);
+    return;
+  }
+  usage_error("GPT2_ISA={}: unknown kernel set (expected avx512, avx2, neon or generic)", v);
+}
 
 // ---------------------------------------------------------------- conversions
 
@@ -174,44 +281,13 @@ Weight pack(const float* w, int K, int N, bool tr, WType to, Pool* pool) {
   } else {
     r.h.assign(per_panel * P, 0);
   }
-  const bool avx = use_avx512();
+  const KernelSet& set = ks();
   const Weight src_view = view_f32(w, K, N, tr);
-  auto do_panel = [&](int p) {
-    if (avx) {  // gather the panel as f32 rows (zero-padded), then convert 16 lanes at a time
-      float* rows = detail::scratch_floats(per_panel);
-      detail::avx512_unpack_rows(src_view, p, 0, K, rows);
-      std::fill(rows + static_cast<size_t>(K) * kPanel, rows + per_panel, 0.0f);
-      detail::avx512_pack_panel(rows, r, p);
-      return;
-    }
-    for (int j = 0; j < kPanel; ++j) {
-      const int n = p * kPanel + j;
-      if (n >= N) break;
-      if (to == WType::F16) {
-        uint16_t* dst = r.h.data() + p * per_panel;
-        for (int k = 0; k < K; ++k) dst[k * kPanel + j] = f32_to_f16(src_at(w, K, N, tr, k, n));
-      } else if (to == WType::BF16) {
-        uint16_t* dst = r.h.data() + p * per_panel;
-        for (int k = 0; k < K; ++k)
-          dst[(k / 2) * (2 * kPanel) + j * 2 + (k & 1)] = f32_to_bf16(src_at(w, K, N, tr, k, n));
-      } else {
-        uint8_t* dst = r.q.data() + p * per_panel;
-        uint16_t* sc = r.qscale.data() + static_cast<size_t>(p) * (kp / kQBlock) * kPanel;
-        for (int b = 0; b * kQBlock < K; ++b) {
-          const int k0 = b * kQBlock, k1 = std::min(K, k0 + kQBlock);
-          float amax = 0;
-          for (int k = k0; k < k1; ++k) amax = std::max(amax, std::fabs(src_at(w, K, N, tr, k, n)));
-          const uint16_t s16 = f32_to_f16(amax / 127.0f);
-          const float s = f16_to_f32(s16);
-          sc[b * kPanel + j] = s16;
-          for (int k = k0; k < k1; ++k) {
-            float v = s > 0 ? std::nearbyint(src_at(w, K, N, tr, k, n) / s) : 0.0f;
-            v = std::clamp(v, -127.0f, 127.0f);
-            dst[((k / 4) * kPanel + j) * 4 + (k & 3)] = static_cast<uint8_t>(static_cast<int>(v) + 128);
-          }
-        }
-      }
-    }
+  auto do_panel = [&](int p) {  // the panel as f32 rows (zero-padded), then converted
+    float* rows = detail::scratch_floats(per_panel);
+    set.unpack_rows(src_view, p, 0, K, rows);
+    std::fill(rows + static_cast<size_t>(K) * kPanel, rows + per_panel, 0.0f);
+    set.pack_panel(rows, r, p);
   };
   if (pool && pool->threads() > 1)
     pool->run(P, do_panel);
@@ -221,48 +297,7 @@ Weight pack(const float* w, int K, int N, bool tr, WType to, Pool* pool) {
 }
 
 void unpack_panel(const Weight& w, int p, float* dst) {
-  if (use_avx512()) return detail::avx512_unpack_rows(w, p, 0, w.k_padded(), dst);
-  const int kp = w.k_padded();
-  const int n0 = p * kPanel;
-  const int nc = std::min(kPanel, w.N - n0);
-  std::fill(dst, dst + static_cast<size_t>(kp) * kPanel, 0.0f);
-  const size_t per_panel = static_cast<size_t>(kp) * kPanel;
-  switch (w.type) {
-    case WType::F32:
-      if (w.transposed) {
-        for (int j = 0; j < nc; ++j) {
-          const float* src = w.f32 + static_cast<size_t>(n0 + j) * w.K;
-          for (int k = 0; k < w.K; ++k) dst[k * kPanel + j] = src[k];
-        }
-      } else {
-        for (int k = 0; k < w.K; ++k)
-          std::memcpy(dst + k * kPanel, w.f32 + static_cast<size_t>(k) * w.N + n0, nc * 4);
-      }
-      break;
-    case WType::F16: {
-      const uint16_t* src = w.h.data() + p * per_panel;
-      for (int k = 0; k < w.K; ++k)
-        for (int j = 0; j < kPanel; ++j) dst[k * kPanel + j] = f16_to_f32(src[k * kPanel + j]);
-      break;
-    }
-    case WType::BF16: {
-      const uint16_t* src = w.h.data() + p * per_panel;
-      for (int k = 0; k < kp; ++k)
-        for (int j = 0; j < kPanel; ++j)
-          dst[k * kPanel + j] = bf16_to_f32(src[(k / 2) * (2 * kPanel) + j * 2 + (k & 1)]);
-      break;
-    }
-    case WType::Q8: {
-      const uint8_t* src = w.q.data() + p * per_panel;
-      const uint16_t* sc = w.qscale.data() + static_cast<size_t>(p) * (kp / kQBlock) * kPanel;
-      for (int k = 0; k < kp; ++k)
-        for (int j = 0; j < kPanel; ++j) {
-          const int q = static_cast<int>(src[((k / 4) * kPanel + j) * 4 + (k & 3)]) - 128;
-          dst[k * kPanel + j] = static_cast<float>(q) * f16_to_f32(sc[(k / kQBlock) * kPanel + j]);
-        }
-      break;
-    }
-  }
+  ks().unpack_rows(w, p, 0, w.k_padded(), dst);
 }
 
 // ---------------------------------------------------------------- portable kernels
@@ -312,20 +347,93 @@ void scalar_f32nk(const Weight& w, const float* x, int ldx, const Out& o) {
     }
 }
 
-void scalar_gemm_panel(const float* panel, int K, const float* x, int ldx, const Out& o) {
+void scalar_gemm_block(const float* blk, int kb, const float* x, int ldx, const Out& o,
+                       float* cbuf, bool first, bool last, bool add) {
   for (int t = 0; t < o.T; ++t)
     for (int c = o.c0; c < o.c1; ++c) {
       const int j = c - o.c0;
-      float acc = 0;
-      for (int k = 0; k < K; ++k) acc = std::fma(x[t * ldx + k], panel[k * kPanel + j], acc);
-      finish(o.y + t * o.ldy + c, acc, o.bias, c, o.ep);
+      float* carried = cbuf ? cbuf + static_cast<size_t>(t) * kPanel + j : nullptr;
+      float acc = first || add ? 0.0f : *carried;
+      for (int k = 0; k < kb; ++k) acc = std::fma(x[t * ldx + k], blk[k * kPanel + j], acc);
+      if (add && !first) acc = *carried + acc;
+      if (last)
+        finish(o.y + t * o.ldy + c, acc, o.bias, c, o.ep);
+      else
+        *carried = acc;
     }
 }
 
 void scalar_packed_panel(const Weight& w, int p, const float* x, int ldx, const Out& o) {
   float* panel = scratch_floats(static_cast<size_t>(w.k_padded()) * kPanel);
-  unpack_panel(w, p, panel);
-  scalar_gemm_panel(panel, w.K, x, ldx, o);
+  scalar_unpack_rows(w, p, 0, w.k_padded(), panel);
+  scalar_gemm_block(panel, w.K, x, ldx, o, nullptr, true, true, false);
+}
+
+void scalar_unpack_rows(const Weight& w, int p, int k0, int k1, float* dst) {
+  const int kp = w.k_padded();
+  const int n0 = p * kPanel;
+  const int nc = std::min(kPanel, w.N - n0);
+  const size_t per_panel = static_cast<size_t>(kp) * kPanel;
+  for (int k = k0; k < k1; ++k) {
+    float* d = dst + static_cast<size_t>(k - k0) * kPanel;
+    switch (w.type) {
+      case WType::F32:
+        for (int j = 0; j < kPanel; ++j)
+          d[j] = j < nc ? src_at(w.f32, w.K, w.N, w.transposed, k, n0 + j) : 0.0f;
+        break;
+      case WType::F16: {
+        const uint16_t* src = w.h.data() + p * per_panel + static_cast<size_t>(k) * kPanel;
+        for (int j = 0; j < kPanel; ++j) d[j] = f16_to_f32(src[j]);
+        break;
+      }
+      case WType::BF16: {
+        const uint16_t* src = w.h.data() + p * per_panel + static_cast<size_t>(k / 2) * 2 * kPanel;
+        for (int j = 0; j < kPanel; ++j) d[j] = bf16_to_f32(src[j * 2 + (k & 1)]);
+        break;
+      }
+      case WType::Q8: {
+        const uint8_t* src = w.q.data() + p * per_panel;
+        const uint16_t* sc = w.qscale.data() + static_cast<size_t>(p) * (kp / kQBlock) * kPanel;
+        for (int j = 0; j < kPanel; ++j) {
+          const int q = static_cast<int>(src[((k / 4) * kPanel + j) * 4 + (k & 3)]) - 128;
+          d[j] = static_cast<float>(q) * f16_to_f32(sc[(k / kQBlock) * kPanel + j]);
+        }
+        break;
+      }
+    }
+  }
+}
+
+void scalar_pack_panel(const float* src, Weight& w, int p) {
+  const int kp = w.k_padded();
+  const size_t per_panel = static_cast<size_t>(kp) * kPanel;
+  auto at = [&](int k, int j) { return src[static_cast<size_t>(k) * kPanel + j]; };
+  for (int j = 0; j < kPanel; ++j) {
+    if (w.type == WType::F16) {
+      uint16_t* dst = w.h.data() + p * per_panel;
+      for (int k = 0; k < kp; ++k) dst[k * kPanel + j] = f32_to_f16(at(k, j));
+    } else if (w.type == WType::BF16) {
+      uint16_t* dst = w.h.data() + p * per_panel;
+      for (int k = 0; k < kp; ++k)
+        dst[(k / 2) * (2 * kPanel) + j * 2 + (k & 1)] = f32_to_bf16(at(k, j));
+    } else if (w.type == WType::Q8) {
+      uint8_t* dst = w.q.data() + p * per_panel;
+      uint16_t* sc = w.qscale.data() + static_cast<size_t>(p) * (kp / kQBlock) * kPanel;
+      for (int b = 0; b < kp / kQBlock; ++b) {
+        const int k0 = b * kQBlock, k1 = k0 + kQBlock;
+        float amax = 0;
+        for (int k = k0; k < k1; ++k) amax = std::max(amax, std::fabs(at(k, j)));
+        const uint16_t s16 = f32_to_f16(amax / 127.0f);
+        const float s = f16_to_f32(s16);
+        sc[b * kPanel + j] = s16;
+        for (int k = k0; k < k1; ++k) {
+          float v = s > 0 ? std::nearbyint(at(k, j) / s) : 0.0f;
+          v = std::clamp(v, -127.0f, 127.0f);
+          dst[((k / 4) * kPanel + j) * 4 + (k & 3)] = static_cast<uint8_t>(static_cast<int>(v) + 128);
+        }
+      }
+    }
+  }
 }
 
 void scalar_q8_panel(const Weight& w, int p, const QAct& qa, const Out& o) {
@@ -399,6 +507,14 @@ void scalar_attention_row(float* out, float* probs, const float* q, const float*
     for (int i = 0; i < HS; ++i) out[i] += probs[j] * v[static_cast<size_t>(j) * HS + i];
 }
 
+void scalar_attention_rows(float* out, int ldo, float* probs, int ldp, const float* q, int ldq,
+                           int R, const float* kt, const float* v, int n_keys0, int HS,
+                           float scale) {
+  for (int r = 0; r < R; ++r)
+    scalar_attention_row(out + static_cast<size_t>(r) * ldo, probs + static_cast<size_t>(r) * ldp,
+                         q + static_cast<size_t>(r) * ldq, kt, v, n_keys0 + r, HS, scale);
+}
+
 void scalar_layernorm(float* out, const float* x, const float* w, const float* b, int C,
                       float eps) {
   float mean = 0;
@@ -411,6 +527,27 @@ void scalar_layernorm(float* out, const float* x, const float* w, const float* b
   for (int i = 0; i < C; ++i) out[i] = (x[i] - mean) * rstd * w[i] + b[i];
 }
 
+const KernelSet& generic_set() {
+  static const KernelSet s = [] {
+    KernelSet k;
+    k.isa = Isa::Generic;
+    k.f32kn_rows = scalar_f32kn_rows;
+    k.reduce_parts = scalar_reduce_parts;
+    k.f32nk = scalar_f32nk;
+    k.packed_panel = scalar_packed_panel;
+    k.q8_panel = scalar_q8_panel;
+    k.quantize_rows = scalar_quantize_rows;
+    k.gemm_block = scalar_gemm_block;
+    k.unpack_rows = scalar_unpack_rows;
+    k.pack_panel = scalar_pack_panel;
+    k.attention_rows = scalar_attention_rows;
+    k.layernorm = scalar_layernorm;
+    k.gelu = scalar_gelu;
+    return k;
+  }();
+  return s;
+}
+
 }  // namespace detail
 
 void attention_row(float* out, float* probs, const float* q, const float* kt, const float* v,
@@ -421,29 +558,15 @@ void attention_row(float* out, float* probs, const float* q, const float* kt, co
 void attention_rows(float* out, int ldo, float* probs, int ldp, const float* q, int ldq, int R,
                     const float* kt, const float* v, int n_keys0, int HS, float scale) {
   if (n_keys0 <= 0 || R <= 0) return;
-  if (use_avx512() && HS % 16 == 0) {
-    detail::avx512_attention_rows(out, ldo, probs, ldp, q, ldq, R, kt, v, n_keys0, HS, scale);
-    return;
-  }
-  for (int r = 0; r < R; ++r)
-    detail::scalar_attention_row(out + static_cast<size_t>(r) * ldo,
-                                 probs + static_cast<size_t>(r) * ldp,
-                                 q + static_cast<size_t>(r) * ldq, kt, v, n_keys0 + r, HS, scale);
+  (HS % 16 == 0 ? ks().attention_rows : detail::scalar_attention_rows)(
+      out, ldo, probs, ldp, q, ldq, R, kt, v, n_keys0, HS, scale);
 }
 
 void layernorm(float* out, const float* x, const float* w, const float* b, int C, float eps) {
-  if (use_avx512())
-    detail::avx512_layernorm(out, x, w, b, C, eps);
-  else
-    detail::scalar_layernorm(out, x, w, b, C, eps);
+  ks().layernorm(out, x, w, b, C, eps);
 }
 
-void gelu(float* x, size_t n) {
-  if (use_avx512())
-    detail::avx512_gelu(x, n);
-  else
-    detail::scalar_gelu(x, n);
-}
+void gelu(float* x, size_t n) { ks().gelu(x, n); }
 
 // ---------------------------------------------------------------- dispatch
 
@@ -468,36 +591,40 @@ namespace {
 void matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y, int ldy,
                  const float* bias, Epilogue ep, Pool& pool, bool decode) {
   using namespace detail;
-  const bool avx = use_avx512();
+  const KernelSet& set = ks();
   auto epilogue = [&](const Out& o) {
     if (ep != Epilogue::Gelu) return;
-    for (int t = 0; t < o.T; ++t) gelu(o.y + t * o.ldy + o.c0, o.c1 - o.c0);
+    for (int t = 0; t < o.T; ++t) set.gelu(o.y + t * o.ldy + o.c0, o.c1 - o.c0);
   };
   auto out_for = [&](int c0, int c1) { return Out{y, ldy, T, c0, c1, bias, ep}; };
 
-  if (!decode) {
+  // The register-blocked GEMM over each panel, K blocks of kblock rows unpacked to f32 in L1
+  // (the block's weights stay there while every row tile of x passes over them; partial sums
+  // wait in cbuf, in L2). add: each block's sums start from zero and are added to the carried
+  // ones in block order, as the f32 [K,N] decode kernel's kRowChunk partial rows are.
+  auto gemm = [&](int kblock, bool add) {
     const int kp = w.k_padded();
     pool.run(w.panels(), [&](int p) {
       const Out o = out_for(p * kPanel, std::min(w.N, (p + 1) * kPanel));
-      if (avx) {
-        // K blocks of kGemmKBlock rows: the block's weights stay in L1 while every row tile
-        // of x passes over them (partial sums wait in cbuf, in L2).
-        float* blk = scratch_floats(static_cast<size_t>(kGemmKBlock + T) * kPanel);
-        float* cbuf = blk + static_cast<size_t>(kGemmKBlock) * kPanel;
-        for (int k0 = 0; k0 < w.K; k0 += kGemmKBlock) {
-          const int k1 = std::min(w.K, k0 + kGemmKBlock);
-          avx512_unpack_rows(w, p, k0, std::min(kp, k0 + kGemmKBlock), blk);
-          avx512_gemm_block(blk, k1 - k0, x + k0, ldx, o, cbuf, k0 == 0, k1 == w.K);
-        }
-      } else {
-        float* panel = scratch_floats(static_cast<size_t>(kp) * kPanel);
-        unpack_panel(w, p, panel);
-        scalar_gemm_panel(panel, w.K, x, ldx, o);
+      float* blk = scratch_floats(static_cast<size_t>(kblock + T) * kPanel);
+      float* cbuf = blk + static_cast<size_t>(kblock) * kPanel;
+      for (int k0 = 0; k0 < w.K; k0 += kblock) {
+        const int k1 = std::min(w.K, k0 + kblock);
+        set.unpack_rows(w, p, k0, std::min(kp, k0 + kblock), blk);
+        set.gemm_block(blk, k1 - k0, x + k0, ldx, o, cbuf, k0 == 0, k1 == w.K, add);
       }
       epilogue(o);
     });
-    return;
-  }
+  };
+
+  if (!decode) return gemm(kGemmKBlock, false);
+
+  // Decode rows: the streaming kernels for a few rows; for many rows (a batch of sequences) the
+  // GEMM where it gives the same bits (KernelSet's arithmetic): f32 [K,N] with kRowChunk
+  // blocks added in order, f16/bf16 with one chain per output. The choice is for speed only.
+  if (T >= kDecodeGemmMinT && w.type == WType::F32 && !w.transposed) return gemm(kRowChunk, true);
+  if (T >= kDecodeGemmMinT && (w.type == WType::F16 || w.type == WType::BF16))
+    return gemm(kGemmKBlock, false);
 
   if (w.type == WType::F32 && w.transposed) {
     // [N,K] (the tied lm_head): each output column is a contiguous row of W. Column chunks
@@ -506,7 +633,7 @@ void matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y, int 
     const int chunks = (w.N + per - 1) / per;
     pool.run(chunks, [&](int i) {
       const Out o = out_for(i * per, std::min(w.N, (i + 1) * per));
-      avx ? avx512_f32nk(w, x, ldx, o) : scalar_f32nk(w, x, ldx, o);
+      set.f32nk(w, x, ldx, o);
       epilogue(o);
     });
     return;
@@ -522,14 +649,12 @@ void matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y, int 
     float* part = aligned_floats(parts, chunks * stride);
     pool.run(chunks, [&](int i) {
       const int k0 = i * kRowChunk, k1 = std::min(w.K, k0 + kRowChunk);
-      avx ? avx512_f32kn_rows(w, x, ldx, T, k0, k1, part + i * stride)
-          : scalar_f32kn_rows(w, x, ldx, T, k0, k1, part + i * stride);
+      set.f32kn_rows(w, x, ldx, T, k0, k1, part + i * stride);
     });
     constexpr int kCols = 256;
     pool.run((w.N + kCols - 1) / kCols, [&](int i) {
       const Out o = out_for(i * kCols, std::min(w.N, (i + 1) * kCols));
-      avx ? avx512_reduce_parts(part, chunks, stride, w.N, o)
-          : scalar_reduce_parts(part, chunks, stride, w.N, o);
+      set.reduce_parts(part, chunks, stride, w.N, o);
       epilogue(o);
     });
     return;
@@ -544,15 +669,11 @@ void matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y, int 
     xq.assign(static_cast<size_t>(T) * kp, 0);
     sx.resize(static_cast<size_t>(T) * nb);
     corr.resize(static_cast<size_t>(T) * nb);
-    if (use_avx512())
-      avx512_quantize_rows(x, ldx, T, w.K, kp, xq.data(), sx.data(), corr.data());
-    else
-      scalar_quantize_rows(x, ldx, T, w.K, kp, xq.data(), sx.data(), corr.data());
+    set.quantize_rows(x, ldx, T, w.K, kp, xq.data(), sx.data(), corr.data());
     const QAct qa{xq.data(), sx.data(), corr.data(), kp, nb};
-    const bool vnni = use_vnni();
     pool.run(w.panels(), [&](int p) {
       const Out o = out_for(p * kPanel, std::min(w.N, (p + 1) * kPanel));
-      vnni ? avx512_q8_panel(w, p, qa, o) : scalar_q8_panel(w, p, qa, o);
+      set.q8_panel(w, p, qa, o);
       epilogue(o);
     });
     return;
@@ -560,7 +681,7 @@ void matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y, int 
 
   pool.run(w.panels(), [&](int p) {
     const Out o = out_for(p * kPanel, std::min(w.N, (p + 1) * kPanel));
-    avx ? avx512_packed_panel(w, p, x, ldx, o) : scalar_packed_panel(w, p, x, ldx, o);
+    set.packed_panel(w, p, x, ldx, o);
     epilogue(o);
   });
 }

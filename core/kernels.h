@@ -6,7 +6,10 @@
 // weights. Prompts (T >= 4) use a 6x64 register-blocked GEMM over blocks of 128 weight rows
 // unpacked to f32 in L1 (faster than OpenBLAS sgemm on GPT-2's shapes; see docs/speed.md).
 // Small T with f32 [K,N] weights reads fixed blocks of 64 rows of W front to back (one
-// stream per task), each into its own partial sums, added afterwards in block order.
+// stream per task), each into its own partial sums, added afterwards in block order. Many
+// decode rows at once (a batch of sequences) take the GEMM instead where it gives the same bits
+// (f32 [K,N]: K blocks of 64 rows, each block's sums added in block order; f16/bf16: one fma
+// chain per output in k order in both), so the choice is one of speed only.
 //
 // Layouts (K = input features, N = output features):
 //   F32  — not copied: the checkpoint's own memory, either Conv1D [K,N] row-major (GPT-2's
@@ -23,8 +26,9 @@
 // Tasks are claimed dynamically; the split into tasks (column panels, or fixed row blocks
 // whose partial sums are added in block order) never depends on the thread count, and every
 // output is computed by the same sequence of operations whichever thread does it, so
-// results are bit-identical for any thread count. They are not identical between the
-// AVX-512 and the portable path (different summation order).
+// results are bit-identical for any thread count. They are not identical between kernel sets
+// (AVX-512, AVX2, NEON, portable: different summation orders), except q8 decode rows (exact
+// integer sums).
 //
 // Pool: workers spin for at most ~30 µs after a job (the next matmul of a token comes within
 // microseconds), then sleep on a futex. A competing busy process therefore costs us only the
@@ -169,9 +173,25 @@ float bf16_to_f32(uint16_t h);
 uint16_t f32_to_f16(float f);
 float f16_to_f32(uint16_t h);
 
-/// Which instruction set the kernels use: "avx512" (+ "vnni"/"bf16" notes) or "scalar".
+/// Kernel sets (one file each beside the dispatch in kernels.cpp: kernels_avx512.cpp,
+/// kernels_avx2.cpp, kernels_neon.cpp, and the portable C++ in kernels.cpp). One set is in use
+/// for the whole process, chosen once at start-up (the best this CPU runs), or by GPT2_ISA.
+enum class Isa : uint8_t { Avx512, Avx2, Neon, Generic };
+/// "avx512", "avx2", "neon" or "generic".
+const char* isa_name(Isa isa);
+/// The set in use: exactly one of "avx512", "avx2", "neon", "generic".
 const char* isa_name();
-/// Tests: force the portable kernels (true) or go back to automatic choice (false).
-void force_scalar(bool on);
+/// Extra features the set in use exploits, e.g. "+vnni" (empty when none).
+const char* isa_notes();
+/// The set in use.
+Isa current_isa();
+/// The sets this CPU can run, best first (always ends with Generic).
+std::vector<Isa> available_isas();
+/// Selects a kernel set (tests, benchmarks); one this CPU lacks is a usage error (exit 2).
+/// Not to be called while another thread runs kernels.
+void set_isa(Isa isa);
+/// Reads GPT2_ISA=avx512|avx2|neon|generic (unset or empty: the best set); an unknown value or
+/// a set this CPU lacks is a usage error naming GPT2_ISA and the value.
+void select_isa_from_env();
 
 }  // namespace gpt2::kernels

@@ -20,6 +20,7 @@
 #define GPT2_VNNI
 
 namespace gpt2::kernels::detail {
+namespace {  // everything but avx512_set() (the end of the file)
 namespace {
 
 // Software prefetch distance of the streaming (decode) kernels. All decode products of the 124M
@@ -235,16 +236,18 @@ GPT2_AVX512 void tiles(int K, const float* x, int ldx, const Out& o, Load load) 
 namespace {
 
 // One R x 64 tile of the blocked GEMM over rows [0, kb) of an L1-resident weight block.
-// The accumulators start from zero (first block) or from cbuf, and go back to cbuf or, after
-// the last block, through the epilogue to y: each column still sums its k in order.
+// The accumulators start from zero (first block, or add) or from cbuf; with add, cbuf is added
+// to them after the block; then they go back to cbuf or, after the last block, through the
+// epilogue to y. Each column sums its k in order.
 template <int R>
 GPT2_AVX512 inline void gemm_tile(const float* blk, int kb, const float* x, int ldx, const Out& o,
-                                  int t0, float* cbuf, bool first, bool last) {
+                                  int t0, float* cbuf, bool first, bool last, bool add) {
   __m512 acc[R][4];
   for (int r = 0; r < R; ++r)
     for (int j = 0; j < 4; ++j)
-      acc[r][j] = first ? _mm512_setzero_ps()
-                        : _mm512_loadu_ps(cbuf + static_cast<size_t>(t0 + r) * kPanel + 16 * j);
+      acc[r][j] = first || add
+                      ? _mm512_setzero_ps()
+                      : _mm512_loadu_ps(cbuf + static_cast<size_t>(t0 + r) * kPanel + 16 * j);
   const float* xr = x + static_cast<size_t>(t0) * ldx;
   for (int k = 0; k < kb; ++k) {
     __m512 wv[4];
@@ -254,6 +257,11 @@ GPT2_AVX512 inline void gemm_tile(const float* blk, int kb, const float* x, int 
       for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_fmadd_ps(xb, wv[j], acc[r][j]);
     }
   }
+  if (add && !first)  // the block's own sums added to the carried ones
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < 4; ++j)
+        acc[r][j] = _mm512_add_ps(
+            _mm512_loadu_ps(cbuf + static_cast<size_t>(t0 + r) * kPanel + 16 * j), acc[r][j]);
   if (!last) {
     for (int r = 0; r < R; ++r)
       for (int j = 0; j < 4; ++j)
@@ -271,15 +279,15 @@ GPT2_AVX512 inline void gemm_tile(const float* blk, int kb, const float* x, int 
 }  // namespace
 
 GPT2_AVX512 void avx512_gemm_block(const float* blk, int kb, const float* x, int ldx,
-                                   const Out& o, float* cbuf, bool first, bool last) {
+                                   const Out& o, float* cbuf, bool first, bool last, bool add) {
   int t = 0;
-  for (; t + 6 <= o.T; t += 6) gemm_tile<6>(blk, kb, x, ldx, o, t, cbuf, first, last);
+  for (; t + 6 <= o.T; t += 6) gemm_tile<6>(blk, kb, x, ldx, o, t, cbuf, first, last, add);
   switch (o.T - t) {
-    case 5: gemm_tile<5>(blk, kb, x, ldx, o, t, cbuf, first, last); break;
-    case 4: gemm_tile<4>(blk, kb, x, ldx, o, t, cbuf, first, last); break;
-    case 3: gemm_tile<3>(blk, kb, x, ldx, o, t, cbuf, first, last); break;
-    case 2: gemm_tile<2>(blk, kb, x, ldx, o, t, cbuf, first, last); break;
-    case 1: gemm_tile<1>(blk, kb, x, ldx, o, t, cbuf, first, last); break;
+    case 5: gemm_tile<5>(blk, kb, x, ldx, o, t, cbuf, first, last, add); break;
+    case 4: gemm_tile<4>(blk, kb, x, ldx, o, t, cbuf, first, last, add); break;
+    case 3: gemm_tile<3>(blk, kb, x, ldx, o, t, cbuf, first, last, add); break;
+    case 2: gemm_tile<2>(blk, kb, x, ldx, o, t, cbuf, first, last, add); break;
+    case 1: gemm_tile<1>(blk, kb, x, ldx, o, t, cbuf, first, last, add); break;
     default: break;
   }
 }
@@ -356,44 +364,62 @@ GPT2_AVX512 void avx512_packed_panel(const Weight& w, int p, const float* x, int
   if (o.T - t == 1) run(std::integral_constant<int, 1>{}, t);
 }
 
+// R rows of one panel: each weight vector is loaded once for the R rows (R = 1 streams the panel
+// with a software prefetch). Per 32-block: exact integer sums by vpdpbusd (u8 weights = q + 128
+// times int8 activations, minus 128 * sum of the activations), then y = fma(float(sum),
+// scale_w * scale_x, y) in block order, kept in yacc: the portable kernel's bits.
+template <int R>
+GPT2_VNNI inline void q8_rows(const uint8_t* src, const uint16_t* sc, const QAct& qa, const Out& o,
+                              int t0) {
+  float yacc[R][kPanel] __attribute__((aligned(64)));
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < 4; ++j) _mm512_store_ps(yacc[r] + 16 * j, _mm512_setzero_ps());
+  for (int b = 0; b < qa.nb; ++b) {
+    __m512i ai[R][4];
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < 4; ++j) ai[r][j] = _mm512_setzero_si512();
+    const uint8_t* blk = src + static_cast<size_t>(b) * kQBlock * kPanel;
+    for (int s = 0; s < kQBlock / 4; ++s) {
+      __m512i wv[4];
+      for (int j = 0; j < 4; ++j) {
+        const uint8_t* at = blk + (s * kPanel + 16 * j) * 4;
+        if (R == 1) _mm_prefetch(reinterpret_cast<const char*>(at) + kPrefetchBytes, _MM_HINT_T0);
+        wv[j] = _mm512_loadu_si512(at);
+      }
+      for (int r = 0; r < R; ++r) {
+        int32_t x4;
+        std::memcpy(&x4, qa.xq + static_cast<size_t>(t0 + r) * qa.kp + b * kQBlock + 4 * s, 4);
+        const __m512i xb = _mm512_set1_epi32(x4);
+        for (int j = 0; j < 4; ++j) ai[r][j] = _mm512_dpbusd_epi32(ai[r][j], wv[j], xb);
+      }
+    }
+    for (int j = 0; j < 4; ++j) {
+      const __m512 sw = _mm512_cvtph_ps(_mm256_loadu_si256(
+          reinterpret_cast<const __m256i*>(sc + static_cast<size_t>(b) * kPanel + 16 * j)));
+      for (int r = 0; r < R; ++r) {
+        const __m512i corr = _mm512_set1_epi32(qa.corr[(t0 + r) * qa.nb + b]);
+        const __m512 f = _mm512_cvtepi32_ps(_mm512_sub_epi32(ai[r][j], corr));
+        const __m512 s = _mm512_mul_ps(sw, _mm512_set1_ps(qa.sx[(t0 + r) * qa.nb + b]));
+        float* ya = yacc[r] + 16 * j;
+        _mm512_store_ps(ya, _mm512_fmadd_ps(f, s, _mm512_load_ps(ya)));
+      }
+    }
+  }
+  const int width = o.c1 - o.c0;
+  for (int r = 0; r < R; ++r) {
+    float* yrow = o.y + static_cast<size_t>(t0 + r) * o.ldy;
+    for (int j = 0; j < 4 && 16 * j < width; ++j)
+      store_out(o, yrow, o.c0 + 16 * j, _mm512_load_ps(yacc[r] + 16 * j), tail_mask(width - 16 * j));
+  }
+}
+
 GPT2_VNNI void avx512_q8_panel(const Weight& w, int p, const QAct& qa, const Out& o) {
   const int kp = w.k_padded();
   const uint8_t* src = w.q.data() + static_cast<size_t>(p) * kp * kPanel;
   const uint16_t* sc = w.qscale.data() + static_cast<size_t>(p) * (kp / kQBlock) * kPanel;
-  const int width = o.c1 - o.c0;
-  for (int t = 0; t < o.T; ++t) {
-    const int8_t* xq = qa.xq + static_cast<size_t>(t) * qa.kp;
-    __m512 y[4];
-    for (int j = 0; j < 4; ++j) y[j] = _mm512_setzero_ps();
-    for (int b = 0; b < qa.nb; ++b) {
-      __m512i ai[4];
-      for (int j = 0; j < 4; ++j) ai[j] = _mm512_setzero_si512();
-      const uint8_t* blk = src + static_cast<size_t>(b) * kQBlock * kPanel;
-      for (int s = 0; s < kQBlock / 4; ++s) {
-        int32_t x4;
-        std::memcpy(&x4, xq + b * kQBlock + 4 * s, 4);
-        const __m512i xb = _mm512_set1_epi32(x4);
-        for (int j = 0; j < 4; ++j) {
-          const uint8_t* at = blk + (s * kPanel + 16 * j) * 4;
-          if (t == 0) _mm_prefetch(reinterpret_cast<const char*>(at) + kPrefetchBytes, _MM_HINT_T0);
-          ai[j] = _mm512_dpbusd_epi32(ai[j], _mm512_loadu_si512(at), xb);
-        }
-      }
-      const __m512i corr = _mm512_set1_epi32(qa.corr[t * qa.nb + b]);
-      const __m512 sx = _mm512_set1_ps(qa.sx[t * qa.nb + b]);
-      for (int j = 0; j < 4; ++j) {
-        const __m512 f = _mm512_cvtepi32_ps(_mm512_sub_epi32(ai[j], corr));
-        const __m512 s = _mm512_mul_ps(
-            _mm512_cvtph_ps(_mm256_loadu_si256(
-                reinterpret_cast<const __m256i*>(sc + static_cast<size_t>(b) * kPanel + 16 * j))),
-            sx);
-        y[j] = _mm512_fmadd_ps(f, s, y[j]);
-      }
-    }
-    float* yrow = o.y + static_cast<size_t>(t) * o.ldy;
-    for (int j = 0; j < 4 && 16 * j < width; ++j)
-      store_out(o, yrow, o.c0 + 16 * j, y[j], tail_mask(width - 16 * j));
-  }
+  int t = 0;
+  for (; t + 4 <= o.T; t += 4) q8_rows<4>(src, sc, qa, o, t);
+  for (; t < o.T; ++t) q8_rows<1>(src, sc, qa, o, t);
 }
 
 // Same values as scalar_quantize_rows: multiply by 127/amax, round to nearest even (the
@@ -713,6 +739,31 @@ GPT2_AVX512 void avx512_layernorm(float* out, const float* x, const float* w, co
                           _mm512_fmadd_ps(d, _mm512_maskz_loadu_ps(m, w + i),
                                           _mm512_maskz_loadu_ps(m, b + i)));
   }
+}
+
+}  // namespace
+
+const KernelSet& avx512_set() {
+  static const KernelSet s = [] {
+    KernelSet k;
+    k.isa = Isa::Avx512;
+    const bool vnni = __builtin_cpu_supports("avx512vnni");
+    k.notes = vnni ? "+vnni" : "";
+    k.f32kn_rows = avx512_f32kn_rows;
+    k.reduce_parts = avx512_reduce_parts;
+    k.f32nk = avx512_f32nk;
+    k.packed_panel = avx512_packed_panel;
+    k.q8_panel = vnni ? avx512_q8_panel : avx2_set().q8_panel;  // same bits either way
+    k.quantize_rows = avx512_quantize_rows;
+    k.gemm_block = avx512_gemm_block;
+    k.unpack_rows = avx512_unpack_rows;
+    k.pack_panel = avx512_pack_panel;
+    k.attention_rows = avx512_attention_rows;
+    k.layernorm = avx512_layernorm;
+    k.gelu = avx512_gelu;
+    return k;
+  }();
+  return s;
 }
 
 }  // namespace gpt2::kernels::detail

@@ -151,8 +151,8 @@ TEST_CASE("kernels: f16/bf16 conversions round to nearest even", "[kernels]") {
 }
 
 TEST_CASE("kernels: matmul matches the reference, any thread count", "[kernels]") {
-  for (bool scalar : {false, true}) {
-    force_scalar(scalar);
+  for (Isa isa : available_isas()) {
+    set_isa(isa);
     for (WType type : {WType::F32, WType::F16, WType::BF16, WType::Q8}) {
       for (bool tr : {false, true}) {
         for (int T : {1, 2, 3, 5, 13}) {
@@ -169,7 +169,7 @@ TEST_CASE("kernels: matmul matches the reference, any thread count", "[kernels]"
       }
     }
   }
-  force_scalar(false);
+  set_isa(available_isas().front());
 }
 
 TEST_CASE("kernels: q8 keeps the ranking of large outputs", "[kernels]") {
@@ -191,18 +191,18 @@ TEST_CASE("kernels: gelu matches tanh formula", "[kernels]") {
   for (float f = -12.0f; f <= 12.0f; f += 0.01f) v.push_back(f);
   v.push_back(-100.0f);
   v.push_back(100.0f);
-  for (bool scalar : {false, true}) {
-    force_scalar(scalar);
+  for (Isa isa : available_isas()) {
+    set_isa(isa);
     auto g = v;
     gelu(g.data(), g.size());
     for (size_t i = 0; i < v.size(); ++i) {
       const double s = v[i];
       const double ref = 0.5 * s * (1 + std::tanh(0.7978845608028654 * (s + 0.044715 * s * s * s)));
-      INFO("x=" << s << " scalar=" << scalar);
+      INFO("x=" << s << " isa=" << isa_name());
       CHECK(std::fabs(g[i] - ref) <= 2e-7 * (1 + std::fabs(ref)));
     }
   }
-  force_scalar(false);
+  set_isa(available_isas().front());
 }
 
 TEST_CASE("kernels: pool runs every task exactly once", "[kernels]") {
@@ -218,8 +218,8 @@ TEST_CASE("kernels: pool runs every task exactly once", "[kernels]") {
 
 TEST_CASE("kernels: attention_row and layernorm match double-precision references", "[kernels]") {
   const int HS = 64;
-  for (bool scalar : {false, true}) {
-    force_scalar(scalar);
+  for (Isa isa : available_isas()) {
+    set_isa(isa);
     for (int nk : {1, 5, 16, 17, 64, 65, 130, 200}) {
       const auto q = random_vec(HS, 1, 1.0f);
       const int nb = (nk + kKeyBlock - 1) / kKeyBlock;
@@ -239,7 +239,7 @@ TEST_CASE("kernels: attention_row and layernorm match double-precision reference
       }
       for (auto& x : p) sum += (x = std::exp(x - mx));
       for (auto& x : p) x /= sum;
-      INFO("scalar " << scalar << " n_keys " << nk);
+      INFO("isa " << isa_name() << " n_keys " << nk);
       for (int j = 0; j < nk; ++j) CHECK(std::fabs(probs[j] - p[j]) <= 1e-5);
       for (int i = 0; i < HS; ++i) {
         double o = 0;
@@ -258,57 +258,62 @@ TEST_CASE("kernels: attention_row and layernorm match double-precision reference
       mean /= C;
       for (float f : x) var += (f - mean) * (f - mean);
       var /= C;
-      INFO("scalar " << scalar << " C " << C);
+      INFO("isa " << isa_name() << " C " << C);
       for (int i = 0; i < C; ++i)
         CHECK(std::fabs(out[i] - ((x[i] - mean) / std::sqrt(var + 1e-5) * w[i] + b[i])) <= 1e-5);
     }
   }
-  force_scalar(false);
+  set_isa(available_isas().front());
 }
 
-TEST_CASE("kernels: AVX-512 and portable unpack_panel agree exactly", "[kernels]") {
+TEST_CASE("kernels: every kernel set's unpack_panel gives the portable values", "[kernels]") {
+  for (Isa isa : available_isas())
   for (WType type : {WType::F16, WType::BF16, WType::Q8}) {
     for (auto [K, N] : {std::pair{64, 64}, std::pair{75, 130}, std::pair{96, 200}}) {
       const auto W = random_vec(static_cast<size_t>(K) * N, 9, 0.05f);
       const Weight w = pack(W.data(), K, N, false, type);
       std::vector<float> a(static_cast<size_t>(w.k_padded()) * kPanel), b(a.size());
       for (int p = 0; p < w.panels(); ++p) {
-        force_scalar(false);
+        set_isa(isa);
         unpack_panel(w, p, a.data());
-        force_scalar(true);
+        set_isa(Isa::Generic);
         unpack_panel(w, p, b.data());
-        INFO("type " << wtype_name(type) << " K " << K << " N " << N << " panel " << p);
+        INFO("isa " << isa_name(isa) << " type " << wtype_name(type) << " K " << K << " N " << N
+                    << " panel " << p);
         CHECK(std::memcmp(a.data(), b.data(), a.size() * 4) == 0);
       }
     }
   }
-  force_scalar(false);
+  set_isa(available_isas().front());
 }
 
-TEST_CASE("kernels: q8 decode is bit-identical on the AVX-512 and portable paths", "[kernels]") {
+TEST_CASE("kernels: q8 decode is bit-identical in every kernel set", "[kernels]") {
   // Activation quantisation (round to nearest even), integer block sums and the per-block
-  // float accumulation run in the same order on both paths.
+  // float accumulation run in the same order in every set; compared with the portable one,
+  // for 2 rows (the streaming kernel) and 32 rows (the multi-row kernel).
+  for (Isa isa : available_isas())
+  for (int T : {2, 32})
   for (auto [K, N] : {std::pair{768, 200}, std::pair{75, 130}, std::pair{3072, 64}}) {
     const auto W = random_vec(static_cast<size_t>(K) * N, 21 + K, 0.05f);
-    auto x = random_vec(static_cast<size_t>(2) * K, 22 + N, 1.0f);
+    auto x = random_vec(static_cast<size_t>(T) * K, 22 + N, 1.0f);
     for (int k = 0; k < 32; ++k) x[k] = 0.0f;  // an all-zero block
     x[40] = 1e-30f;                            // a block with a tiny maximum
     Pool pool(2);
     const Weight w = pack(W.data(), K, N, false, WType::Q8, &pool);
-    std::vector<float> ya(static_cast<size_t>(2) * N), ys(ya.size());
-    force_scalar(false);
-    matmul(w, x.data(), K, 2, ya.data(), N, nullptr, Epilogue::Store, pool);
-    force_scalar(true);
-    matmul(w, x.data(), K, 2, ys.data(), N, nullptr, Epilogue::Store, pool);
-    force_scalar(false);
-    INFO("K " << K << " N " << N << " isa " << isa_name());
+    std::vector<float> ya(static_cast<size_t>(T) * N), ys(ya.size());
+    set_isa(isa);
+    matmul(w, x.data(), K, T, ya.data(), N, nullptr, Epilogue::Store, pool, T);
+    set_isa(Isa::Generic);
+    matmul(w, x.data(), K, T, ys.data(), N, nullptr, Epilogue::Store, pool, T);
+    set_isa(available_isas().front());
+    INFO("K " << K << " N " << N << " T " << T << " isa " << isa_name(isa));
     CHECK(std::memcmp(ya.data(), ys.data(), ya.size() * 4) == 0);
   }
 }
 
 TEST_CASE("kernels: attention_rows gives each row attention_row's exact bits", "[kernels]") {
-  for (bool scalar : {false, true}) {
-    force_scalar(scalar);
+  for (Isa isa : available_isas()) {
+    set_isa(isa);
     for (int HS : {32, 64, 80}) {
       for (int nk0 : {1, 15, 63, 64, 100}) {
         for (int R : {1, 3, 4, 9}) {
@@ -325,7 +330,7 @@ TEST_CASE("kernels: attention_rows gives each row attention_row's exact bits", "
             std::vector<float> o1(HS), p1(nk0 + r);
             attention_row(o1.data(), p1.data(), q.data() + r * ldq, kt.data(), v.data(), nk0 + r,
                           HS, 0.125f);
-            INFO("scalar " << scalar << " HS " << HS << " nk0 " << nk0 << " R " << R << " r " << r);
+            INFO("isa " << isa_name() << " HS " << HS << " nk0 " << nk0 << " R " << R << " r " << r);
             CHECK(std::memcmp(o1.data(), out.data() + r * ldo, HS * 4) == 0);
             CHECK(std::memcmp(p1.data(), probs.data() + r * ldp, p1.size() * 4) == 0);
           }
@@ -333,10 +338,11 @@ TEST_CASE("kernels: attention_rows gives each row attention_row's exact bits", "
       }
     }
   }
-  force_scalar(false);
+  set_isa(available_isas().front());
 }
 
-TEST_CASE("kernels: AVX-512 and portable pack give the same bits", "[kernels]") {
+TEST_CASE("kernels: every kernel set packs the portable bits", "[kernels]") {
+  for (Isa isa : available_isas())
   for (auto [K, N] : {std::pair{75, 130}, std::pair{64, 64}, std::pair{96, 200}}) {
     auto W = random_vec(static_cast<size_t>(K) * N, 41 + K, 0.05f);
     // special values: NaN, infinities, f16 subnormals/overflow, bf16 rounding ties, zero block
@@ -349,12 +355,13 @@ TEST_CASE("kernels: AVX-512 and portable pack give the same bits", "[kernels]") 
         if (type == WType::Q8)  // q8 of NaN/inf is meaningless: finite weights only
           for (auto& v : src)
             if (!std::isfinite(v)) v = 1.0f;
-        force_scalar(true);
+        set_isa(Isa::Generic);
         const Weight a = pack(src.data(), K, N, tr, type);
-        force_scalar(false);
+        set_isa(isa);
         const Weight b = pack(src.data(), K, N, tr, type);
+        set_isa(available_isas().front());
         INFO("type " << wtype_name(type) << " K " << K << " N " << N << " transposed " << tr
-                     << " isa " << isa_name());
+                     << " isa " << isa_name(isa));
         CHECK(a.h == b.h);
         CHECK(a.q == b.q);
         CHECK(a.qscale == b.qscale);
@@ -375,8 +382,8 @@ TEST_CASE("kernels: matmul rows are batch-invariant within their class", "[kerne
   const int kRows = 37;
   const auto x = random_vec(static_cast<size_t>(kRows) * K, 17, 1.0f);
   const auto y0 = random_vec(static_cast<size_t>(kRows) * N, 19, 1.0f);
-  for (bool scalar : {false, true}) {
-    force_scalar(scalar);
+  for (Isa isa : available_isas()) {
+    set_isa(isa);
     for (WType type : {WType::F32, WType::F16, WType::BF16, WType::Q8})
       for (bool tr : {false, true}) {
         if (tr && type != WType::F32) continue;  // packed types have one layout
@@ -384,7 +391,7 @@ TEST_CASE("kernels: matmul rows are batch-invariant within their class", "[kerne
         const Weight w = pack(tr ? Wt.data() : W.data(), K, N, tr, type, &pool1);
         for (Epilogue ep : {Epilogue::Store, Epilogue::Accumulate, Epilogue::Gelu}) {
           INFO("type " << wtype_name(type) << " transposed " << tr << " ep " << int(ep)
-                       << " scalar " << scalar);
+                       << " isa " << isa_name());
           // each row alone, as its class: decode (T = 1) and prompt (decode_rows = 0)
           std::vector<float> alone_dec = y0, alone_pr = y0;
           for (int t = 0; t < kRows; ++t) {
@@ -410,5 +417,5 @@ TEST_CASE("kernels: matmul rows are batch-invariant within their class", "[kerne
         }
       }
   }
-  force_scalar(false);
+  set_isa(available_isas().front());
 }

@@ -9,6 +9,7 @@
 //   q8   : 3e-2 relative, argmax equal at >= 80% of positions.
 // (A near-tie between the two best tokens can flip at low precision, hence the fractions.)
 // Also: logits of a 1-token decode step are bit-identical for 1 and 2 threads per dtype.
+// Both in every kernel set this CPU has.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "models/model.h"
+#include "tests/unit/isa_scope.h"
 
 using namespace gpt2;
 
@@ -59,6 +61,10 @@ struct Tol {
 }  // namespace
 
 TEST_CASE("kernels: every --dtype against the reference logits", "[kernels][model]") {
+  // in every kernel set this CPU has (tests/unit/isa_scope.h)
+  const auto isa = GENERATE(from_range(gpt2::kernels::available_isas()));
+  IsaScope isa_scope(isa);
+  INFO("kernel set " << gpt2::kernels::isa_name(isa));
   const Tol tols[] = {{DType::F32, 1e-5, 1.0},
                       {DType::F16, 2e-3, 0.9},
                       {DType::BF16, 2e-2, 0.85},
@@ -96,6 +102,10 @@ TEST_CASE("kernels: every --dtype against the reference logits", "[kernels][mode
 
 TEST_CASE("kernels: low-precision decode is bit-identical for 1 and 2 threads",
           "[kernels][model]") {
+  // in every kernel set this CPU has (tests/unit/isa_scope.h)
+  const auto isa = GENERATE(from_range(gpt2::kernels::available_isas()));
+  IsaScope isa_scope(isa);
+  INFO("kernel set " << gpt2::kernels::isa_name(isa));
   const Ref r = read_ref(kDir + "tiny/reference.bin");
   for (DType d : {DType::F16, DType::BF16, DType::Q8}) {
     std::vector<std::vector<float>> outs;

@@ -1,7 +1,7 @@
 // The forward pass against PyTorch (scripts/make-reference): logits at every prompt position
 // within 1e-4 absolute, argmax equal, greedy 20-token continuation identical, KV-cache
 // decoding equal to a full recompute at every step, attention weights through the observer,
-// and bit-identical logits for 1 and 2 threads.
+// and bit-identical logits for 1 and 2 threads; each in every kernel set this CPU has.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "models/model.h"
+#include "tests/unit/isa_scope.h"
 
 using namespace gpt2;
 
@@ -80,6 +81,10 @@ const Fixture kFixtures[] = {
 }  // namespace
 
 TEST_CASE("model: logits, greedy and attention match the PyTorch reference", "[model]") {
+  // in every kernel set this CPU has (tests/unit/isa_scope.h)
+  const auto isa = GENERATE(from_range(gpt2::kernels::available_isas()));
+  IsaScope isa_scope(isa);
+  INFO("kernel set " << gpt2::kernels::isa_name(isa));
   for (const Fixture& fx : kFixtures) {
     SECTION(fx.name) {
       const Reference ref = read_reference(kModels + fx.name + "/reference.bin");
@@ -141,6 +146,10 @@ TEST_CASE("model: logits, greedy and attention match the PyTorch reference", "[m
 }
 
 TEST_CASE("model: logits are bit-identical for 1 and 2 threads", "[model]") {
+  // in every kernel set this CPU has (tests/unit/isa_scope.h)
+  const auto isa = GENERATE(from_range(gpt2::kernels::available_isas()));
+  IsaScope isa_scope(isa);
+  INFO("kernel set " << gpt2::kernels::isa_name(isa));
   const Reference ref = read_reference(kModels + "prefix-lmhead/reference.bin");
   std::vector<float> out[2];
   std::vector<float> step[2];

@@ -1,0 +1,713 @@
+// AVX2 + FMA + F16C kernel set (chosen at run time in kernels.cpp when the CPU has all three,
+// or by GPT2_ISA=avx2): the same kernels as kernels_avx512.cpp with 8-lane vectors and 16
+// registers. See core/kernels.h for the layouts and core/kernels_impl.h (KernelSet) for the
+// arithmetic every set keeps.
+//   - Decode kernels stream the weights front to back with a software prefetch ahead.
+//   - q8 decode: AVX2 has no u8 x s8 dot product into 32 bits without saturation, so the stored
+//     u8 = q + 128 is turned back into q (xor 0x80) and multiplied with vpmaddubsw on
+//     (|q|, x * sign(q)): |q|, |x| <= 127, so a pair sums to at most 2 * 127 * 127 < 2^15 (no
+//     saturation); vpmaddwd with ones makes the 32-bit sum of four. The block sums are the
+//     exact integers the portable kernel computes (sum of u8 * x minus 128 * sum of x), and the
+//     float steps run in the same order: bit-identical to it.
+//   - Prompt GEMM: 6 rows x 16 columns per register tile (12 accumulators).
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "core/kernels_impl.h"
+
+// Everything below, lambdas included, is compiled for AVX2/FMA/F16C. So that no AVX2 code leaks
+// into shared inline functions (the linker may keep any one copy of a COMDAT function), this
+// file instantiates no std:: templates and calls no std:: inline functions: builtins only.
+#pragma GCC target("avx2,fma,f16c")
+
+namespace gpt2::kernels::detail {
+namespace {  // everything but avx2_set() (the end of the file)
+
+// Software prefetch distance of the streaming kernels (as kernels_avx512.cpp).
+constexpr int kPrefetchBytes = 2048;
+constexpr int kUnpackAhead = 16;
+
+inline void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
+
+// Lanes [0, n) set (n clamped to [0, 8]).
+inline __m256i lanes(int n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+inline float hsum(__m256 v) {  // fixed order: (lo + hi), then pairs
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+inline float hmax(__m256 v) {
+  __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_max_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// Stores acc (+bias, +y for Accumulate) into columns c..c+7 of one output row, lanes in m.
+inline void store_out(const Out& o, float* yrow, int c, __m256 acc, __m256i m) {
+  if (o.bias) acc = _mm256_add_ps(acc, _mm256_maskload_ps(o.bias + c, m));
+  if (o.ep == Epilogue::Accumulate) acc = _mm256_add_ps(acc, _mm256_maskload_ps(yrow + c, m));
+  _mm256_maskstore_ps(yrow + c, m, acc);
+}
+
+inline void store_scalar(const Out& o, float* yrow, int c, float acc) {
+  if (o.bias) acc += o.bias[c];
+  if (o.ep == Epilogue::Accumulate)
+    yrow[c] += acc;
+  else
+    yrow[c] = acc;
+}
+
+// ------------------------------------------------------------------ f32 [K,N] decode rows
+
+void avx2_f32kn_rows(const Weight& w, const float* x, int ldx, int T, int k0, int k1,
+                     float* part) {
+  const int N = w.N;
+  __builtin_memset(part, 0, sizeof(float) * T * N);
+  const int n8 = N - N % 8;
+  int k = k0;
+  for (; k + 4 <= k1; k += 4) {
+    const float* w0 = w.f32 + static_cast<size_t>(k) * N;
+    const float* w1 = w0 + N;
+    const float* w2 = w1 + N;
+    const float* w3 = w2 + N;
+    const bool pf = k + 8 <= k1;
+    for (int t = 0; t < T; ++t) {
+      const float* xr = x + static_cast<size_t>(t) * ldx;
+      const __m256 x0 = _mm256_set1_ps(xr[k]), x1 = _mm256_set1_ps(xr[k + 1]);
+      const __m256 x2 = _mm256_set1_ps(xr[k + 2]), x3 = _mm256_set1_ps(xr[k + 3]);
+      float* a = part + static_cast<size_t>(t) * N;
+      for (int j = 0; j < n8; j += 8) {
+        if (pf && t == 0 && j % 16 == 0) {
+          const size_t row = static_cast<size_t>(N);
+          prefetch(w3 + row + j);
+          prefetch(w3 + 2 * row + j);
+          prefetch(w3 + 3 * row + j);
+          prefetch(w3 + 4 * row + j);
+        }
+        __m256 v = _mm256_loadu_ps(a + j);
+        v = _mm256_fmadd_ps(x0, _mm256_loadu_ps(w0 + j), v);
+        v = _mm256_fmadd_ps(x1, _mm256_loadu_ps(w1 + j), v);
+        v = _mm256_fmadd_ps(x2, _mm256_loadu_ps(w2 + j), v);
+        v = _mm256_fmadd_ps(x3, _mm256_loadu_ps(w3 + j), v);
+        _mm256_storeu_ps(a + j, v);
+      }
+      for (int j = n8; j < N; ++j) {
+        float v = a[j];
+        v = __builtin_fmaf(xr[k], w0[j], v);
+        v = __builtin_fmaf(xr[k + 1], w1[j], v);
+        v = __builtin_fmaf(xr[k + 2], w2[j], v);
+        a[j] = __builtin_fmaf(xr[k + 3], w3[j], v);
+      }
+    }
+  }
+  for (; k < k1; ++k) {
+    const float* w0 = w.f32 + static_cast<size_t>(k) * N;
+    for (int t = 0; t < T; ++t) {
+      const float xv = x[static_cast<size_t>(t) * ldx + k];
+      const __m256 x0 = _mm256_set1_ps(xv);
+      float* a = part + static_cast<size_t>(t) * N;
+      int j = 0;
+      for (; j < n8; j += 8)
+        _mm256_storeu_ps(a + j, _mm256_fmadd_ps(x0, _mm256_loadu_ps(w0 + j), _mm256_loadu_ps(a + j)));
+      for (; j < N; ++j) a[j] = __builtin_fmaf(xv, w0[j], a[j]);
+    }
+  }
+}
+
+void avx2_reduce_parts(const float* part, int n, size_t stride, int N, const Out& o) {
+  for (int t = 0; t < o.T; ++t) {
+    float* yrow = o.y + static_cast<size_t>(t) * o.ldy;
+    const float* p0 = part + static_cast<size_t>(t) * N;
+    for (int c = o.c0; c < o.c1; c += 8) {
+      const __m256i m = lanes(o.c1 - c);
+      __m256 acc = _mm256_maskload_ps(p0 + c, m);
+      for (int i = 1; i < n; ++i) acc = _mm256_add_ps(acc, _mm256_maskload_ps(p0 + i * stride + c, m));
+      store_out(o, yrow, c, acc, m);
+    }
+  }
+}
+
+// ------------------------------------------------------------------ f32 [N,K] (lm_head)
+
+// dot(x, W[c,:]) for four columns at a time, two accumulators each (k % 16 < 8, >= 8); the
+// K % 16 tail goes to the first. One column alone (dot1) runs the same order.
+void avx2_f32nk(const Weight& w, const float* x, int ldx, const Out& o) {
+  const int K = w.K;
+  const int k16 = K - K % 16;
+  auto dot1 = [&](const float* row, const float* xr) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+    int k = 0;
+    for (; k < k16; k += 16) {
+      a0 = _mm256_fmadd_ps(_mm256_loadu_ps(xr + k), _mm256_loadu_ps(row + k), a0);
+      a1 = _mm256_fmadd_ps(_mm256_loadu_ps(xr + k + 8), _mm256_loadu_ps(row + k + 8), a1);
+    }
+    for (; k < K; k += 8) {
+      const __m256i m = lanes(K - k);
+      a0 = _mm256_fmadd_ps(_mm256_maskload_ps(xr + k, m), _mm256_maskload_ps(row + k, m), a0);
+    }
+    return hsum(_mm256_add_ps(a0, a1));
+  };
+  int c = o.c0;
+  for (; c + 4 <= o.c1; c += 4) {
+    const float* r0 = w.f32 + static_cast<size_t>(c) * K;
+    const float* r1 = r0 + K;
+    const float* r2 = r1 + K;
+    const float* r3 = r2 + K;
+    for (int t = 0; t < o.T; ++t) {
+      const float* xr = x + static_cast<size_t>(t) * ldx;
+      __m256 a[8];
+      for (int i = 0; i < 8; ++i) a[i] = _mm256_setzero_ps();
+      int k = 0;
+      for (; k < k16; k += 16) {
+        if (t == 0 && c + 8 <= o.c1) {  // the next four rows
+          const float* p = r3 + K + k;
+          for (int i = 0; i < 4; ++i) prefetch(p + static_cast<size_t>(i) * K);
+        }
+        const __m256 xa = _mm256_loadu_ps(xr + k), xb = _mm256_loadu_ps(xr + k + 8);
+        a[0] = _mm256_fmadd_ps(xa, _mm256_loadu_ps(r0 + k), a[0]);
+        a[1] = _mm256_fmadd_ps(xb, _mm256_loadu_ps(r0 + k + 8), a[1]);
+        a[2] = _mm256_fmadd_ps(xa, _mm256_loadu_ps(r1 + k), a[2]);
+        a[3] = _mm256_fmadd_ps(xb, _mm256_loadu_ps(r1 + k + 8), a[3]);
+        a[4] = _mm256_fmadd_ps(xa, _mm256_loadu_ps(r2 + k), a[4]);
+        a[5] = _mm256_fmadd_ps(xb, _mm256_loadu_ps(r2 + k + 8), a[5]);
+        a[6] = _mm256_fmadd_ps(xa, _mm256_loadu_ps(r3 + k), a[6]);
+        a[7] = _mm256_fmadd_ps(xb, _mm256_loadu_ps(r3 + k + 8), a[7]);
+      }
+      for (; k < K; k += 8) {
+        const __m256i m = lanes(K - k);
+        const __m256 xa = _mm256_maskload_ps(xr + k, m);
+        a[0] = _mm256_fmadd_ps(xa, _mm256_maskload_ps(r0 + k, m), a[0]);
+        a[2] = _mm256_fmadd_ps(xa, _mm256_maskload_ps(r1 + k, m), a[2]);
+        a[4] = _mm256_fmadd_ps(xa, _mm256_maskload_ps(r2 + k, m), a[4]);
+        a[6] = _mm256_fmadd_ps(xa, _mm256_maskload_ps(r3 + k, m), a[6]);
+      }
+      float* yrow = o.y + static_cast<size_t>(t) * o.ldy;
+      for (int i = 0; i < 4; ++i) store_scalar(o, yrow, c + i, hsum(_mm256_add_ps(a[2 * i], a[2 * i + 1])));
+    }
+  }
+  for (; c < o.c1; ++c)
+    for (int t = 0; t < o.T; ++t)
+      store_scalar(o, o.y + static_cast<size_t>(t) * o.ldy, c,
+                   dot1(w.f32 + static_cast<size_t>(c) * K, x + static_cast<size_t>(t) * ldx));
+}
+
+// ------------------------------------------------------------------ f16 / bf16 decode rows
+
+// Stores the 64 accumulators of one row of a panel (width columns valid).
+inline void store_panel_row(const Out& o, float* yrow, const __m256* acc) {
+  const int width = o.c1 - o.c0;
+  for (int j = 0; j < 8 && 8 * j < width; ++j) store_out(o, yrow, o.c0 + 8 * j, acc[j], lanes(width - 8 * j));
+}
+
+// One row at a time over the whole panel (8 accumulators): the panel streams front to back;
+// further rows of a small group find it in L2. Each column is one fma chain in k order.
+void avx2_packed_panel(const Weight& w, int p, const float* x, int ldx, const Out& o) {
+  const size_t per_panel = static_cast<size_t>(w.k_padded()) * kPanel;
+  const uint16_t* src = w.h.data() + p * per_panel;
+  const int K = w.K;
+  for (int t = 0; t < o.T; ++t) {
+    const float* xr = x + static_cast<size_t>(t) * ldx;
+    __m256 acc[8];
+    for (int j = 0; j < 8; ++j) acc[j] = _mm256_setzero_ps();
+    if (w.type == WType::F16) {
+      for (int k = 0; k < K; ++k) {
+        const uint16_t* row = src + static_cast<size_t>(k) * kPanel;
+        prefetch(reinterpret_cast<const char*>(row) + kPrefetchBytes);
+        prefetch(reinterpret_cast<const char*>(row) + kPrefetchBytes + 64);
+        const __m256 xb = _mm256_set1_ps(xr[k]);
+        for (int j = 0; j < 8; ++j)
+          acc[j] = _mm256_fmadd_ps(
+              xb, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 8 * j))), acc[j]);
+      }
+    } else {  // BF16, k in pairs: lane = (W[k], W[k+1]); even k = lane << 16, odd = lane & ~0xffff
+      const __m256i hi_mask = _mm256_set1_epi32(static_cast<int>(0xffff0000u));
+      for (int k = 0; k < K; k += 2) {
+        const uint16_t* row = src + static_cast<size_t>(k / 2) * 2 * kPanel;
+        for (int i = 0; i < 4; ++i) prefetch(reinterpret_cast<const char*>(row) + kPrefetchBytes + 64 * i);
+        const __m256 x0 = _mm256_set1_ps(xr[k]);
+        const __m256 x1 = _mm256_set1_ps(k + 1 < K ? xr[k + 1] : 0.0f);
+        for (int j = 0; j < 8; ++j) {
+          const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 16 * j));
+          acc[j] = _mm256_fmadd_ps(x0, _mm256_castsi256_ps(_mm256_slli_epi32(v, 16)), acc[j]);
+          if (k + 1 < K)
+            acc[j] = _mm256_fmadd_ps(x1, _mm256_castsi256_ps(_mm256_and_si256(v, hi_mask)), acc[j]);
+        }
+      }
+    }
+    store_panel_row(o, o.y + static_cast<size_t>(t) * o.ldy, acc);
+  }
+}
+
+// ------------------------------------------------------------------ q8 decode rows
+
+// R rows x NV vectors (8 columns each) of one panel, columns [8 * v0, 8 * (v0 + NV)): every
+// weight vector is loaded once for the R rows. Per 32-block: exact integer sums (see the top of
+// the file), then y = fma(float(sum), scale_w * scale_x, y) in block order.
+template <int R, int NV>
+inline void q8_tile(const uint8_t* src, const uint16_t* sc, const QAct& qa, const Out& o, int t0,
+                    int v0, bool stream) {
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  const __m256i ones = _mm256_set1_epi16(1);
+  float yacc[R][NV * 8] __attribute__((aligned(32)));
+  for (int r = 0; r < R; ++r)
+    for (int i = 0; i < NV * 8; ++i) yacc[r][i] = 0.0f;
+  for (int b = 0; b < qa.nb; ++b) {
+    __m256i ai[R][NV];
+    for (int r = 0; r < R; ++r)
+      for (int v = 0; v < NV; ++v) ai[r][v] = _mm256_setzero_si256();
+    const uint8_t* blk = src + static_cast<size_t>(b) * kQBlock * kPanel;
+    for (int s = 0; s < kQBlock / 4; ++s) {
+      __m256i wq[NV], wa[NV];
+      for (int v = 0; v < NV; ++v) {
+        const uint8_t* at = blk + (s * kPanel + 8 * (v0 + v)) * 4;
+        if (stream && v % 2 == 0) prefetch(at + kPrefetchBytes);
+        wq[v] = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(at)), flip);
+        wa[v] = _mm256_abs_epi8(wq[v]);
+      }
+      for (int r = 0; r < R; ++r) {
+        int32_t x4;
+        __builtin_memcpy(&x4, qa.xq + static_cast<size_t>(t0 + r) * qa.kp + b * kQBlock + 4 * s, 4);
+        const __m256i xb = _mm256_set1_epi32(x4);
+        for (int v = 0; v < NV; ++v) {
+          const __m256i prod = _mm256_maddubs_epi16(wa[v], _mm256_sign_epi8(xb, wq[v]));
+          ai[r][v] = _mm256_add_epi32(ai[r][v], _mm256_madd_epi16(prod, ones));
+        }
+      }
+    }
+    for (int v = 0; v < NV; ++v) {
+      const __m256 sw = _mm256_cvtph_ps(_mm_loadu_si128(
+          reinterpret_cast<const __m128i*>(sc + static_cast<size_t>(b) * kPanel + 8 * (v0 + v))));
+      for (int r = 0; r < R; ++r) {
+        const __m256 s = _mm256_mul_ps(sw, _mm256_set1_ps(qa.sx[(t0 + r) * qa.nb + b]));
+        float* ya = yacc[r] + 8 * v;
+        _mm256_store_ps(ya, _mm256_fmadd_ps(_mm256_cvtepi32_ps(ai[r][v]), s, _mm256_load_ps(ya)));
+      }
+    }
+  }
+  const int width = o.c1 - o.c0;
+  for (int r = 0; r < R; ++r) {
+    float* yrow = o.y + static_cast<size_t>(t0 + r) * o.ldy;
+    for (int v = 0; v < NV && 8 * (v0 + v) < width; ++v)
+      store_out(o, yrow, o.c0 + 8 * (v0 + v), _mm256_load_ps(yacc[r] + 8 * v),
+                lanes(width - 8 * (v0 + v)));
+  }
+}
+
+// One row: the whole panel per pass (streamed). Several rows: tiles of 4 rows x 16 columns, so
+// each weight vector serves 4 rows (the panel is then read from L2 four times per 4 rows).
+void avx2_q8_panel(const Weight& w, int p, const QAct& qa, const Out& o) {
+  const int kp = w.k_padded();
+  const uint8_t* src = w.q.data() + static_cast<size_t>(p) * kp * kPanel;
+  const uint16_t* sc = w.qscale.data() + static_cast<size_t>(p) * (kp / kQBlock) * kPanel;
+  int t = 0;
+  for (; t + 4 <= o.T; t += 4)
+    for (int v0 = 0; v0 < 8; v0 += 2) q8_tile<4, 2>(src, sc, qa, o, t, v0, false);
+  for (; t < o.T; ++t) q8_tile<1, 8>(src, sc, qa, o, t, 0, true);
+}
+
+// Same values as scalar_quantize_rows: multiply by 127/amax, round to nearest even (the
+// default MXCSR mode, as nearbyint), |q| <= 127 by construction (clamped all the same).
+void avx2_quantize_rows(const float* x, int ldx, int T, int K, int kp, int8_t* xq, float* sx,
+                        int32_t* corr) {
+  static_assert(kQBlock == 32, "four vectors per block");
+  const int nb = kp / kQBlock;
+  const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  for (int t = 0; t < T; ++t) {
+    const float* xr = x + static_cast<size_t>(t) * ldx;
+    for (int b = 0; b < nb; ++b) {
+      const int k0 = b * kQBlock;
+      __m256 v[4];
+      __m256 amax_v = _mm256_setzero_ps();
+      for (int i = 0; i < 4; ++i) {
+        v[i] = _mm256_maskload_ps(xr + k0 + 8 * i, lanes(K - k0 - 8 * i));
+        amax_v = _mm256_max_ps(amax_v, _mm256_and_ps(v[i], absmask));
+      }
+      const float amax = hmax(amax_v);
+      const __m256 inv = _mm256_set1_ps(amax > 0 ? 127.0f / amax : 0.0f);
+      int32_t q[kQBlock] __attribute__((aligned(32)));
+      for (int i = 0; i < 4; ++i)
+        _mm256_store_si256(reinterpret_cast<__m256i*>(q + 8 * i),
+                           _mm256_cvtps_epi32(_mm256_mul_ps(v[i], inv)));
+      int32_t sum = 0;
+      int8_t* dst = xq + static_cast<size_t>(t) * kp + k0;
+      for (int i = 0; i < kQBlock; ++i) {
+        const int32_t c = q[i] < -127 ? -127 : (q[i] > 127 ? 127 : q[i]);
+        dst[i] = static_cast<int8_t>(c);
+        sum += c;
+      }
+      sx[t * nb + b] = amax / 127.0f;
+      corr[t * nb + b] = 128 * sum;
+    }
+  }
+}
+
+// ------------------------------------------------------------------ prompt GEMM
+
+// R rows x 16 columns (strip c16 of the panel) over rows [0, kb) of an L1-resident block.
+template <int R>
+inline void gemm_tile(const float* blk, int kb, const float* x, int ldx, const Out& o, int t0,
+                      int c16, float* cbuf, bool first, bool last, bool add) {
+  __m256 acc[R][2];
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < 2; ++j)
+      acc[r][j] = first || add ? _mm256_setzero_ps()
+                               : _mm256_loadu_ps(cbuf + static_cast<size_t>(t0 + r) * kPanel + c16 + 8 * j);
+  const float* xr = x + static_cast<size_t>(t0) * ldx;
+  const float* bc = blk + c16;
+  for (int k = 0; k < kb; ++k) {
+    const __m256 w0 = _mm256_loadu_ps(bc + static_cast<size_t>(k) * kPanel);
+    const __m256 w1 = _mm256_loadu_ps(bc + static_cast<size_t>(k) * kPanel + 8);
+    for (int r = 0; r < R; ++r) {
+      const __m256 xb = _mm256_broadcast_ss(xr + static_cast<size_t>(r) * ldx + k);
+      acc[r][0] = _mm256_fmadd_ps(xb, w0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(xb, w1, acc[r][1]);
+    }
+  }
+  if (add && !first)  // the block's own sums added to the carried ones
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < 2; ++j)
+        acc[r][j] = _mm256_add_ps(
+            _mm256_loadu_ps(cbuf + static_cast<size_t>(t0 + r) * kPanel + c16 + 8 * j), acc[r][j]);
+  if (!last) {
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < 2; ++j)
+        _mm256_storeu_ps(cbuf + static_cast<size_t>(t0 + r) * kPanel + c16 + 8 * j, acc[r][j]);
+    return;
+  }
+  const int width = o.c1 - o.c0;
+  for (int r = 0; r < R; ++r) {
+    float* yrow = o.y + static_cast<size_t>(t0 + r) * o.ldy;
+    for (int j = 0; j < 2 && c16 + 8 * j < width; ++j)
+      store_out(o, yrow, o.c0 + c16 + 8 * j, acc[r][j], lanes(width - c16 - 8 * j));
+  }
+}
+
+void avx2_gemm_block(const float* blk, int kb, const float* x, int ldx, const Out& o, float* cbuf,
+                     bool first, bool last, bool add) {
+  const int width = o.c1 - o.c0;
+  for (int c16 = 0; c16 < kPanel; c16 += 16) {
+    if (c16 >= width) break;  // (cbuf's columns past the width are never used)
+    int t = 0;
+    for (; t + 6 <= o.T; t += 6) gemm_tile<6>(blk, kb, x, ldx, o, t, c16, cbuf, first, last, add);
+    switch (o.T - t) {
+      case 5: gemm_tile<5>(blk, kb, x, ldx, o, t, c16, cbuf, first, last, add); break;
+      case 4: gemm_tile<4>(blk, kb, x, ldx, o, t, c16, cbuf, first, last, add); break;
+      case 3: gemm_tile<3>(blk, kb, x, ldx, o, t, c16, cbuf, first, last, add); break;
+      case 2: gemm_tile<2>(blk, kb, x, ldx, o, t, c16, cbuf, first, last, add); break;
+      case 1: gemm_tile<1>(blk, kb, x, ldx, o, t, c16, cbuf, first, last, add); break;
+      default: break;
+    }
+  }
+}
+
+// ------------------------------------------------------------------ unpack / pack
+
+void avx2_unpack_rows(const Weight& w, int p, int k0, int k1, float* dst) {
+  const int kp = w.k_padded();
+  const size_t per_panel = static_cast<size_t>(kp) * kPanel;
+  if (w.type == WType::F32) {
+    const int n0 = p * kPanel;
+    const int nc = w.N - n0 < kPanel ? w.N - n0 : kPanel;
+    if (!w.transposed) {
+      for (int k = k0; k < k1; ++k) {
+        const float* src = w.f32 + static_cast<size_t>(k) * w.N + n0;
+        if (k + kUnpackAhead < w.K) {  // strided row segments: the hardware prefetcher misses them
+          const float* pf = src + kUnpackAhead * static_cast<size_t>(w.N);
+          for (int i = 0; i < 4; ++i) prefetch(pf + 16 * i);
+        }
+        float* d = dst + static_cast<size_t>(k - k0) * kPanel;
+        for (int j = 0; j < kPanel; j += 8)
+          _mm256_storeu_ps(d + j, _mm256_maskload_ps(src + j, lanes(nc - j)));
+      }
+    } else {
+      for (int k = k0; k < k1; ++k)
+        for (int j = 0; j < kPanel; ++j)
+          dst[static_cast<size_t>(k - k0) * kPanel + j] =
+              j < nc ? w.f32[static_cast<size_t>(n0 + j) * w.K + k] : 0.0f;
+    }
+  } else if (w.type == WType::F16) {
+    const uint16_t* src = w.h.data() + p * per_panel + static_cast<size_t>(k0) * kPanel;
+    const size_t n = static_cast<size_t>(k1 - k0) * kPanel;
+    for (size_t i = 0; i < n; i += 8)
+      _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
+  } else if (w.type == WType::BF16) {
+    const uint16_t* src = w.h.data() + p * per_panel;
+    const __m256i hi_mask = _mm256_set1_epi32(static_cast<int>(0xffff0000u));
+    for (int k = k0; k < k1; k += 2)
+      for (int j = 0; j < 8; ++j) {
+        const __m256i v = _mm256_loadu_si256(
+            reinterpret_cast<const __m256i*>(src + static_cast<size_t>(k / 2) * 2 * kPanel + 16 * j));
+        float* d = dst + static_cast<size_t>(k - k0) * kPanel + 8 * j;
+        _mm256_storeu_ps(d, _mm256_castsi256_ps(_mm256_slli_epi32(v, 16)));
+        if (k + 1 < k1) _mm256_storeu_ps(d + kPanel, _mm256_castsi256_ps(_mm256_and_si256(v, hi_mask)));
+      }
+  } else if (w.type == WType::Q8) {
+    const uint8_t* src = w.q.data() + p * per_panel;
+    const uint16_t* sc = w.qscale.data() + static_cast<size_t>(p) * (kp / kQBlock) * kPanel;
+    const __m256i byte = _mm256_set1_epi32(0xff), off = _mm256_set1_epi32(128);
+    for (int k4 = k0 / 4; k4 < (k1 + 3) / 4; ++k4)
+      for (int j = 0; j < 8; ++j) {
+        const __m256 s = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(
+            sc + static_cast<size_t>(k4 * 4 / kQBlock) * kPanel + 8 * j)));
+        const __m256i v = _mm256_loadu_si256(
+            reinterpret_cast<const __m256i*>(src + (static_cast<size_t>(k4) * kPanel + 8 * j) * 4));
+        for (int r = 0; r < 4 && k4 * 4 + r < k1; ++r) {
+          const __m256i q = _mm256_sub_epi32(_mm256_and_si256(_mm256_srli_epi32(v, 8 * r), byte), off);
+          _mm256_storeu_ps(dst + static_cast<size_t>(k4 * 4 + r - k0) * kPanel + 8 * j,
+                           _mm256_mul_ps(_mm256_cvtepi32_ps(q), s));
+        }
+      }
+  }
+}
+
+// The portable pack's bits (round to nearest even; NaN becomes the canonical quiet NaN).
+void avx2_pack_panel(const float* src, Weight& w, int p) {
+  const int kp = w.k_padded();
+  const size_t per_panel = static_cast<size_t>(kp) * kPanel;
+  if (w.type == WType::F16) {
+    uint16_t* dst = w.h.data() + p * per_panel;
+    for (size_t i = 0; i < per_panel; i += 8) {
+      const __m256 v = _mm256_loadu_ps(src + i);
+      __m128i h = _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      const __m256i nan32 = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+      const __m128i nan = _mm_packs_epi32(_mm256_castsi256_si128(nan32), _mm256_extracti128_si256(nan32, 1));
+      const __m128i qnan = _mm_or_si128(_mm_and_si128(h, _mm_set1_epi16(static_cast<short>(0x8000))),
+                                        _mm_set1_epi16(0x7e00));
+      h = _mm_blendv_epi8(h, qnan, nan);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), h);
+    }
+  } else if (w.type == WType::BF16) {
+    uint16_t* dst = w.h.data() + p * per_panel;
+    const __m256i one = _mm256_set1_epi32(1), bias = _mm256_set1_epi32(0x7fff);
+    auto round = [&](__m256 v) {  // bf16 bits in the high half of each lane
+      const __m256i u = _mm256_castps_si256(v);
+      const __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+      const __m256i r = _mm256_add_epi32(_mm256_add_epi32(u, bias), _mm256_and_si256(_mm256_srli_epi32(u, 16), one));
+      return _mm256_blendv_epi8(r, _mm256_or_si256(u, _mm256_set1_epi32(0x400000)), nan);
+    };
+    const __m256i lo16 = _mm256_set1_epi32(0xffff);
+    for (int k = 0; k < kp; k += 2)
+      for (int j = 0; j < kPanel; j += 8) {
+        const __m256i a = _mm256_srli_epi32(round(_mm256_loadu_ps(src + static_cast<size_t>(k) * kPanel + j)), 16);
+        const __m256i b = _mm256_andnot_si256(lo16, round(_mm256_loadu_ps(src + static_cast<size_t>(k + 1) * kPanel + j)));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + static_cast<size_t>(k / 2) * 2 * kPanel + 2 * j),
+                            _mm256_or_si256(a, b));
+      }
+  } else if (w.type == WType::Q8) {
+    uint8_t* dst = w.q.data() + p * per_panel;
+    uint16_t* sc = w.qscale.data() + static_cast<size_t>(p) * (kp / kQBlock) * kPanel;
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256 lim = _mm256_set1_ps(127.0f), neg = _mm256_set1_ps(-127.0f);
+    for (int b = 0; b < kp / kQBlock; ++b)
+      for (int j = 0; j < kPanel; j += 8) {
+        const float* blk = src + static_cast<size_t>(b) * kQBlock * kPanel + j;
+        __m256 amax = _mm256_setzero_ps();
+        for (int k = 0; k < kQBlock; ++k)
+          amax = _mm256_max_ps(amax, _mm256_and_ps(_mm256_loadu_ps(blk + k * kPanel), absmask));
+        const __m128i s16 = _mm256_cvtps_ph(_mm256_div_ps(amax, _mm256_set1_ps(127.0f)),
+                                            _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(sc + static_cast<size_t>(b) * kPanel + j), s16);
+        const __m256 s = _mm256_cvtph_ps(s16);
+        const __m256 pos = _mm256_cmp_ps(s, _mm256_setzero_ps(), _CMP_GT_OQ);
+        for (int k4 = 0; k4 < kQBlock / 4; ++k4) {
+          __m256i lane = _mm256_setzero_si256();
+          for (int r = 0; r < 4; ++r) {
+            const __m256 v = _mm256_loadu_ps(blk + (k4 * 4 + r) * kPanel);
+            __m256 q = _mm256_and_ps(_mm256_div_ps(v, s), pos);
+            q = _mm256_round_ps(q, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            q = _mm256_max_ps(_mm256_min_ps(q, lim), neg);
+            const __m256i u = _mm256_add_epi32(_mm256_cvtps_epi32(q), _mm256_set1_epi32(128));
+            lane = _mm256_or_si256(lane, _mm256_slli_epi32(u, 8 * r));
+          }
+          _mm256_storeu_si256(
+              reinterpret_cast<__m256i*>(dst + ((static_cast<size_t>(b) * (kQBlock / 4) + k4) * kPanel + j) * 4),
+              lane);
+        }
+      }
+  }
+}
+
+// ------------------------------------------------------------------ elementwise
+
+// exp(v) for v <= ~88: 2^n * p(r), |r| <= ln2/2, degree-6 polynomial (~1 ulp).
+inline __m256 exp256(__m256 v) {
+  v = _mm256_max_ps(_mm256_min_ps(v, _mm256_set1_ps(88.0f)), _mm256_set1_ps(-87.0f));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(v, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), v);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.0f / 720);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  // 2^n: n in [-126, 127] after the clamp, a normal number
+  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+void avx2_gelu(float* x, size_t n) {
+  const __m256 c = _mm256_set1_ps(0.7978845608028654f), a = _mm256_set1_ps(0.044715f);
+  const __m256 one = _mm256_set1_ps(1.0f);
+  for (size_t i = 0; i < n; i += 8) {
+    const __m256i m = lanes(n - i >= 8 ? 8 : static_cast<int>(n - i));
+    const __m256 v = _mm256_maskload_ps(x + i, m);
+    const __m256 u = _mm256_mul_ps(c, _mm256_fmadd_ps(_mm256_mul_ps(a, v), _mm256_mul_ps(v, v), v));
+    // 0.5 v (1 + tanh(u)) = v / (1 + exp(-2u)): no cancellation, no overflow (exp256 clamps)
+    const __m256 e = exp256(_mm256_mul_ps(_mm256_set1_ps(-2.0f), u));
+    _mm256_maskstore_ps(x + i, m, _mm256_div_ps(v, _mm256_add_ps(one, e)));
+  }
+}
+
+void avx2_layernorm(float* out, const float* x, const float* w, const float* b, int C, float eps) {
+  __m256 s = _mm256_setzero_ps();
+  for (int i = 0; i < C; i += 8) s = _mm256_add_ps(s, _mm256_maskload_ps(x + i, lanes(C - i)));
+  const float mean = hsum(s) / C;
+  const __m256 vm = _mm256_set1_ps(mean);
+  __m256 q = _mm256_setzero_ps();
+  for (int i = 0; i < C; i += 8) {
+    const __m256i m = lanes(C - i);
+    const __m256 d = _mm256_and_ps(_mm256_sub_ps(_mm256_maskload_ps(x + i, m), vm), _mm256_castsi256_ps(m));
+    q = _mm256_fmadd_ps(d, d, q);
+  }
+  const float rstd = 1.0f / __builtin_sqrtf(hsum(q) / C + eps);
+  const __m256 vr = _mm256_set1_ps(rstd);
+  for (int i = 0; i < C; i += 8) {
+    const __m256i m = lanes(C - i);
+    const __m256 d = _mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(x + i, m), vm), vr);
+    _mm256_maskstore_ps(out + i, m,
+                        _mm256_fmadd_ps(d, _mm256_maskload_ps(w + i, m), _mm256_maskload_ps(b + i, m)));
+  }
+}
+
+// ------------------------------------------------------------------ attention
+
+// Attention of G consecutive causal query rows of one head (row r has nk0 + r keys), as
+// kernels_avx512.cpp's attention_group with 16 keys (two vectors) per step: each key and value
+// vector is loaded once for all G rows, and every row's sums run in the same order whatever G
+// is (zero probabilities past a row's last key add exactly 0), so a row gets the same bits in
+// any group.
+template <int G>
+void attention_group(float* out, int ldo, float* probs, int ldp, const float* q, int ldq,
+                     const float* kt, const float* v, int nk0, int HS, float scale) {
+  const int nk_max = nk0 + G - 1;
+  const __m256 vscale = _mm256_set1_ps(scale);
+  __m256 vmax[G];
+  for (int r = 0; r < G; ++r) vmax[r] = _mm256_set1_ps(-INFINITY);
+  for (int j0 = 0; j0 < nk_max; j0 += 16) {
+    __m256 acc[G][2];
+    __m256i m[2];
+    for (int b = 0; b < 2; ++b) {
+      m[b] = lanes(nk_max - j0 - 8 * b);
+      for (int r = 0; r < G; ++r) acc[r][b] = _mm256_setzero_ps();
+    }
+    const float* blk = kt + static_cast<size_t>(j0 / kKeyBlock) * HS * kKeyBlock + j0 % kKeyBlock;
+    for (int i = 0; i < HS; ++i) {
+      const __m256 k0 = _mm256_maskload_ps(blk + i * kKeyBlock, m[0]);
+      const __m256 k1 = _mm256_maskload_ps(blk + i * kKeyBlock + 8, m[1]);
+      for (int r = 0; r < G; ++r) {
+        const __m256 qi = _mm256_broadcast_ss(q + static_cast<size_t>(r) * ldq + i);
+        acc[r][0] = _mm256_fmadd_ps(qi, k0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(qi, k1, acc[r][1]);
+      }
+    }
+    for (int r = 0; r < G; ++r) {
+      float* pr = probs + static_cast<size_t>(r) * ldp;
+      for (int b = 0; b < 2; ++b) {
+        const int left = nk0 + r - j0 - 8 * b;
+        if (left <= 0) break;
+        const __m256i mr = lanes(left);
+        const __m256 sc = _mm256_mul_ps(acc[r][b], vscale);
+        _mm256_maskstore_ps(pr + j0 + 8 * b, mr, sc);
+        vmax[r] = _mm256_blendv_ps(vmax[r], _mm256_max_ps(vmax[r], sc), _mm256_castsi256_ps(mr));
+      }
+    }
+  }
+  for (int r = 0; r < G; ++r) {
+    float* pr = probs + static_cast<size_t>(r) * ldp;
+    const int nk = nk0 + r;
+    const __m256 maxv = _mm256_set1_ps(hmax(vmax[r]));
+    __m256 vsum = _mm256_setzero_ps();
+    for (int j = 0; j < nk; j += 8) {
+      const __m256i mj = lanes(nk - j);
+      const __m256 e = _mm256_and_ps(exp256(_mm256_sub_ps(_mm256_maskload_ps(pr + j, mj), maxv)),
+                                     _mm256_castsi256_ps(mj));
+      vsum = _mm256_add_ps(vsum, e);
+      _mm256_maskstore_ps(pr + j, mj, e);
+    }
+    const __m256 inv = _mm256_set1_ps(1.0f / hsum(vsum));
+    for (int j = 0; j < nk; j += 8) {
+      const __m256i mj = lanes(nk - j);
+      _mm256_maskstore_ps(pr + j, mj, _mm256_mul_ps(_mm256_maskload_ps(pr + j, mj), inv));
+    }
+    for (int j = nk; j < nk_max; ++j) pr[j] = 0.0f;  // rows shorter than the group's longest
+  }
+  // out[r] = sum_j p[r][j] v_j, 16 dimensions (2 vectors) at a time
+  for (int d0 = 0; d0 < HS; d0 += 16) {
+    __m256 o[G][2];
+    for (int r = 0; r < G; ++r) o[r][0] = o[r][1] = _mm256_setzero_ps();
+    for (int j = 0; j < nk_max; ++j) {
+      const float* vr = v + static_cast<size_t>(j) * HS + d0;
+      const __m256 v0 = _mm256_loadu_ps(vr), v1 = _mm256_loadu_ps(vr + 8);
+      for (int r = 0; r < G; ++r) {
+        const __m256 pj = _mm256_broadcast_ss(probs + static_cast<size_t>(r) * ldp + j);
+        o[r][0] = _mm256_fmadd_ps(pj, v0, o[r][0]);
+        o[r][1] = _mm256_fmadd_ps(pj, v1, o[r][1]);
+      }
+    }
+    for (int r = 0; r < G; ++r) {
+      _mm256_storeu_ps(out + static_cast<size_t>(r) * ldo + d0, o[r][0]);
+      _mm256_storeu_ps(out + static_cast<size_t>(r) * ldo + d0 + 8, o[r][1]);
+    }
+  }
+}
+
+// HS a multiple of 16 (dispatch checks).
+void avx2_attention_rows(float* out, int ldo, float* probs, int ldp, const float* q, int ldq,
+                         int R, const float* kt, const float* v, int n_keys0, int HS, float scale) {
+  int r = 0;
+  auto step = [&](int G, auto fn) {
+    for (; r + G <= R; r += G)
+      fn(out + static_cast<size_t>(r) * ldo, ldo, probs + static_cast<size_t>(r) * ldp, ldp,
+         q + static_cast<size_t>(r) * ldq, ldq, kt, v, n_keys0 + r, HS, scale);
+  };
+  step(6, attention_group<6>);
+  step(4, attention_group<4>);
+  step(2, attention_group<2>);
+  step(1, attention_group<1>);
+}
+
+}  // namespace
+
+const KernelSet& avx2_set() {
+  static const KernelSet s = [] {
+    KernelSet k;
+    k.isa = Isa::Avx2;
+    k.f32kn_rows = avx2_f32kn_rows;
+    k.reduce_parts = avx2_reduce_parts;
+    k.f32nk = avx2_f32nk;
+    k.packed_panel = avx2_packed_panel;
+    k.q8_panel = avx2_q8_panel;
+    k.quantize_rows = avx2_quantize_rows;
+    k.gemm_block = avx2_gemm_block;
+    k.unpack_rows = avx2_unpack_rows;
+    k.pack_panel = avx2_pack_panel;
+    k.attention_rows = avx2_attention_rows;
+    k.layernorm = avx2_layernorm;
+    k.gelu = avx2_gelu;
+    return k;
+  }();
+  return s;
+}
+
+}  // namespace gpt2::kernels::detail
