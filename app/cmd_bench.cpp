@@ -3,7 +3,7 @@
 //   ppN: one batched eval of N seeded random tokens into an empty cache (all N tokens in one
 //        Session::eval call; only the last position's logits are computed, as llama-bench);
 //   tgN: N single-token evals starting from an empty cache (llama-bench's tg128).
-// Each (dtype, threads) combination loads the model once (weights are mmapped, so this is
+// Each (dtype, backend, threads) combination loads the model once (weights are mmapped, so this is
 // cheap; --dtype converts once at load), runs one untimed warm-up of each test, then -r
 // timed repetitions. Reported: median, min and max tokens/s over the repetitions.
 // Progress goes to stderr only when stderr is a terminal.
@@ -12,7 +12,6 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -21,6 +20,7 @@
 #include "app/output.h"
 #include "core/cpu.h"
 #include "core/error.h"
+#include "core/kernels_blas.h"
 #include "core/log.h"
 #include "models/model.h"
 
@@ -38,6 +38,7 @@ struct BenchParams {
   int reps = 5;
   std::string threads;  // comma list; empty = all cores
   std::string dtypes = "f32";
+  std::string backends = "auto";  // comma list
   std::string format = "table";
 };
 
@@ -45,25 +46,15 @@ struct Result {
   std::string test;
   int threads;
   std::string dtype;
+  std::string isa;      // kernel set in use (kernels::isa_name())
+  std::string backend;  // as asked: auto, own or blas
   double median, min, max;
 };
-
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::string cur;
-  std::stringstream ss(s);
-  while (std::getline(ss, cur, ',')) {
-    cur.erase(0, cur.find_first_not_of(" \t"));
-    cur.erase(cur.find_last_not_of(" \t") + 1);
-    if (!cur.empty()) out.push_back(cur);
-  }
-  return out;
-}
 
 std::vector<int> parse_threads(const std::string& s) {
   if (s.empty()) return {hardware_threads()};
   std::vector<int> out;
-  for (const auto& item : split_list(s)) {
+  for (const auto& item : split_comma_list(s)) {
     size_t used = 0;
     int v = -1;
     try {
@@ -109,10 +100,11 @@ std::string fmt_rate(double v) { return fmt::format("{:.2f}", v); }
 std::string table(const std::string& model, const std::vector<Result>& rs) {
   // Like llama-bench: one row per test, right-aligned numbers.
   std::vector<std::vector<std::string>> rows;
-  rows.push_back({"model", "dtype", "threads", "test", "t/s (median)", "min", "max"});
+  rows.push_back(
+      {"model", "dtype", "isa", "backend", "threads", "test", "t/s (median)", "min", "max"});
   for (const auto& r : rs)
-    rows.push_back({model, r.dtype, std::to_string(r.threads), r.test, fmt_rate(r.median),
-                    fmt_rate(r.min), fmt_rate(r.max)});
+    rows.push_back({model, r.dtype, r.isa, r.backend, std::to_string(r.threads), r.test,
+                    fmt_rate(r.median), fmt_rate(r.min), fmt_rate(r.max)});
   std::vector<size_t> w(rows[0].size(), 0);
   for (const auto& row : rows)
     for (size_t i = 0; i < row.size(); ++i) w[i] = std::max(w[i], row[i].size());
@@ -143,77 +135,85 @@ int run_bench(const BenchParams& bp) {
   if (bp.format != "table" && bp.format != "json")
     usage_error("--format '{}' is not one of table|json", bp.format);
   const std::vector<int> threads = parse_threads(bp.threads);
-  std::vector<std::string> dtypes = split_list(bp.dtypes);
+  std::vector<std::string> dtypes = split_comma_list(bp.dtypes);
   if (dtypes.empty()) usage_error("--dtype: empty list");
   for (const auto& d : dtypes) parse_dtype(d);  // usage error naming --dtype if unknown
+  const std::vector<std::string> backends = split_comma_list(bp.backends);
+  if (backends.empty()) usage_error("--backend: empty list");
+  for (const auto& b : backends) kernels::parse_backend(b);  // usage error naming --backend
 
   const int tests = (bp.n_prompt > 0) + (bp.n_gen > 0);
-  Progress progress(static_cast<int>(dtypes.size() * threads.size()) * tests * (bp.reps + 1));
+  Progress progress(static_cast<int>(dtypes.size() * backends.size() * threads.size()) * tests *
+                    (bp.reps + 1));
   std::vector<Result> results;
   std::string model_name;
   for (const auto& dtype : dtypes) {
-    for (int t : threads) {
-      ModelOptions mo;
-      mo.model = bp.model;
-      mo.threads = t;
-      mo.dtype = dtype;
-      std::unique_ptr<Model> model = load_model(mo);
-      model_name = model->name();
-      const ModelConfig& cfg = model->config();
-      if (bp.n_prompt > cfg.n_positions)
-        usage_error("-p {} is longer than the model's context ({} tokens)", bp.n_prompt,
-                    cfg.n_positions);
-      if (bp.n_gen > cfg.n_positions)
-        usage_error("-n {} is longer than the model's context ({} tokens)", bp.n_gen,
-                    cfg.n_positions);
-      Session session(*model);
-      std::mt19937 rng(1234);
-      std::uniform_int_distribution<int32_t> tok(0, cfg.vocab_size - 1);
-      auto random_tokens = [&](int n) {
-        std::vector<int32_t> v(n);
-        for (auto& x : v) x = tok(rng);
-        return v;
-      };
-      const std::string dname = dtype_name(model->dtype());
+    for (const auto& backend : backends) {
+      for (int t : threads) {
+        ModelOptions mo;
+        mo.model = bp.model;
+        mo.threads = t;
+        mo.dtype = dtype;
+        mo.backend = backend;
+        std::unique_ptr<Model> model = load_model(mo);
+        model_name = model->name();
+        const ModelConfig& cfg = model->config();
+        if (bp.n_prompt > cfg.n_positions)
+          usage_error("-p {} is longer than the model's context ({} tokens)", bp.n_prompt,
+                      cfg.n_positions);
+        if (bp.n_gen > cfg.n_positions)
+          usage_error("-n {} is longer than the model's context ({} tokens)", bp.n_gen,
+                      cfg.n_positions);
+        Session session(*model);
+        std::mt19937 rng(1234);
+        std::uniform_int_distribution<int32_t> tok(0, cfg.vocab_size - 1);
+        auto random_tokens = [&](int n) {
+          std::vector<int32_t> v(n);
+          for (auto& x : v) x = tok(rng);
+          return v;
+        };
+        const std::string dname = dtype_name(model->dtype());
 
-      auto measure = [&](const std::string& test, int n, auto&& once) {
-        std::vector<double> rates;
-        for (int rep = 0; rep <= bp.reps; ++rep) {  // rep 0 = warm-up
-          if (interrupted()) return false;
-          progress.step(fmt::format("{} {} threads={} {}", test, dname, t,
-                                    rep == 0 ? std::string("warm-up")
-                                             : fmt::format("rep {}/{}", rep, bp.reps)));
-          const double sec = once(rep == 0);
-          if (rep > 0) rates.push_back(n / sec);
+        auto measure = [&](const std::string& test, int n, auto&& once) {
+          std::vector<double> rates;
+          for (int rep = 0; rep <= bp.reps; ++rep) {  // rep 0 = warm-up
+            if (interrupted()) return false;
+            progress.step(fmt::format("{} {} {} threads={} {}", test, dname, backend, t,
+                                      rep == 0 ? std::string("warm-up")
+                                               : fmt::format("rep {}/{}", rep, bp.reps)));
+            const double sec = once(rep == 0);
+            if (rep > 0) rates.push_back(n / sec);
+          }
+          results.push_back({test, t, dname, kernels::isa_name(), backend, median(rates),
+                             *std::min_element(rates.begin(), rates.end()),
+                             *std::max_element(rates.begin(), rates.end())});
+          log::info("{} {} {} threads={}: median {:.2f} t/s", test, dname, backend, t,
+                    results.back().median);
+          return true;
+        };
+
+        if (bp.n_prompt > 0) {
+          const auto prompt = random_tokens(bp.n_prompt);
+          const bool ok = measure("pp" + std::to_string(bp.n_prompt), bp.n_prompt, [&](bool) {
+            session.reset();
+            const auto t0 = Clock::now();
+            session.eval(prompt, false);
+            return std::chrono::duration<double>(Clock::now() - t0).count();
+          });
+          if (!ok) return static_cast<int>(ExitCode::Interrupted);
         }
-        results.push_back({test, t, dname, median(rates),
-                           *std::min_element(rates.begin(), rates.end()),
-                           *std::max_element(rates.begin(), rates.end())});
-        log::info("{} {} threads={}: median {:.2f} t/s", test, dname, t, results.back().median);
-        return true;
-      };
-
-      if (bp.n_prompt > 0) {
-        const auto prompt = random_tokens(bp.n_prompt);
-        const bool ok = measure("pp" + std::to_string(bp.n_prompt), bp.n_prompt, [&](bool) {
-          session.reset();
-          const auto t0 = Clock::now();
-          session.eval(prompt, false);
-          return std::chrono::duration<double>(Clock::now() - t0).count();
-        });
-        if (!ok) return static_cast<int>(ExitCode::Interrupted);
-      }
-      if (bp.n_gen > 0) {
-        const auto toks = random_tokens(bp.n_gen);
-        const bool ok = measure("tg" + std::to_string(bp.n_gen), bp.n_gen, [&](bool warmup) {
-          session.reset();
-          const int n = warmup ? 1 : bp.n_gen;  // llama-bench warms tg up with one token
-          const auto t0 = Clock::now();
-          for (int i = 0; i < n; ++i) session.eval(std::span<const int32_t>(&toks[i], 1), false);
-          const double s = std::chrono::duration<double>(Clock::now() - t0).count();
-          return warmup ? s * bp.n_gen : s;
-        });
-        if (!ok) return static_cast<int>(ExitCode::Interrupted);
+        if (bp.n_gen > 0) {
+          const auto toks = random_tokens(bp.n_gen);
+          const bool ok = measure("tg" + std::to_string(bp.n_gen), bp.n_gen, [&](bool warmup) {
+            session.reset();
+            const int n = warmup ? 1 : bp.n_gen;  // llama-bench warms tg up with one token
+            const auto t0 = Clock::now();
+            for (int i = 0; i < n; ++i) session.eval(std::span<const int32_t>(&toks[i], 1), false);
+            const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+            return warmup ? s * bp.n_gen : s;
+          });
+          if (!ok) return static_cast<int>(ExitCode::Interrupted);
+        }
       }
     }
   }
@@ -226,6 +226,8 @@ int run_bench(const BenchParams& bp) {
       j["results"].push_back({{"test", r.test},
                               {"threads", r.threads},
                               {"dtype", r.dtype},
+                              {"isa", r.isa},
+                              {"backend", r.backend},
                               {"median", r.median},
                               {"min", r.min},
                               {"max", r.max}});
@@ -260,12 +262,15 @@ Command add_bench_command(CLI::App& root) {
                   "Comma list of thread counts, e.g. 1,2 (default: all cores)");
   sub->add_option("--dtype", bp->dtypes, "Comma list of weight precisions: f32,f16,bf16,q8")
       ->capture_default_str();
+  add_backend_option(sub, bp->backends, true);
   sub->add_option("--format", bp->format, "Output: table|json")->capture_default_str();
   sub->footer(
       "Tests follow llama-bench: ppN = one batched eval of N random tokens into an empty\n"
       "cache; tgN = N single-token evals from an empty cache. Rates are tokens/s.\n"
       "JSON: {\"model\":…, \"results\":[{\"test\":\"pp512\", \"threads\":t, \"dtype\":\"f32\",\n"
-      "       \"median\":…, \"min\":…, \"max\":…}]}\n"
+      "       \"isa\":\"avx512\", \"backend\":\"auto\", \"median\":…, \"min\":…, \"max\":…}]}\n"
+      "isa: the kernel set in use (GPT2_ISA); backend: as asked (--backend own,blas measures\n"
+      "both).\n"
       "Example: gpt2 bench -m gpt2 --threads 1,2 --dtype f32,bf16 -p 128 -n 32");
   c.run = [bp]() -> int { return run_bench(*bp); };
   return c;

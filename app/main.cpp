@@ -12,10 +12,12 @@
 
 #include "app/cli_args.h"
 #include "app/commands.h"
+#include "app/model_options.h"
 #include "app/output.h"
 #include "app/parse_errors.h"
 #include "core/blas_setup.h"
 #include "core/kernels.h"
+#include "core/kernels_blas.h"
 #include "core/cpu.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -28,25 +30,23 @@ namespace {
 
 std::string version_text() {
   return fmt::format(
-      "gpt2 {}\nkernels: {} (own matrix kernels; inference does not call BLAS)\nblas: {}\n"
-      "blas setup: {}\ncpu: {}\n",
+      "gpt2 {}\nkernels: {}\nbackend: {}\nblas: {}\nblas setup: {}\ncpu: {}\n",
       GPT2_VERSION, std::string(gpt2::kernels::isa_name()) + gpt2::kernels::isa_notes(),
-      gpt2::blas_description(), gpt2::blas_setup_note(),
-      gpt2::cpu_features());
+      gpt2::kernels::backend_summary(gpt2::kernels::Backend::Auto), gpt2::blas_description(),
+      gpt2::blas_setup_plan(gpt2::kernels::isa_caps_blas()), gpt2::cpu_features());
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace gpt2;
-  ensure_fast_blas(argv);  // may restart once with OPENBLAS_CORETYPE (core/blas_setup.h)
   try {
     kernels::select_isa_from_env();  // GPT2_ISA (core/kernels.h)
   } catch (const Error& e) {
     std::fprintf(stderr, "gpt2: error: %s\n", e.what());
     return static_cast<int>(e.code());
   }
-  park_blas_threads();     // inference never calls BLAS (core/kernels.h)
+  park_blas_threads();  // OpenBLAS runs single-threaded on our pool (core/kernels_blas.cpp)
   app::install_signal_handlers();
 
   CLI::App root{"gpt2 — run GPT-2 language models from the shell", "gpt2"};
@@ -112,6 +112,10 @@ int main(int argc, char** argv) {
   for (auto& c : commands) {
     if (!c.app->parsed()) continue;
     try {
+      if (app::command_uses_blas(*c.app)) {  // --backend (app/model_options.h)
+        ensure_fast_blas(argv, kernels::isa_caps_blas());  // may restart once (core/blas_setup.h)
+        log::info("blas setup: {}", blas_setup_note());
+      }
       return c.run();
     } catch (const app::StdoutClosed&) {
       return 0;  // the reader went away (| head): end quietly

@@ -1,15 +1,20 @@
-// -m/--model, -t/--threads, --dtype (docs/cli.md "Models"), shared by generate, inspect-logits, bench.
+// -m/--model, -t/--threads, --dtype, --backend (docs/cli.md "Models", "Kernels and backends"),
+// shared by every command that loads a model.
 //
 // Threads: --threads N is the size of the model's pool (core/kernels.h); every parallel part
 // of the forward pass runs on it, and work is split over output columns only, so the logits do
 // not depend on N. 0 = all cores. --dtype f32|f16|bf16|q8: the precision the weights are held
 // in while running, converted once at load (f32 tensors are used in place from the map).
+// --backend auto|own|blas: which code runs the matrix products (core/kernels_blas.h); main()
+// asks command_uses_blas() before running a command whether OpenBLAS needs its set-up.
 #include "app/model_options.h"
 
 #include <chrono>
 #include <cstdlib>
+#include <sstream>
 
 #include "core/error.h"
+#include "core/kernels_blas.h"
 #include "core/log.h"
 
 namespace gpt2::app {
@@ -22,6 +27,38 @@ void add_model_options(CLI::App* sub, ModelOptions& o) {
       ->capture_default_str();
   sub->add_option("--dtype", o.dtype, "Weight precision while running: f32|f16|bf16|q8")
       ->capture_default_str();
+  add_backend_option(sub, o.backend, false);
+}
+
+CLI::Option* add_backend_option(CLI::App* sub, std::string& value, bool list) {
+  return sub
+      ->add_option("--backend", value,
+                   list ? "Comma list of backends to measure: auto,own,blas (auto: per CPU, "
+                          "docs/speed.md; own: our kernels; blas: OpenBLAS)"
+                        : "Matrix products: auto|own|blas (auto: the faster per CPU, "
+                          "docs/speed.md; own: our kernels; blas: OpenBLAS)")
+      ->capture_default_str();
+}
+
+bool command_uses_blas(const CLI::App& sub) {
+  const CLI::Option* o = sub.get_option_no_throw("--backend");
+  if (o == nullptr) return false;
+  const std::string v = o->count() > 0 ? o->as<std::string>() : "auto";
+  for (const auto& item : split_comma_list(v))
+    if (kernels::backend_uses_blas(kernels::parse_backend(item))) return true;
+  return false;
+}
+
+std::vector<std::string> split_comma_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  std::stringstream ss(s);
+  while (std::getline(ss, cur, ',')) {
+    cur.erase(0, cur.find_first_not_of(" \t"));
+    cur.erase(cur.find_last_not_of(" \t") + 1);
+    if (!cur.empty()) out.push_back(cur);
+  }
+  return out;
 }
 
 std::unique_ptr<Model> load_model(const ModelOptions& o) {
@@ -29,6 +66,7 @@ std::unique_ptr<Model> load_model(const ModelOptions& o) {
   LoadOptions lo;
   lo.dtype = parse_dtype(o.dtype);
   lo.threads = o.threads;
+  lo.backend = kernels::parse_backend(o.backend);
   std::string spec = o.model;
   if (spec.empty()) {
     const char* env = std::getenv("GPT2_MODEL");
@@ -40,10 +78,10 @@ std::unique_ptr<Model> load_model(const ModelOptions& o) {
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   const ModelConfig& c = m->config();
   log::info(
-      "model {}: {} layers, {} heads, n_embd {}, vocab {}, context {}; {} threads, {}; "
-      "loaded in {:.1f} ms",
+      "model {}: {} layers, {} heads, n_embd {}, vocab {}, context {}; {} threads, {}, "
+      "kernels {}, backend {}; loaded in {:.1f} ms",
       m->name(), c.n_layer, c.n_head, c.n_embd, c.vocab_size, c.n_positions, m->threads(),
-      dtype_name(m->dtype()), ms);
+      dtype_name(m->dtype()), kernels::isa_name(), kernels::backend_summary(lo.backend), ms);
   return m;
 }
 

@@ -1,12 +1,13 @@
 // Model selection shared by generate, inspect-logits and bench (docs/cli.md "Models"):
 // -m/--model PATH|NAME, else $GPT2_MODEL, else the built-in demo model;
-// -t/--threads N (0 = all cores); --dtype f32|f16|bf16|q8.
+// -t/--threads N (0 = all cores); --dtype f32|f16|bf16|q8; --backend auto|own|blas.
 #pragma once
 
 #include <CLI/CLI.hpp>
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "models/model.h"
 
@@ -16,10 +17,22 @@ struct ModelOptions {
   std::string model;           // empty: $GPT2_MODEL, else "demo"
   int threads = 0;             // 0 = all cores
   std::string dtype = "f32";
+  std::string backend = "auto";  // core/kernels_blas.h
 };
 
-/// Adds -m/--model, -t/--threads, --dtype to `sub`.
+/// Adds -m/--model, -t/--threads, --dtype, --backend to `sub`.
 void add_model_options(CLI::App* sub, ModelOptions& o);
+
+/// The --backend option (its help names every value); `list`: bench's comma list.
+CLI::Option* add_backend_option(CLI::App* sub, std::string& value, bool list);
+
+/// Whether the parsed command `sub` will call OpenBLAS with the kernel set in use: one of its
+/// --backend values (default auto) sends a product there. Commands without --backend: false.
+/// A value that is not a backend is a usage error naming --backend.
+bool command_uses_blas(const CLI::App& sub);
+
+/// Items of a comma list, trimmed, empty items dropped ("1, 2" -> {"1", "2"}).
+std::vector<std::string> split_comma_list(const std::string& s);
 
 /// Resolves the model spec and loads it; logs (info) which model and how long it took.
 std::unique_ptr<Model> load_model(const ModelOptions& o);

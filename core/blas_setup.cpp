@@ -18,7 +18,7 @@ char* openblas_get_corename(void);
 namespace gpt2 {
 namespace {
 
-std::string g_note = "not run";
+std::string g_note = "not run (no OpenBLAS product in this command)";
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
@@ -34,13 +34,18 @@ bool env_set(const char* name) {
 }  // namespace
 
 std::string better_blas_core(const std::string& corename, bool avx512, bool avx512bf16,
-                             bool avx2_fma) {
+                             bool avx2_fma, bool cap_avx2) {
   const std::string c = lower(corename);
   auto is_one_of = [&](std::initializer_list<const char*> names) {
     for (const char* n : names)
       if (c == n) return true;
     return false;
   };
+  if (cap_avx2 && avx2_fma) {
+    // GPT2_ISA=avx2|generic: OpenBLAS's AVX2 kernels at most, as an AVX2 CPU would run.
+    if (is_one_of({"haswell", "zen"})) return "";
+    return "HASWELL";
+  }
   if (avx512) {
     if (is_one_of({"skylakex", "cooperlake", "sapphirerapids"})) return "";
     // AMD Zen 4 and other non-Intel cores with their own tuned kernels are left alone.
@@ -62,24 +67,26 @@ void park_blas_threads() {
   if (auto fn = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "blas_thread_shutdown_"))) fn();
 }
 
-void ensure_fast_blas(char** argv) {
+namespace {
+
+/// What ensure_fast_blas() would do: the core to restart with ("" = none) and the note.
+std::string plan(bool cap_avx2, std::string& note) {
   const std::string core = openblas_get_corename();
   if (env_set("GPT2_BLAS_REEXEC")) {
     // We are the restarted process: report and never loop.
-    g_note = "restarted with OPENBLAS_CORETYPE=" +
-             std::string(std::getenv("OPENBLAS_CORETYPE") ? std::getenv("OPENBLAS_CORETYPE")
-                                                          : "?") +
-             ", core now " + core;
-    unsetenv("GPT2_BLAS_REEXEC");
-    return;
+    note = "restarted with OPENBLAS_CORETYPE=" +
+           std::string(std::getenv("OPENBLAS_CORETYPE") ? std::getenv("OPENBLAS_CORETYPE")
+                                                        : "?") +
+           ", core now " + core;
+    return "";
   }
   if (env_set("OPENBLAS_CORETYPE")) {
-    g_note = "OPENBLAS_CORETYPE set by the user, core " + core;
-    return;
+    note = "OPENBLAS_CORETYPE set by the user, core " + core;
+    return "";
   }
   if (env_set("GPT2_NO_BLAS_REEXEC")) {
-    g_note = "GPT2_NO_BLAS_REEXEC set, core " + core;
-    return;
+    note = "GPT2_NO_BLAS_REEXEC set, core " + core;
+    return "";
   }
 #if defined(__x86_64__)
   __builtin_cpu_init();
@@ -90,19 +97,30 @@ void ensure_fast_blas(char** argv) {
 #else  // the core table above is x86's; other CPUs keep the library's own choice
   const bool avx512 = false, bf16 = false, avx2 = false;
 #endif
-  std::string want = better_blas_core(core, avx512, bf16, avx2);
+  std::string want = better_blas_core(core, avx512, bf16, avx2, cap_avx2);
   // Test hook: pretend the library chose a slow core, to exercise the restart path.
   if (env_set("GPT2_BLAS_TEST_ASSUME_SLOW") && want.empty())
-    want = better_blas_core("Prescott", avx512, bf16, avx2);
+    want = better_blas_core("Prescott", avx512, bf16, avx2, cap_avx2);
+  const std::string cpu = cap_avx2 ? "the avx2 cap (GPT2_ISA)" : "this CPU";
   if (want.empty()) {
-    g_note = "core " + core + " is right for this CPU";
-    return;
+    note = "core " + core + " is right for " + cpu;
+    return "";
   }
   if (std::strstr(openblas_get_config(), "DYNAMIC_ARCH") == nullptr) {
-    g_note = "core " + core + " is slow for this CPU but the library is not " +
-             "DYNAMIC_ARCH; nothing to do";
-    return;
+    note = "core " + core + " is wrong for " + cpu + " but the library is not " +
+           "DYNAMIC_ARCH; nothing to do";
+    return "";
   }
+  note = "core " + core + " is wrong for " + cpu + ": restart with OPENBLAS_CORETYPE=" + want;
+  return want;
+}
+
+}  // namespace
+
+void ensure_fast_blas(char** argv, bool cap_avx2) {
+  const std::string want = plan(cap_avx2, g_note);
+  if (env_set("GPT2_BLAS_REEXEC")) unsetenv("GPT2_BLAS_REEXEC");
+  if (want.empty()) return;
   setenv("OPENBLAS_CORETYPE", want.c_str(), 1);
   setenv("GPT2_BLAS_REEXEC", "1", 1);
   execv("/proc/self/exe", argv);
@@ -110,8 +128,14 @@ void ensure_fast_blas(char** argv) {
   const int err = errno;
   unsetenv("OPENBLAS_CORETYPE");
   unsetenv("GPT2_BLAS_REEXEC");
-  g_note = "core " + core + " is slow; restart with OPENBLAS_CORETYPE=" + want +
-           " failed: " + std::strerror(err);
+  g_note = "core " + std::string(openblas_get_corename()) + " is wrong; restart with " +
+           "OPENBLAS_CORETYPE=" + want + " failed: " + std::strerror(err);
+}
+
+std::string blas_setup_plan(bool cap_avx2) {
+  std::string note;
+  plan(cap_avx2, note);
+  return note;
 }
 
 std::string blas_setup_note() { return g_note; }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/kernels_blas.h"
 #include "core/kernels_impl.h"
 #include "core/kernels_neon.h"
 
@@ -591,6 +592,7 @@ namespace {
 void matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y, int ldy,
                  const float* bias, Epilogue ep, Pool& pool, bool decode) {
   using namespace detail;
+  if (blas_matmul_rows(w, x, ldx, T, y, ldy, bias, ep, pool, decode)) return;  // --backend
   const KernelSet& set = ks();
   auto epilogue = [&](const Out& o) {
     if (ep != Epilogue::Gelu) return;

@@ -46,6 +46,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/backend.h"
 #include "core/huge_alloc.h"
 
 namespace gpt2::kernels {
@@ -105,6 +106,7 @@ struct Weight {
   WType type = WType::F32;
   int K = 0, N = 0;
   bool transposed = false;        // F32 only: f32 is [N,K] instead of [K,N]
+  Backend backend = Backend::Own;  // which rows go through OpenBLAS (core/kernels_blas.h)
   const float* f32 = nullptr;     // F32: borrowed, never copied
   huge_vector<uint16_t> h;        // F16 / BF16 panels
   huge_vector<uint8_t> q;         // Q8 panels (q + 128)

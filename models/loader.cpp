@@ -383,6 +383,7 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
   const long page = sysconf(_SC_PAGESIZE);
   auto convert = [&](const float* w, int K, int N, bool tr) {
     kernels::Weight r = kernels::pack(w, K, N, tr, wt, pool);
+    r.backend = opts.backend;
     if (wt == kernels::WType::F32 || src.builtin) return r;
     const auto* b = reinterpret_cast<const uint8_t*>(w);
     for (const auto& f : m.files)

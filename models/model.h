@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "core/backend.h"
+
 namespace gpt2 {
 
 /// Hyper-parameters, from config.json (field names are Hugging Face's).
@@ -39,6 +41,9 @@ const char* dtype_name(DType d);
 struct LoadOptions {
   DType dtype = DType::F32;
   int threads = 0;  // 0 = all cores; sets BLAS threads too
+  // Which code runs the matrix products (core/kernels_blas.h). The CLI's default is auto;
+  // the library's is our own kernels, whose rows are batch-invariant on every CPU.
+  kernels::Backend backend = kernels::Backend::Own;
 };
 
 class Model;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # gpt2 bench (docs/cli.md "gpt2 bench"): JSON shape, one result per test x threads x dtype, rates
-# positive and ordered min <= median <= max; table output; usage errors exit 2 naming the
+# positive and ordered min <= median <= max, "isa" the kernel set in use and "backend" as asked
+# (default auto); table output with isa and backend columns; usage errors exit 2 naming the
 # flag; nothing on stderr when it is not a terminal.
 set -u
 GPT2=$1
@@ -21,7 +22,9 @@ rs = j["results"]
 assert [(r["test"], r["threads"], r["dtype"]) for r in rs] == [
     ("pp16", 1, "f32"), ("tg4", 1, "f32"), ("pp16", 2, "f32"), ("tg4", 2, "f32")], rs
 for r in rs:
-    assert set(r) == {"test", "threads", "dtype", "median", "min", "max"}, r
+    assert set(r) == {"test", "threads", "dtype", "isa", "backend", "median", "min", "max"}, r
+    assert r["isa"] in ("avx512", "avx2", "neon", "generic"), r
+    assert r["backend"] == "auto", r
     assert 0 < r["min"] <= r["median"] <= r["max"], r
 PY
 
@@ -29,6 +32,9 @@ PY
 grep -q "pp8" "$tmp/table" || fail "no pp8 row: $(cat "$tmp/table")"
 grep -q "tg" "$tmp/table" && fail "tg row although -n 0"
 head -1 "$tmp/table" | grep -q "t/s" || fail "no header"
+head -1 "$tmp/table" | grep -Eq "\| +isa +\| +backend +\|" || fail "no isa/backend columns: $(head -1 "$tmp/table")"
+grep "pp8" "$tmp/table" | grep -Eq "\| +(avx512|avx2|neon|generic) +\| +auto +\|" ||
+  fail "pp8 row without isa and backend: $(cat "$tmp/table")"
 
 expect_usage() {
   local flagname=$1; shift
@@ -41,6 +47,8 @@ expect_usage "--threads" --threads 1,x
 expect_usage "--threads" --threads 0
 expect_usage "--dtype" --dtype f32,f64
 expect_usage "--format" --format csv
+expect_usage "--backend" --backend own,gpu
+expect_usage "--backend" --backend ,
 expect_usage "-p" -p 100000
 expect_usage "-r" -r 0
 echo PASS

@@ -85,11 +85,14 @@ TEST_CASE("model: logits, greedy and attention match the PyTorch reference", "[m
   const auto isa = GENERATE(from_range(gpt2::kernels::available_isas()));
   IsaScope isa_scope(isa);
   INFO("kernel set " << gpt2::kernels::isa_name(isa));
+  // Once with our kernels, once with every product OpenBLAS takes (core/kernels_blas.h).
+  const auto backend = GENERATE(kernels::Backend::Own, kernels::Backend::Blas);
   for (const Fixture& fx : kFixtures) {
     SECTION(fx.name) {
       const Reference ref = read_reference(kModels + fx.name + "/reference.bin");
       LoadOptions lo;
       lo.threads = 2;
+      lo.backend = backend;
       auto model = Model::load(kModels + fx.spec, lo);
       REQUIRE(model->config().vocab_size == ref.V);
       REQUIRE(model->config().n_layer == ref.L);
@@ -111,8 +114,10 @@ TEST_CASE("model: logits, greedy and attention match the PyTorch reference", "[m
       size_t at = 0;
       const float err = max_abs_diff(lg.data(), ref.logits.data(), lg.size(), &at);
       std::printf(
-          "model %-14s max abs logit error %.3g (at position %zu, token %zu: %.6f vs %.6f)\n",
-          fx.name, err, at / ref.V, at % ref.V, lg[at], ref.logits[at]);
+          "model %-14s %-4s max abs logit error %.3g (at position %zu, token %zu: %.6f vs "
+          "%.6f)\n",
+          fx.name, kernels::backend_name(backend), err, at / ref.V, at % ref.V, lg[at],
+          ref.logits[at]);
       CHECK(err <= 1e-4f);
       for (int t = 0; t < ref.T; t++)
         CHECK(argmax(lg.data() + static_cast<size_t>(t) * ref.V, ref.V) ==
@@ -150,12 +155,14 @@ TEST_CASE("model: logits are bit-identical for 1 and 2 threads", "[model]") {
   const auto isa = GENERATE(from_range(gpt2::kernels::available_isas()));
   IsaScope isa_scope(isa);
   INFO("kernel set " << gpt2::kernels::isa_name(isa));
+  const auto backend = GENERATE(kernels::Backend::Own, kernels::Backend::Blas);
   const Reference ref = read_reference(kModels + "prefix-lmhead/reference.bin");
   std::vector<float> out[2];
   std::vector<float> step[2];
   for (int i = 0; i < 2; i++) {
     LoadOptions lo;
     lo.threads = i + 1;
+    lo.backend = backend;
     auto model = Model::load(kModels + "prefix-lmhead", lo);
     REQUIRE(model->threads() == i + 1);
     Session s(*model);

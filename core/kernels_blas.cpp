@@ -1,0 +1,186 @@
+// The OpenBLAS backend of kernels::matmul (--backend blas, and auto where it measured faster).
+//
+// What goes through OpenBLAS (y[T,N] = x[T,K] · W + bias, W f32 [K,N] or transposed [N,K]):
+//   prompt rows, f32 W:  one cblas_sgemm per block of kBlasCols output columns, all the
+//                        pass's prompt rows at once, W read in place from the checkpoint;
+//   prompt rows, packed: each 64-column panel of an f16/bf16/q8 W dequantised into per-thread
+//                        scratch (unpack_panel, our kernel set), then one cblas_sgemm;
+//   decode rows, f32 W:  one cblas_sgemv per row and column block, so a row's bits never
+//                        depend on the other rows of the pass (core/kernels.h "Row
+//                        invariance" holds for decode rows);
+//   decode rows, packed: our own kernels (OpenBLAS has no low-precision product).
+// The bias and the epilogue (residual add, gelu) are applied by us on the block just computed,
+// while it is in cache.
+//
+// Determinism: OpenBLAS runs single-threaded (openblas_set_num_threads(1), once) and is called
+// from our own Pool on column blocks of a fixed width, so the split never depends on the
+// thread count and each output comes from the same call whichever thread makes it: logits are
+// bit-identical for every --threads value. What is *not* kept: a prompt row's bits depend on
+// the other prompt rows of its pass. OpenBLAS's sgemm tiles sum a row differently according to
+// its position in the tile (measured on its Haswell and Cooperlake cores, 0.3.21: rows 0-5 and
+// 6-11 of a 12-row Haswell tile differ in the last bit; no fixed row blocking that keeps full
+// speed avoids it), so prompt_rows_batch_invariant() is false wherever prompt rows go here.
+//
+// auto: measured per kernel set with `gpt2 bench --backend own,blas` (docs/speed.md,
+// "OpenBLAS"): our AVX-512 kernels beat OpenBLAS on every GPT-2 product; with the AVX2 and
+// portable sets, OpenBLAS's sgemm is faster for prompts; decode rows stay on our kernels
+// except with the portable set, where sgemv streams f32 weights faster than portable C++.
+#include "core/kernels_blas.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <mutex>
+#include <vector>
+
+#include "core/error.h"
+#include "core/kernels_impl.h"
+
+namespace gpt2::kernels {
+
+namespace {
+
+constexpr int kBlasCols = 128;  // output columns per task (a fixed split: see above)
+
+/// Per-thread scratch of the tasks here (not detail::scratch_floats: unpack_panel may use that).
+float* blas_scratch(size_t n) {
+  thread_local std::vector<float> buf;
+  return detail::aligned_floats(buf, n);
+}
+
+void blas_single_threaded() {
+  static std::once_flag once;
+  std::call_once(once, [] { openblas_set_num_threads(1); });
+}
+
+/// Bias and epilogue over columns [c0, c0+nc) of T rows, from the product in tmp [T][nc].
+void finish_block(const float* tmp, int T, int nc, int c0, float* y, int ldy, const float* bias,
+                  Epilogue ep) {
+  for (int t = 0; t < T; ++t) {
+    float* yr = y + static_cast<size_t>(t) * ldy + c0;
+    const float* tr = tmp + static_cast<size_t>(t) * nc;
+    for (int j = 0; j < nc; ++j) detail::finish(yr + j, tr[j], bias, c0 + j, ep);
+    if (ep == Epilogue::Gelu) gelu(yr, nc);
+  }
+}
+
+}  // namespace
+
+const char* backend_name(Backend b) {
+  switch (b) {
+    case Backend::Auto:
+      return "auto";
+    case Backend::Own:
+      return "own";
+    case Backend::Blas:
+      return "blas";
+  }
+  return "?";
+}
+
+Backend parse_backend(const std::string& s) {
+  for (Backend b : {Backend::Auto, Backend::Own, Backend::Blas})
+    if (s == backend_name(b)) return b;
+  usage_error("--backend '{}' is not one of auto|own|blas", s);
+}
+
+bool blas_rows(Backend b, Isa isa, WType t, bool decode) {
+  switch (b) {
+    case Backend::Own:
+      return false;
+    case Backend::Blas:
+      return !decode || t == WType::F32;
+    case Backend::Auto:
+      if (isa == Isa::Avx512) return false;
+      if (!decode) return true;
+      return isa == Isa::Generic && t == WType::F32;
+  }
+  return false;
+}
+
+bool backend_uses_blas(Backend b) {
+  const Isa isa = current_isa();
+  for (WType t : {WType::F32, WType::F16, WType::BF16, WType::Q8})
+    for (bool decode : {false, true})
+      if (blas_rows(b, isa, t, decode)) return true;
+  return false;
+}
+
+bool isa_caps_blas() {
+  const Isa isa = current_isa();
+  return isa == Isa::Avx2 || isa == Isa::Generic;
+}
+
+bool prompt_rows_batch_invariant(Backend b, WType t) {
+  return !blas_rows(b, current_isa(), t, false);
+}
+
+std::string backend_summary(Backend b) {
+  const Isa isa = current_isa();
+  std::string s = backend_name(b);
+  auto rows = [&](bool decode) {
+    std::string r;
+    for (WType t : {WType::F32, WType::F16, WType::BF16, WType::Q8})
+      if (blas_rows(b, isa, t, decode)) r += std::string(r.empty() ? "" : "/") + wtype_name(t);
+    return r;
+  };
+  const std::string p = rows(false), d = rows(true);
+  if (p.empty() && d.empty()) return s + " (own kernels for every product)";
+  s += " (OpenBLAS for ";
+  if (!p.empty()) s += "prompts of " + p;
+  if (!d.empty()) s += std::string(p.empty() ? "" : ", ") + "decoding of " + d;
+  return s + "; own kernels for the rest)";
+}
+
+namespace detail {
+
+bool blas_matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y, int ldy,
+                      const float* bias, Epilogue ep, Pool& pool, bool decode) {
+  if (!blas_rows(w.backend, current_isa(), w.type, decode)) return false;
+  blas_single_threaded();
+  const int K = w.K, N = w.N;
+
+  if (w.type != WType::F32) {  // prompt rows of a packed W: dequantised panel, then sgemm
+    pool.run(w.panels(), [&](int p) {
+      const int c0 = p * kPanel, nc = std::min(kPanel, N - c0);
+      float* panel =
+          blas_scratch(static_cast<size_t>(w.k_padded()) * kPanel + static_cast<size_t>(T) * nc);
+      float* tmp = panel + static_cast<size_t>(w.k_padded()) * kPanel;
+      unpack_panel(w, p, panel);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, nc, K, 1.0f, x, ldx, panel, kPanel,
+                  0.0f, tmp, nc);
+      finish_block(tmp, T, nc, c0, y, ldy, bias, ep);
+    });
+    return true;
+  }
+
+  const int blocks = (N + kBlasCols - 1) / kBlasCols;
+  pool.run(blocks, [&](int i) {
+    const int c0 = i * kBlasCols, nc = std::min(kBlasCols, N - c0);
+    float* tmp = blas_scratch(static_cast<size_t>(T) * nc);
+    // W's columns [c0, c0+nc): rows of length nc, stride N in [K,N]; or nc rows of K in [N,K].
+    const float* wb = w.transposed ? w.f32 + static_cast<size_t>(c0) * K : w.f32 + c0;
+    const int ldw = w.transposed ? K : N;
+    if (decode) {
+      for (int t = 0; t < T; ++t) {
+        if (w.transposed)
+          cblas_sgemv(CblasRowMajor, CblasNoTrans, nc, K, 1.0f, wb, ldw,
+                      x + static_cast<size_t>(t) * ldx, 1, 0.0f, tmp + static_cast<size_t>(t) * nc,
+                      1);
+        else
+          cblas_sgemv(CblasRowMajor, CblasTrans, K, nc, 1.0f, wb, ldw,
+                      x + static_cast<size_t>(t) * ldx, 1, 0.0f, tmp + static_cast<size_t>(t) * nc,
+                      1);
+      }
+    } else {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, w.transposed ? CblasTrans : CblasNoTrans, T, nc, K,
+                  1.0f, x, ldx, wb, ldw, 0.0f, tmp, nc);
+    }
+    finish_block(tmp, T, nc, c0, y, ldy, bias, ep);
+  });
+  return true;
+}
+
+}  // namespace detail
+
+}  // namespace gpt2::kernels
