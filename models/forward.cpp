@@ -40,6 +40,7 @@
 
 #include "core/error.h"
 #include "core/kernels.h"
+#include "core/kernels_blas.h"
 #include "models/model_impl.h"
 
 namespace gpt2 {
@@ -298,12 +299,30 @@ void Session::set_attention_observer(AttentionObserver obs) { impl_->observer = 
 
 struct Batch::Impl {
   const Model::Impl& m;
+  bool prompt_invariant;  // prompt rows keep their bits beside other prompt rows
   RunState run;
   std::vector<Part> parts;
   std::vector<int> part_of;  // item index -> index in parts (-1: no tokens)
+  std::vector<float> logits;  // with more than one pass: every pass's logits, part after part
+  std::vector<size_t> offset;  // of each part in `logits`
 };
 
-Batch::Batch(const Model& model) : impl_(new Impl{*model.impl_, {}, {}, {}}) {}
+namespace {
+// Whether every product of the model keeps a prompt row's bits whatever other prompt rows
+// share it (false where OpenBLAS runs prompt rows: core/kernels_blas.h).
+bool prompt_rows_invariant(const Model::Impl& m) {
+  auto ok = [](const kernels::Weight& w) {
+    return kernels::prompt_rows_batch_invariant(w.backend, w.type);
+  };
+  if (!ok(m.head)) return false;
+  for (const LayerMatrices& l : m.mat)
+    if (!ok(l.qkv) || !ok(l.attn_proj) || !ok(l.fc) || !ok(l.fc_proj)) return false;
+  return true;
+}
+}  // namespace
+
+Batch::Batch(const Model& model)
+    : impl_(new Impl{*model.impl_, prompt_rows_invariant(*model.impl_), {}, {}, {}, {}, {}}) {}
 Batch::~Batch() = default;
 
 std::vector<std::span<const float>> Batch::eval(std::span<const BatchItem> items) {
@@ -320,6 +339,7 @@ std::vector<std::span<const float>> Batch::eval(std::span<const BatchItem> items
   // decode parts (fewer than kGemmMinT tokens) first, each group in item order
   b.parts.clear();
   b.part_of.assign(items.size(), -1);
+  size_t n_decode = 0;
   for (bool decode : {true, false})
     for (size_t i = 0; i < items.size(); i++) {
       const BatchItem& it = items[i];
@@ -327,15 +347,38 @@ std::vector<std::span<const float>> Batch::eval(std::span<const BatchItem> items
       if (T == 0 || (T < kernels::kGemmMinT) != decode) continue;
       b.part_of[i] = static_cast<int>(b.parts.size());
       b.parts.push_back(Part{it.session->impl_.get(), it.tokens.data(), T, it.all_logits});
+      if (decode) n_decode++;
     }
   std::vector<std::span<const float>> out(items.size());
   if (b.parts.empty()) return out;
-  forward(b.m, b.run, b.parts, nullptr);
   const size_t V = static_cast<size_t>(b.m.cfg.vocab_size);
+  const std::span<Part> all(b.parts);
+  if (b.prompt_invariant || b.parts.size() - n_decode <= 1) {
+    forward(b.m, b.run, all, nullptr);
+    for (size_t i = 0; i < items.size(); i++)
+      if (b.part_of[i] >= 0) {
+        const Part& p = b.parts[b.part_of[i]];
+        out[i] = {b.run.logits.data() + p.lrow0 * V, p.lrows * V};
+      }
+    return out;
+  }
+  // Prompt rows would change bits beside other prompt rows: each prompt part gets a pass of
+  // its own (the first one shares the decode parts' pass), logits collected part by part.
+  b.logits.clear();
+  b.offset.assign(b.parts.size(), 0);
+  for (size_t first = 0, end = n_decode + 1; first < b.parts.size(); first = end, end++) {
+    forward(b.m, b.run, all.subspan(first, end - first), nullptr);
+    for (size_t k = first; k < end; k++) {
+      const Part& p = b.parts[k];
+      b.offset[k] = b.logits.size();
+      b.logits.insert(b.logits.end(), b.run.logits.begin() + p.lrow0 * V,
+                      b.run.logits.begin() + (p.lrow0 + p.lrows) * V);
+    }
+  }
   for (size_t i = 0; i < items.size(); i++)
     if (b.part_of[i] >= 0) {
       const Part& p = b.parts[b.part_of[i]];
-      out[i] = {b.run.logits.data() + p.lrow0 * V, p.lrows * V};
+      out[i] = {b.logits.data() + b.offset[b.part_of[i]], p.lrows * V};
     }
   return out;
 }

@@ -1,7 +1,8 @@
 // Batching is invisible in the results: models::Batch gives every item the bits
 // Session::eval gives it alone, and BatchEngine gives every request exactly what Generator
 // (gpt2 generate) gives it — ids, log-probabilities, text, finish reason — for batch sizes
-// 1, 3 and 16 and 1 or 2 threads, across context slides, cancellation and max_tokens 0.
+// 1, 3 and 16 and 1 or 2 threads, across context slides, cancellation and max_tokens 0
+// (models::Batch also with --backend blas, whose prompt rows are not batch-invariant).
 // On the tiny fixture model (context 48, vocabulary 96).
 #include <catch2/catch.hpp>
 #include <cstring>
@@ -9,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/backend.h"
 #include "generation/batch.h"
 #include "generation/generation.h"
 
@@ -72,9 +74,12 @@ std::vector<Request> requests() {
 }  // namespace
 
 TEST_CASE("batch: every item gets the bits it gets alone", "[generation][batch]") {
+  // with OpenBLAS (--backend blas) prompt items get passes of their own (models::Batch)
+  for (const auto backend : {kernels::Backend::Own, kernels::Backend::Blas})
   for (int threads : {1, 2}) {
     LoadOptions lo;
     lo.threads = threads;
+    lo.backend = backend;
     auto model = Model::load(kTiny, lo);
     // item i: a history of hist[i] tokens already in the cache, then tok[i] new tokens
     const std::vector<int> hist = {0, 5, 0, 9, 2, 30, 0};
@@ -107,7 +112,8 @@ TEST_CASE("batch: every item gets the bits it gets alone", "[generation][batch]"
       }
       const auto out = batch.eval(items);
       for (size_t j = 0; j < group.size(); j++) {
-        INFO("threads " << threads << " item " << group[j]);
+        INFO("threads " << threads << " blas " << (backend == kernels::Backend::Blas)
+                        << " item " << group[j]);
         CHECK(same_bits(out[j], expected[group[j]]));
         CHECK(batched[group[j]]->n_past() == hist[group[j]] + toks[group[j]]);
       }
