@@ -2,21 +2,17 @@
 #include "generation/batch.h"
 
 #include <algorithm>
-#include <chrono>
 #include <deque>
 #include <mutex>
 #include <optional>
 
 #include "core/error.h"
+#include "generation/timing.h"
 
 namespace gpt2::generation {
 
-namespace {
-using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
-}  // namespace
+using detail::Clock;
+using detail::ms_since;
 
 struct BatchEngine::Impl {
   struct Job {

@@ -1,19 +1,15 @@
 // Generator: one Sequence at a time on one Session, with prompt-cache reuse
 // (design in generation/generation.h).
 #include <algorithm>
-#include <chrono>
 
 #include "core/log.h"
 #include "generation/generation.h"
+#include "generation/timing.h"
 
 namespace gpt2::generation {
 
-namespace {
-using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
-}  // namespace
+using detail::Clock;
+using detail::ms_since;
 
 Generator::Generator(const Model& model, const Tokenizer& tok)
     : tok_(tok), lim_(ModelLimits::of(model.config(), tok)), session_(model) {}
