@@ -12,31 +12,13 @@
 
 #include "core/error.h"
 #include "core/kernels.h"
+#include "kernel_test_util.h"
 
 using namespace gpt2::kernels;
+using gpt2::kernels::test::effective_weights;
+using gpt2::kernels::test::random_vec;
 
 namespace {
-
-std::vector<float> randn(size_t n, uint32_t seed, float scale) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
-
-/// W [K,N] as the kernels see it (dequantised for f16/bf16/q8).
-std::vector<float> seen_weights(const Weight& w) {
-  std::vector<float> out(static_cast<size_t>(w.K) * w.N);
-  std::vector<float> panel(static_cast<size_t>(w.k_padded()) * kPanel);
-  for (int p = 0; p < w.panels(); ++p) {
-    unpack_panel(w, p, panel.data());
-    for (int k = 0; k < w.K; ++k)
-      for (int j = 0; j < kPanel && p * kPanel + j < w.N; ++j)
-        out[static_cast<size_t>(k) * w.N + p * kPanel + j] = panel[k * kPanel + j];
-  }
-  return out;
-}
 
 /// Worst |y - ref| / sum_k |x W| over all outputs, ref in double with bias and epilogue.
 double worst_error(const std::vector<float>& y, const std::vector<float>& W, int K, int N,
@@ -76,19 +58,19 @@ const Case kCases[] = {{WType::F32, false},
 TEST_CASE("blas backend: matmul matches the reference, bit-identical for any thread count",
           "[kernels][blas]") {
   const int K = 300, N = 200;  // N not a multiple of the 128-column blocks or 64-col panels
-  const auto W = randn(static_cast<size_t>(K) * N, 11, 0.05f);
+  const auto W = random_vec(static_cast<size_t>(K) * N, 11, 0.05f);
   std::vector<float> Wt(W.size());
   for (int k = 0; k < K; ++k)
     for (int n = 0; n < N; ++n)
       Wt[static_cast<size_t>(n) * K + k] = W[static_cast<size_t>(k) * N + n];
-  const auto b = randn(N, 3, 0.1f);
+  const auto b = random_vec(N, 3, 0.1f);
   for (const Case& c : kCases)
     for (int T : {1, 3, 17})
       for (Epilogue ep : {Epilogue::Store, Epilogue::Accumulate, Epilogue::Gelu}) {
         INFO(wtype_name(c.type) << (c.transposed ? " [N,K]" : " [K,N]") << " T=" << T
                                 << " epilogue " << static_cast<int>(ep));
-        const auto x = randn(static_cast<size_t>(T) * K, 7 + T, 1.0f);
-        const auto y0 = randn(static_cast<size_t>(T) * N, 5, 1.0f);
+        const auto x = random_vec(static_cast<size_t>(T) * K, 7 + T, 1.0f);
+        const auto y0 = random_vec(static_cast<size_t>(T) * N, 5, 1.0f);
         Pool pool1(1);
         Weight w = pack(c.transposed ? Wt.data() : W.data(), K, N, c.transposed, c.type, &pool1);
         w.backend = Backend::Blas;
@@ -103,7 +85,7 @@ TEST_CASE("blas backend: matmul matches the reference, bit-identical for any thr
         // q8 decode rows stay on our kernels (int8 activations): compared with f32 weights.
         const bool q8_decode = c.type == WType::Q8 && T < kGemmMinT;
         const double tol = q8_decode ? 1.5e-2 : 1e-5;
-        CHECK(worst_error(ys[0], q8_decode ? W : seen_weights(w), K, N, x, T, b.data(), ep, y0) <=
+        CHECK(worst_error(ys[0], q8_decode ? W : effective_weights(w), K, N, x, T, b.data(), ep, y0) <=
               tol);
       }
 }
@@ -112,10 +94,10 @@ TEST_CASE("blas backend: f32 products really go through OpenBLAS", "[kernels][bl
   // sgemm/sgemv sum in another order than our kernels: over 300 terms some bits differ, which
   // shows the product did not fall back to our kernels (blas_rows() is checked below too).
   const int K = 300, N = 200;
-  const auto W = randn(static_cast<size_t>(K) * N, 12, 0.05f);
+  const auto W = random_vec(static_cast<size_t>(K) * N, 12, 0.05f);
   Pool pool(2);
   for (int T : {1, 17}) {
-    const auto x = randn(static_cast<size_t>(T) * K, 8, 1.0f);
+    const auto x = random_vec(static_cast<size_t>(T) * K, 8, 1.0f);
     std::vector<float> y[2];
     int i = 0;
     for (Backend be : {Backend::Own, Backend::Blas}) {
@@ -132,9 +114,9 @@ TEST_CASE("blas backend: f32 products really go through OpenBLAS", "[kernels][bl
 
 TEST_CASE("blas backend: a decode row gives the same bits in any batch", "[kernels][blas][batch]") {
   const int K = 256, N = 300;
-  const auto W = randn(static_cast<size_t>(K) * N, 13, 0.05f);
-  const auto x = randn(static_cast<size_t>(12) * K, 9, 1.0f);
-  const auto b = randn(N, 4, 0.1f);
+  const auto W = random_vec(static_cast<size_t>(K) * N, 13, 0.05f);
+  const auto x = random_vec(static_cast<size_t>(12) * K, 9, 1.0f);
+  const auto b = random_vec(N, 4, 0.1f);
   Pool pool(2);
   for (bool tr : {false, true}) {
     Weight w = view_f32(W.data(), K, N, tr);  // same memory read as either layout
