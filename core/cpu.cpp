@@ -17,7 +17,13 @@ char* openblas_get_corename(void);
 namespace gpt2 {
 
 std::string cpu_features() {
-  std::string out;
+#if defined(__x86_64__)
+  std::string out = "x86_64";
+#elif defined(__aarch64__)
+  std::string out = "aarch64";
+#else
+  std::string out = "other";
+#endif
   auto add = [&](bool has, const char* name) {
     if (!has) return;
     if (!out.empty()) out += ' ';
@@ -34,6 +40,7 @@ std::string cpu_features() {
 #endif
   add(__builtin_cpu_supports("avx512f"), "avx512f");
   add(__builtin_cpu_supports("avx512bw"), "avx512bw");
+  add(__builtin_cpu_supports("avx512dq"), "avx512dq");
   add(__builtin_cpu_supports("avx512vl"), "avx512vl");
   add(__builtin_cpu_supports("avx512vnni"), "avx512vnni");
   add(__builtin_cpu_supports("avx512bf16"), "avx512bf16");
@@ -46,7 +53,7 @@ std::string cpu_features() {
   add(hw & HWCAP_ASIMDDP, "asimddp");
   add(hw2 & HWCAP2_BF16, "bf16");
 #endif
-  return out.empty() ? "none" : out;
+  return out;
 }
 
 bool cpu_has_arm_dotprod() {

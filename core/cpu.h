@@ -5,8 +5,10 @@
 
 namespace gpt2 {
 
-/// Space-separated SIMD features of this CPU that matter to us: on x86-64 avx2 fma avx512f ...,
-/// on aarch64 the kernel's hardware capability names (asimd fphp asimdhp asimddp bf16).
+/// The architecture this executable was built for (x86_64, aarch64 or other: under qemu-user
+/// it is the emulated one, which `uname -m` does not tell), then the space-separated SIMD
+/// features of this CPU that matter to us: on x86-64 avx2 fma avx512f ..., on aarch64 the
+/// kernel's hardware capability names (asimd fphp asimdhp asimddp bf16).
 std::string cpu_features();
 /// aarch64: the Advanced SIMD dot product instructions (SDOT/UDOT, HWCAP_ASIMDDP); false
 /// on other CPUs.

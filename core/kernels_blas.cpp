@@ -30,6 +30,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <vector>
 
@@ -134,9 +135,16 @@ std::string backend_summary(Backend b) {
 
 namespace detail {
 
+namespace {
+std::atomic<uint64_t> g_blas_products{0};
+}  // namespace
+
+uint64_t blas_products() { return g_blas_products.load(std::memory_order_relaxed); }
+
 bool blas_matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y, int ldy,
                       const float* bias, Epilogue ep, Pool& pool, bool decode) {
   if (!blas_rows(w.backend, current_isa(), w.type, decode)) return false;
+  g_blas_products.fetch_add(1, std::memory_order_relaxed);
   blas_single_threaded();
   const int K = w.K, N = w.N;
 

@@ -2,6 +2,7 @@
 // each --backend value, and the products themselves (core/kernels_blas.cpp).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "core/backend.h"
@@ -35,6 +36,10 @@ namespace detail {
 /// and the kernel set in use; returns false (and does nothing) otherwise.
 bool blas_matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y, int ldy,
                       const float* bias, Epilogue ep, Pool& pool, bool decode);
+/// How many products blas_matmul_rows() has sent to OpenBLAS in this process (one count per
+/// call that returned true): the evidence, for tests, that a product really went there (its
+/// bits may equal our kernels', e.g. on armv8).
+uint64_t blas_products();
 }  // namespace detail
 
 }  // namespace gpt2::kernels

@@ -20,12 +20,14 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 source "$REPO/tests/cli/test_model.bash"
-flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
+# The CPU features as gpt2 sees them (`cpu: ARCH FEATURES...`), not /proc/cpuinfo: under
+# qemu-user that file describes the host, not the emulated CPU.
+flags=" $("$BIN" --version | grep -m1 '^cpu: ' | cut -d' ' -f2-) "
 has() { [[ $flags == *" $1 "* ]]; }
 want=
 avx2=no; has avx2 && has fma && avx2=yes
 if has avx512f && has avx512bw && has avx512vl && has avx512dq; then
-  want=SKYLAKEX; has avx512_bf16 && want=COOPERLAKE
+  want=SKYLAKEX; has avx512bf16 && want=COOPERLAKE
 elif [ $avx2 = yes ]; then
   want=HASWELL
 fi

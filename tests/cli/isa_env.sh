@@ -14,7 +14,10 @@ env -u GPT2_ISA "$GPT2" --version >"$tmp/default" || fail "--version exited $?"
 GPT2_ISA=generic "$GPT2" --version >"$tmp/generic" || fail "GPT2_ISA=generic --version exited $?"
 kernels_line "$tmp/generic" | grep -q '^kernels: generic\b' ||
   fail "GPT2_ISA=generic: $(kernels_line "$tmp/generic")"
-case "$(uname -m)" in
+# The architecture the executable was built for (first word of `cpu:`): under qemu-user
+# `uname -m` names the host, not the emulated CPU.
+arch=$(grep '^cpu: ' "$tmp/default" | awk '{print $2}')
+case "$arch" in
   x86_64)
     kernels_line "$tmp/default" | grep -Eq '^kernels: (avx512|avx2|generic)\b' ||
       fail "default: $(kernels_line "$tmp/default")"
