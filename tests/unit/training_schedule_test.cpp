@@ -1,0 +1,22 @@
+#include <catch2/catch.hpp>
+
+#include "training/schedule.h"
+
+using gpt2::training::Schedule;
+
+TEST_CASE("schedule: warm-up, cosine decay to min_frac of the peak", "[training]") {
+  Schedule s{.lr = 1e-3, .warmup = 4, .steps = 14, .min_frac = 0.1};
+  CHECK(s.at(0) == Approx(2.5e-4));
+  CHECK(s.at(3) == Approx(1e-3));
+  CHECK(s.at(4) == Approx(1e-3));                           // the cosine starts at the peak
+  CHECK(s.at(9) == Approx(1e-4 + 0.9e-3 * 0.5 * (1 + std::cos(3.141592653589793 * 5 / 9))));
+  CHECK(s.at(13) == Approx(1e-4));                          // the last step: the minimum
+  for (int i = 5; i < 14; ++i) CHECK(s.at(i) < s.at(i - 1)); // decreasing after warm-up
+}
+
+TEST_CASE("schedule: edge cases", "[training]") {
+  CHECK(Schedule{.lr = 1.0, .warmup = 0, .steps = 1}.at(0) == 1.0);  // one step: the peak
+  CHECK(Schedule{.lr = 1.0, .warmup = 0, .steps = 2}.at(1) == Approx(0.1));
+  const Schedule w{.lr = 1.0, .warmup = 10, .steps = 5};  // warm-up longer than the run
+  CHECK(w.at(4) == Approx(0.5));
+}
