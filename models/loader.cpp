@@ -6,7 +6,7 @@
 //   2. parse config.json (models/config.h) and every safetensors header
 //      (models/safetensors.h: offsets, sizes, overlaps against the file size);
 //   3. check every expected tensor's presence, dtype and shape against the config
-//      (one table, weight_table(), in checkpoint order);
+//      (one table, gpt2_tensor_specs() in models/tensors.h, in checkpoint order);
 //   4. bind: F32 in place (a view into the mapping), F16/BF16 converted once to f32.
 #include <sys/mman.h>
 #include <unistd.h>
@@ -24,6 +24,7 @@
 #include "models/config.h"
 #include "models/model_impl.h"
 #include "models/safetensors.h"
+#include "models/tensors.h"
 
 namespace gpt2 {
 
@@ -203,29 +204,18 @@ struct Slot {
 };
 
 std::vector<Slot> weight_table(const ModelConfig& c, Weights& w) {
-  const int64_t C = c.n_embd, V = c.vocab_size, P = c.n_positions, F = c.ff();
-  std::vector<Slot> t;
-  t.push_back({"wte.weight", {V, C}, &w.wte});
-  t.push_back({"wpe.weight", {P, C}, &w.wpe});
+  // Where each tensor of gpt2_tensor_specs() goes, in its order.
+  std::vector<const float**> dst = {&w.wte, &w.wpe};
   w.h.resize(c.n_layer);
-  for (int l = 0; l < c.n_layer; l++) {
-    const std::string p = fmt::format("h.{}.", l);
-    LayerWeights& lw = w.h[l];
-    t.push_back({p + "ln_1.weight", {C}, &lw.ln_1_w});
-    t.push_back({p + "ln_1.bias", {C}, &lw.ln_1_b});
-    t.push_back({p + "attn.c_attn.weight", {C, 3 * C}, &lw.qkv_w});
-    t.push_back({p + "attn.c_attn.bias", {3 * C}, &lw.qkv_b});
-    t.push_back({p + "attn.c_proj.weight", {C, C}, &lw.attn_proj_w});
-    t.push_back({p + "attn.c_proj.bias", {C}, &lw.attn_proj_b});
-    t.push_back({p + "ln_2.weight", {C}, &lw.ln_2_w});
-    t.push_back({p + "ln_2.bias", {C}, &lw.ln_2_b});
-    t.push_back({p + "mlp.c_fc.weight", {C, F}, &lw.fc_w});
-    t.push_back({p + "mlp.c_fc.bias", {F}, &lw.fc_b});
-    t.push_back({p + "mlp.c_proj.weight", {F, C}, &lw.fc_proj_w});
-    t.push_back({p + "mlp.c_proj.bias", {C}, &lw.fc_proj_b});
-  }
-  t.push_back({"ln_f.weight", {C}, &w.ln_f_w});
-  t.push_back({"ln_f.bias", {C}, &w.ln_f_b});
+  for (LayerWeights& lw : w.h)
+    for (const float** d : {&lw.ln_1_w, &lw.ln_1_b, &lw.qkv_w, &lw.qkv_b, &lw.attn_proj_w, &lw.attn_proj_b,
+                            &lw.ln_2_w, &lw.ln_2_b, &lw.fc_w, &lw.fc_b, &lw.fc_proj_w, &lw.fc_proj_b})
+      dst.push_back(d);
+  dst.push_back(&w.ln_f_w);
+  dst.push_back(&w.ln_f_b);
+  std::vector<Slot> t;
+  std::vector<TensorSpec> specs = gpt2_tensor_specs(c);
+  for (size_t i = 0; i < specs.size(); ++i) t.push_back({std::move(specs[i].name), std::move(specs[i].shape), dst[i]});
   return t;
 }
 

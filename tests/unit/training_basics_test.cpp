@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "training/params.h"
 #include "training/schedule.h"
 
 using gpt2::training::Schedule;
@@ -19,4 +20,25 @@ TEST_CASE("schedule: edge cases", "[training]") {
   CHECK(Schedule{.lr = 1.0, .warmup = 0, .steps = 2}.at(1) == Approx(0.1));
   const Schedule w{.lr = 1.0, .warmup = 10, .steps = 5};  // warm-up longer than the run
   CHECK(w.at(4) == Approx(0.5));
+}
+
+TEST_CASE("params: one flat layout in checkpoint order, decay on matrices and embeddings", "[training]") {
+  gpt2::ModelConfig c;
+  c.n_layer = 2;
+  c.n_head = 2;
+  c.n_embd = 8;
+  c.n_positions = 16;
+  c.vocab_size = 50;
+  const gpt2::training::ParamLayout p(c);
+  REQUIRE(p.tensors.size() == 2 + 12 * 2 + 2);
+  CHECK(p.tensors[0].spec.name == "wte.weight");
+  CHECK(p.tensors[0].size == 50 * 8);
+  CHECK(p.tensors[0].decay);
+  CHECK(p.find("wpe.weight").offset == 50 * 8);
+  CHECK_FALSE(p.find("h.1.ln_1.bias").decay);
+  CHECK(p.find("h.1.mlp.c_fc.weight").size == 8 * 32);
+  CHECK(p.find("ln_f.bias").offset + 8 == p.total);
+  // 124M: the parameter count every GPT-2 paper quotes.
+  CHECK(gpt2::training::ParamLayout(gpt2::ModelConfig{}).total == 124439808);
+  CHECK_THROWS(p.find("lm_head.weight"));
 }

@@ -1,0 +1,36 @@
+// The trainable parameters of a GPT-2 model as one flat f32 buffer (as llm.c keeps them): the
+// tensors of models/tensors.h, in that order, each at a fixed offset. Gradients, AdamW's two
+// moments and any other per-parameter state use the same layout (a ParamLayout plus a
+// std::vector<float> of layout.total floats), so the optimizer and the checkpoint writer walk
+// one list and the forward/backward pass addresses tensors by index.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "models/model.h"
+#include "models/tensors.h"
+
+namespace gpt2::training {
+
+struct ParamTensor {
+  TensorSpec spec;
+  size_t offset = 0;  ///< in floats, from the start of the buffer
+  size_t size = 0;    ///< number of floats
+  /// AdamW weight decay applies (nanoGPT/llm.c: every tensor with 2 or more dimensions, i.e.
+  /// the matrices and the embeddings; not biases or LayerNorm gains).
+  bool decay = false;
+};
+
+struct ParamLayout {
+  ModelConfig cfg;
+  std::vector<ParamTensor> tensors;  ///< models/tensors.h order
+  size_t total = 0;                  ///< floats in the whole buffer
+
+  explicit ParamLayout(const ModelConfig& c);
+  /// The tensor named `name` (models/tensors.h names); throws gpt2::Error if there is none.
+  const ParamTensor& find(const std::string& name) const;
+};
+
+}  // namespace gpt2::training
