@@ -17,6 +17,7 @@
 #include "models/score.h"
 #include "tokenizer/continuation.h"
 #include "tokenizer/tokenizer.h"
+#include "source_dir.h"
 
 using namespace gpt2;
 

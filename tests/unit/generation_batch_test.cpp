@@ -13,6 +13,7 @@
 #include "core/backend.h"
 #include "generation/batch.h"
 #include "generation/generation.h"
+#include "source_dir.h"
 
 using namespace gpt2;
 using namespace gpt2::generation;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "generation/generation.h"
+#include "source_dir.h"
 
 using namespace gpt2;
 using namespace gpt2::generation;

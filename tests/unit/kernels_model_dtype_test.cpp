@@ -22,6 +22,7 @@
 
 #include "models/model.h"
 #include "tests/unit/isa_scope.h"
+#include "source_dir.h"
 
 using namespace gpt2;
 

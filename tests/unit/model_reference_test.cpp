@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "models/model.h"
 #include "tests/unit/isa_scope.h"
+#include "source_dir.h"
 
 using namespace gpt2;
 

@@ -49,6 +49,7 @@ namespace fz_prompt_ids {
 namespace fz_logit_bias {
 #define LLVMFuzzerTestOneInput fuzz_logit_bias_one_input
 #include "../fuzz/fuzz_logit_bias.cpp"
+#include "source_dir.h"
 #undef LLVMFuzzerTestOneInput
 }  // namespace fz_logit_bias
 

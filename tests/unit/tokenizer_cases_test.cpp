@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "tokenizer/tokenizer.h"
+#include "source_dir.h"
 
 namespace {
 
