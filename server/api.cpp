@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/utf8.h"
+#include "tokenizer/chat.h"
 
 namespace gpt2::server {
 
@@ -386,19 +387,16 @@ std::vector<int32_t> chat_prompt(const json& messages, ChatTemplate t, const Tok
     const json* role = field(msg, "role");
     if (!role || !role->is_string()) wrong_type(name + ".role", "a string", role ? *role : json());
     const std::string& r = role->get_ref<const std::string&>();
-    const bool system = r == "system" || r == "developer";
-    if (!system && r != "user" && r != "assistant")
+    const std::optional<ChatRole> cr = parse_chat_role(r);
+    const bool system = cr == ChatRole::System;
+    if (!cr)
       bad_request(name + ".role", "invalid_value",
                   fmt::format("'{}.role' {} is not one of system, developer, user, assistant", name, quoted(r)));
     auto it = msg.find("content");
     const std::string text =
         text_of_content(it == msg.end() ? json() : *it, name + ".content", r == "assistant");
     if (t == ChatTemplate::DialoGPT) {
-      if (system) continue;  // DialoGPT has no system turn (docs/serve.md)
-      // Turn text is ordinary text: "<|endoftext|>" typed by a user is not a separator.
-      std::vector<int32_t> turn = tok.encode_ordinary(text);
-      ids.insert(ids.end(), turn.begin(), turn.end());
-      ids.push_back(tok.eot_id());
+      append_dialogpt_turn(tok, *cr, text, ids);  // tokenizer/chat.h (docs/serve.md)
     } else {
       plain += system ? "System: " : r == "user" ? "User: " : "Assistant: ";
       plain += text;

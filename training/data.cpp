@@ -1,0 +1,283 @@
+#include "training/data.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <string_view>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "tokenizer/chat.h"
+
+namespace gpt2::training {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) usage_error("{}: cannot open the data file: {}", path, std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    usage_error("{}: the data file is not a regular file", path);
+  }
+  std::string s;
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int e = errno;
+      ::close(fd);
+      usage_error("{}: cannot read the data file: {}", path, std::strerror(e));
+    }
+    if (n == 0) break;
+    s.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return s;
+}
+
+// SplitMix64: the one random source of the split and the batcher (fully specified).
+struct SplitMix64 {
+  uint64_t s;
+  uint64_t next() {
+    uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  }
+  // uniform in [0, n), n >= 1 (rejection: no modulo bias)
+  uint64_t below(uint64_t n) {
+    const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+    uint64_t x;
+    do x = next();
+    while (x >= limit);
+    return x % n;
+  }
+};
+
+// Fisher-Yates: for i from n-1 down to 1, swap i with a uniform j in [0, i].
+std::vector<size_t> permutation(size_t n, uint64_t seed) {
+  std::vector<size_t> p(n);
+  for (size_t i = 0; i < n; ++i) p[i] = i;
+  SplitMix64 r{seed};
+  for (size_t i = n; i > 1; --i) std::swap(p[i - 1], p[r.below(i)]);
+  return p;
+}
+
+void add(Dataset& d, Example e) {
+  d.stats.examples++;
+  d.stats.tokens += e.ids.size();
+  for (int32_t t : e.targets) d.stats.loss_tokens += t >= 0;
+  d.examples.push_back(std::move(e));
+}
+
+// Language-model windows over a token stream (the top of data.h).
+void add_windows(Dataset& d, const std::vector<int32_t>& x, size_t T) {
+  for (size_t k = 0; k + 1 < x.size(); k += T) {
+    const size_t n = std::min(T, x.size() - 1 - k);
+    Example e;
+    e.ids.assign(x.begin() + k, x.begin() + k + n);
+    e.targets.assign(x.begin() + k + 1, x.begin() + k + 1 + n);
+    add(d, std::move(e));
+  }
+}
+
+// One SFT sequence: `seq` with `learn[i]` true where token i is to be predicted.
+void add_sequence(Dataset& d, std::vector<int32_t> seq, std::vector<bool> learn, size_t T,
+                  const std::string& where) {
+  if (seq.size() > T + 1) {
+    seq.resize(T + 1);
+    learn.resize(T + 1);
+    if (std::find(learn.begin() + 1, learn.end(), true) == learn.end()) {
+      d.stats.dropped++;
+      log::warn("{}: dropped: the prompt fills the context of {} tokens (no response token left)",
+                where, T);
+      return;
+    }
+    d.stats.truncated++;
+    log::warn("{}: truncated to the context of {} tokens (the end of the response is cut)", where, T);
+  }
+  if (seq.size() < 2) return;  // nothing to predict (cannot happen: a sequence ends with EOT)
+  Example e;
+  e.ids.assign(seq.begin(), seq.end() - 1);
+  for (size_t i = 1; i < seq.size(); ++i) e.targets.push_back(learn[i] ? seq[i] : -1);
+  add(d, std::move(e));
+}
+
+const json& string_field(const json& j, const char* name, const std::string& where) {
+  auto it = j.find(name);
+  if (it == j.end()) usage_error("{}: missing field '{}'", where, name);
+  if (!it->is_string()) usage_error("{}: field '{}' is not a string", where, name);
+  return *it;
+}
+
+DataFormat kind_of(const json& j, const std::string& where) {
+  if (!j.is_object()) usage_error("{}: not a JSON object", where);
+  if (j.contains("messages")) return DataFormat::Messages;
+  if (j.contains("prompt") || j.contains("response")) return DataFormat::PromptResponse;
+  if (j.contains("text")) return DataFormat::JsonlText;
+  usage_error("{}: none of the fields 'text', 'prompt' + 'response', 'messages'", where);
+}
+
+}  // namespace
+
+const char* data_format_name(DataFormat f) {
+  switch (f) {
+    case DataFormat::Text:
+      return "text";
+    case DataFormat::JsonlText:
+      return "jsonl-text";
+    case DataFormat::PromptResponse:
+      return "prompt-response";
+    case DataFormat::Messages:
+      return "messages";
+  }
+  return "?";
+}
+
+Dataset load_dataset(const std::string& path, int context, const Tokenizer& tok) {
+  if (context < 1) usage_error("--context {} is out of range (must be >= 1)", context);
+  const size_t T = static_cast<size_t>(context);
+  const std::string text = read_file(path);
+  Dataset d;
+  const bool jsonl = path.size() >= 6 && path.compare(path.size() - 6, 6, ".jsonl") == 0;
+  if (!jsonl) {
+    d.format = DataFormat::Text;
+    add_windows(d, tok.encode_ordinary(text), T);
+    if (d.examples.empty()) usage_error("{}: no training data (fewer than 2 tokens)", path);
+    return d;
+  }
+  std::vector<int32_t> stream;  // {"text"} documents
+  size_t line_no = 0;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const std::string where = fmt::format("{}:{}", path, line_no);
+    if (line.find_first_not_of(" \t") == std::string_view::npos)
+      usage_error("{}: empty line (every line must be a JSON object)", where);
+    json j;
+    try {
+      j = json::parse(line);
+    } catch (const json::exception& e) {
+      usage_error("{}: not valid JSON: {}", where, e.what());
+    }
+    const DataFormat kind = kind_of(j, where);
+    if (line_no == 1) d.format = kind;
+    if (kind != d.format)
+      usage_error("{}: a {} line in a {} file (every line must be of the first line's kind)",
+                  where, data_format_name(kind), data_format_name(d.format));
+    d.stats.lines++;
+    if (kind == DataFormat::JsonlText) {
+      const std::vector<int32_t> ids = tok.encode_ordinary(string_field(j, "text", where).get_ref<const std::string&>());
+      stream.insert(stream.end(), ids.begin(), ids.end());
+      stream.push_back(tok.eot_id());
+    } else if (kind == DataFormat::PromptResponse) {
+      std::vector<int32_t> seq = tok.encode_ordinary(string_field(j, "prompt", where).get_ref<const std::string&>());
+      std::vector<bool> learn(seq.size(), false);
+      const std::vector<int32_t> r = tok.encode_ordinary(string_field(j, "response", where).get_ref<const std::string&>());
+      seq.insert(seq.end(), r.begin(), r.end());
+      seq.push_back(tok.eot_id());
+      learn.resize(seq.size(), true);
+      add_sequence(d, std::move(seq), std::move(learn), T, where);
+    } else {
+      const json& msgs = j["messages"];
+      if (!msgs.is_array() || msgs.empty())
+        usage_error("{}: field 'messages' is not a non-empty array", where);
+      std::vector<int32_t> seq;
+      std::vector<bool> learn;
+      bool any_assistant = false;
+      for (size_t i = 0; i < msgs.size(); ++i) {
+        const std::string name = fmt::format("messages[{}]", i);
+        if (!msgs[i].is_object()) usage_error("{}: field '{}' is not an object", where, name);
+        const json& role = string_field(msgs[i], "role", where + ": " + name);
+        const std::optional<ChatRole> r = parse_chat_role(role.get_ref<const std::string&>());
+        if (!r)
+          usage_error("{}: field '{}.role' {} is not one of system, developer, user, assistant",
+                      where, name, role.dump());
+        const json& content = string_field(msgs[i], "content", where + ": " + name);
+        const size_t n = append_dialogpt_turn(tok, *r, content.get_ref<const std::string&>(), seq);
+        learn.resize(seq.size(), *r == ChatRole::Assistant);
+        any_assistant = any_assistant || (*r == ChatRole::Assistant && n > 0);
+      }
+      if (!any_assistant) usage_error("{}: no assistant message (nothing to learn)", where);
+      add_sequence(d, std::move(seq), std::move(learn), T, where);
+    }
+  }
+  if (line_no == 0) usage_error("{}: the data file is empty", path);
+  if (d.format == DataFormat::JsonlText) add_windows(d, stream, T);
+  if (d.examples.empty()) usage_error("{}: no training example (every one was dropped)", path);
+  if (d.stats.truncated)
+    log::warn("{}: {} of {} examples truncated to the context of {} tokens", path,
+              d.stats.truncated, d.stats.lines, T);
+  return d;
+}
+
+Split split_dataset(std::vector<Example> examples, double val_fraction, uint64_t seed) {
+  if (!(val_fraction >= 0.0 && val_fraction < 1.0))
+    usage_error("--val-fraction {} is out of range (must be in [0, 1))", val_fraction);
+  const size_t n = examples.size();
+  size_t n_val = static_cast<size_t>(std::llround(static_cast<double>(n) * val_fraction));
+  if (val_fraction > 0 && n >= 2) n_val = std::clamp<size_t>(n_val, 1, n - 1);
+  if (n < 2) n_val = 0;
+  const std::vector<size_t> p = permutation(n, seed ^ 0x5350'4c49'5400'0000ull);  // "SPLIT"
+  std::vector<bool> is_val(n, false);
+  for (size_t i = 0; i < n_val; ++i) is_val[p[i]] = true;
+  Split s;
+  for (size_t i = 0; i < n; ++i) (is_val[i] ? s.val : s.train).push_back(std::move(examples[i]));
+  return s;  // both in file order
+}
+
+Batcher::Batcher(const std::vector<Example>& examples, int B, int T, uint64_t seed, int32_t pad_id)
+    : ex_(examples), B_(B), T_(T), seed_(seed), pad_(pad_id) {
+  if (B < 1) usage_error("micro-batch size {} is out of range (must be >= 1)", B);
+  for (const Example& e : examples)
+    if (e.ids.size() > static_cast<size_t>(T) || e.ids.size() != e.targets.size())
+      runtime_error("Batcher: an example of {} tokens does not fit T = {}", e.ids.size(), T);
+}
+
+size_t Batcher::batches_per_epoch() const { return (ex_.size() + B_ - 1) / B_; }
+
+std::vector<size_t> Batcher::order(uint64_t epoch) const {
+  return permutation(ex_.size(), SplitMix64{seed_ ^ (epoch * 0xd1b54a32d192ed03ull)}.next());
+}
+
+MicroBatch Batcher::get(uint64_t epoch, size_t index) const {
+  if (index >= batches_per_epoch())
+    runtime_error("Batcher: batch {} of an epoch of {}", index, batches_per_epoch());
+  if (!cached_ || cached_epoch_ != epoch) {
+    cached_order_ = order(epoch);
+    cached_epoch_ = epoch;
+    cached_ = true;
+  }
+  const std::vector<size_t>& ord = cached_order_;
+  MicroBatch mb;
+  mb.B = B_;
+  mb.T = T_;
+  mb.ids.assign(static_cast<size_t>(B_) * T_, pad_);
+  mb.targets.assign(static_cast<size_t>(B_) * T_, -1);
+  for (int b = 0; b < B_; ++b) {
+    const size_t k = index * B_ + b;
+    if (k >= ord.size()) break;
+    const Example& e = ex_[ord[k]];
+    std::copy(e.ids.begin(), e.ids.end(), mb.ids.begin() + static_cast<size_t>(b) * T_);
+    std::copy(e.targets.begin(), e.targets.end(), mb.targets.begin() + static_cast<size_t>(b) * T_);
+    mb.rows++;
+  }
+  return mb;
+}
+
+}  // namespace gpt2::training
