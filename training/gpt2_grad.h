@@ -1,0 +1,96 @@
+// The GPT-2 training pass: a forward pass that keeps every activation the backward pass needs,
+// the mean cross-entropy over the positions that have a target, and the backward pass giving
+// the gradient of every parameter in the flat layout of training/params.h.
+//
+// Model: exactly what models/forward.cpp computes (Hugging Face modeling_gpt2): LayerNorm with
+// the config's eps, causal attention scaled by 1/sqrt(HS), gelu_new (tanh approximation), the
+// LM head tied to wte. No dropout. Checked against PyTorch autograd in float64
+// (scripts/make-grad-fixtures, tests/unit/training_grad_test.cpp).
+//
+// Legend (models/model.h): B sequences × T tokens = N rows, C n_embd, NH heads, HS C/NH,
+// F n_inner, V vocab, L layers. Activations kept for one micro-batch (allocated once for (B,T)):
+//   x[l]     (N,C)  residual stream entering layer l (x[L]: leaving the last layer)
+//   per layer: ln1 (N,C) + mean/rstd (N), qkv (N,3C), att (B,NH,T,T) softmax probabilities,
+//              atty (N,C), xa (N,C) residual after attention, ln2 (N,C) + mean/rstd (N),
+//              pre (N,F) c_fc output before gelu, fch (N,F) after gelu
+//   lnf (N,C) + mean/rstd, probs (N,V): the logits, turned into softmax probabilities by
+//   forward() and into d(loss)/d(logits) by backward() in place
+// plus backward scratch reused by every layer: dx (N,C) the gradient flowing down the
+// residual stream, dln (N,C), datty (N,C), dqkv (N,3C), dfch (N,F).
+// activation_floats() gives the exact total:
+//   N·C·(L+1) + L·(N·(7C + 2F + 4) + B·NH·T²) + N·(C + V + 3) + N·(6C + F)
+//
+// Loss and gradient accumulation: forward() returns the mean cross-entropy over the positions
+// whose target is >= 0 (targets of -1 are not scored: the SFT prompt), 0 when there are none.
+// backward(grads, weight) ADDS weight · ∂(Σ over scored positions of the cross-entropy)/∂θ to
+// grads. weight = 1/n_targets() gives the gradient of forward()'s mean; to accumulate a batch
+// of several micro-batches give every micro-batch weight = 1/(scored positions in the whole
+// batch): the sum is then the gradient of the whole batch's mean, whatever the split.
+//
+// Threads and determinism: every parallel step runs on the caller's Pool over tasks that do
+// not depend on the thread count (fixed blocks of rows, of columns, or (sequence, head)
+// pairs), and every reduction (dW = Xᵀ·dY over the N rows, bias and LayerNorm gains, the
+// embedding scatter, dK/dV over the queries) is summed inside one task in a fixed order, so
+// the loss and every gradient are bit-identical for any thread count. The matrix products are
+// OpenBLAS cblas_sgemm calls made single-threaded (openblas_set_num_threads(1)) from our Pool
+// on fixed blocks of 256 rows × 128 columns of the output, as core/kernels_blas.cpp does.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/kernels.h"
+#include "models/model.h"
+#include "training/params.h"
+
+namespace gpt2::training {
+
+class Gpt2Grad {
+ public:
+  /// Activations for micro-batches of B sequences of T tokens (1 <= T <= n_positions);
+  /// throws usage_error otherwise.
+  Gpt2Grad(const ParamLayout& layout, int B, int T);
+
+  /// ids, targets: [B*T] row-major (sequence after sequence). ids in [0, V); targets in
+  /// [-1, V), -1 = no loss at that position. Returns the mean cross-entropy over the positions
+  /// with a target (0 if none). params (layout.total floats) must stay unchanged until
+  /// backward() has run. Throws usage_error naming a bad id or target.
+  float forward(kernels::Pool& pool, const float* params, const int32_t* ids,
+                const int32_t* targets);
+
+  /// Positions with a target in the last forward().
+  int n_targets() const { return n_targets_; }
+
+  /// Adds weight · ∂(Σ cross-entropy over the scored positions)/∂params to grads (layout.total
+  /// floats). Once per forward() (it consumes the probabilities in place).
+  void backward(kernels::Pool& pool, float* grads, float weight);
+
+  /// Floats of activations and backward scratch held (the formula above).
+  size_t activation_floats() const;
+
+  int B() const { return B_; }
+  int T() const { return T_; }
+
+ private:
+  const ParamLayout& layout_;
+  int B_, T_, N_;
+  const float* params_ = nullptr;
+  std::vector<int32_t> ids_, targets_;
+  int n_targets_ = 0;
+  bool ready_ = false;  // forward() ran and backward() has not yet
+  struct Layer {
+    std::vector<float> ln1, mean1, rstd1, qkv, att, atty, xa, ln2, mean2, rstd2, pre, fch;
+  };
+  std::vector<std::vector<float>> x_;  // L+1 residual streams
+  std::vector<Layer> layers_;
+  std::vector<float> lnf_, meanf_, rstdf_, probs_, row_loss_;
+  std::vector<float> dx_, dln_, datty_, dqkv_, dfch_;
+};
+
+/// Copies a loaded model's weights (Model::load with dtype F32, tied LM head) into a flat
+/// parameter buffer of `layout` (layout.total floats). Throws gpt2::Error if the model's
+/// configuration differs from the layout's or its LM head is untied.
+void params_from_model(const Model& model, const ParamLayout& layout, float* params);
+
+}  // namespace gpt2::training
