@@ -30,6 +30,7 @@
 #include "models/safetensors.h"
 #include "sampling/sampler.h"
 #include "tokenizer/tokenizer.h"
+#include "source_dir.h"
 
 namespace fz_tokenizer {
 #define LLVMFuzzerTestOneInput fuzz_tokenizer_one_input
@@ -49,7 +50,6 @@ namespace fz_prompt_ids {
 namespace fz_logit_bias {
 #define LLVMFuzzerTestOneInput fuzz_logit_bias_one_input
 #include "../fuzz/fuzz_logit_bias.cpp"
-#include "source_dir.h"
 #undef LLVMFuzzerTestOneInput
 }  // namespace fz_logit_bias
 

@@ -6,6 +6,7 @@
 #include "core/kernels.h"
 #include "training/adamw.h"
 #include "training_util.h"
+#include "source_dir.h"
 
 using namespace gpt2::training;
 using json = nlohmann::json;

@@ -16,6 +16,7 @@
 #include "models/safetensors.h"
 #include "models/score.h"
 #include "training/gpt2_grad.h"
+#include "source_dir.h"
 
 using namespace gpt2;
 using training::Gpt2Grad;
