@@ -479,22 +479,36 @@ void scalar_quantize_rows(const float* x, int ldx, int T, int K, int kp, int8_t*
 }
 
 void scalar_gelu(float* x, size_t n) {
-  constexpr float kC = 0.7978845608028654f;  // sqrt(2/pi)
+  // 0.5 v (1 + tanh(u)) = v / (1 + exp(-2u)): one expf instead of tanhf (which glibc builds
+  // on expm1f, several times slower), and no cancellation for negative u. exp overflowing to
+  // inf for very negative v gives v / inf = -0, GELU's limit.
+  constexpr float kC2 = 2 * 0.7978845608028654f;  // 2 sqrt(2/pi)
   for (size_t i = 0; i < n; ++i) {
     const float v = x[i];
-    x[i] = 0.5f * v * (1.0f + std::tanh(kC * (v + 0.044715f * v * v * v)));
+    x[i] = v / (1.0f + std::exp(-kC2 * (v + 0.044715f * v * v * v)));
   }
 }
 
 void scalar_attention_row(float* out, float* probs, const float* q, const float* kt,
                           const float* v, int n_keys, int HS, float scale) {
+  // Scores a block of kKeyBlock keys at a time: the inner loop runs across the block's keys
+  // (independent sums, so the compiler vectorises it without reordering any one sum; every
+  // key's sum still runs over i in order). Blocks are always allocated whole (core/kernels.h),
+  // so the keys past n_keys in the last block are read and their scores dropped.
   float maxv = -INFINITY;
-  for (int j = 0; j < n_keys; ++j) {
-    float s = 0;
-    const float* blk = kt + static_cast<size_t>(j / kKeyBlock) * HS * kKeyBlock + j % kKeyBlock;
-    for (int i = 0; i < HS; ++i) s += q[i] * blk[i * kKeyBlock];
-    probs[j] = s * scale;
-    maxv = std::max(maxv, probs[j]);
+  for (int j0 = 0; j0 < n_keys; j0 += kKeyBlock) {
+    const float* blk = kt + static_cast<size_t>(j0 / kKeyBlock) * HS * kKeyBlock;
+    float s[kKeyBlock] = {};
+    for (int i = 0; i < HS; ++i) {
+      const float qi = q[i];
+      const float* row = blk + static_cast<size_t>(i) * kKeyBlock;
+      for (int jj = 0; jj < kKeyBlock; ++jj) s[jj] += qi * row[jj];
+    }
+    const int nb = std::min(kKeyBlock, n_keys - j0);
+    for (int jj = 0; jj < nb; ++jj) {
+      probs[j0 + jj] = s[jj] * scale;
+      maxv = std::max(maxv, probs[j0 + jj]);
+    }
   }
   float sum = 0;
   for (int j = 0; j < n_keys; ++j) {
