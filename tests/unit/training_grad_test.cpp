@@ -194,3 +194,48 @@ TEST_CASE("training grad: positions without a target add nothing; bad input is r
   CHECK_THROWS_AS(Gpt2Grad(*fx.layout, 1, fx.model->config().n_positions + 1), Error);
   CHECK_THROWS_AS(Gpt2Grad(*fx.layout, 0, 4), Error);
 }
+
+TEST_CASE("training grad: bit-identical for 1, 2 and 3 threads with several blocks per step",
+          "[training]") {
+  // Shapes past every fixed block (256 rows and 128 columns per sgemm task, 64 columns per
+  // column sum): N = 288 rows, F = 192, V = 300.
+  ModelConfig c;
+  c.n_layer = 1;
+  c.n_head = 4;
+  c.n_embd = 80;
+  c.n_positions = 96;
+  c.vocab_size = 300;
+  c.n_inner = 192;
+  const ParamLayout layout(c);
+  const int B = 3, T = 96;
+  uint64_t s = 12345;
+  auto next = [&] {  // xorshift64, portable
+    s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+    return s;
+  };
+  std::vector<float> params(layout.total);
+  for (float& p : params) p = static_cast<float>(next() % 2001) / 1000.0f - 1.0f;  // [-1, 1]
+  std::vector<int32_t> ids(B * T), targets(B * T);
+  for (int i = 0; i < B * T; i++) {
+    ids[i] = static_cast<int32_t>(next() % c.vocab_size);
+    targets[i] = i % 5 == 0 ? -1 : static_cast<int32_t>(next() % c.vocab_size);
+  }
+  std::vector<float> ref;
+  float ref_loss = 0;
+  for (int threads : {1, 2, 3}) {
+    INFO("threads " << threads);
+    kernels::Pool pool(threads);
+    Gpt2Grad g(layout, B, T);
+    const float loss = g.forward(pool, params.data(), ids.data(), targets.data());
+    std::vector<float> grads(layout.total, 0.0f);
+    g.backward(pool, grads.data(), 1.0f / static_cast<float>(g.n_targets()));
+    REQUIRE(std::isfinite(loss));
+    if (threads == 1) {
+      ref = grads;
+      ref_loss = loss;
+      continue;
+    }
+    CHECK(std::memcmp(&loss, &ref_loss, sizeof(float)) == 0);
+    CHECK(std::memcmp(grads.data(), ref.data(), grads.size() * sizeof(float)) == 0);
+  }
+}
