@@ -2,6 +2,7 @@
 
 #include "training/params.h"
 #include "training/schedule.h"
+#include "training_util.h"
 
 using gpt2::training::Schedule;
 
@@ -23,13 +24,7 @@ TEST_CASE("schedule: edge cases", "[training]") {
 }
 
 TEST_CASE("params: one flat layout in checkpoint order, decay on matrices and embeddings", "[training]") {
-  gpt2::ModelConfig c;
-  c.n_layer = 2;
-  c.n_head = 2;
-  c.n_embd = 8;
-  c.n_positions = 16;
-  c.vocab_size = 50;
-  const gpt2::training::ParamLayout p(c);
+  const gpt2::training::ParamLayout p(training_test::tiny_config());
   REQUIRE(p.tensors.size() == 2 + 12 * 2 + 2);
   CHECK(p.tensors[0].spec.name == "wte.weight");
   CHECK(p.tensors[0].size == 50 * 8);

@@ -1,4 +1,7 @@
+#include <sys/resource.h>
+
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -203,4 +206,29 @@ TEST_CASE("checkpoint: an unwritable output directory is one clear error", "[tra
   }
   CHECK_THROWS_AS(parse_save_dtype("f8"), gpt2::Error);
   CHECK(parse_save_dtype("bf16") == SaveDType::BF16);
+}
+
+TEST_CASE("checkpoint: a write that fails midway keeps the previous checkpoint whole", "[training]") {
+  const ParamLayout layout(tiny_config());
+  ScratchDir dir;
+  save_checkpoint(dir.path, layout, random_params(layout.total, 5));
+  const std::string before = slurp(dir / "model.safetensors");
+  // A full disk, simulated with a file size limit (works for root too): write() fails EFBIG.
+  rlimit old{};
+  REQUIRE(getrlimit(RLIMIT_FSIZE, &old) == 0);
+  const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  rlimit small = old;
+  small.rlim_cur = 4096;
+  REQUIRE(setrlimit(RLIMIT_FSIZE, &small) == 0);
+  std::string err;
+  try {
+    save_checkpoint(dir.path, layout, random_params(layout.total, 6));
+  } catch (const gpt2::Error& e) {
+    err = e.what();
+  }
+  setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, old_handler);
+  CHECK(err == "cannot write " + dir / "model.safetensors" + ": File too large");
+  CHECK(slurp(dir / "model.safetensors") == before);
+  CHECK_FALSE(std::filesystem::exists(dir / "model.safetensors.tmp"));
 }
