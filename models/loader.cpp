@@ -204,15 +204,8 @@ struct Slot {
 };
 
 std::vector<Slot> weight_table(const ModelConfig& c, Weights& w) {
-  // Where each tensor of gpt2_tensor_specs() goes, in its order.
-  std::vector<const float**> dst = {&w.wte, &w.wpe};
   w.h.resize(c.n_layer);
-  for (LayerWeights& lw : w.h)
-    for (const float** d : {&lw.ln_1_w, &lw.ln_1_b, &lw.qkv_w, &lw.qkv_b, &lw.attn_proj_w, &lw.attn_proj_b,
-                            &lw.ln_2_w, &lw.ln_2_b, &lw.fc_w, &lw.fc_b, &lw.fc_proj_w, &lw.fc_proj_b})
-      dst.push_back(d);
-  dst.push_back(&w.ln_f_w);
-  dst.push_back(&w.ln_f_b);
+  const std::vector<const float**> dst = w.slots();
   std::vector<Slot> t;
   std::vector<TensorSpec> specs = gpt2_tensor_specs(c);
   for (size_t i = 0; i < specs.size(); ++i) t.push_back({std::move(specs[i].name), std::move(specs[i].shape), dst[i]});

@@ -44,6 +44,25 @@ struct Weights {
   const float* ln_f_w;          // (C)
   const float* ln_f_b;          // (C)
   const float* lm_head;         // (V, C)  == wte when tied (no lm_head.weight in the file)
+
+  /// Where each tensor of gpt2_tensor_specs() (models/tensors.h) goes, in that order (h must
+  /// already have n_layer blocks); lm_head is not listed (tied, or set apart).
+  std::vector<const float**> slots() {
+    std::vector<const float**> d = {&wte, &wpe};
+    for (LayerWeights& l : h)
+      for (const float** p : {&l.ln_1_w, &l.ln_1_b, &l.qkv_w, &l.qkv_b, &l.attn_proj_w, &l.attn_proj_b,
+                              &l.ln_2_w, &l.ln_2_b, &l.fc_w, &l.fc_b, &l.fc_proj_w, &l.fc_proj_b})
+        d.push_back(p);
+    d.push_back(&ln_f_w);
+    d.push_back(&ln_f_b);
+    return d;
+  }
+  /// The tensors' data in the same order.
+  std::vector<const float*> tensors() const {
+    std::vector<const float*> out;
+    for (const float** p : const_cast<Weights*>(this)->slots()) out.push_back(*p);
+    return out;
+  }
 };
 
 // The matrices in the form the kernels read (core/kernels.h): for --dtype f32 views of the

@@ -221,17 +221,11 @@ void save_checkpoint(const std::string& outdir, const ParamLayout& layout,
 std::vector<float> params_from_model(const Model& model, const ParamLayout& layout) {
   const ModelConfig& a = model.config();
   const ModelConfig& b = layout.cfg;
-  if (a.n_layer != b.n_layer || a.n_embd != b.n_embd || a.vocab_size != b.vocab_size ||
-      a.n_positions != b.n_positions || a.ff() != b.ff())
+  if (a.n_layer != b.n_layer || a.n_head != b.n_head || a.n_embd != b.n_embd ||
+      a.vocab_size != b.vocab_size || a.n_positions != b.n_positions || a.ff() != b.ff())
     runtime_error("{}: the model's shapes differ from the training layout's", model.name());
-  const Weights& w = model.impl().w;
-  std::vector<const float*> src = {w.wte, w.wpe};
-  for (const LayerWeights& l : w.h)
-    for (const float* p : {l.ln_1_w, l.ln_1_b, l.qkv_w, l.qkv_b, l.attn_proj_w, l.attn_proj_b,
-                           l.ln_2_w, l.ln_2_b, l.fc_w, l.fc_b, l.fc_proj_w, l.fc_proj_b})
-      src.push_back(p);
-  src.push_back(w.ln_f_w);
-  src.push_back(w.ln_f_b);
+  if (!model.impl().tied) runtime_error("{}: lm_head.weight is not tied to wte (not supported)", model.name());
+  const std::vector<const float*> src = model.impl().w.tensors();
   std::vector<float> out(layout.total);
   for (size_t i = 0; i < layout.tensors.size(); ++i)
     std::memcpy(out.data() + layout.tensors[i].offset, src.at(i), layout.tensors[i].size * 4);

@@ -415,22 +415,4 @@ void Gpt2Grad::backward(Pool& pool, float* grads, float weight) {
   });
 }
 
-void params_from_model(const Model& model, const ParamLayout& layout, float* params) {
-  const Model::Impl& m = model.impl();
-  const ModelConfig &a = m.cfg, &b = layout.cfg;
-  if (a.n_layer != b.n_layer || a.n_head != b.n_head || a.n_embd != b.n_embd ||
-      a.n_positions != b.n_positions || a.vocab_size != b.vocab_size || a.ff() != b.ff())
-    runtime_error("training: {}: the model's shape differs from the parameter layout's", m.name);
-  if (!m.tied)
-    runtime_error("training: {}: lm_head.weight is not tied to wte (not supported)", m.name);
-  std::vector<const float*> src = {m.w.wte, m.w.wpe};
-  for (const LayerWeights& lw : m.w.h)
-    src.insert(src.end(), {lw.ln_1_w, lw.ln_1_b, lw.qkv_w, lw.qkv_b, lw.attn_proj_w,
-                           lw.attn_proj_b, lw.ln_2_w, lw.ln_2_b, lw.fc_w, lw.fc_b, lw.fc_proj_w,
-                           lw.fc_proj_b});
-  src.insert(src.end(), {m.w.ln_f_w, m.w.ln_f_b});
-  for (size_t i = 0; i < layout.tensors.size(); i++)
-    std::copy(src[i], src[i] + layout.tensors[i].size, params + layout.tensors[i].offset);
-}
-
 }  // namespace gpt2::training

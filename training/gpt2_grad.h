@@ -88,9 +88,4 @@ class Gpt2Grad {
   std::vector<float> dx_, dln_, datty_, dqkv_, dfch_;
 };
 
-/// Copies a loaded model's weights (Model::load with dtype F32, tied LM head) into a flat
-/// parameter buffer of `layout` (layout.total floats). Throws gpt2::Error if the model's
-/// configuration differs from the layout's or its LM head is untied.
-void params_from_model(const Model& model, const ParamLayout& layout, float* params);
-
 }  // namespace gpt2::training

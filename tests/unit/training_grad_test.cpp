@@ -15,6 +15,7 @@
 #include "models/model.h"
 #include "models/safetensors.h"
 #include "models/score.h"
+#include "training/checkpoint.h"
 #include "training/gpt2_grad.h"
 #include "source_dir.h"
 
@@ -43,8 +44,7 @@ const Fixture& fixture() {
     lo.threads = 1;
     f.model = Model::load(kDir, lo);
     f.layout = std::make_unique<ParamLayout>(f.model->config());
-    f.params.resize(f.layout->total);
-    training::params_from_model(*f.model, *f.layout, f.params.data());
+    f.params = training::params_from_model(*f.model, *f.layout);
     MappedFile file(kDir + "/grads.safetensors");
     for (const TensorInfo& t : parse_safetensors(file.data(), file.size(), file.path())) {
       const uint8_t* p = file.data() + t.begin;
