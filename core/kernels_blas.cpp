@@ -5,9 +5,10 @@
 //                        pass's prompt rows at once, W read in place from the checkpoint;
 //   prompt rows, packed: each 64-column panel of an f16/bf16/q8 W dequantised into per-thread
 //                        scratch (unpack_panel, our kernel set), then one cblas_sgemm;
-//   decode rows, f32 W:  one cblas_sgemv per row and column block, so a row's bits never
-//                        depend on the other rows of the pass (core/kernels.h "Row
-//                        invariance" holds for decode rows);
+//   decode rows, f32 W:  per row, cblas_sgemv on 4 fixed slices of K over whole rows of a
+//                        [K,N] W (summed in slice order), or per block of columns of an
+//                        [N,K] W, so a row's bits never depend on the other rows of the pass
+//                        (core/kernels.h "Row invariance" holds for decode rows);
 //   decode rows, packed: our own kernels (OpenBLAS has no low-precision product).
 // The bias and the epilogue (residual add, gelu) are applied by us on the block just computed,
 // while it is in cache.
@@ -42,6 +43,7 @@ namespace gpt2::kernels {
 namespace {
 
 constexpr int kBlasCols = 128;  // output columns per task (a fixed split: see above)
+constexpr int kBlasKParts = 4;  // slices of K for the decode rows of a [K,N] W (see below)
 
 /// Per-thread scratch of the tasks here (not detail::scratch_floats: unpack_panel may use that).
 float* blas_scratch(size_t n) {
@@ -159,6 +161,31 @@ bool blas_matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y,
                   0.0f, tmp, nc);
       finish_block(tmp, T, nc, c0, y, ldy, bias, ep);
     });
+    return true;
+  }
+
+  if (decode && !w.transposed) {
+    // Decode rows of a [K,N] W: column blocks would read 512-byte pieces of rows N floats
+    // apart (OpenBLAS's sgemv then streams at ~2/3 of the memory bandwidth). Instead the K rows
+    // are cut into kBlasKParts fixed slices, each one sgemv over whole rows of W (one
+    // contiguous stream), and the partial sums are added in slice order: a fixed split and a
+    // fixed order, so the bits depend neither on the thread count nor on the other rows.
+    const int KP = std::min(kBlasKParts, K);
+    std::vector<float> part(static_cast<size_t>(KP) * T * N);
+    pool.run(KP * T, [&](int i) {
+      const int s = i % KP, t = i / KP;
+      const int k0 = static_cast<int>(static_cast<int64_t>(K) * s / KP);
+      const int k1 = static_cast<int>(static_cast<int64_t>(K) * (s + 1) / KP);
+      cblas_sgemv(CblasRowMajor, CblasTrans, k1 - k0, N, 1.0f, w.f32 + static_cast<size_t>(k0) * N,
+                  N, x + static_cast<size_t>(t) * ldx + k0, 1, 0.0f,
+                  part.data() + (static_cast<size_t>(t) * KP + s) * N, 1);
+    });
+    for (int t = 0; t < T; ++t) {
+      float* sum = part.data() + static_cast<size_t>(t) * KP * N;  // slice 0, then += the others
+      for (int s = 1; s < KP; ++s)
+        for (int n = 0; n < N; ++n) sum[n] += sum[static_cast<size_t>(s) * N + n];
+      finish_block(sum, 1, N, 0, y + static_cast<size_t>(t) * ldy, ldy, bias, ep);
+    }
     return true;
   }
 
