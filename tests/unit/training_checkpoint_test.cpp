@@ -38,9 +38,15 @@ uint32_t f32_bits(float f) {
   return b;
 }
 
-// Reference roundings, independent of the code under test: the compiler's own f32 -> _Float16
+// Reference roundings, independent of the code under test: the compiler's own f32 -> half
 // conversion (round to nearest even), and bf16 as the nearer of the two neighbours in double.
-float ref_f16(float x) { return static_cast<float>(static_cast<_Float16>(x)); }
+// g++ 12 has _Float16 in C++ on x86-64 only; aarch64 has the ARM __fp16 (IEEE format).
+#if defined(__aarch64__)
+using Half = __fp16;
+#else
+using Half = _Float16;
+#endif
+float ref_f16(float x) { return static_cast<float>(static_cast<Half>(x)); }
 float ref_bf16(float x) {
   if (std::signbit(x)) return -ref_bf16(-x);
   const uint32_t lo = f32_bits(x) & 0xffff0000u, hi = lo + 0x10000u;
@@ -52,7 +58,7 @@ float ref_bf16(float x) {
   return bits_to_f32(hi);
 }
 float f16_value(uint16_t h) {
-  _Float16 v;
+  Half v;
   std::memcpy(&v, &h, 2);
   return static_cast<float>(v);
 }
