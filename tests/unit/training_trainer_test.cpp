@@ -104,7 +104,7 @@ TEST_CASE("trainer: steps lower the loss; accumulation equals one micro-batch", 
   double worst = 0;
   for (size_t i = 0; i < layout.total; ++i)
     worst = std::max(worst, double(std::abs(a.params()[i] - b.params()[i])));
-  CHECK(worst < 1e-6);
+  CHECK(worst < 1e-5);  // Adam's first step moves each weight by about lr = 0.05
 }
 
 TEST_CASE("trainer: a stop request or a non-finite loss changes nothing", "[training]") {
