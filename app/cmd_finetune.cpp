@@ -175,6 +175,10 @@ int run_finetune(CLI::App& sub, FinetuneParams& p) {
     usage_error("--init {}: must be 'model' or 'random'", p.init);
   if (p.init == "random" && p.config.empty())
     usage_error("--init random needs --config FILE (the model's config.json: its shapes)");
+  if (sub.get_option("--steps")->count() > 0 && sub.get_option("--epochs")->count() > 0)
+    usage_error("--steps and --epochs: give one (the run's length)");
+  if (p.init == "random" && sub.get_option("--model")->count() > 0)
+    usage_error("--init random does not start from -m {} (give one)", p.model.model);
   if (p.init == "model" && !p.config.empty())
     usage_error("--config is for --init random (a model brings its own config)");
   if (!(p.val_fraction >= 0 && p.val_fraction < 1))
@@ -257,8 +261,11 @@ int run_finetune(CLI::App& sub, FinetuneParams& p) {
   const std::string title = fmt::format("gpt2 finetune {} on {}", model_name,
                                         fs::path(p.data).filename().string());
   auto save = [&] {
+    const auto t0 = std::chrono::steady_clock::now();
     trainer.save(p.outdir, save_dtype, options);
     tsv.write_plot(title);
+    log::info("saved step {} in {} ({:.1f} s)", trainer.steps_done(), p.outdir,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   };
   const bool progress = stderr_is_tty();
   double last_val = std::nan("");
