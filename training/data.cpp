@@ -129,10 +129,15 @@ const char* data_format_name(DataFormat f) {
 
 Dataset load_dataset(const std::string& path, int context, const Tokenizer& tok) {
   if (context < 1) usage_error("--context {} is out of range (must be >= 1)", context);
-  const size_t T = static_cast<size_t>(context);
-  const std::string text = read_file(path);
-  Dataset d;
   const bool jsonl = path.size() >= 6 && path.compare(path.size() - 6, 6, ".jsonl") == 0;
+  return parse_dataset(read_file(path), path, jsonl, context, tok);
+}
+
+Dataset parse_dataset(std::string_view text, const std::string& path, bool jsonl, int context,
+                      const Tokenizer& tok) {
+  if (context < 1) usage_error("--context {} is out of range (must be >= 1)", context);
+  const size_t T = static_cast<size_t>(context);
+  Dataset d;
   if (!jsonl) {
     d.format = DataFormat::Text;
     add_windows(d, tok.encode_ordinary(text), T);
