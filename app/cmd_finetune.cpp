@@ -311,8 +311,14 @@ int run_finetune(CLI::App& sub, FinetuneParams& p) {
                    row.tokens_per_s, duration_text(eta).c_str());
     }
   }
-  if (progress) std::fputs("\n", stderr);
   save();
+  if (progress && !tsv.rows().empty()) {
+    const LogRow& last = tsv.rows().back();
+    std::fprintf(stderr, "\ngpt2 finetune: %lld steps, train loss %.4f%s; saved in %s (gpt2 generate -m %s)\n",
+                 static_cast<long long>(trainer.steps_done()), last.train_loss,
+                 std::isnan(last_val) ? "" : fmt::format(", val loss {:.4f}", last_val).c_str(),
+                 p.outdir.c_str(), p.outdir.c_str());
+  }
   return 0;
 }
 
