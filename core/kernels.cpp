@@ -14,8 +14,21 @@
 #include "core/kernels_impl.h"
 #include "core/kernels_neon.h"
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 namespace gpt2::kernels {
 namespace {
+
+#if defined(__x86_64__)
+// F16C from CPUID leaf 1 (ECX bit 29): clang 14's __builtin_cpu_supports has no "f16c".
+// Asked only after avx2/avx512f, whose checks include the OS's ymm/zmm state.
+bool cpu_has_f16c() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29)) != 0;
+}
+#endif
 
 using detail::KernelSet;
 
@@ -34,11 +47,10 @@ bool cpu_runs(Isa isa) {
       // libgcc's checks include the OS's XSAVE support for the ymm/zmm state
       __builtin_cpu_init();
       if (isa == Isa::Avx2)
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-               __builtin_cpu_supports("f16c");
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-             __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma");
+             cpu_has_f16c() && __builtin_cpu_supports("fma");
 #else
       return false;
 #endif
