@@ -58,8 +58,12 @@ double tick_step(double span, int n) {
   return 10 * p;
 }
 
+// A tick label with as many decimals as the step needs (2.5 -> 1, 0.25 -> 2, 10 -> 0).
 std::string fmt_num(double v, double step) {
-  const int decimals = step >= 1 ? 0 : static_cast<int>(std::ceil(-std::log10(step) - 1e-9));
+  int decimals = 0;
+  while (decimals < 6 && std::abs(step * std::pow(10.0, decimals) -
+                                  std::round(step * std::pow(10.0, decimals))) > 1e-6)
+    ++decimals;
   return fmt::format("{:.{}f}", v, decimals);
 }
 

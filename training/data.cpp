@@ -22,6 +22,9 @@ using json = nlohmann::json;
 
 namespace {
 
+// Lines named in warnings before only the totals are given.
+constexpr size_t kWarnLines = 5;
+
 std::string read_file(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) usage_error("{}: cannot open the data file: {}", path, std::strerror(errno));
@@ -81,13 +84,13 @@ void add_sequence(Dataset& d, std::vector<int32_t> seq, std::vector<bool> learn,
     seq.resize(T + 1);
     learn.resize(T + 1);
     if (std::find(learn.begin() + 1, learn.end(), true) == learn.end()) {
-      d.stats.dropped++;
-      log::warn("{}: dropped: the prompt fills the context of {} tokens (no response token left)",
-                where, T);
+      if (d.stats.dropped++ < kWarnLines)
+        log::warn("{}: dropped: the prompt fills the context of {} tokens (no response token left)",
+                  where, T);
       return;
     }
-    d.stats.truncated++;
-    log::warn("{}: truncated to the context of {} tokens (the end of the response is cut)", where, T);
+    if (d.stats.truncated++ < kWarnLines)
+      log::warn("{}: truncated to the context of {} tokens (the end of the response is cut)", where, T);
   }
   if (seq.size() < 2) return;  // nothing to predict (cannot happen: a sequence ends with EOT)
   Example e;
@@ -210,6 +213,9 @@ Dataset parse_dataset(std::string_view text, const std::string& path, bool jsonl
   if (d.stats.truncated)
     log::warn("{}: {} of {} examples truncated to the context of {} tokens", path,
               d.stats.truncated, d.stats.lines, T);
+  if (d.stats.dropped)
+    log::warn("{}: {} of {} examples dropped (the prompt fills the context of {} tokens)", path,
+              d.stats.dropped, d.stats.lines, T);
   return d;
 }
 

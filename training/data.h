@@ -24,7 +24,7 @@
 // Text is encoded as ordinary text: "<|endoftext|>" written in the data is not a separator.
 //
 // An SFT example longer than context + 1 tokens is cut to its first context + 1 tokens
-// (the end of the response goes), with a warning naming the line, counted in
+// (the end of the response goes), with a warning naming the line (the first 5; then a total), counted in
 // DataStats::truncated; if no response token is left (the prompt fills the context) the
 // example is dropped instead (DataStats::dropped), as it would teach nothing.
 //

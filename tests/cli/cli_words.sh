@@ -67,7 +67,7 @@ err "unknown option =value" "gpt2: error: unknown option '--no-such-flag' (see g
 err "unknown short option"  "gpt2: error: unknown option '-x' (see gpt2 inspect-logits --help)" \
     inspect-logits -x hi
 err "unknown global option" "gpt2: error: unknown option '-q' (see gpt2 --help)" -q
-err "unknown command"       "gpt2: error: unknown command 'generat'; did you mean generate? Commands: tokenize, generate, inspect-logits, bench, serve. (see gpt2 --help)" \
+err "unknown command"       "gpt2: error: unknown command 'generat'; did you mean generate? Commands: tokenize, generate, inspect-logits, bench, serve, finetune. (see gpt2 --help)" \
     generat Once upon a time
 err "stray arguments, in order" "gpt2: error: gpt2 bench takes no positional arguments: 'one' 'two' 'three' (see gpt2 bench --help)" \
     bench one two three
