@@ -166,22 +166,56 @@ void layernorm_backward(Pool& pool, float* dx, float* dg, float* db, const float
   });
 }
 
-// exp(x), branch-free so that loops of it vectorise (libm's expf/tanhf are calls per element):
-// x clamped to [-87.3, 88.7], n = round(x·log2 e) by the 1.5·2^23 trick, r = x - n·ln 2 in
-// two parts, Cephes' degree-7 polynomial for e^r (within ~2 ulp), times 2^n built in the
-// exponent bits. exp of very negative x gives ~1e-38 instead of 0.
-inline float fast_exp(float x) {
-  x = std::min(std::max(x, -87.3f), 88.7f);
-  const float t = x * 1.44269504088896341f + 12582912.0f;  // 1.5·2^23: rounds to an integer
-  const float n = t - 12582912.0f;
-  int32_t ti;
-  std::memcpy(&ti, &t, 4);
-  const int32_t bits = (ti - 0x4B400000 + 127) << 23;  // 2^n
-  float pow2n;
-  std::memcpy(&pow2n, &bits, 4);
-  float r = x - n * 0.693359375f;
+// Vectorised elementwise math without libm calls, written with GCC's vector extension: vf is
+// 16 floats (one AVX-512 register, or four SSE2/NEON ones on the baseline ISA the library is
+// built for), every operation the IEEE operation per lane, so each lane gives exactly the bits
+// the scalar (float) instantiation gives; the tails of the loops use that.
+// (-Wpsabi: these values never cross a call boundary that another ISA's code could see.)
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef float vf __attribute__((vector_size(64)));
+typedef int32_t vi __attribute__((vector_size(64)));
+constexpr int kLanes = 16;
+inline vf load(const float* p) {
+  vf v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store(float* p, vf v) { std::memcpy(p, &v, sizeof v); }
+inline int32_t bits_of(float x) {
+  int32_t i;
+  std::memcpy(&i, &x, 4);
+  return i;
+}
+inline float float_of(int32_t i) {
+  float x;
+  std::memcpy(&x, &i, 4);
+  return x;
+}
+inline vi bits_of(vf x) {
+  vi i;
+  std::memcpy(&i, &x, sizeof i);
+  return i;
+}
+inline vf float_of(vi i) {
+  vf x;
+  std::memcpy(&x, &i, sizeof x);
+  return x;
+}
+
+// exp(x) (F = float or vf): x clamped to [-87.3, 88.7], n = round(x·log2 e) by the 1.5·2^23
+// trick, r = x - n·ln 2 in two parts, Cephes' polynomial for e^r (within ~2 ulp), times 2^n
+// built in the exponent bits. exp of very negative x gives ~1e-38 instead of 0.
+template <typename F>
+inline F fast_exp(F x) {
+  const F lo = F{} - 87.3f, hi = F{} + 88.7f;
+  x = x < lo ? lo : x;
+  x = x > hi ? hi : x;
+  const F t = x * 1.44269504088896341f + 12582912.0f;  // 1.5·2^23: rounds to an integer
+  const F n = t - 12582912.0f;
+  const F pow2n = float_of((bits_of(t) - (0x4B400000 - 127)) << 23);
+  F r = x - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
+  F p = F{} + 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;
   p = p * r + 4.1665795894e-2f;
@@ -194,21 +228,29 @@ inline float fast_exp(float x) {
 constexpr float kGeluC = 0.7978845608028654f;  // sqrt(2/pi)
 
 // d(gelu_new)/dx, with tanh(u) = 2 / (1 + e^(-2u)) - 1 (fast_exp's clamp gives ±1 at the ends)
-inline float gelu_grad(float x) {
-  const float u = kGeluC * (x + 0.044715f * x * x * x);
-  const float th = 2.0f / (1.0f + fast_exp(-2.0f * u)) - 1.0f;
+template <typename F>
+inline F gelu_grad(F x) {
+  const F u = kGeluC * (x + 0.044715f * x * x * x);
+  const F th = 2.0f / (1.0f + fast_exp(-2.0f * u)) - 1.0f;
   return 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * kGeluC * (1.0f + 3.0f * 0.044715f * x * x);
 }
 
-// In-order (fixed, thread-independent) reductions in 16 interleaved lanes, which vectorise:
-// lane k sums the elements i ≡ k (mod 16) in order, then the lanes are combined in order.
-constexpr int kLanes = 16;
+// d[i] *= gelu_grad(x[i]) for i < n
+void gelu_backward(float* d, const float* x, size_t n) {
+  size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) store(d + i, load(d + i) * gelu_grad(load(x + i)));
+  for (; i < n; i++) d[i] *= gelu_grad(x[i]);
+}
+
+// Reductions in a fixed order that does not depend on the thread count: lane k runs over the
+// elements i ≡ k (mod 16) in order, then the lanes are combined in order, then the tail.
 float max_lanes(const float* x, int n) {
-  float m[kLanes];
-  for (int k = 0; k < kLanes; k++) m[k] = -INFINITY;
+  vf m = vf{} - INFINITY;
   int i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int k = 0; k < kLanes; k++) m[k] = x[i + k] > m[k] ? x[i + k] : m[k];
+  for (; i + kLanes <= n; i += kLanes) {
+    const vf v = load(x + i);
+    m = v > m ? v : m;
+  }
   float r = -INFINITY;
   for (int k = 0; k < kLanes; k++) r = std::max(r, m[k]);
   for (; i < n; i++) r = std::max(r, x[i]);
@@ -216,27 +258,29 @@ float max_lanes(const float* x, int n) {
 }
 
 float dot_lanes(const float* a, const float* b, int n) {
-  float s[kLanes] = {};
+  vf s = {};
   int i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int k = 0; k < kLanes; k++) s[k] += a[i + k] * b[i + k];
+  for (; i + kLanes <= n; i += kLanes) s += load(a + i) * load(b + i);
   float r = 0;
   for (int k = 0; k < kLanes; k++) r += s[k];
   for (; i < n; i++) r += a[i] * b[i];
   return r;
 }
 
-// x[i] = exp(x[i] - shift); returns Σ x[i] (in double, lanes as above)
+// x[i] = exp(x[i] - shift); returns Σ x[i], summed in double (lanes as above)
 double exp_sum(float* x, int n, float shift) {
-  double s[kLanes] = {};
+  typedef double vd __attribute__((vector_size(64)));
+  vd s0 = {}, s1 = {};  // lanes 0-7 and 8-15
   int i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int k = 0; k < kLanes; k++) {
-      x[i + k] = fast_exp(x[i + k] - shift);
-      s[k] += x[i + k];
-    }
+  for (; i + kLanes <= n; i += kLanes) {
+    const vf e = fast_exp(load(x + i) - shift);
+    store(x + i, e);
+    s0 += __builtin_convertvector(__builtin_shufflevector(e, e, 0, 1, 2, 3, 4, 5, 6, 7), vd);
+    s1 += __builtin_convertvector(__builtin_shufflevector(e, e, 8, 9, 10, 11, 12, 13, 14, 15), vd);
+  }
   double r = 0;
-  for (int k = 0; k < kLanes; k++) r += s[k];
+  for (int k = 0; k < 8; k++) r += s0[k];
+  for (int k = 0; k < 8; k++) r += s1[k];
   for (; i < n; i++) {
     x[i] = fast_exp(x[i] - shift);
     r += x[i];
@@ -437,7 +481,7 @@ void Gpt2Grad::backward(Pool& pool, float* grads, float weight) {
     pool.run(blocks(N, kRowBlock), [&](int blk) {
       const size_t i0 = static_cast<size_t>(blk) * kRowBlock * F;
       const size_t i1 = static_cast<size_t>(std::min(N, (blk + 1) * kRowBlock)) * F;
-      for (size_t i = i0; i < i1; i++) dfch_[i] *= gelu_grad(a.pre[i]);
+      gelu_backward(dfch_.data() + i0, a.pre.data() + i0, i1 - i0);
     });
     linear_backward(pool, dln_.data(), dW(kFcW), dW(kFcB), dfch_.data(), a.ln2.data(), W(kFcW),
                     N, C, F);
