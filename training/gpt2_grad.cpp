@@ -19,13 +19,14 @@ using kernels::Pool;
 
 // sgemm tasks: the output is cut into ceil(M / rows) × ceil(N / cols) near-equal blocks
 // (sides multiples of 16), at most kGemmRows × kGemmCols, and the larger side halved while
-// that gives fewer than kGemmMinTasks blocks (so 2 or 3 threads stay busy to the end).
-// OpenBLAS repacks both operands per call: 512 × 256 blocks spend less time packing than
-// 256 × 128 ones did (single-thread sgemm on the 124M shapes at 1024 rows: 142-167 GFLOP/s
-// against 133-157, thread CPU time). The grid depends on the shape only.
-constexpr int kGemmRows = 512;
-constexpr int kGemmCols = 256;
-constexpr int kGemmMinTasks = 12;
+// that gives fewer than kGemmMinTasks blocks (so 2 to 4 threads stay busy to the end). The
+// grid depends on the shape only. OpenBLAS repacks both operands per call, so larger blocks
+// pack less: all products of one 124M step at 1024 rows, one thread, thread CPU time
+// (/work/scratch/gradbench/gridbench.cpp): 256 × 128 blocks 5.14 s, at most 512 × 256 with
+// >= 12 tasks 4.69 s, this rule 4.59 s (the LM head's products gain most).
+constexpr int kGemmRows = 1024;
+constexpr int kGemmCols = 1024;
+constexpr int kGemmMinTasks = 8;
 constexpr int kRowBlock = 16;   // rows per task of the row-wise steps
 constexpr int kColBlock = 64;   // columns per task of the column sums
 constexpr int kAttBlock = 64;   // query rows per causal block of the attention products

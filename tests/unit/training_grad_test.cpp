@@ -197,7 +197,7 @@ TEST_CASE("training grad: positions without a target add nothing; bad input is r
 
 TEST_CASE("training grad: bit-identical for 1, 2 and 3 threads with several blocks per step",
           "[training]") {
-  // Shapes past every fixed block (every sgemm is cut into at least 12 blocks, the attention
+  // Shapes past every fixed block (every sgemm is cut into at least 8 blocks, the attention
   // into 64-row blocks, the column sums into 64 columns): N = 288 rows, T = 96, F = 192, V = 300.
   ModelConfig c;
   c.n_layer = 1;
