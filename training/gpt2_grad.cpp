@@ -173,6 +173,14 @@ void layernorm_backward(Pool& pool, float* dx, float* dg, float* db, const float
 // the scalar (float) instantiation gives; the tails of the loops use that.
 // (-Wpsabi: these values never cross a call boundary that another ISA's code could see.)
 #pragma GCC diagnostic ignored "-Wpsabi"
+// The loops below are also compiled for AVX-512 (one register per vf instead of four) and
+// picked at load time (ifunc) on x86-64 with GCC. The library is built with
+// -ffp-contract=off, so both versions do the same IEEE operations per lane: the same bits.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define GPT2_WIDE_CLONES __attribute__((target_clones("avx512f", "default")))
+#else
+#define GPT2_WIDE_CLONES
+#endif
 typedef float vf __attribute__((vector_size(64)));
 typedef int32_t vi __attribute__((vector_size(64)));
 constexpr int kLanes = 16;
@@ -237,7 +245,7 @@ inline F gelu_grad(F x) {
 }
 
 // d[i] *= gelu_grad(x[i]) for i < n
-void gelu_backward(float* d, const float* x, size_t n) {
+GPT2_WIDE_CLONES void gelu_backward(float* d, const float* x, size_t n) {
   size_t i = 0;
   for (; i + kLanes <= n; i += kLanes) store(d + i, load(d + i) * gelu_grad(load(x + i)));
   for (; i < n; i++) d[i] *= gelu_grad(x[i]);
@@ -245,7 +253,7 @@ void gelu_backward(float* d, const float* x, size_t n) {
 
 // Reductions in a fixed order that does not depend on the thread count: lane k runs over the
 // elements i ≡ k (mod 16) in order, then the lanes are combined in order, then the tail.
-float max_lanes(const float* x, int n) {
+GPT2_WIDE_CLONES float max_lanes(const float* x, int n) {
   vf m = vf{} - INFINITY;
   int i = 0;
   for (; i + kLanes <= n; i += kLanes) {
@@ -258,7 +266,7 @@ float max_lanes(const float* x, int n) {
   return r;
 }
 
-float dot_lanes(const float* a, const float* b, int n) {
+GPT2_WIDE_CLONES float dot_lanes(const float* a, const float* b, int n) {
   vf s = {};
   int i = 0;
   for (; i + kLanes <= n; i += kLanes) s += load(a + i) * load(b + i);
@@ -269,7 +277,7 @@ float dot_lanes(const float* a, const float* b, int n) {
 }
 
 // x[i] = exp(x[i] - shift); returns Σ x[i], summed in double (lanes as above)
-double exp_sum(float* x, int n, float shift) {
+GPT2_WIDE_CLONES double exp_sum(float* x, int n, float shift) {
   typedef double vd __attribute__((vector_size(64)));
   vd s0 = {}, s1 = {};  // lanes 0-7 and 8-15
   int i = 0;
