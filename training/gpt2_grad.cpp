@@ -21,9 +21,9 @@ using kernels::Pool;
 // (sides multiples of 16), at most kGemmRows × kGemmCols, and the larger side halved while
 // that gives fewer than kGemmMinTasks blocks (so 2 to 4 threads stay busy to the end). The
 // grid depends on the shape only. OpenBLAS repacks both operands per call, so larger blocks
-// pack less: all products of one 124M step at 1024 rows, one thread, thread CPU time
-// (/work/scratch/gradbench/gridbench.cpp): 256 × 128 blocks 5.14 s, at most 512 × 256 with
-// >= 12 tasks 4.69 s, this rule 4.59 s (the LM head's products gain most).
+// pack less: all products of one 124M step at 1024 rows (B=4, T=256), each grid's blocks
+// through cblas_sgemm in turn on one thread, thread CPU time: 256 × 128 blocks 5.14 s, at
+// most 512 × 256 with >= 12 tasks 4.69 s, this rule 4.59 s (the LM head's products gain most).
 constexpr int kGemmRows = 1024;
 constexpr int kGemmCols = 1024;
 constexpr int kGemmMinTasks = 8;
