@@ -37,6 +37,28 @@ void for_blocks(const std::vector<Block>& blocks, kernels::Pool* pool, F&& fn) {
   }
 }
 
+struct AdamWScalars {
+  float b1, c1, b2, c2, neg_step, bc2_sqrt, eps, decay;
+};
+
+// One AdamW pass over n elements (decay, moments, update), with the scalars in registers and
+// no aliasing, so the loop vectorises (sqrt and / are exact IEEE operations at any width: the
+// same bits as one element at a time).
+void adamw_range(float* __restrict p, float* __restrict m, float* __restrict v,
+                 const float* __restrict g, size_t n, const AdamWScalars k) {
+  for (size_t i = 0; i < n; ++i) {
+    // ATen's CPU kernels: mul_ then add_(alpha) / addcmul_ (self + value * t1 * t2) /
+    // addcdiv_ (self + value * t1 / t2), left to right.
+    const float pi = p[i] * k.decay;
+    const float mi = m[i] * k.b1 + k.c1 * g[i];
+    const float vi = v[i] * k.b2 + k.c2 * g[i] * g[i];
+    m[i] = mi;
+    v[i] = vi;
+    const float denom = std::sqrt(vi) / k.bc2_sqrt + k.eps;
+    p[i] = pi + k.neg_step * mi / denom;
+  }
+}
+
 }  // namespace
 
 double clip_grad_norm(const ParamLayout& layout, std::span<float> grads, double max_norm,
@@ -47,8 +69,17 @@ double clip_grad_norm(const ParamLayout& layout, std::span<float> grads, double 
   std::vector<double> partial(blocks.size());
   const Block* b0 = blocks.data();
   for_blocks(blocks, pool, [&](const Block& b) {
+    // kLanes interleaved partial sums (lane k: the elements i ≡ k mod kLanes in order, so the
+    // loop vectorises), added in lane order: a fixed order, any thread count.
+    constexpr size_t kLanes = 16;
+    double lane[kLanes] = {};
+    const float* g = grads.data();
+    size_t i = b.begin;
+    for (; i + kLanes <= b.end; i += kLanes)
+      for (size_t k = 0; k < kLanes; ++k) lane[k] += double(g[i + k]) * double(g[i + k]);
     double s = 0.0;
-    for (size_t i = b.begin; i < b.end; ++i) s += double(grads[i]) * double(grads[i]);
+    for (size_t k = 0; k < kLanes; ++k) s += lane[k];
+    for (; i < b.end; ++i) s += double(g[i]) * double(g[i]);
     partial[&b - b0] = s;
   });
   double sum = 0.0;
@@ -90,17 +121,11 @@ void AdamW::step(std::span<float> params, std::span<const float> grads, double l
   float* m = state_.m.data();
   float* v = state_.v.data();
   const std::vector<Block> blocks = blocks_of(layout_);
+  const AdamWScalars k{b1, c1, b2, c2, neg_step, bc2_sqrt, eps, 1.0f};
   for_blocks(blocks, pool, [&](const Block& b) {
-    if (layout_.tensors[b.tensor].decay && opts_.weight_decay != 0.0)
-      for (size_t i = b.begin; i < b.end; ++i) p[i] *= decay;
-    for (size_t i = b.begin; i < b.end; ++i) {
-      // ATen's CPU kernels: mul_ then add_(alpha) / addcmul_ (self + value * t1 * t2) /
-      // addcdiv_ (self + value * t1 / t2), left to right.
-      m[i] = m[i] * b1 + c1 * g[i];
-      v[i] = v[i] * b2 + c2 * g[i] * g[i];
-      const float denom = std::sqrt(v[i]) / bc2_sqrt + eps;
-      p[i] = p[i] + neg_step * m[i] / denom;
-    }
+    AdamWScalars kb = k;  // p * 1.0f == p bit for bit: tensors without decay take the same loop
+    if (layout_.tensors[b.tensor].decay && opts_.weight_decay != 0.0) kb.decay = decay;
+    adamw_range(p + b.begin, m + b.begin, v + b.begin, g + b.begin, b.end - b.begin, kb);
   });
 }
 

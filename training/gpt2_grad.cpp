@@ -17,10 +17,19 @@ namespace {
 
 using kernels::Pool;
 
-constexpr int kGemmRows = 256;  // output rows per sgemm task
-constexpr int kGemmCols = 128;  // output columns per sgemm task
+// sgemm tasks: the output is cut into ceil(M / rows) × ceil(N / cols) near-equal blocks
+// (sides multiples of 16), at most kGemmRows × kGemmCols, and the larger side halved while
+// that gives fewer than kGemmMinTasks blocks (so 2 to 4 threads stay busy to the end). The
+// grid depends on the shape only. OpenBLAS repacks both operands per call, so larger blocks
+// pack less: all products of one 124M step at 1024 rows (B=4, T=256), each grid's blocks
+// through cblas_sgemm in turn on one thread, thread CPU time: 256 × 128 blocks 5.14 s, at
+// most 512 × 256 with >= 12 tasks 4.69 s, this rule 4.59 s (the LM head's products gain most).
+constexpr int kGemmRows = 1024;
+constexpr int kGemmCols = 1024;
+constexpr int kGemmMinTasks = 8;
 constexpr int kRowBlock = 16;   // rows per task of the row-wise steps
 constexpr int kColBlock = 64;   // columns per task of the column sums
+constexpr int kAttBlock = 64;   // query rows per causal block of the attention products
 
 // Parameter tensors of a layer, in models/tensors.h order (offset from 2 + 12·l).
 enum LayerTensor {
@@ -34,20 +43,37 @@ void blas_single_threaded() {
   std::call_once(once, [] { openblas_set_num_threads(1); });
 }
 
+// The side of the blocks that cut n into ceil(n / most) near-equal parts (multiple of 16).
+int block_side(int n, int most) { return (blocks(n, blocks(n, most)) + 15) / 16 * 16; }
+
+// One single-threaded row-major sgemm: C[M,N] (ldc) = alpha·op(A)·op(B) + beta·C.
+void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
+           const float* B, int ldb, float beta, float* C, int ldc) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N,
+              K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 // Cm[M,N] (ldc) = op(A)[M,K] · op(B)[K,N] + beta·Cm (+ bias[N] if given), row-major. A is
 // [M,K] (lda), or [K,M] when ta; B is [K,N] (ldb), or [N,K] when tb. One single-threaded
-// sgemm per fixed block of kGemmRows × kGemmCols outputs: the sum over K is inside one call.
+// sgemm per block of outputs (the grid above): the sum over K is inside one call.
+
 void gemm(Pool& pool, bool ta, bool tb, int M, int N, int K, const float* A, int lda,
           const float* B, int ldb, float beta, float* Cm, int ldc, const float* bias = nullptr) {
-  const int nb = blocks(N, kGemmCols);
-  pool.run(blocks(M, kGemmRows) * nb, [&](int i) {
-    const int r0 = (i / nb) * kGemmRows, c0 = (i % nb) * kGemmCols;
-    const int m = std::min(kGemmRows, M - r0), n = std::min(kGemmCols, N - c0);
+  int br = block_side(M, kGemmRows), bc = block_side(N, kGemmCols);
+  while (blocks(M, br) * blocks(N, bc) < kGemmMinTasks && std::max(br, bc) > 64) {
+    if (br >= bc)
+      br = block_side(M, br / 2);
+    else
+      bc = block_side(N, bc / 2);
+  }
+  const int nb = blocks(N, bc);
+  pool.run(blocks(M, br) * nb, [&](int i) {
+    const int r0 = (i / nb) * br, c0 = (i % nb) * bc;
+    const int m = std::min(br, M - r0), n = std::min(bc, N - c0);
     const float* a = ta ? A + r0 : A + static_cast<size_t>(r0) * lda;
     const float* b = tb ? B + static_cast<size_t>(c0) * ldb : B + c0;
     float* c = Cm + static_cast<size_t>(r0) * ldc + c0;
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                m, n, K, 1.0f, a, lda, b, ldb, beta, c, ldc);
+    sgemm(ta, tb, m, n, K, 1.0f, a, lda, b, ldb, beta, c, ldc);
     if (bias)
       for (int r = 0; r < m; r++)
         for (int j = 0; j < n; j++) c[static_cast<size_t>(r) * ldc + j] += bias[c0 + j];
@@ -141,20 +167,136 @@ void layernorm_backward(Pool& pool, float* dx, float* dg, float* db, const float
   });
 }
 
+// Vectorised elementwise math without libm calls, written with GCC's vector extension: vf is
+// 16 floats (one AVX-512 register, or four SSE2/NEON ones on the baseline ISA the library is
+// built for), every operation the IEEE operation per lane, so each lane gives exactly the bits
+// the scalar (float) instantiation gives; the tails of the loops use that.
+// (-Wpsabi: these values never cross a call boundary that another ISA's code could see.)
+#pragma GCC diagnostic ignored "-Wpsabi"
+// The loops below are also compiled for AVX-512 (one register per vf instead of four) and
+// picked at load time (ifunc) on x86-64 with GCC. The library is built with
+// -ffp-contract=off, so both versions do the same IEEE operations per lane: the same bits.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define GPT2_WIDE_CLONES __attribute__((target_clones("avx512f", "default")))
+#else
+#define GPT2_WIDE_CLONES
+#endif
+typedef float vf __attribute__((vector_size(64)));
+typedef int32_t vi __attribute__((vector_size(64)));
+constexpr int kLanes = 16;
+inline vf load(const float* p) {
+  vf v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store(float* p, vf v) { std::memcpy(p, &v, sizeof v); }
+inline int32_t bits_of(float x) {
+  int32_t i;
+  std::memcpy(&i, &x, 4);
+  return i;
+}
+inline float float_of(int32_t i) {
+  float x;
+  std::memcpy(&x, &i, 4);
+  return x;
+}
+inline vi bits_of(vf x) {
+  vi i;
+  std::memcpy(&i, &x, sizeof i);
+  return i;
+}
+inline vf float_of(vi i) {
+  vf x;
+  std::memcpy(&x, &i, sizeof x);
+  return x;
+}
+
+// exp(x) (F = float or vf): x clamped to [-87.3, 88.7], n = round(x·log2 e) by the 1.5·2^23
+// trick, r = x - n·ln 2 in two parts, Cephes' polynomial for e^r (within ~2 ulp), times 2^n
+// built in the exponent bits. exp of very negative x gives ~1e-38 instead of 0.
+template <typename F>
+inline F fast_exp(F x) {
+  const F lo = F{} - 87.3f, hi = F{} + 88.7f;
+  x = x < lo ? lo : x;
+  x = x > hi ? hi : x;
+  const F t = x * 1.44269504088896341f + 12582912.0f;  // 1.5·2^23: rounds to an integer
+  const F n = t - 12582912.0f;
+  const F pow2n = float_of((bits_of(t) - (0x4B400000 - 127)) << 23);
+  F r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  F p = F{} + 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * (r * r) + r + 1.0f;
+  return p * pow2n;
+}
+
 constexpr float kGeluC = 0.7978845608028654f;  // sqrt(2/pi)
 
-// d(gelu_new)/dx
-float gelu_grad(float x) {
-  const float u = kGeluC * (x + 0.044715f * x * x * x);
-  const float th = std::tanh(u);
+// d(gelu_new)/dx, with tanh(u) = 2 / (1 + e^(-2u)) - 1 (fast_exp's clamp gives ±1 at the ends)
+template <typename F>
+inline F gelu_grad(F x) {
+  const F u = kGeluC * (x + 0.044715f * x * x * x);
+  const F th = 2.0f / (1.0f + fast_exp(-2.0f * u)) - 1.0f;
   return 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * kGeluC * (1.0f + 3.0f * 0.044715f * x * x);
 }
 
-float dot(const float* a, const float* b, int n) {
-  float s = 0;
-  for (int i = 0; i < n; i++) s += a[i] * b[i];
-  return s;
+// d[i] *= gelu_grad(x[i]) for i < n
+GPT2_WIDE_CLONES void gelu_backward(float* d, const float* x, size_t n) {
+  size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) store(d + i, load(d + i) * gelu_grad(load(x + i)));
+  for (; i < n; i++) d[i] *= gelu_grad(x[i]);
 }
+
+// Reductions in a fixed order that does not depend on the thread count: lane k runs over the
+// elements i ≡ k (mod 16) in order, then the lanes are combined in order, then the tail.
+GPT2_WIDE_CLONES float max_lanes(const float* x, int n) {
+  vf m = vf{} - INFINITY;
+  int i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    const vf v = load(x + i);
+    m = v > m ? v : m;
+  }
+  float r = -INFINITY;
+  for (int k = 0; k < kLanes; k++) r = std::max(r, m[k]);
+  for (; i < n; i++) r = std::max(r, x[i]);
+  return r;
+}
+
+GPT2_WIDE_CLONES float dot_lanes(const float* a, const float* b, int n) {
+  vf s = {};
+  int i = 0;
+  for (; i + kLanes <= n; i += kLanes) s += load(a + i) * load(b + i);
+  float r = 0;
+  for (int k = 0; k < kLanes; k++) r += s[k];
+  for (; i < n; i++) r += a[i] * b[i];
+  return r;
+}
+
+// x[i] = exp(x[i] - shift); returns Σ x[i], summed in double (lanes as above)
+GPT2_WIDE_CLONES double exp_sum(float* x, int n, float shift) {
+  typedef double vd __attribute__((vector_size(64)));
+  vd s0 = {}, s1 = {};  // lanes 0-7 and 8-15
+  int i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    const vf e = fast_exp(load(x + i) - shift);
+    store(x + i, e);
+    s0 += __builtin_convertvector(__builtin_shufflevector(e, e, 0, 1, 2, 3, 4, 5, 6, 7), vd);
+    s1 += __builtin_convertvector(__builtin_shufflevector(e, e, 8, 9, 10, 11, 12, 13, 14, 15), vd);
+  }
+  double r = 0;
+  for (int k = 0; k < 8; k++) r += s0[k];
+  for (int k = 0; k < 8; k++) r += s1[k];
+  for (; i < n; i++) {
+    x[i] = fast_exp(x[i] - shift);
+    r += x[i];
+  }
+  return r;
+}
+
 
 }  // namespace
 
@@ -235,32 +377,30 @@ float Gpt2Grad::forward(Pool& pool, const float* params, const int32_t* ids,
     layernorm_forward(pool, a.ln1.data(), a.mean1.data(), a.rstd1.data(), x, W(kLn1W), W(kLn1B),
                       N, C, eps);
     linear(pool, a.qkv.data(), a.ln1.data(), W(kQkvW), W(kQkvB), N, C, 3 * C, 0.0f);
-    // causal attention per (sequence, head): att rows are softmax(q·kᵀ·scale), zero past t
+    // causal attention per (sequence, head): att rows are softmax(q·kᵀ·scale), zero past t.
+    // Blocks of kAttBlock query rows take the products with the keys up to their last row.
     pool.run(B_ * NH, [&](int task) {
       const int b = task / NH, h = task % NH;
-      for (int t = 0; t < T; t++) {
-        const float* q = a.qkv.data() + static_cast<size_t>(b * T + t) * 3 * C + h * HS;
-        float* p = a.att.data() + (static_cast<size_t>(b * NH + h) * T + t) * T;
-        float maxv = -INFINITY;
-        for (int j = 0; j <= t; j++) {
-          p[j] = scale * dot(q, a.qkv.data() + static_cast<size_t>(b * T + j) * 3 * C + C + h * HS,
-                             HS);
-          maxv = std::max(maxv, p[j]);
+      const int ld = 3 * C;
+      const float* q = a.qkv.data() + static_cast<size_t>(b) * T * ld + h * HS;
+      const float* k = q + C;
+      const float* v = q + 2 * C;
+      float* P = a.att.data() + static_cast<size_t>(b * NH + h) * T * T;
+      float* o = a.atty.data() + static_cast<size_t>(b) * T * C + h * HS;
+      for (int r0 = 0; r0 < T; r0 += kAttBlock) {
+        const int m = std::min(kAttBlock, T - r0), nk = r0 + m;
+        float* Pr = P + static_cast<size_t>(r0) * T;
+        sgemm(false, true, m, nk, HS, scale, q + static_cast<size_t>(r0) * ld, ld, k, ld, 0.0f, Pr,
+              T);
+        for (int i = 0; i < m; i++) {
+          float* p = Pr + static_cast<size_t>(i) * T;
+          const int n = r0 + i + 1;
+          const float inv = static_cast<float>(1.0 / exp_sum(p, n, max_lanes(p, n)));
+          for (int j = 0; j < n; j++) p[j] *= inv;
+          std::fill(p + n, p + T, 0.0f);
         }
-        float sum = 0;
-        for (int j = 0; j <= t; j++) {
-          p[j] = std::exp(p[j] - maxv);
-          sum += p[j];
-        }
-        const float inv = 1.0f / sum;
-        for (int j = 0; j <= t; j++) p[j] *= inv;
-        for (int j = t + 1; j < T; j++) p[j] = 0.0f;
-        float* o = a.atty.data() + static_cast<size_t>(b * T + t) * C + h * HS;
-        std::fill(o, o + HS, 0.0f);
-        for (int j = 0; j <= t; j++) {
-          const float* v = a.qkv.data() + static_cast<size_t>(b * T + j) * 3 * C + 2 * C + h * HS;
-          for (int i = 0; i < HS; i++) o[i] += p[j] * v[i];
-        }
+        sgemm(false, false, m, HS, nk, 1.0f, Pr, T, v, ld, 0.0f, o + static_cast<size_t>(r0) * C,
+              C);
       }
     });
     std::memcpy(a.xa.data(), x, NC * sizeof(float));
@@ -286,14 +426,14 @@ float Gpt2Grad::forward(Pool& pool, const float* params, const int32_t* ids,
     const int r1 = std::min(N, (blk + 1) * kRowBlock);
     for (int r = blk * kRowBlock; r < r1; r++) {
       float* z = probs_.data() + static_cast<size_t>(r) * V;
-      const float maxv = *std::max_element(z, z + V);
-      double sum = 0;
-      for (int i = 0; i < V; i++) sum += std::exp(static_cast<double>(z[i] - maxv));
+      const float maxv = max_lanes(z, V);
       const int tg = targets_[r];
+      const float zt = tg >= 0 ? z[tg] : 0.0f;
+      const double sum = exp_sum(z, V, maxv);
       row_loss_[r] =
-          tg >= 0 ? static_cast<float>(std::log(sum) - static_cast<double>(z[tg] - maxv)) : 0.0f;
+          tg >= 0 ? static_cast<float>(std::log(sum) - static_cast<double>(zt - maxv)) : 0.0f;
       const float inv = static_cast<float>(1.0 / sum);
-      for (int i = 0; i < V; i++) z[i] = std::exp(z[i] - maxv) * inv;
+      for (int i = 0; i < V; i++) z[i] *= inv;
     }
   });
   double loss = 0;
@@ -350,7 +490,7 @@ void Gpt2Grad::backward(Pool& pool, float* grads, float weight) {
     pool.run(blocks(N, kRowBlock), [&](int blk) {
       const size_t i0 = static_cast<size_t>(blk) * kRowBlock * F;
       const size_t i1 = static_cast<size_t>(std::min(N, (blk + 1) * kRowBlock)) * F;
-      for (size_t i = i0; i < i1; i++) dfch_[i] *= gelu_grad(a.pre[i]);
+      gelu_backward(dfch_.data() + i0, a.pre.data() + i0, i1 - i0);
     });
     linear_backward(pool, dln_.data(), dW(kFcW), dW(kFcB), dfch_.data(), a.ln2.data(), W(kFcW),
                     N, C, F);
@@ -359,39 +499,48 @@ void Gpt2Grad::backward(Pool& pool, float* grads, float weight) {
     // xa = x[l] + atty·Wproj + b
     linear_backward(pool, datty_.data(), dW(kProjW), dW(kProjB), dx_.data(), a.atty.data(),
                     W(kProjW), N, C, C);
-    // attention, per (sequence, head); dK and dV summed over the queries in order
+    // attention, per (sequence, head), in the forward's blocks of kAttBlock query rows:
+    // dP = dO·Vᵀ, dS = P ⊙ (dP - rowsum(P ⊙ dP))·scale, dQ = dS·K; per block of kAttBlock
+    // keys, dV = Pᵀ·dO and dK = dSᵀ·Q over the queries from the block's first key on (the
+    // rest of P and dS is zero). Each output row is written by exactly one product.
     pool.run(B_ * NH, [&](int task) {
       const int b = task / NH, h = task % NH;
-      thread_local std::vector<float> ds;
-      ds.resize(T);
-      for (int t = 0; t < T; t++) {
-        float* d = dqkv_.data() + static_cast<size_t>(b * T + t) * 3 * C + h * HS;
-        for (int part = 0; part < 3; part++) std::fill(d + part * C, d + part * C + HS, 0.0f);
+      const int ld = 3 * C;
+      thread_local std::vector<float> dsbuf;
+      dsbuf.resize(static_cast<size_t>(T) * T);
+      float* dS = dsbuf.data();
+      const size_t row0 = static_cast<size_t>(b) * T;
+      const float* P = a.att.data() + static_cast<size_t>(b * NH + h) * T * T;
+      const float* dO = datty_.data() + row0 * C + h * HS;
+      const float* q = a.qkv.data() + row0 * ld + h * HS;
+      const float* k = q + C;
+      const float* v = q + 2 * C;
+      float* dq = dqkv_.data() + row0 * ld + h * HS;
+      float* dk = dq + C;
+      float* dv = dq + 2 * C;
+      for (int r0 = 0; r0 < T; r0 += kAttBlock) {
+        const int m = std::min(kAttBlock, T - r0), nk = r0 + m;
+        float* dSr = dS + static_cast<size_t>(r0) * T;
+        sgemm(false, true, m, nk, HS, 1.0f, dO + static_cast<size_t>(r0) * C, C, v, ld, 0.0f, dSr,
+              T);
+        for (int i = 0; i < m; i++) {
+          const int n = r0 + i + 1;
+          const float* p = P + static_cast<size_t>(r0 + i) * T;
+          float* d = dSr + static_cast<size_t>(i) * T;
+          const float pd = dot_lanes(p, d, n);  // Σ_j p_j·dp_j
+          for (int j = 0; j < n; j++) d[j] = p[j] * (d[j] - pd) * scale;
+          std::fill(d + n, d + nk, 0.0f);
+        }
+        sgemm(false, false, m, HS, nk, 1.0f, dSr, T, k, ld, 0.0f, dq + static_cast<size_t>(r0) * ld,
+              ld);
       }
-      for (int t = 0; t < T; t++) {
-        const size_t rt = static_cast<size_t>(b * T + t) * 3 * C + h * HS;
-        const float* p = a.att.data() + (static_cast<size_t>(b * NH + h) * T + t) * T;
-        const float* dout = datty_.data() + static_cast<size_t>(b * T + t) * C + h * HS;
-        const float* q = a.qkv.data() + rt;
-        float pd = 0;  // Σ_j p_j·dp_j
-        for (int j = 0; j <= t; j++) {
-          const size_t rj = static_cast<size_t>(b * T + j) * 3 * C + h * HS;
-          ds[j] = dot(dout, a.qkv.data() + rj + 2 * C, HS);  // dp_j = dout·v_j
-          pd += p[j] * ds[j];
-          float* dv = dqkv_.data() + rj + 2 * C;
-          for (int i = 0; i < HS; i++) dv[i] += p[j] * dout[i];
-        }
-        float* dq = dqkv_.data() + rt;
-        for (int j = 0; j <= t; j++) {
-          const size_t rj = static_cast<size_t>(b * T + j) * 3 * C + h * HS;
-          const float dsj = p[j] * (ds[j] - pd) * scale;
-          const float* k = a.qkv.data() + rj + C;
-          float* dk = dqkv_.data() + rj + C;
-          for (int i = 0; i < HS; i++) {
-            dq[i] += dsj * k[i];
-            dk[i] += dsj * q[i];
-          }
-        }
+      for (int c0 = 0; c0 < T; c0 += kAttBlock) {
+        const int m = std::min(kAttBlock, T - c0);
+        const size_t at = static_cast<size_t>(c0) * T + c0;
+        sgemm(true, false, m, HS, T - c0, 1.0f, P + at, T, dO + static_cast<size_t>(c0) * C, C,
+              0.0f, dv + static_cast<size_t>(c0) * ld, ld);
+        sgemm(true, false, m, HS, T - c0, 1.0f, dS + at, T, q + static_cast<size_t>(c0) * ld, ld,
+              0.0f, dk + static_cast<size_t>(c0) * ld, ld);
       }
     });
     linear_backward(pool, dln_.data(), dW(kQkvW), dW(kQkvB), dqkv_.data(), a.ln1.data(),

@@ -197,8 +197,8 @@ TEST_CASE("training grad: positions without a target add nothing; bad input is r
 
 TEST_CASE("training grad: bit-identical for 1, 2 and 3 threads with several blocks per step",
           "[training]") {
-  // Shapes past every fixed block (256 rows and 128 columns per sgemm task, 64 columns per
-  // column sum): N = 288 rows, F = 192, V = 300.
+  // Shapes past every fixed block (every sgemm is cut into at least 8 blocks, the attention
+  // into 64-row blocks, the column sums into 64 columns): N = 288 rows, T = 96, F = 192, V = 300.
   ModelConfig c;
   c.n_layer = 1;
   c.n_head = 4;
