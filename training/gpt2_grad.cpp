@@ -420,29 +420,36 @@ float Gpt2Grad::forward(Pool& pool, const float* params, const int32_t* ids,
   const int lnf = 2 + kPerLayer * L;
   layernorm_forward(pool, lnf_.data(), meanf_.data(), rstdf_.data(), x_[L].data(), P(lnf),
                     P(lnf + 1), N, C, eps);
-  gemm(pool, false, true, N, V, C, lnf_.data(), C, wte, C, 0.0f, probs_.data(), V);
-  // softmax in place, cross-entropy per row
-  pool.run(blocks(N, kRowBlock), [&](int blk) {
-    const int r1 = std::min(N, (blk + 1) * kRowBlock);
-    for (int r = blk * kRowBlock; r < r1; r++) {
-      float* z = probs_.data() + static_cast<size_t>(r) * V;
+  // The head only on the rows with a target (SFT scores a few positions of each sequence):
+  // their lnf rows gathered in row order into datty_ (scratch until backward's layers), when
+  // not every row is scored; probs_ row m belongs to row scored_[m].
+  scored_.clear();
+  for (int r = 0; r < N; r++)
+    if (targets_[r] >= 0) scored_.push_back(r);
+  const int M = static_cast<int>(scored_.size());
+  n_targets_ = M;
+  if (M < N)
+    for (int m = 0; m < M; m++)
+      std::memcpy(datty_.data() + static_cast<size_t>(m) * C,
+                  lnf_.data() + static_cast<size_t>(scored_[m]) * C, C * sizeof(float));
+  const float* head_in = M < N ? datty_.data() : lnf_.data();
+  if (M > 0) gemm(pool, false, true, M, V, C, head_in, C, wte, C, 0.0f, probs_.data(), V);
+  // softmax in place, cross-entropy per scored row
+  pool.run(blocks(M, kRowBlock), [&](int blk) {
+    const int m1 = std::min(M, (blk + 1) * kRowBlock);
+    for (int m = blk * kRowBlock; m < m1; m++) {
+      float* z = probs_.data() + static_cast<size_t>(m) * V;
       const float maxv = max_lanes(z, V);
-      const int tg = targets_[r];
-      const float zt = tg >= 0 ? z[tg] : 0.0f;
+      const int tg = targets_[scored_[m]];
+      const float zt = z[tg];
       const double sum = exp_sum(z, V, maxv);
-      row_loss_[r] =
-          tg >= 0 ? static_cast<float>(std::log(sum) - static_cast<double>(zt - maxv)) : 0.0f;
+      row_loss_[m] = static_cast<float>(std::log(sum) - static_cast<double>(zt - maxv));
       const float inv = static_cast<float>(1.0 / sum);
       for (int i = 0; i < V; i++) z[i] *= inv;
     }
   });
   double loss = 0;
-  n_targets_ = 0;
-  for (int r = 0; r < N; r++)
-    if (targets_[r] >= 0) {
-      loss += row_loss_[r];
-      n_targets_++;
-    }
+  for (int m = 0; m < M; m++) loss += row_loss_[m];
   ready_ = true;
   return n_targets_ ? static_cast<float>(loss / n_targets_) : 0.0f;
 }
@@ -458,23 +465,31 @@ void Gpt2Grad::backward(Pool& pool, float* grads, float weight) {
   auto P = [&](int tensor) { return params_ + layout_.tensors[tensor].offset; };
   auto G = [&](int tensor) { return grads + layout_.tensors[tensor].offset; };
 
-  // d loss / d logits = weight·(p - onehot(target)), 0 on rows without a target
-  pool.run(blocks(N, kRowBlock), [&](int blk) {
-    const int r1 = std::min(N, (blk + 1) * kRowBlock);
-    for (int r = blk * kRowBlock; r < r1; r++) {
-      float* z = probs_.data() + static_cast<size_t>(r) * V;
-      const int tg = targets_[r];
-      if (tg < 0) {
-        std::fill(z, z + V, 0.0f);
-        continue;
-      }
+  // d loss / d logits = weight·(p - onehot(target)) on the scored rows (the others have no
+  // logits: their gradient is 0)
+  const int M = static_cast<int>(scored_.size());
+  pool.run(blocks(M, kRowBlock), [&](int blk) {
+    const int m1 = std::min(M, (blk + 1) * kRowBlock);
+    for (int m = blk * kRowBlock; m < m1; m++) {
+      float* z = probs_.data() + static_cast<size_t>(m) * V;
       for (int i = 0; i < V; i++) z[i] *= weight;
-      z[tg] -= weight;
+      z[targets_[scored_[m]]] -= weight;
     }
   });
-  // logits = lnf·wteᵀ: dlnf = dlogits·wte, dwte += dlogitsᵀ·lnf
-  gemm(pool, false, false, N, C, V, probs_.data(), V, P(0), C, 0.0f, dln_.data(), C);
-  gemm(pool, true, false, V, C, N, probs_.data(), V, lnf_.data(), C, 1.0f, G(0), C);
+  // logits = lnf·wteᵀ on the scored rows: dlnf = dlogits·wte (scattered back to their rows;
+  // dqkv_ is the compact scratch), dwte += dlogitsᵀ·lnf
+  const float* head_in = M < N ? datty_.data() : lnf_.data();
+  float* dhead = M < N ? dqkv_.data() : dln_.data();
+  if (M > 0) {
+    gemm(pool, false, false, M, C, V, probs_.data(), V, P(0), C, 0.0f, dhead, C);
+    gemm(pool, true, false, V, C, M, probs_.data(), V, head_in, C, 1.0f, G(0), C);
+  }
+  if (M < N) {
+    std::fill(dln_.begin(), dln_.end(), 0.0f);
+    for (int m = 0; m < M; m++)
+      std::memcpy(dln_.data() + static_cast<size_t>(scored_[m]) * C,
+                  dqkv_.data() + static_cast<size_t>(m) * C, C * sizeof(float));
+  }
   const int lnf = 2 + kPerLayer * L;
   std::fill(dx_.begin(), dx_.end(), 0.0f);
   layernorm_backward(pool, dx_.data(), G(lnf), G(lnf + 1), dln_.data(), x_[L].data(),

@@ -14,7 +14,10 @@
 //              atty (N,C), xa (N,C) residual after attention, ln2 (N,C) + mean/rstd (N),
 //              pre (N,F) c_fc output before gelu, fch (N,F) after gelu
 //   lnf (N,C) + mean/rstd, probs (N,V): the logits, turned into softmax probabilities by
-//   forward() and into d(loss)/d(logits) by backward() in place
+//   forward() and into d(loss)/d(logits) by backward() in place — of the scored rows only
+//   (the M positions with a target, in order: the LM head, most of a small model's work, is
+//   skipped for an SFT prompt's positions and padding; datty and dqkv hold the M gathered lnf
+//   rows and their gradient while M < N)
 // plus backward scratch reused by every layer: dx (N,C) the gradient flowing down the
 // residual stream, dln (N,C), datty (N,C), dqkv (N,3C), dfch (N,F).
 // activation_floats() gives the exact total:
@@ -89,6 +92,7 @@ class Gpt2Grad {
   int B_, T_, N_;
   const float* params_ = nullptr;
   std::vector<int32_t> ids_, targets_;
+  std::vector<int> scored_;  // rows with a target, in order: the rows of probs_
   int n_targets_ = 0;
   bool ready_ = false;  // forward() ran and backward() has not yet
   struct Layer {
