@@ -88,7 +88,11 @@ StepResult Trainer::step(const std::function<bool()>& stop) {
     mbs.push_back(batcher_.get(g / per_epoch, g % per_epoch));
     for (int32_t t : mbs.back().targets) scored += t >= 0;
   }
-  std::fill(grads_.begin(), grads_.end(), 0.0f);
+  constexpr size_t kZeroBlock = size_t{1} << 20;  // floats per task: zeroing 0.5 GB on one thread is ~25 ms
+  pool_.run(static_cast<int>((grads_.size() + kZeroBlock - 1) / kZeroBlock), [&](int i) {
+    const size_t b = static_cast<size_t>(i) * kZeroBlock;
+    std::fill(grads_.begin() + b, grads_.begin() + std::min(grads_.size(), b + kZeroBlock), 0.0f);
+  });
   const float weight = scored > 0 ? 1.0f / static_cast<float>(scored) : 0.0f;
   double loss_sum = 0;
   for (const MicroBatch& mb : mbs) {
