@@ -12,6 +12,7 @@ namespace gpt2::app {
 struct Command {
   CLI::App* app = nullptr;
   std::function<int()> run;  // returns the process exit code
+  bool uses_blas = false;    // calls OpenBLAS whatever its flags (finetune's sgemm)
 };
 
 Command add_tokenize_command(CLI::App& root);
@@ -19,5 +20,6 @@ Command add_generate_command(CLI::App& root);
 Command add_inspect_command(CLI::App& root);
 Command add_bench_command(CLI::App& root);
 Command add_serve_command(CLI::App& root);
+Command add_finetune_command(CLI::App& root);
 
 }  // namespace gpt2::app

@@ -64,6 +64,8 @@ int main(int argc, char** argv) {
       "                  e.g.  gpt2 bench -p 128 -n 32 --threads 1,2\n"
       "  serve           OpenAI-compatible HTTP server: completions, chat, streaming\n"
       "                  e.g.  gpt2 serve --port 8080\n"
+      "  finetune        train a checkpoint on text or prompt/response JSONL (SFT)\n"
+      "                  e.g.  gpt2 finetune --data pairs.jsonl -o tuned --steps 200\n"
       "\n"
       "Model: --model PATH|demo, or $GPT2_MODEL; default: the built-in demo model.\n"
       "Exit codes: 0 ok, 1 run-time failure, 2 usage error, 130 interrupted.");
@@ -78,6 +80,7 @@ int main(int argc, char** argv) {
   commands.push_back(app::add_inspect_command(root));
   commands.push_back(app::add_bench_command(root));
   commands.push_back(app::add_serve_command(root));
+  commands.push_back(app::add_finetune_command(root));
 
   try {
     app::refuse_empty_equals_values(argc, argv);  // `--stop=` (app/cli_args.h)
@@ -112,7 +115,7 @@ int main(int argc, char** argv) {
   for (auto& c : commands) {
     if (!c.app->parsed()) continue;
     try {
-      if (app::command_uses_blas(*c.app)) {  // --backend (app/model_options.h)
+      if (c.uses_blas || app::command_uses_blas(*c.app)) {  // --backend (app/model_options.h)
         ensure_fast_blas(argv, kernels::isa_caps_blas());  // may restart once (core/blas_setup.h)
         log::info("blas setup: {}", blas_setup_note());
       }

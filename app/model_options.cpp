@@ -61,17 +61,19 @@ std::vector<std::string> split_comma_list(const std::string& s) {
   return out;
 }
 
+std::string model_spec(const ModelOptions& o) {
+  if (!o.model.empty()) return o.model;
+  const char* env = std::getenv("GPT2_MODEL");
+  return env && *env ? env : "demo";
+}
+
 std::unique_ptr<Model> load_model(const ModelOptions& o) {
   if (o.threads < 0) usage_error("--threads {} is out of range (must be >= 0)", o.threads);
   LoadOptions lo;
   lo.dtype = parse_dtype(o.dtype);
   lo.threads = o.threads;
   lo.backend = kernels::parse_backend(o.backend);
-  std::string spec = o.model;
-  if (spec.empty()) {
-    const char* env = std::getenv("GPT2_MODEL");
-    spec = env && *env ? env : "demo";
-  }
+  const std::string spec = model_spec(o);
   const auto t0 = std::chrono::steady_clock::now();
   std::unique_ptr<Model> m = Model::load(spec, lo);
   const double ms =

@@ -34,6 +34,9 @@ bool command_uses_blas(const CLI::App& sub);
 /// Items of a comma list, trimmed, empty items dropped ("1, 2" -> {"1", "2"}).
 std::vector<std::string> split_comma_list(const std::string& s);
 
+/// The model spec: o.model, else $GPT2_MODEL, else "demo".
+std::string model_spec(const ModelOptions& o);
+
 /// Resolves the model spec and loads it; logs (info) which model and how long it took.
 std::unique_ptr<Model> load_model(const ModelOptions& o);
 

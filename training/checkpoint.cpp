@@ -96,10 +96,13 @@ const char* st_dtype(SaveDType d) {
 }
 
 // One safetensors file: header in `items` order, then the data converted to `dtype`.
-void write_safetensors(const std::string& path, const std::vector<Item>& items, SaveDType dtype) {
+// `metadata`: extra string pairs after "format" (the optimizer file's step).
+void write_safetensors(const std::string& path, const std::vector<Item>& items, SaveDType dtype,
+                       const ojson& metadata = ojson::object()) {
   const size_t esize = dtype == SaveDType::F32 ? 4 : 2;
   ojson header = ojson::object();
   header["__metadata__"] = {{"format", "pt"}};
+  for (const auto& [k, v] : metadata.items()) header["__metadata__"][k] = v;
   uint64_t offset = 0;
   for (const Item& t : items) {
     const uint64_t bytes = t.size * esize;
@@ -233,18 +236,34 @@ std::vector<float> params_from_model(const Model& model, const ParamLayout& layo
 }
 
 void save_trainer_state(const std::string& outdir, const ParamLayout& layout,
-                        const TrainerState& s) {
-  if (s.adam.m.size() != layout.total || s.adam.v.size() != layout.total)
-    runtime_error("save_trainer_state: moments of {} / {} floats, the layout has {}",
-                  s.adam.m.size(), s.adam.v.size(), layout.total);
+                        const TrainerState& s, std::span<const float> params) {
+  if (s.adam.m.size() != layout.total || s.adam.v.size() != layout.total ||
+      params.size() != layout.total)
+    runtime_error("save_trainer_state: moments of {} / {} floats and {} parameters, the layout has {}",
+                  s.adam.m.size(), s.adam.v.size(), params.size(), layout.total);
   const std::vector<int64_t> shape = {static_cast<int64_t>(layout.total)};
   write_safetensors(join(outdir, "optimizer.safetensors"),
-                    {{"m", shape, s.adam.m.data(), layout.total}, {"v", shape, s.adam.v.data(), layout.total}},
-                    SaveDType::F32);
+                    {{"m", shape, s.adam.m.data(), layout.total},
+                     {"v", shape, s.adam.v.data(), layout.total},
+                     {"params", shape, params.data(), layout.total}},
+                    SaveDType::F32, {{"step", std::to_string(s.step)}});
   const ojson j = {{"format", 1},       {"step", s.step},   {"adam_step", s.adam.step},
                    {"epoch", s.epoch},  {"batch", s.batch}, {"rng", s.rng},
                    {"options", s.options}};
   write_text(join(outdir, "trainer_state.json"), j.dump(2) + "\n");
+}
+
+// The string `key` of the "__metadata__" of a safetensors file that parse_safetensors() has
+// validated (so the header length is within the file); "" when absent.
+std::string safetensors_metadata(const uint8_t* data, size_t size, const std::string& file,
+                                 const char* key) {
+  uint64_t hlen = 0;
+  for (int i = 0; i < 8; ++i) hlen |= static_cast<uint64_t>(data[i]) << (8 * i);
+  if (size < 8 || hlen > size - 8) runtime_error("{}: header length out of the file", file);
+  const ojson h = ojson::parse(std::string_view(reinterpret_cast<const char*>(data) + 8, hlen));
+  const auto m = h.find("__metadata__");
+  if (m == h.end() || !m->is_object() || !m->contains(key) || !(*m)[key].is_string()) return "";
+  return (*m)[key].get<std::string>();
 }
 
 TrainerState load_trainer_state(const std::string& outdir, const ParamLayout& layout) {
@@ -281,13 +300,19 @@ TrainerState load_trainer_state(const std::string& outdir, const ParamLayout& la
   }
   const MappedFile f(opath);
   const std::vector<TensorInfo> ts = parse_safetensors(f.data(), f.size(), opath);
-  for (const char* name : {"m", "v"}) {
+  // The step in the optimizer file's metadata must be trainer_state.json's: a crash between
+  // the two renames leaves them from different steps, which cannot resume exactly.
+  const std::string step_meta = safetensors_metadata(f.data(), f.size(), opath, "step");
+  if (step_meta != std::to_string(s.step))
+    runtime_error("{}: holds step '{}' but {} step {} (an interrupted save?)", opath, step_meta,
+                  jpath, s.step);
+  for (const char* name : {"m", "v", "params"}) {
     auto it = std::find_if(ts.begin(), ts.end(), [&](const TensorInfo& t) { return t.name == name; });
     if (it == ts.end()) runtime_error("{}: missing tensor '{}'", opath, name);
     if (it->dtype != "F32" || it->shape != std::vector<int64_t>{static_cast<int64_t>(layout.total)})
       runtime_error("{}: tensor '{}' is {} {}, expected F32 [{}] (a different model?)", opath, name,
                     it->dtype, shape_str(it->shape), layout.total);
-    std::vector<float>& dst = name[0] == 'm' ? s.adam.m : s.adam.v;
+    std::vector<float>& dst = name[0] == 'm' ? s.adam.m : name[0] == 'v' ? s.adam.v : s.params;
     dst.resize(layout.total);
     std::memcpy(dst.data(), f.data() + it->begin, layout.total * 4);
   }

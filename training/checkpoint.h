@@ -13,8 +13,10 @@
 //                               [in, out] matrices, in layout order, dtype F32 / F16 / BF16
 //                               (rounded to nearest even), header {"__metadata__":
 //                               {"format":"pt"}, ...} padded with spaces to 8 bytes.
-//   OUTDIR/optimizer.safetensors AdamW's m and v (F32, shape [layout.total]) — the moments
-//                               are saved in full precision whatever the model's dtype.
+//   OUTDIR/optimizer.safetensors AdamW's m and v and the parameters themselves ("m", "v",
+//                               "params", F32, shape [layout.total]; metadata "step"): the
+//                               full-precision state whatever the model's dtype, so a run
+//                               saved as f16 still resumes exactly.
 //   OUTDIR/trainer_state.json   {"format": 1, "step", "adam_step", "epoch", "batch", "rng":[..],
 //                               "options":{..}}: where the run is, for --resume.
 //
@@ -67,13 +69,15 @@ struct TrainerState {
   std::vector<uint64_t> rng;   ///< the trainer's RNG state words (dropout); any length
   nlohmann::ordered_json options = nlohmann::ordered_json::object();  ///< the run's options
   AdamWState adam;             ///< m, v (layout.total floats each) and the AdamW step count
+  std::vector<float> params;   ///< filled by load_trainer_state: the f32 parameters
 };
 
-/// Writes OUTDIR/optimizer.safetensors and OUTDIR/trainer_state.json.
+/// Writes OUTDIR/optimizer.safetensors (state.adam's moments and `params`) and then
+/// OUTDIR/trainer_state.json.
 void save_trainer_state(const std::string& outdir, const ParamLayout& layout,
-                        const TrainerState& state);
-/// Reads them back; gpt2::Error (Runtime) naming the file when missing, malformed, or not of
-/// this layout's size.
+                        const TrainerState& state, std::span<const float> params);
+/// Reads them back (the parameters into state.params); gpt2::Error (Runtime) naming the file
+/// when missing, malformed, not of this layout's size, or the two files are of different steps.
 TrainerState load_trainer_state(const std::string& outdir, const ParamLayout& layout);
 
 }  // namespace gpt2::training

@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "tokenizer/chat.h"
+#include "training/random.h"
 
 namespace gpt2::training {
 
@@ -45,25 +46,6 @@ std::string read_file(const std::string& path) {
   ::close(fd);
   return s;
 }
-
-// SplitMix64: the one random source of the split and the batcher (fully specified).
-struct SplitMix64 {
-  uint64_t s;
-  uint64_t next() {
-    uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  // uniform in [0, n), n >= 1 (rejection: no modulo bias)
-  uint64_t below(uint64_t n) {
-    const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-    uint64_t x;
-    do x = next();
-    while (x >= limit);
-    return x % n;
-  }
-};
 
 // Fisher-Yates: for i from n-1 down to 1, swap i with a uniform j in [0, i].
 std::vector<size_t> permutation(size_t n, uint64_t seed) {
@@ -147,10 +129,15 @@ const char* data_format_name(DataFormat f) {
 
 Dataset load_dataset(const std::string& path, int context, const Tokenizer& tok) {
   if (context < 1) usage_error("--context {} is out of range (must be >= 1)", context);
-  const size_t T = static_cast<size_t>(context);
-  const std::string text = read_file(path);
-  Dataset d;
   const bool jsonl = path.size() >= 6 && path.compare(path.size() - 6, 6, ".jsonl") == 0;
+  return parse_dataset(read_file(path), path, jsonl, context, tok);
+}
+
+Dataset parse_dataset(std::string_view text, const std::string& path, bool jsonl, int context,
+                      const Tokenizer& tok) {
+  if (context < 1) usage_error("--context {} is out of range (must be >= 1)", context);
+  const size_t T = static_cast<size_t>(context);
+  Dataset d;
   if (!jsonl) {
     d.format = DataFormat::Text;
     add_windows(d, tok.encode_ordinary(text), T);

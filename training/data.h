@@ -47,6 +47,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tokenizer/tokenizer.h"
@@ -78,6 +79,10 @@ struct Dataset {
 
 /// Reads and tokenizes `path` into examples of at most `context` inputs (context >= 1).
 Dataset load_dataset(const std::string& path, int context, const Tokenizer& tok);
+/// The same from the file's bytes in memory (`path` names it in errors; `jsonl` as the file
+/// name would decide). What load_dataset() calls after reading; the fuzz target's entry.
+Dataset parse_dataset(std::string_view text, const std::string& path, bool jsonl, int context,
+                      const Tokenizer& tok);
 
 struct Split {
   std::vector<Example> train, val;

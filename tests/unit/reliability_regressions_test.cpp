@@ -30,6 +30,7 @@
 #include "models/safetensors.h"
 #include "sampling/sampler.h"
 #include "tokenizer/tokenizer.h"
+#include "training/data.h"
 #include "source_dir.h"
 
 namespace fz_tokenizer {
@@ -52,6 +53,11 @@ namespace fz_logit_bias {
 #include "../fuzz/fuzz_logit_bias.cpp"
 #undef LLVMFuzzerTestOneInput
 }  // namespace fz_logit_bias
+namespace fz_training_data {
+#define LLVMFuzzerTestOneInput fuzz_training_data_one_input
+#include "../fuzz/fuzz_training_data.cpp"
+#undef LLVMFuzzerTestOneInput
+}  // namespace fz_training_data
 
 namespace {
 
@@ -90,6 +96,9 @@ TEST_CASE("fuzz regressions: --prompt-ids", "[reliability]") {
 }
 TEST_CASE("fuzz regressions: --logit-bias", "[reliability]") {
   CHECK(replay("logit_bias", fz_logit_bias::fuzz_logit_bias_one_input) > 0);
+}
+TEST_CASE("fuzz regressions: finetune data", "[reliability]") {
+  CHECK(replay("training_data", fz_training_data::fuzz_training_data_one_input) > 0);
 }
 
 TEST_CASE("parse_token_ids: grammar and messages", "[reliability]") {

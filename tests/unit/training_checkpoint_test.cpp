@@ -166,8 +166,9 @@ TEST_CASE("checkpoint: optimizer and trainer state round-trip bit-exactly", "[tr
   s.adam.m = random_params(layout.total, 3);
   s.adam.v = random_params(layout.total, 4);
   s.adam.v[7] = std::numeric_limits<float>::denorm_min();
+  const std::vector<float> params = random_params(layout.total, 5);
   ScratchDir dir;
-  save_trainer_state(dir.path, layout, s);
+  save_trainer_state(dir.path, layout, s, params);
   const TrainerState r = load_trainer_state(dir.path, layout);
   CHECK(r.step == 17);
   CHECK(r.epoch == 2);
@@ -179,6 +180,23 @@ TEST_CASE("checkpoint: optimizer and trainer state round-trip bit-exactly", "[tr
   REQUIRE(r.adam.m.size() == layout.total);
   CHECK(std::memcmp(r.adam.m.data(), s.adam.m.data(), layout.total * 4) == 0);
   CHECK(std::memcmp(r.adam.v.data(), s.adam.v.data(), layout.total * 4) == 0);
+  REQUIRE(r.params.size() == layout.total);
+  CHECK(std::memcmp(r.params.data(), params.data(), layout.total * 4) == 0);
+
+  // optimizer.safetensors of another step than trainer_state.json (a save cut between the
+  // two renames) is refused
+  TrainerState later = s;
+  later.step = 18;
+  ScratchDir dir2;
+  save_trainer_state(dir2.path, layout, later, params);
+  std::filesystem::copy_file(dir / "trainer_state.json", dir2 / "trainer_state.json",
+                             std::filesystem::copy_options::overwrite_existing);
+  try {
+    load_trainer_state(dir2.path, layout);
+    FAIL("no error");
+  } catch (const gpt2::Error& e) {
+    CHECK(std::string(e.what()).find("holds step '18' but") != std::string::npos);
+  }
 
   // a state of another model's size is refused, naming the file
   gpt2::ModelConfig other = tiny_config();

@@ -1,0 +1,381 @@
+// gpt2 finetune — train a GPT-2 checkpoint on text or prompt/response data (docs/cli.md
+// "gpt2 finetune", docs/finetune.md).
+//
+// The CLI half: flags and their checks, OUTDIR's ownership, --resume's option check, the
+// progress line, log.tsv and loss.svg (app/finetune_log.h). The training itself — data,
+// batches, forward/backward, AdamW, schedule, checkpoints — is training/ (trainer.h).
+//
+// OUTDIR is "ours" when it holds trainer_state.json (a gpt2 finetune run wrote it). A new run
+// may write into a missing or empty folder, or one of ours (it starts over); any other
+// existing folder is refused (exit 2) unless --force.
+//
+// --resume DIR continues the run saved in DIR: every option that decides the weights is stored
+// in DIR/trainer_state.json ("options"); an option not given on the command line is taken from
+// there, one given must equal it (else exit 2 naming it), so `gpt2 finetune --resume DIR` alone
+// continues, and the result is bit-identical to the run never having stopped.
+//
+// Ctrl-C: the step under way is abandoned (parameters untouched), the last finished step is
+// saved, exit 130. A loss or gradient norm that is NaN/inf stops the run (exit 1) naming the
+// step; the checkpoint on disk stays the last good one (nothing is saved after it).
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "app/commands.h"
+#include "app/finetune_log.h"
+#include "app/model_options.h"
+#include "app/output.h"
+#include "core/cpu.h"
+#include "core/error.h"
+#include "core/kernels.h"
+#include "core/log.h"
+#include "core/mapped_file.h"
+#include "models/config.h"
+#include "models/model.h"
+#include "tokenizer/tokenizer.h"
+#include "training/checkpoint.h"
+#include "training/data.h"
+#include "training/trainer.h"
+
+namespace gpt2::app {
+
+namespace {
+
+namespace fs = std::filesystem;
+using ojson = nlohmann::ordered_json;
+
+struct FinetuneParams {
+  ModelOptions model;
+  std::string init = "model";  // model | random
+  std::string config;          // --config (random init)
+  std::string data, val_data, outdir, resume;
+  bool force = false;
+  int64_t steps = 0;
+  double epochs = 1.0;
+  double val_fraction = 0.05;
+  int warmup = -1;  // -1: steps / 20
+  int eval_every = 0;  // 0: ceil(steps / 20)
+  int save_every = 0;  // 0: at the end only
+  std::string save_dtype = "f32";
+  training::TrainOptions train;
+};
+
+// The options that decide the weights, as stored in trainer_state.json. Keys are flag names.
+ojson run_options(const FinetuneParams& p, const std::string& model) {
+  const training::TrainOptions& t = p.train;
+  return {{"model", model},          {"init", p.init},
+          {"config", p.config},      {"data", p.data},
+          {"val", p.val_data},       {"val-fraction", p.val_fraction},
+          {"context", t.context},    {"micro-batch", t.micro_batch},
+          {"batch", t.batch},        {"steps", t.steps},
+          {"lr", t.lr},              {"warmup", t.warmup},
+          {"grad-clip", t.grad_clip}, {"weight-decay", t.weight_decay},
+          {"seed", t.seed}};
+}
+
+// --resume: options not given take the saved run's values (before anything is derived).
+void adopt_saved_options(CLI::App& sub, FinetuneParams& p, const ojson& saved, const std::string& dir) {
+  auto given = [&](const char* flag) { return sub.get_option(flag)->count() > 0; };
+  auto take = [&](const char* key, const char* flag, auto& var) {
+    if (given(flag) || !saved.contains(key)) return;
+    try {
+      var = saved[key].get<std::remove_reference_t<decltype(var)>>();
+    } catch (const ojson::exception&) {
+      runtime_error("{}/trainer_state.json: option '{}' has the wrong type", dir, key);
+    }
+  };
+  take("model", "--model", p.model.model);
+  take("init", "--init", p.init);
+  take("config", "--config", p.config);
+  take("data", "--data", p.data);
+  take("val", "--val", p.val_data);
+  take("val-fraction", "--val-fraction", p.val_fraction);
+  take("context", "--context", p.train.context);
+  take("micro-batch", "--micro-batch", p.train.micro_batch);
+  take("batch", "--batch", p.train.batch);
+  take("lr", "--lr", p.train.lr);
+  take("warmup", "--warmup", p.warmup);
+  take("grad-clip", "--grad-clip", p.train.grad_clip);
+  take("weight-decay", "--weight-decay", p.train.weight_decay);
+  take("seed", "--seed", p.train.seed);
+  if (!given("--steps") && !given("--epochs")) take("steps", "--steps", p.steps);
+}
+
+void check_same_options(const ojson& now, const ojson& saved, const std::string& dir) {
+  for (const auto& [key, value] : now.items()) {
+    if (key == "data_examples" || key == "data_tokens") continue;
+    if (!saved.contains(key) || saved[key] != value)
+      usage_error("--resume {}: --{} {} differs from the saved run's {} (a resumed run takes the "
+                  "same options)",
+                  dir, key, value.dump(), saved.contains(key) ? saved[key].dump() : "(none)");
+  }
+  for (const char* key : {"data_examples", "data_tokens"})
+    if (saved.contains(key) && saved[key] != now[key])
+      usage_error("--resume {}: the data differs from the saved run's ({} {} now, {} then)", dir,
+                  key, now[key].dump(), saved[key].dump());
+}
+
+bool is_ours(const fs::path& dir) { return fs::exists(dir / "trainer_state.json"); }
+
+// A new run's OUTDIR: created if missing; refused if it holds someone else's files.
+void prepare_outdir(const std::string& outdir, bool force) {
+  std::error_code ec;
+  const fs::path dir(outdir);
+  if (fs::exists(dir, ec)) {
+    if (!fs::is_directory(dir, ec)) usage_error("-o {}: exists and is not a directory", outdir);
+    if (!fs::is_empty(dir, ec) && !is_ours(dir) && !force)
+      usage_error("-o {}: the folder exists and holds files not written by gpt2 finetune (no "
+                  "trainer_state.json); choose another or add --force",
+                  outdir);
+    return;
+  }
+  fs::create_directories(dir, ec);
+  if (ec) runtime_error("cannot create {}: {}", outdir, ec.message());
+}
+
+std::string duration_text(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  const long t = std::lround(s);
+  if (t >= 3600) return fmt::format("{}h{:02}m", t / 3600, t / 60 % 60);
+  if (t >= 60) return fmt::format("{}m{:02}s", t / 60, t % 60);
+  return fmt::format("{}s", t);
+}
+
+int run_finetune(CLI::App& sub, FinetuneParams& p) {
+  // 1. Where the run lives, and the saved run's options on --resume.
+  ojson saved;
+  if (!p.resume.empty()) {
+    if (!p.outdir.empty()) {
+      std::error_code ec;
+      if (!fs::exists(p.outdir) || !fs::equivalent(p.outdir, p.resume, ec))
+        usage_error("-o {} is not the --resume folder {} (a resumed run writes where it was saved)",
+                    p.outdir, p.resume);
+    }
+    p.outdir = p.resume;
+    if (!fs::is_directory(p.resume) || !is_ours(p.resume))
+      usage_error("--resume {}: no gpt2 finetune run there (no trainer_state.json)", p.resume);
+    const std::string path = (fs::path(p.resume) / "trainer_state.json").string();
+    const MappedFile f(path);
+    try {
+      saved = ojson::parse(f.view()).at("options");
+    } catch (const ojson::exception& e) {
+      runtime_error("{}: invalid: {}", path, e.what());
+    }
+    adopt_saved_options(sub, p, saved, p.resume);
+  }
+  if (p.outdir.empty()) usage_error("-o/--output: the folder to write the model to is required");
+  if (p.data.empty()) usage_error("--data: the training data file is required");
+  if (p.init != "model" && p.init != "random")
+    usage_error("--init {}: must be 'model' or 'random'", p.init);
+  if (p.init == "random" && p.config.empty())
+    usage_error("--init random needs --config FILE (the model's config.json: its shapes)");
+  if (sub.get_option("--steps")->count() > 0 && sub.get_option("--epochs")->count() > 0)
+    usage_error("--steps and --epochs: give one (the run's length)");
+  if (p.init == "random" && sub.get_option("--model")->count() > 0)
+    usage_error("--init random does not start from -m {} (give one)", p.model.model);
+  if (p.init == "model" && !p.config.empty())
+    usage_error("--config is for --init random (a model brings its own config)");
+  if (!(p.val_fraction >= 0 && p.val_fraction < 1))
+    usage_error("--val-fraction {} is out of range (must be in [0, 1))", p.val_fraction);
+  if (!(p.epochs > 0 && p.epochs <= 1e6)) usage_error("--epochs {} is out of range (must be > 0)", p.epochs);
+  if (p.model.threads < 0) usage_error("--threads {} is out of range (must be >= 0)", p.model.threads);
+  if (p.eval_every < 0) usage_error("--eval-every {} is out of range (must be >= 0)", p.eval_every);
+  if (p.save_every < 0) usage_error("--save-every {} is out of range (must be >= 0)", p.save_every);
+  const training::SaveDType save_dtype = training::parse_save_dtype(p.save_dtype);
+  if (sub.get_option("--batch")->count() == 0 && (p.resume.empty() || !saved.contains("batch")))
+    p.train.batch = p.train.micro_batch;
+
+  // 2. The model: a checkpoint's weights, or GPT-2's initialisation for a config.
+  const std::string model_name = p.init == "random" ? "random" : model_spec(p.model);
+  ModelConfig cfg;
+  std::vector<float> params;
+  std::unique_ptr<training::ParamLayout> layout;
+  if (p.init == "random") {
+    const MappedFile f(p.config);
+    cfg = parse_config_json(f.view(), p.config);
+    layout = std::make_unique<training::ParamLayout>(cfg);
+    if (p.resume.empty()) params = training::random_init(*layout, p.train.seed);
+  } else {
+    ModelOptions mo = p.model;
+    mo.model = model_name;
+    std::unique_ptr<Model> m = load_model(mo);
+    cfg = m->config();
+    layout = std::make_unique<training::ParamLayout>(cfg);
+    if (p.resume.empty()) params = training::params_from_model(*m, *layout);
+  }  // the mapped model is released here: training holds its own f32 copy
+
+  // 3. Data, split, and the derived options.
+  const Tokenizer& tok = Tokenizer::gpt2();
+  if (sub.get_option("--context")->count() == 0 && (p.resume.empty() || !saved.contains("context")))
+    p.train.context = std::min(p.train.context, cfg.n_positions);  // 256, or the model's context
+  training::TrainOptions early = p.train;  // the flags' errors before the data is read
+  early.steps = 1;
+  training::validate(early, cfg);
+  training::Dataset data = training::load_dataset(p.data, p.train.context, tok);
+  training::Split split;
+  if (!p.val_data.empty()) {
+    split.train = std::move(data.examples);
+    split.val = training::load_dataset(p.val_data, p.train.context, tok).examples;
+  } else {
+    split = training::split_dataset(std::move(data.examples), p.val_fraction, p.train.seed);
+  }
+  if (split.train.empty()) usage_error("{}: no training example left", p.data);
+  const int64_t per_epoch = static_cast<int64_t>(
+      (split.train.size() + p.train.batch - 1) / static_cast<size_t>(p.train.batch));
+  p.train.steps = p.steps > 0 ? p.steps
+                              : std::max<int64_t>(1, static_cast<int64_t>(std::ceil(p.epochs * per_epoch)));
+  p.train.warmup = p.warmup >= 0 ? p.warmup : static_cast<int>(p.train.steps / 20);
+  const int64_t eval_every =
+      p.eval_every > 0 ? p.eval_every : std::max<int64_t>(1, (p.train.steps + 19) / 20);
+
+  ojson options = run_options(p, model_name);
+  options["data_examples"] = data.stats.examples;
+  options["data_tokens"] = data.stats.tokens;
+  if (!p.resume.empty()) check_same_options(options, saved, p.resume);
+  else prepare_outdir(p.outdir, p.force);
+
+  // 4. The trainer, restored on --resume (its parameters are the saved f32 ones).
+  training::TrainerState resumed;
+  if (!p.resume.empty()) {
+    resumed = training::load_trainer_state(p.resume, *layout);
+    params = std::move(resumed.params);
+    resumed.params.clear();
+  }
+  kernels::Pool pool(p.model.threads > 0 ? p.model.threads : hardware_threads());
+  training::Trainer trainer(*layout, std::move(params), split.train, split.val, p.train, pool,
+                            tok.eot_id());
+  if (!p.resume.empty()) trainer.restore(std::move(resumed));
+  TrainingLog tsv(p.outdir, p.resume.empty() ? -1 : trainer.steps_done());
+  log::info("finetune {}: {} {} examples ({} train, {} validation, {} tokens), {} steps of {} x {} "
+            "positions, {} parameters, {:.0f} MB of training state",
+            model_name, data_format_name(data.format), data.stats.examples, split.train.size(),
+            split.val.size(), data.stats.tokens, p.train.steps, p.train.batch, p.train.context,
+            layout->total, trainer.state_bytes() / 1e6);
+
+  const std::string title = fmt::format("gpt2 finetune {} on {}", model_name,
+                                        fs::path(p.data).filename().string());
+  auto save = [&] {
+    const auto t0 = std::chrono::steady_clock::now();
+    trainer.save(p.outdir, save_dtype, options);
+    tsv.write_plot(title);
+    log::info("saved step {} in {} ({:.1f} s)", trainer.steps_done(), p.outdir,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  };
+  const bool progress = stderr_is_tty();
+  double last_val = std::nan("");
+  double seconds = 0;
+  int64_t timed = 0;
+  int64_t saved_step = p.resume.empty() ? -1 : trainer.steps_done();
+  while (trainer.steps_done() < trainer.total_steps()) {
+    const training::StepResult r = trainer.step([] { return interrupted(); });
+    if (r.stopped) {
+      if (progress) std::fputs("\n", stderr);
+      save();
+      std::fprintf(stderr,
+                   "gpt2 finetune: interrupted; step %lld saved in %s (continue: gpt2 finetune "
+                   "--resume %s)\n",
+                   static_cast<long long>(trainer.steps_done()), p.outdir.c_str(), p.outdir.c_str());
+      return 130;
+    }
+    const int64_t done = trainer.steps_done() + (r.finite ? 0 : 1);
+    LogRow row{done, r.loss, std::nan(""), r.lr, r.seconds > 0 ? r.positions / r.seconds : 0};
+    if (!r.finite) {
+      tsv.append(row);
+      if (progress) std::fputs("\n", stderr);
+      runtime_error("the training diverged: {} at step {}; stopped ({})",
+                    std::isfinite(r.loss) ? "the gradient norm is not finite" : fmt::format("the loss is {}", r.loss),
+                    done,
+                    saved_step >= 0 ? fmt::format("{} keeps the checkpoint of step {}", p.outdir, saved_step)
+                                    : std::string("no checkpoint was written"));
+    }
+    if (trainer.has_validation() && (done % eval_every == 0 || done == trainer.total_steps()))
+      row.val_loss = last_val = trainer.evaluate();
+    tsv.append(row);
+    seconds += r.seconds;
+    ++timed;
+    if (p.save_every > 0 && done % p.save_every == 0 && done < trainer.total_steps()) {
+      save();
+      saved_step = done;
+    }
+    if (progress) {
+      const double eta = seconds / timed * static_cast<double>(trainer.total_steps() - done);
+      std::fprintf(stderr, "\r\x1b[Kstep %lld/%lld  loss %.4f  val %s  %.0f tok/s  ETA %s",
+                   static_cast<long long>(done), static_cast<long long>(trainer.total_steps()), r.loss,
+                   std::isnan(last_val) ? "-" : fmt::format("{:.4f}", last_val).c_str(),
+                   row.tokens_per_s, duration_text(eta).c_str());
+    }
+  }
+  save();
+  if (progress && !tsv.rows().empty()) {
+    const LogRow& last = tsv.rows().back();
+    std::fprintf(stderr, "\ngpt2 finetune: %lld steps, train loss %.4f%s; saved in %s (gpt2 generate -m %s)\n",
+                 static_cast<long long>(trainer.steps_done()), last.train_loss,
+                 std::isnan(last_val) ? "" : fmt::format(", val loss {:.4f}", last_val).c_str(),
+                 p.outdir.c_str(), p.outdir.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_finetune_command(CLI::App& root) {
+  auto p = std::make_shared<FinetuneParams>();
+  CLI::App* sub = root.add_subcommand(
+      "finetune", "Train a GPT-2 checkpoint on text or prompt/response data (SFT)");
+  sub->footer(
+      "Data: plain text (every token is a target), JSONL {\"text\"}, JSONL {\"prompt\",\"response\"} "
+      "(loss on the response and its end token only), or JSONL {\"messages\"} (DialoGPT turns).\n"
+      "Writes OUTDIR/config.json + model.safetensors (Hugging Face layout), log.tsv, loss.svg, and\n"
+      "optimizer.safetensors + trainer_state.json for --resume. Ctrl-C saves and exits 130.\n"
+      "Example: gpt2 finetune -m demo --data pairs.jsonl -o tuned --steps 200 --lr 3e-4");
+  sub->add_option("-m,--model", p->model.model,
+                  "Checkpoint to start from: directory, .safetensors file, or built-in name "
+                  "(default: $GPT2_MODEL, else 'demo')");
+  sub->add_option("-t,--threads", p->model.threads, "Worker threads (0 = all cores; results are "
+                  "bit-identical for any count)")->capture_default_str();
+  sub->add_option("--init", p->init, "model: start from -m's weights; random: GPT-2's "
+                  "initialisation of --config's shapes")->capture_default_str();
+  sub->add_option("--config", p->config, "config.json giving the shapes for --init random");
+  sub->add_option("--data", p->data, "Training data: .txt (plain text) or .jsonl");
+  sub->add_option("-o,--output", p->outdir, "Folder to write the checkpoint, log.tsv and loss.svg to");
+  sub->add_option("--resume", p->resume, "Continue the run saved in this folder (same options)");
+  sub->add_flag("--force", p->force, "Write into an existing folder that is not a finetune run's");
+  sub->add_option("--steps", p->steps, "Optimizer steps in total (default: --epochs' worth)");
+  sub->add_option("--epochs", p->epochs, "Passes over the training data when --steps is not given")
+      ->capture_default_str();
+  sub->add_option("--lr", p->train.lr, "Peak learning rate (warm-up, then cosine to 10%)")
+      ->capture_default_str();
+  sub->add_option("--warmup", p->warmup, "Warm-up steps (default: 5% of the steps)");
+  sub->add_option("--context", p->train.context, "Positions per sequence (default: 256, or the "
+                  "model's n_positions when smaller)");
+  sub->add_option("--micro-batch", p->train.micro_batch, "Sequences per forward/backward pass")
+      ->capture_default_str();
+  sub->add_option("--batch", p->train.batch, "Sequences per optimizer step: a multiple of "
+                  "--micro-batch, accumulated (default: the micro-batch)");
+  sub->add_option("--seed", p->train.seed, "Seed of the split, the batch order and --init random")
+      ->capture_default_str();
+  sub->add_option("--grad-clip", p->train.grad_clip, "Clip the global gradient norm to this (0 = off)")
+      ->capture_default_str();
+  sub->add_option("--weight-decay", p->train.weight_decay, "AdamW weight decay on matrices and "
+                  "embeddings")->capture_default_str();
+  sub->add_option("--val-fraction", p->val_fraction, "Share of the examples held out for validation")
+      ->capture_default_str();
+  sub->add_option("--val", p->val_data, "Validation data file (instead of --val-fraction)");
+  sub->add_option("--val-batches", p->train.val_batches, "Micro-batches of validation per evaluation")
+      ->capture_default_str();
+  sub->add_option("--eval-every", p->eval_every, "Validate every N steps (default: 20 times a run, "
+                  "and after the last step)");
+  sub->add_option("--save-every", p->save_every, "Also save a checkpoint every N steps (0 = at the "
+                  "end only)")->capture_default_str();
+  sub->add_option("--save-dtype", p->save_dtype, "model.safetensors precision: f32|f16|bf16")
+      ->capture_default_str();
+  return {sub, [sub, p] { return run_finetune(*sub, *p); }, true};
+}
+
+}  // namespace gpt2::app

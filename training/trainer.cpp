@@ -1,0 +1,170 @@
+#include "training/trainer.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "core/error.h"
+#include "training/random.h"
+
+namespace gpt2::training {
+
+std::vector<float> random_init(const ParamLayout& layout, uint64_t seed) {
+  std::vector<float> p(layout.total);
+  SplitMix64 rng{seed};
+  const double proj_std = 0.02 / std::sqrt(2.0 * layout.cfg.n_layer);
+  for (const ParamTensor& t : layout.tensors) {
+    float* d = p.data() + t.offset;
+    const std::string& n = t.spec.name;
+    const bool bias = n.ends_with(".bias");
+    const bool gain = n.find("ln_") != std::string::npos && n.ends_with(".weight");
+    if (bias) {
+      std::fill(d, d + t.size, 0.0f);
+    } else if (gain) {
+      std::fill(d, d + t.size, 1.0f);
+    } else {
+      const bool proj = n.ends_with("c_proj.weight");  // attn.c_proj and mlp.c_proj
+      const double sd = proj ? proj_std : 0.02;
+      for (size_t i = 0; i < t.size; ++i) d[i] = static_cast<float>(sd * rng.normal());
+    }
+  }
+  return p;
+}
+
+void validate(const TrainOptions& o, const ModelConfig& cfg) {
+  if (o.context < 1 || o.context > cfg.n_positions)
+    usage_error("--context {} is out of range (must be in [1, {}], the model's n_positions)",
+                o.context, cfg.n_positions);
+  if (o.micro_batch < 1 || o.micro_batch > 4096)
+    usage_error("--micro-batch {} is out of range (must be in [1, 4096])", o.micro_batch);
+  if (o.batch < 1 || o.batch % o.micro_batch != 0)
+    usage_error("--batch {} must be a positive multiple of --micro-batch {}", o.batch, o.micro_batch);
+  if (o.steps < 1 || o.steps > 100000000)
+    usage_error("--steps {} is out of range (must be in [1, 100000000])", o.steps);
+  if (!(o.lr > 0) || !std::isfinite(o.lr) || o.lr > 1)
+    usage_error("--lr {} is out of range (must be in (0, 1])", o.lr);
+  if (o.warmup < 0) usage_error("--warmup {} is out of range (must be >= 0)", o.warmup);
+  if (!(o.grad_clip >= 0) || !std::isfinite(o.grad_clip))
+    usage_error("--grad-clip {} is out of range (must be >= 0)", o.grad_clip);
+  if (!(o.weight_decay >= 0) || !std::isfinite(o.weight_decay))
+    usage_error("--weight-decay {} is out of range (must be >= 0)", o.weight_decay);
+  if (o.val_batches < 1) usage_error("--val-batches {} is out of range (must be >= 1)", o.val_batches);
+}
+
+Trainer::Trainer(const ParamLayout& layout, std::vector<float> params,
+                 const std::vector<Example>& train, const std::vector<Example>& val,
+                 const TrainOptions& opts, kernels::Pool& pool, int32_t pad_id)
+    : layout_(layout),
+      params_(std::move(params)),
+      train_(train),
+      val_(val),
+      opts_(opts),
+      pool_(pool),
+      pad_id_(pad_id),
+      batcher_((validate(opts, layout.cfg), train), opts.micro_batch, opts.context, opts.seed, pad_id),
+      val_batcher_(val, opts.micro_batch, opts.context, opts.seed, pad_id),
+      schedule_{opts.lr, opts.warmup, static_cast<int>(opts.steps), opts.min_lr_frac},
+      adam_(layout, AdamWOptions{.weight_decay = opts.weight_decay}) {
+  if (params_.size() != layout.total)
+    runtime_error("Trainer: {} parameters given, the layout has {}", params_.size(), layout.total);
+  if (train_.empty()) usage_error("no training examples (the data holds no usable sequence)");
+  grads_.assign(layout.total, 0.0f);
+  adam_.state().m.assign(layout.total, 0.0f);
+  adam_.state().v.assign(layout.total, 0.0f);
+  grad_ = std::make_unique<Gpt2Grad>(layout, opts.micro_batch, opts.context);
+}
+
+Trainer::~Trainer() = default;
+
+StepResult Trainer::step(const std::function<bool()>& stop) {
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  StepResult r;
+  const int accum = opts_.batch / opts_.micro_batch;
+  const uint64_t per_epoch = batcher_.batches_per_epoch();
+  std::vector<MicroBatch> mbs;
+  int64_t scored = 0;
+  for (int a = 0; a < accum; ++a) {
+    const uint64_t g = static_cast<uint64_t>(step_) * accum + a;
+    mbs.push_back(batcher_.get(g / per_epoch, g % per_epoch));
+    for (int32_t t : mbs.back().targets) scored += t >= 0;
+  }
+  std::fill(grads_.begin(), grads_.end(), 0.0f);
+  const float weight = scored > 0 ? 1.0f / static_cast<float>(scored) : 0.0f;
+  double loss_sum = 0;
+  for (const MicroBatch& mb : mbs) {
+    if (stop && stop()) {
+      r.stopped = true;
+      return r;
+    }
+    const float loss = grad_->forward(pool_, params_.data(), mb.ids.data(), mb.targets.data());
+    loss_sum += static_cast<double>(loss) * grad_->n_targets();
+    grad_->backward(pool_, grads_.data(), weight);
+  }
+  r.loss = scored > 0 ? loss_sum / static_cast<double>(scored) : 0.0;
+  r.lr = schedule_.at(static_cast<int>(step_));
+  r.positions = static_cast<int64_t>(opts_.batch) * opts_.context;
+  if (!std::isfinite(r.loss)) {
+    r.finite = false;
+    return r;
+  }
+  r.grad_norm = clip_grad_norm(layout_, grads_, opts_.grad_clip, &pool_);
+  if (!std::isfinite(r.grad_norm)) {
+    r.finite = false;
+    return r;
+  }
+  adam_.step(params_, grads_, r.lr, &pool_);
+  ++step_;
+  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return r;
+}
+
+double Trainer::evaluate() {
+  if (val_.empty()) return std::nan("");
+  const size_t n = std::min<size_t>(val_batcher_.batches_per_epoch(), opts_.val_batches);
+  double sum = 0;
+  int64_t scored = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const MicroBatch mb = val_batcher_.get(0, i);
+    const float loss = grad_->forward(pool_, params_.data(), mb.ids.data(), mb.targets.data());
+    sum += static_cast<double>(loss) * grad_->n_targets();
+    scored += grad_->n_targets();
+  }
+  return scored > 0 ? sum / static_cast<double>(scored) : std::nan("");
+}
+
+size_t Trainer::state_bytes() const {
+  return (4 * layout_.total + grad_->activation_floats()) * sizeof(float);
+}
+
+void Trainer::save(const std::string& outdir, SaveDType dtype,
+                   const nlohmann::ordered_json& options) {
+  save_checkpoint(outdir, layout_, params_, dtype);
+  TrainerState s;
+  s.step = step_;
+  const int accum = opts_.batch / opts_.micro_batch;
+  const uint64_t g = static_cast<uint64_t>(step_) * accum;
+  s.epoch = static_cast<int64_t>(g / batcher_.batches_per_epoch());
+  s.batch = static_cast<int64_t>(g % batcher_.batches_per_epoch());
+  s.options = options;
+  s.adam = std::move(adam_.state());  // lent, not copied (2 × the parameters' size)
+  try {
+    save_trainer_state(outdir, layout_, s, params_);
+  } catch (...) {
+    adam_.state() = std::move(s.adam);
+    throw;
+  }
+  adam_.state() = std::move(s.adam);
+}
+
+void Trainer::restore(TrainerState state) {
+  if (state.step < 0 || state.step > opts_.steps)
+    runtime_error("trainer state at step {}, beyond the run's {} steps", state.step, opts_.steps);
+  if ((!state.params.empty() && state.params.size() != layout_.total) ||
+      state.adam.m.size() != layout_.total || state.adam.v.size() != layout_.total)
+    runtime_error("trainer state of another model size");
+  if (!state.params.empty()) params_ = std::move(state.params);
+  adam_.state() = std::move(state.adam);
+  step_ = state.step;
+}
+
+}  // namespace gpt2::training
