@@ -30,10 +30,16 @@ before torch loads (Debian's torch calls OpenBLAS, pthread build, for every matr
 (default) chooses from the CPU flags: AVX-512 (avx512f + avx512bw + avx512vl + avx512dq):
 SKYLAKEX, AVX2 + FMA: HASWELL, otherwise OpenBLAS's own pick; it overrides an inherited
 OPENBLAS_CORETYPE, because this machine's environment sets Haswell globally. `env` keeps the
-environment's value; any other value is used as is. Why SkylakeX on AVX-512 and not
-Cooperlake (OpenBLAS's pick on an AVX-512-BF16 CPU): for f32 sgemm Cooperlake uses SkylakeX's
-kernels (its own additions are bf16 ones), and the measured step times were equal; both are
-well ahead of Haswell (scripts/bench-train's comment has the numbers).
+environment's value; any other value is used as is. Why SKYLAKEX on AVX-512: OpenBLAS's
+Cooperlake core (its own pick on this AVX-512-BF16 machine) includes SkylakeX's kernel list and
+adds only bf16 (sbgemm) kernels, so f32 products run the same code; SKYLAKEX also exists on
+every AVX-512 CPU an older OpenBLAS does not recognise. Measured 2026-12-02 (Debian OpenBLAS
+0.3.21, torch 1.13, 1 thread; F.linear, its input gradient and its weight gradient for the
+124M step's weights 768x2304, 3072x768, 768x3072 at 256 rows and 768x3072 at 1024 rows; best
+of 5 by CPU time, load 7-9, three rounds): SkylakeX and Cooperlake 153-188 GFLOP/s, equal
+within noise (one or two outliers of 63-79 per round in both, a different product each time);
+Haswell 82-98, half. The LM head's products (768x50257) run at 22-66 GFLOP/s with every core.
+The environment's HASWELL would halve torch's matrix speed.
 
 Output (stdout): a line `blas: core CORE (OPENBLAS_CORETYPE=...)`, then one line per step
   step I: loss L, MS ms, TOK tokens/s
