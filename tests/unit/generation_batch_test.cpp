@@ -195,7 +195,7 @@ TEST_CASE("batch engine: each request's output equals Generator's, for any batch
   }
 }
 
-TEST_CASE("batch engine: cancel ends a queued or running request; bad requests throw",
+TEST_CASE("batch engine: cancel ends a queued or running request — bad requests throw",
           "[generation][batch]") {
   auto model = Model::load(kTiny);
   BatchEngine engine(*model, 2);

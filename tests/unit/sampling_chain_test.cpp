@@ -74,7 +74,7 @@ TEST_CASE("sampling chain: temperature 0 is greedy and equals top_k 1", "[sampli
   CHECK(a->sample(logits) == b->sample(logits));
 }
 
-TEST_CASE("sampling chain: same seed, same draws; reset replays", "[sampling]") {
+TEST_CASE("sampling chain: same seed, same draws — reset replays", "[sampling]") {
   std::vector<float> logits(200);
   for (size_t i = 0; i < logits.size(); ++i) logits[i] = std::cos(float(i) * 0.37f) * 2.0f;
   SamplerParams p;

@@ -156,7 +156,7 @@ TEST_CASE("sampling: typical_p keeps tokens closest to the entropy", "[sampling]
   CHECK(c.size() == 4);
 }
 
-TEST_CASE("sampling: temperature scales logits; 0 keeps the arg-max", "[sampling]") {
+TEST_CASE("sampling: temperature scales logits — 0 keeps the arg-max", "[sampling]") {
   // T = 0.5: logits 0 1 2 3 -> 0 2 4 6; exp = 1 7.389 54.598 403.429 (sum 466.416)
   auto c = from_logits({0, 1, 2, 3});
   make_temperature(0.5f)->apply(c);
@@ -221,7 +221,7 @@ TEST_CASE("sampling: presence and frequency penalties count generated tokens", "
   CHECK(c.data[3].logit == 0.0f);
 }
 
-TEST_CASE("sampling: logit bias adds; -inf bans", "[sampling]") {
+TEST_CASE("sampling: logit bias adds — -inf bans", "[sampling]") {
   auto c = from_logits({0, 1, 2, 3});
   make_logit_bias({{1, 1.5f}, {3, -kInf}})->apply(c);
   CHECK(c.data[1].logit == 2.5f);

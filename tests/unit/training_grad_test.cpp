@@ -172,7 +172,7 @@ TEST_CASE("training grad: two micro-batches of 1 accumulate to one micro-batch o
   }
 }
 
-TEST_CASE("training grad: positions without a target add nothing; bad input is refused",
+TEST_CASE("training grad: positions without a target add nothing — bad input is refused",
           "[training]") {
   const Fixture& fx = fixture();
   kernels::Pool pool(1);

@@ -72,7 +72,7 @@ TEST_CASE("trainer: random_init follows GPT-2's initialisation, deterministic in
   for (size_t i = 0; i < bias.size; ++i) CHECK(a[bias.offset + i] == 0.0f);
 }
 
-TEST_CASE("trainer: steps lower the loss; accumulation equals one micro-batch", "[training]") {
+TEST_CASE("trainer: steps lower the loss — accumulation equals one micro-batch", "[training]") {
   const ParamLayout layout(tiny_config());
   const std::vector<Example> train = pattern_examples(8), val = pattern_examples(2);
   gpt2::kernels::Pool pool(2);
