@@ -31,6 +31,7 @@
 #include "app/finetune_log.h"
 #include "app/model_options.h"
 #include "app/output.h"
+#include "core/backend.h"
 #include "core/cpu.h"
 #include "core/error.h"
 #include "core/kernels.h"
@@ -184,6 +185,11 @@ int run_finetune(CLI::App& sub, FinetuneParams& p) {
   if (!(p.val_fraction >= 0 && p.val_fraction < 1))
     usage_error("--val-fraction {} is out of range (must be in [0, 1))", p.val_fraction);
   if (!(p.epochs > 0 && p.epochs <= 1e6)) usage_error("--epochs {} is out of range (must be > 0)", p.epochs);
+  // Training's matrix products are OpenBLAS sgemm calls on fixed blocks (training/gpt2_grad.h):
+  // auto and blas mean that; our inference kernels have no backward products.
+  if (kernels::parse_backend(p.model.backend) == kernels::Backend::Own)
+    usage_error("--backend own: gpt2 finetune runs its matrix products through OpenBLAS "
+                "(auto or blas); own kernels are for inference");
   if (p.model.threads < 0) usage_error("--threads {} is out of range (must be >= 0)", p.model.threads);
   if (p.eval_every < 0) usage_error("--eval-every {} is out of range (must be >= 0)", p.eval_every);
   if (p.save_every < 0) usage_error("--save-every {} is out of range (must be >= 0)", p.save_every);
@@ -339,6 +345,9 @@ Command add_finetune_command(CLI::App& root) {
                   "(default: $GPT2_MODEL, else 'demo')");
   sub->add_option("-t,--threads", p->model.threads, "Worker threads (0 = all cores; results are "
                   "bit-identical for any count)")->capture_default_str();
+  sub->add_option("--backend", p->model.backend, "Matrix products: auto|blas (both OpenBLAS, "
+                  "single-threaded on fixed blocks; own is for inference only)")
+      ->capture_default_str();
   sub->add_option("--init", p->init, "model: start from -m's weights; random: GPT-2's "
                   "initialisation of --config's shapes")->capture_default_str();
   sub->add_option("--config", p->config, "config.json giving the shapes for --init random");

@@ -29,6 +29,8 @@ expect 2 "save-dtype" "${base[@]}" --save-dtype f8 -o "$T/o1"
 expect 2 "init random needs --config" "${base[@]/$MODEL/demo}" --init random -o "$T/o1"
 expect 2 "\-\-steps and --epochs: give one" "${base[@]}" --epochs 2 -o "$T/o1"
 expect 2 "init random does not start from -m" "${base[@]}" --init random --config "$MODEL/config.json" -o "$T/o1"
+expect 2 "\-\-backend own: gpt2 finetune runs its matrix products through OpenBLAS" "${base[@]}" --backend own -o "$T/o1"
+expect 2 "backend" "${base[@]}" --backend gpu -o "$T/o1"
 expect 1 "missing.json" --init random --config "$T/missing.json" --data "$D/pairs.jsonl" -o "$T/o1"
 
 # a folder that is not ours is refused unless --force; ours may be written again
