@@ -161,13 +161,7 @@ int run_finetune(CLI::App& sub, FinetuneParams& p) {
     p.outdir = p.resume;
     if (!fs::is_directory(p.resume) || !is_ours(p.resume))
       usage_error("--resume {}: no gpt2 finetune run there (no trainer_state.json)", p.resume);
-    const std::string path = (fs::path(p.resume) / "trainer_state.json").string();
-    const MappedFile f(path);
-    try {
-      saved = ojson::parse(f.view()).at("options");
-    } catch (const ojson::exception& e) {
-      runtime_error("{}: invalid: {}", path, e.what());
-    }
+    saved = training::load_run_options(p.resume);
     adopt_saved_options(sub, p, saved, p.resume);
   }
   if (p.outdir.empty()) usage_error("-o/--output: the folder to write the model to is required");

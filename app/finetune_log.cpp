@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "app/inspect_plot.h"
 #include "app/inspect_util.h"
 #include "app/output.h"
 #include "core/error.h"
@@ -126,14 +127,10 @@ std::string svg_loss_curve(const std::vector<LogRow>& rows, const std::string& t
   auto X = [&](double step) { return left + (last > 1 ? (step - 1) / (last - 1) : 0.5) * pw; };
   auto Y = [&](double v) { return top + ph - (v - lo) / (hi - lo) * ph; };
 
-  std::string s = fmt::format(
-      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0:.0f}\" height=\"{1:.0f}\" "
-      "viewBox=\"0 0 {0:.0f} {1:.0f}\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" "
-      "font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-      "<text x=\"{2:.1f}\" y=\"24\" font-size=\"14\" font-weight=\"bold\" "
-      "text-anchor=\"middle\">{3}</text>\n",
-      W, H, W / 2, xml_escape(title));
+  std::string s = svg_header(W, H) +
+                  fmt::format("<text x=\"{:.1f}\" y=\"24\" font-size=\"14\" font-weight=\"bold\" "
+                              "text-anchor=\"middle\">{}</text>\n",
+                              W / 2, xml_escape(title));
   for (double v = lo; v <= hi + ystep * 1e-6; v += ystep)
     s += fmt::format(
         "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{2:.1f}\" y2=\"{1:.1f}\" stroke=\"#e3e3e3\"/>\n"

@@ -38,16 +38,6 @@ Axis nice_axis(double vmax) {
   return {step, ymax};
 }
 
-std::string svg_header(double W, double H) {
-  return fmt::format(
-      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0:.0f}\" height=\"{1:.0f}\" "
-      "viewBox=\"0 0 {0:.0f} {1:.0f}\" font-family=\"DejaVu Sans, Helvetica, Arial, "
-      "sans-serif\" font-size=\"{2:.0f}\">\n"
-      "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
-      W, H, kFont);
-}
-
 // One <text> per line, centred on x, first baseline at y.
 std::string title_lines(const std::vector<std::string>& lines, double x, double y, double size,
                         bool bold, double leading) {
@@ -101,6 +91,16 @@ std::string y_label(const std::string& label, double top, double plot_h) {
 }
 
 }  // namespace
+
+std::string svg_header(double W, double H) {
+  return fmt::format(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0:.0f}\" height=\"{1:.0f}\" "
+      "viewBox=\"0 0 {0:.0f} {1:.0f}\" font-family=\"DejaVu Sans, Helvetica, Arial, "
+      "sans-serif\" font-size=\"{2:.0f}\">\n"
+      "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
+      W, H, kFont);
+}
 
 double text_width(std::string_view s, double font_size, bool bold) {
   return display_width(s) * font_size * em(bold);

@@ -21,6 +21,9 @@
 
 namespace gpt2::app {
 
+/// The XML declaration, the root <svg> (W × H px, font-size 12) and a white background.
+std::string svg_header(double W, double H);
+
 /// Estimated width in px of `s` at `font_size` (0.6 em a column, 0.7 em bold).
 double text_width(std::string_view s, double font_size, bool bold = false);
 /// `s` in lines of at most `max_width` px (see above); never more than `max_lines`.

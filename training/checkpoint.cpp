@@ -266,18 +266,30 @@ std::string safetensors_metadata(const uint8_t* data, size_t size, const std::st
   return (*m)[key].get<std::string>();
 }
 
+// OUTDIR/trainer_state.json parsed; runtime_error naming it when missing or not JSON.
+static ojson read_state_json(const std::string& jpath) {
+  const MappedFile f(jpath);
+  try {
+    return ojson::parse(f.view());
+  } catch (const ojson::exception& e) {
+    runtime_error("{}: invalid JSON: {}", jpath, e.what());
+  }
+}
+
+nlohmann::ordered_json load_run_options(const std::string& outdir) {
+  const std::string jpath = join(outdir, "trainer_state.json");
+  const ojson j = read_state_json(jpath);
+  if (!j.is_object() || !j.contains("options") || !j["options"].is_object())
+    runtime_error("{}: field 'options' missing or not an object", jpath);
+  return j["options"];
+}
+
 TrainerState load_trainer_state(const std::string& outdir, const ParamLayout& layout) {
   const std::string jpath = join(outdir, "trainer_state.json");
   const std::string opath = join(outdir, "optimizer.safetensors");
   TrainerState s;
   {
-    const MappedFile f(jpath);
-    ojson j;
-    try {
-      j = ojson::parse(f.view());
-    } catch (const ojson::exception& e) {
-      runtime_error("{}: invalid JSON: {}", jpath, e.what());
-    }
+    const ojson j = read_state_json(jpath);
     auto get_int = [&](const char* k) -> int64_t {
       if (!j.is_object() || !j.contains(k) || !j[k].is_number_integer() || j[k].get<int64_t>() < 0)
         runtime_error("{}: field '{}' missing or not a non-negative integer", jpath, k);

@@ -76,6 +76,9 @@ struct TrainerState {
 /// OUTDIR/trainer_state.json.
 void save_trainer_state(const std::string& outdir, const ParamLayout& layout,
                         const TrainerState& state, std::span<const float> params);
+/// The "options" of OUTDIR/trainer_state.json alone (what --resume compares before the model
+/// is loaded); gpt2::Error (Runtime) naming the file when missing or malformed.
+nlohmann::ordered_json load_run_options(const std::string& outdir);
 /// Reads them back (the parameters into state.params); gpt2::Error (Runtime) naming the file
 /// when missing, malformed, not of this layout's size, or the two files are of different steps.
 TrainerState load_trainer_state(const std::string& outdir, const ParamLayout& layout);
