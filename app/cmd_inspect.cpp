@@ -884,7 +884,7 @@ int run_inspect_jsonl(const InspectParams& p) {
     j["perplexity"] = t.r.scored ? json_number(std::exp(-t.r.logprob_sum / t.r.scored)) : json();
     if (with_positions) j["positions"] = positions_json(t.r, tok, p);
     if (t.warning) j["warning"] = *t.warning;
-    out.complete(t.index, dump_line(j));
+    out.complete(t.index, fields::dump(j));
     free_sessions.push_back(std::move(t.session));
   };
 
@@ -938,7 +938,7 @@ int run_inspect(InspectParams& p) {
   if (!p.prompt_ids.empty()) {
     if (p.input.text || !p.input.file.empty())
       usage_error("--prompt-ids: give either TEXT/--file or --prompt-ids, not both");
-    ids = parse_token_ids(p.prompt_ids, "--prompt-ids");
+    ids = parse_token_ids(p.prompt_ids);
   } else {
     prompt_text = read_text_input(p.input);
     if (!prompt_text)
@@ -948,7 +948,7 @@ int run_inspect(InspectParams& p) {
 
   std::unique_ptr<Model> model = load_model(p.model);
   const ModelConfig& cfg = model->config();
-  check_token_ids(ids, cfg.vocab_size, "--prompt-ids");
+  check_token_ids(ids, cfg.vocab_size);
   if (p.attn_layer >= cfg.n_layer)
     usage_error("--attention {}: the model has {} layers (0..{})", p.attn_layer, cfg.n_layer,
                 cfg.n_layer - 1);

@@ -1,7 +1,7 @@
 // libFuzzer target for `--logit-bias` parsing (sampling::parse_logit_bias) and the sampler
 // chain it feeds. Input: one --logit-bias value. The parser either returns an id >= 0 and a
 // bias that validate() accepts (finite or -inf), or throws gpt2::Error with the usage exit
-// code and a one-line message of bounded length naming --logit-bias. A parsed bias whose id is
+// code and a one-line message of bounded length: a ParamError naming logit_bias. A parsed bias whose id is
 // inside a small vocabulary is then run through a full default chain (greedy and sampled) on
 // fixed logits: the chosen id must be in range, and a -inf bias must never be chosen.
 #include <cmath>
@@ -21,7 +21,9 @@ void check_message(const gpt2::Error& e) {
   if (e.code() != gpt2::ExitCode::Usage) std::abort();
   if (m.find('\n') != std::string_view::npos || m.find('\r') != std::string_view::npos)
     std::abort();
-  if (m.size() > 300 || m.find("--logit-bias") == std::string_view::npos) std::abort();
+  const auto* p = dynamic_cast<const gpt2::ParamError*>(&e);
+  if (m.size() > 300 || !p || p->param() != "logit_bias" || m.rfind("logit_bias ", 0) != 0)
+    std::abort();
 }
 }  // namespace
 

@@ -18,7 +18,10 @@ void check_message(const gpt2::Error& e) {
   if (e.code() != gpt2::ExitCode::Usage) std::abort();
   if (m.find('\n') != std::string_view::npos || m.find('\r') != std::string_view::npos)
     std::abort();
-  if (m.size() > 200 || m.rfind("--prompt-ids", 0) != 0) std::abort();
+  // a ParamError naming the parameter (app/ shows it as the flag)
+  const auto* p = dynamic_cast<const gpt2::ParamError*>(&e);
+  if (m.size() > 200 || !p || p->param() != "prompt_ids" || m.rfind("prompt_ids: ", 0) != 0)
+    std::abort();
 }
 }  // namespace
 
