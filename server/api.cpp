@@ -146,120 +146,119 @@ json parse_body(std::string_view body) {
   return j;
 }
 
-sampling::SamplerParams sampler_params(const json& body, size_t n_vocab) {
-  return as_api_errors([&] {
-    const Object o(body);
-    sampling::SamplerParams sp;
-    // OpenAI's defaults: the plain model distribution at temperature 1.
-    sp.temperature = 1.0f;
-    sp.top_k = 0;
-    sp.top_p = 1.0f;
-    sp.min_p = 0.0f;
-    sp.typical_p = 1.0f;
-    sp.repeat_penalty = 1.0f;
-    // OpenAI's fields with OpenAI's ranges, then llama-server's extensions.
-    sampling::read_sampler_fields(o, sp,
-                                  {"temperature", "top_p", "presence_penalty", "frequency_penalty", "top_k",
-                                   "min_p", "typical_p", "repeat_penalty", "repeat_last_n"},
-                                  {{"temperature", 0, 2},
-                                   {"presence_penalty", -2, 2},
-                                   {"frequency_penalty", -2, 2},
-                                   {"repeat_penalty", 1e-6, 1e6}});
-    if (const auto lb = o.object("logit_bias")) {
-      for (const auto& [key, val] : lb->json().items()) {
-        const std::string name = fmt::format("logit_bias[{}]", quoted(key));
-        int64_t id = -1;
-        if (!key.empty() && key.size() <= 9 && std::all_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; }))
-          id = std::stoll(key);
-        if (id < 0 || static_cast<size_t>(id) >= n_vocab)
-          bad_request("logit_bias", "invalid_value",
-                      fmt::format("'logit_bias' key {} is not a token id (vocabulary size {})", quoted(key), n_vocab));
-        if (!val.is_number()) fields::wrong_type(name, "a number", val);
-        const double b = val.get<double>();
-        if (!(b >= -100 && b <= 100))
-          throw ParamError("logit_bias", "", {fmt::format("{} = {} is out of range (must be in [-100, 100])", name, val.dump())});
-        sp.logit_bias.emplace_back(static_cast<int32_t>(id), static_cast<float>(b));
-      }
-      std::sort(sp.logit_bias.begin(), sp.logit_bias.end());
+namespace {
+
+// sampler_params, parse_completion and parse_chat without the ApiError conversion.
+sampling::SamplerParams read_sampler_params(const json& body, size_t n_vocab) {
+  const Object o(body);
+  sampling::SamplerParams sp;
+  // OpenAI's defaults: the plain model distribution at temperature 1.
+  sp.temperature = 1.0f;
+  sp.top_k = 0;
+  sp.top_p = 1.0f;
+  sp.min_p = 0.0f;
+  sp.typical_p = 1.0f;
+  sp.repeat_penalty = 1.0f;
+  // OpenAI's fields with OpenAI's ranges, then llama-server's extensions.
+  sampling::read_sampler_fields(o, sp,
+                                {"temperature", "top_p", "presence_penalty", "frequency_penalty", "top_k",
+                                 "min_p", "typical_p", "repeat_penalty", "repeat_last_n"},
+                                {{"temperature", 0, 2},
+                                 {"presence_penalty", -2, 2},
+                                 {"frequency_penalty", -2, 2},
+                                 {"repeat_penalty", 1e-6, 1e6}});
+  if (const auto lb = o.object("logit_bias")) {
+    for (const auto& [key, val] : lb->json().items()) {
+      const std::string name = fmt::format("logit_bias[{}]", quoted(key));
+      int64_t id = -1;
+      if (!key.empty() && key.size() <= 9 && std::all_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        id = std::stoll(key);
+      if (id < 0 || static_cast<size_t>(id) >= n_vocab)
+        bad_request("logit_bias", "invalid_value",
+                    fmt::format("'logit_bias' key {} is not a token id (vocabulary size {})", quoted(key), n_vocab));
+      if (!val.is_number()) fields::wrong_type(name, "a number", val);
+      const double b = val.get<double>();
+      if (!(b >= -100 && b <= 100))
+        throw ParamError("logit_bias", "", {fmt::format("{} = {} is out of range (must be in [-100, 100])", name, val.dump())});
+      sp.logit_bias.emplace_back(static_cast<int32_t>(id), static_cast<float>(b));
     }
-    sampling::validate(sp);  // the ranges above are narrower; this is the library's own check
-    return sp;
-  });
+    std::sort(sp.logit_bias.begin(), sp.logit_bias.end());
+  }
+  sampling::validate(sp);  // the ranges above are narrower; this is the library's own check
+  return sp;
 }
 
-GenerationJob parse_completion(const json& body_json, const ModelInfo& m, const Tokenizer& tok, uint64_t random_seed) {
-  return as_api_errors([&] {
-    const Object body(body_json);
-    refuse_unsupported(body);
-    GenerationJob job;
-    // prompt: a string, an array of strings, an array of ids, or an array of arrays of ids.
-    std::vector<std::vector<int32_t>> raw;
-    const json* p = body.find("prompt");
-    auto encode = [&](const json& s) { return tok.encode(s.get_ref<const std::string&>(), SpecialPolicy::Allow); };
-    if (!p) {
-      raw.emplace_back();  // OpenAI's default prompt: <|endoftext|> (unconditional)
-    } else if (p->is_string()) {
-      raw.push_back(encode(*p));
-    } else if (p->is_array()) {
-      if (p->empty()) bad_request("prompt", "invalid_value", "'prompt' is an empty array");
-      const json& first = p->front();
-      if (first.is_number_integer()) {
-        raw.push_back(fields::token_ids(*p, "prompt", m.limits.n_vocab));
-      } else if (first.is_string()) {
-        for (size_t i = 0; i < p->size(); ++i) {
-          if (!(*p)[i].is_string()) fields::wrong_type(fmt::format("prompt[{}]", i), "a string", (*p)[i]);
-          raw.push_back(encode((*p)[i]));
-        }
-      } else if (first.is_array()) {
-        for (size_t i = 0; i < p->size(); ++i)
-          raw.push_back(fields::token_ids((*p)[i], fmt::format("prompt[{}]", i), m.limits.n_vocab));
-      } else {
-        fields::wrong_type("prompt[0]", "a string, a token id or an array of token ids", first);
+GenerationJob completion_job(const json& body_json, const ModelInfo& m, const Tokenizer& tok, uint64_t random_seed) {
+  const Object body(body_json);
+  refuse_unsupported(body);
+  GenerationJob job;
+  // prompt: a string, an array of strings, an array of ids, or an array of arrays of ids.
+  std::vector<std::vector<int32_t>> raw;
+  const json* p = body.find("prompt");
+  auto encode = [&](const json& s) { return tok.encode(s.get_ref<const std::string&>(), SpecialPolicy::Allow); };
+  if (!p) {
+    raw.emplace_back();  // OpenAI's default prompt: <|endoftext|> (unconditional)
+  } else if (p->is_string()) {
+    raw.push_back(encode(*p));
+  } else if (p->is_array()) {
+    if (p->empty()) bad_request("prompt", "invalid_value", "'prompt' is an empty array");
+    const json& first = p->front();
+    if (first.is_number_integer()) {
+      raw.push_back(fields::token_ids(*p, "prompt", m.limits.n_vocab));
+    } else if (first.is_string()) {
+      for (size_t i = 0; i < p->size(); ++i) {
+        if (!(*p)[i].is_string()) fields::wrong_type(fmt::format("prompt[{}]", i), "a string", (*p)[i]);
+        raw.push_back(encode((*p)[i]));
       }
+    } else if (first.is_array()) {
+      for (size_t i = 0; i < p->size(); ++i)
+        raw.push_back(fields::token_ids((*p)[i], fmt::format("prompt[{}]", i), m.limits.n_vocab));
     } else {
-      fields::wrong_type("prompt", "a string, an array of strings or an array of token ids", *p);
+      fields::wrong_type("prompt[0]", "a string, a token id or an array of token ids", first);
     }
-    if (raw.size() > static_cast<size_t>(kMaxChoices))
-      bad_request("prompt", "invalid_value", fmt::format("'prompt' has {} prompts (at most {})", raw.size(), kMaxChoices));
+  } else {
+    fields::wrong_type("prompt", "a string, an array of strings or an array of token ids", *p);
+  }
+  if (raw.size() > static_cast<size_t>(kMaxChoices))
+    bad_request("prompt", "invalid_value", fmt::format("'prompt' has {} prompts (at most {})", raw.size(), kMaxChoices));
 
-    job.echo = body.boolean("echo").value_or(false);
-    if (auto lp = body.integer("logprobs", 0, kMaxLogprobs)) {
-      job.logprobs = true;
-      job.top_logprobs = static_cast<int>(*lp);
-    }
-    if (job.echo && job.logprobs)
-      bad_request("echo", "unsupported_value", "'echo' with 'logprobs' (log-probabilities of the prompt) is not supported");
-    for (auto& ids : raw) {
-      if (job.echo) job.echo_texts.push_back(utf8_replace_invalid(tok.decode(ids)));
-      job.prompts.push_back(generation::effective_prompt(std::move(ids), m.limits));
-    }
-    const auto max_tokens = body.integer("max_tokens", 0, kMaxTokens);
-    finish_job(job, body, m, random_seed, 16, max_tokens, body.stop().value_or(std::vector<std::string>{}), "prompt");
-    return job;
-  });
+  job.echo = body.boolean("echo").value_or(false);
+  if (auto lp = body.integer("logprobs", 0, kMaxLogprobs)) {
+    job.logprobs = true;
+    job.top_logprobs = static_cast<int>(*lp);
+  }
+  if (job.echo && job.logprobs)
+    bad_request("echo", "unsupported_value", "'echo' with 'logprobs' (log-probabilities of the prompt) is not supported");
+  for (auto& ids : raw) {
+    if (job.echo) job.echo_texts.push_back(utf8_replace_invalid(tok.decode(ids)));
+    job.prompts.push_back(generation::effective_prompt(std::move(ids), m.limits));
+  }
+  const auto max_tokens = body.integer("max_tokens", 0, kMaxTokens);
+  finish_job(job, body, m, random_seed, 16, max_tokens, body.stop().value_or(std::vector<std::string>{}), "prompt");
+  return job;
 }
 
-GenerationJob parse_chat(const json& body_json, const ModelInfo& m, const Tokenizer& tok, uint64_t random_seed) {
-  return as_api_errors([&] {
-    const Object body(body_json);
-    refuse_unsupported(body);
-    GenerationJob job;
-    job.chat = true;
-    const json& msgs = body.require("messages");
-    std::vector<std::string> stop = body.stop().value_or(std::vector<std::string>{});
-    job.prompts.push_back(generation::effective_prompt(chat_prompt(msgs, m.chat, tok, stop), m.limits));
-    job.logprobs = body.boolean("logprobs").value_or(false);
-    if (auto t = body.integer("top_logprobs", 0, kMaxLogprobs)) {
-      if (!job.logprobs)
-        bad_request("top_logprobs", "invalid_value", "'top_logprobs' needs 'logprobs': true");
-      job.top_logprobs = static_cast<int>(*t);
-    }
-    auto max_tokens = body.integer("max_completion_tokens", 0, kMaxTokens);
-    if (!max_tokens) max_tokens = body.integer("max_tokens", 0, kMaxTokens);
-    finish_job(job, body, m, random_seed, -1, max_tokens, std::move(stop), "messages");
-    return job;
-  });
+GenerationJob chat_job(const json& body_json, const ModelInfo& m, const Tokenizer& tok, uint64_t random_seed) {
+  const Object body(body_json);
+  refuse_unsupported(body);
+  GenerationJob job;
+  job.chat = true;
+  const json& msgs = body.require("messages");
+  std::vector<std::string> stop = body.stop().value_or(std::vector<std::string>{});
+  job.prompts.push_back(generation::effective_prompt(chat_prompt(msgs, m.chat, tok, stop), m.limits));
+  job.logprobs = body.boolean("logprobs").value_or(false);
+  if (auto t = body.integer("top_logprobs", 0, kMaxLogprobs)) {
+    if (!job.logprobs)
+      bad_request("top_logprobs", "invalid_value", "'top_logprobs' needs 'logprobs': true");
+    job.top_logprobs = static_cast<int>(*t);
+  }
+  auto max_tokens = body.integer("max_completion_tokens", 0, kMaxTokens);
+  if (!max_tokens) max_tokens = body.integer("max_tokens", 0, kMaxTokens);
+  finish_job(job, body, m, random_seed, -1, max_tokens, std::move(stop), "messages");
+  return job;
 }
+
+}  // namespace
 
 std::vector<int32_t> chat_prompt(const json& messages, ChatTemplate t, const Tokenizer& tok,
                                  std::vector<std::string>& stop) {
@@ -281,6 +280,19 @@ std::vector<int32_t> chat_prompt(const json& messages, ChatTemplate t, const Tok
     stop.push_back("\nUser:");
   }
   return ids;
+}
+
+// The public parsers: ParamErrors (the field reader's and the libraries') leave as ApiErrors.
+sampling::SamplerParams sampler_params(const json& body, size_t n_vocab) {
+  return as_api_errors([&] { return read_sampler_params(body, n_vocab); });
+}
+
+GenerationJob parse_completion(const json& body, const ModelInfo& m, const Tokenizer& tok, uint64_t random_seed) {
+  return as_api_errors([&] { return completion_job(body, m, tok, random_seed); });
+}
+
+GenerationJob parse_chat(const json& body, const ModelInfo& m, const Tokenizer& tok, uint64_t random_seed) {
+  return as_api_errors([&] { return chat_job(body, m, tok, random_seed); });
 }
 
 const char* openai_finish_reason(generation::FinishReason r) {
