@@ -1,9 +1,10 @@
 // gpt2 generate — continue a prompt (docs/cli.md "gpt2 generate").
 //
-// The CLI half: flags, validation with flag names, the prompt, and printing. The decode
-// loop itself (sampler chain, context window, stop strings, UTF-8 hold-back, logprobs,
-// prompt-cache reuse across --num-samples) is generation/generation.h; here each of its
-// Events is printed:
+// The CLI half, in steps: check_flags (every usage error before slow work; the libraries'
+// ParamErrors reach the user as flags through app/param_errors.h), read_prompt, the model,
+// run_samples (printing each Event), write_summary. The decode loop itself (sampler chain,
+// context window, stop strings, UTF-8 hold-back, logprobs, prompt-cache reuse across
+// --num-samples) is generation/generation.h; here each of its Events is printed:
 //   text   the Event's safe bytes as they come (the prompt first with --echo; a blank line
 //          after each sample when --num-samples > 1);
 //   jsonl  one line per generated token, one per finished sample, a final "done" line;
