@@ -31,6 +31,7 @@
 #include "sampling/sampler.h"
 #include "tokenizer/tokenizer.h"
 #include "training/data.h"
+#include "../fuzz/param_error_check.h"
 #include "source_dir.h"
 
 namespace fz_tokenizer {
