@@ -343,38 +343,42 @@ json chat_logprobs(const Tokenizer& tok, std::span<const int32_t> ids,
   return json{{"content", std::move(content)}, {"refusal", nullptr}};
 }
 
-json completion_response(const ResponseMeta& meta, const GenerationJob& job,
-                         const std::vector<ChoiceResult>& results, const Tokenizer& tok) {
-  json doc = meta_json(meta, "text_completion");
+namespace {
+
+// A whole (non-streamed) answer: the meta fields, choice(c, result) for each choice, usage.
+template <typename Choice>
+json response(const ResponseMeta& meta, const char* object, const GenerationJob& job,
+              const std::vector<ChoiceResult>& results, Choice choice) {
+  json doc = meta_json(meta, object);
   json choices = json::array();
-  for (size_t c = 0; c < results.size(); ++c) {
-    const ChoiceResult& r = results[c];
-    const std::string echo = job.echo ? job.echo_texts[c / static_cast<size_t>(job.n)] : std::string();
-    choices.push_back(json{{"text", echo + r.text},
-                           {"index", c},
-                           {"logprobs", job.logprobs ? completion_logprobs(tok, r.ids, r.logprobs, echo.size(), job.top_logprobs)
-                                                     : json(nullptr)},
-                           {"finish_reason", openai_finish_reason(r.finish)}});
-  }
+  for (size_t c = 0; c < results.size(); ++c) choices.push_back(choice(c, results[c]));
   doc["choices"] = std::move(choices);
   doc["usage"] = usage_json(job, results);
   return doc;
 }
 
+}  // namespace
+
+json completion_response(const ResponseMeta& meta, const GenerationJob& job,
+                         const std::vector<ChoiceResult>& results, const Tokenizer& tok) {
+  return response(meta, "text_completion", job, results, [&](size_t c, const ChoiceResult& r) {
+    const std::string echo = job.echo ? job.echo_texts[c / static_cast<size_t>(job.n)] : std::string();
+    return json{{"text", echo + r.text},
+                {"index", c},
+                {"logprobs", job.logprobs ? completion_logprobs(tok, r.ids, r.logprobs, echo.size(), job.top_logprobs)
+                                          : json(nullptr)},
+                {"finish_reason", openai_finish_reason(r.finish)}};
+  });
+}
+
 json chat_response(const ResponseMeta& meta, const GenerationJob& job,
                    const std::vector<ChoiceResult>& results, const Tokenizer& tok) {
-  json doc = meta_json(meta, "chat.completion");
-  json choices = json::array();
-  for (size_t c = 0; c < results.size(); ++c) {
-    const ChoiceResult& r = results[c];
-    choices.push_back(json{{"index", c},
-                           {"message", {{"role", "assistant"}, {"content", r.text}, {"refusal", nullptr}}},
-                           {"logprobs", job.logprobs ? chat_logprobs(tok, r.ids, r.logprobs, job.top_logprobs) : json(nullptr)},
-                           {"finish_reason", openai_finish_reason(r.finish)}});
-  }
-  doc["choices"] = std::move(choices);
-  doc["usage"] = usage_json(job, results);
-  return doc;
+  return response(meta, "chat.completion", job, results, [&](size_t c, const ChoiceResult& r) {
+    return json{{"index", c},
+                {"message", {{"role", "assistant"}, {"content", r.text}, {"refusal", nullptr}}},
+                {"logprobs", job.logprobs ? chat_logprobs(tok, r.ids, r.logprobs, job.top_logprobs) : json(nullptr)},
+                {"finish_reason", openai_finish_reason(r.finish)}};
+  });
 }
 
 json completion_chunk(const ResponseMeta& meta, size_t index, const std::string& text, const json& logprobs,
