@@ -8,9 +8,10 @@
 //   3. evaluate       Session::eval with every position's logits, in chunks of <= 256
 //                     tokens appended to the KV cache (progress on a terminal); a prompt
 //                     longer than the context: --all-positions scores it over a sliding
-//                     window, otherwise the last P tokens are kept (warning). With
-//                     --attention the Session's AttentionObserver hands over the
-//                     probabilities the real attention code computed.
+//                     window (models/score.h sliding_window_plan), otherwise the last P
+//                     tokens are kept (warning). With --attention the Session's
+//                     AttentionObserver hands over the probabilities the real attention
+//                     code computed.
 //   4. statistics     per reported position: log-sum-exp in double (max subtracted), entropy,
 //                     top-k rows, per-temperature log-normalisers, filter survivors (the
 //                     sampler's apply_filter: the very code generate runs), the prompt's
@@ -23,10 +24,12 @@
 // --choice TEXT (>= 2) is its own path after step 2: app/inspect_choices.h scores each
 // choice as a continuation of the prompt (the prompt evaluated once, its KV cache reused).
 //
-// Sliding window (--all-positions, prompt longer than P, as in transformers' perplexity
-// guide): windows [b, min(b+P, T)) for b = 0, S, 2S, ...; each window scores only the
-// positions the previous windows did not, so every position is scored once and, after the
-// first window, sees at least P-S earlier tokens. S = --stride (default P/2).
+// --all-positions --jsonl: each stdin line's text is a generation::ScoringJob (the same
+// sliding-window steps as step 3) whose positions go through steps 4 and 5 as the
+// single-text command's do; generation::Scheduler batches up to --batch texts per pass.
+//
+// Sliding window: windows of the context P, S = --stride (default P/2) apart, every position
+// scored once (models/score.h).
 //
 // Probabilities under temperature T: p_T(i) = exp(l_i/T - lse_T), lse_T = log Σ exp(l_j/T);
 // T = 0 is greedy: probability 1 on the arg-max (ties: lower id), 0 elsewhere.
@@ -50,7 +53,9 @@
 #include "core/log.h"
 #include "core/parse.h"
 #include "core/utf8.h"
+#include "generation/scoring.h"
 #include "models/model.h"
+#include "models/score.h"
 #include "sampling/candidates.h"
 #include "sampling/filter.h"
 #include "tokenizer/tokenizer.h"
@@ -340,32 +345,9 @@ void score_position(Report& r, const float* row, int V, int i, const InspectPara
   }
 }
 
-// The evaluation of a text with --all-positions, as steps of at most kChunk tokens: the
-// single-text command runs them on one Session, --jsonl runs each text's steps in batched
-// passes; the same steps give the same logits (models::Batch is batch-invariant).
-struct EvalStep {
-  int window;  // absolute position of the window's first token
-  int from, to;  // ids[from, to) appended to the cache
-  int first;     // positions >= first are reported
-  bool reset;    // a new window: the cache starts empty
-};
-
+// The sliding window's stride (models/score.h sliding_window_plan): --stride, else P/2.
 int scoring_stride(const InspectParams& p, int P) {
   return p.stride > 0 ? std::min(p.stride, P) : std::max(1, P / 2);
-}
-
-// Sliding windows [b, min(b+P, T)) for b = 0, S, 2S, ...; each scores the positions the
-// previous ones did not.
-std::vector<EvalStep> scoring_plan(int T, int P, int stride) {
-  std::vector<EvalStep> plan;
-  int done = 0;  // positions scored so far
-  for (int b = 0; done < T; b += stride) {
-    const int e = std::min(b + P, T);
-    for (int c = b; c < e; c += kChunk)
-      plan.push_back({b, c, std::min(c + kChunk, e), done, c == b});
-    done = e;
-  }
-  return plan;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -460,7 +442,7 @@ Report evaluate(Model& model, std::vector<int32_t> ids, const InspectParams& p) 
   }
   const int stride = scoring_stride(p, P);
   if (T > P) log::info("scoring {} tokens over a sliding window of {} (stride {})", T, P, stride);
-  for (const EvalStep& st : scoring_plan(T, P, stride)) {
+  for (const ScoreStep& st : sliding_window_plan(T, P, stride, kChunk)) {
     if (st.reset) {
       s.reset();
       win = st.window;
@@ -811,119 +793,119 @@ void emit(const InspectParams& p, const std::string& payload) {
     write_stdout(payload);
 }
 
-// --all-positions --jsonl: one text per stdin line, scored in batched passes (docs/batch.md).
-// Up to --batch texts are in flight, each with its own Session and its scoring_plan(); a
-// pass evaluates the next step of every text in flight together (models::Batch), so each
-// step gets the logits the single-text command's Session::eval gets for it: the numbers
-// are bit-identical. A finished text leaves its Session to the next line; output lines
-// are written in input order (OrderedOutput), at most kPendingPerSlot * B waiting.
+// --all-positions --jsonl: one text per stdin line, each a generation::ScoringJob whose
+// positions are scored as the single-text command scores them; generation::Scheduler runs up
+// to --batch texts per pass (docs/batch.md), bit-identical to the single-text numbers. Output
+// lines are written in input order (OrderedOutput), at most kPendingPerSlot * B waiting.
+struct JsonlRun {
+  const InspectParams& p;
+  const Tokenizer& tok;
+  const ModelConfig& cfg;
+  SpecialPolicy policy;  // --special
+  int stride;
+  bool with_positions;  // -k / --full: the "positions" array on every line
+  OrderedOutput out;
+};
+
+// One text: its positions scored into a Report; its line completed when it is done.
+class TextJob final : public generation::ScoringJob {
+ public:
+  TextJob(JsonlRun& run, size_t index, std::optional<ojson> id, std::vector<int32_t> ids)
+      : ScoringJob(ids, run.cfg.n_positions, run.stride, kChunk), run_(run), index_(index),
+        id_(std::move(id)) {
+    r_.ids = std::move(ids);
+    const int T = static_cast<int>(r_.ids.size()), P = run.cfg.n_positions;
+    if (T > P)
+      warning_ = fmt::format("text has {} tokens, more than the context ({}): scored over a "
+                             "sliding window (stride {})",
+                             T, P, run.stride);
+  }
+
+ private:
+  void score(int i, std::span<const float> row) override {
+    score_position(r_, row.data(), static_cast<int>(row.size()), i, run_.p, run_.p.full,
+                   run_.with_positions);
+  }
+  void finish() override {
+    ojson j = ojson::object();
+    if (id_) j["id"] = *id_;
+    j["index"] = index_;
+    j["n_tokens"] = r_.scored;
+    j["logprob_sum"] = json_number(r_.logprob_sum);
+    j["perplexity"] = r_.scored ? json_number(std::exp(-r_.logprob_sum / r_.scored)) : json();
+    if (run_.with_positions) j["positions"] = positions_json(r_, run_.tok, run_.p);
+    if (warning_) j["warning"] = *warning_;
+    run_.out.complete(index_, dump_line(j));
+  }
+
+  JsonlRun& run_;
+  size_t index_;
+  std::optional<ojson> id_;
+  Report r_;
+  std::optional<std::string> warning_;
+};
+
+// The stdin lines as jobs: a bad line is answered at once with its error line.
+class TextLines final : public generation::JobSource {
+ public:
+  TextLines(JsonlRun& run, size_t max_pending) : run_(run), max_pending_(max_pending) {}
+
+  std::unique_ptr<generation::Job> next(bool idle) override {
+    std::string line;
+    while (!end_ && run_.out.pending() < max_pending_) {
+      const auto st = reader_.next(line, /*wait=*/idle);
+      if (st == LineReader::Status::End) end_ = true;
+      if (st != LineReader::Status::Line) break;
+      if (std::unique_ptr<generation::Job> job = take(line)) return job;
+    }
+    return nullptr;
+  }
+  bool exhausted() const override { return end_; }
+  void report() const { report_bad_lines(n_bad_, n_lines_); }
+
+ private:
+  std::unique_ptr<generation::Job> take(const std::string& line) {
+    const size_t index = run_.out.add();
+    ++n_lines_;
+    LineInput in;  // its id is set first: an error line echoes it
+    std::vector<int32_t> ids;
+    try {
+      const ojson j = parse_line(line);
+      if (j.is_object()) unknown_.check(j, {"id", "text", "prompt_ids"});
+      read_line_input(j, "text", in);
+      ids = in.tokens(run_.tok, run_.policy, run_.cfg.vocab_size, "text");
+    } catch (const LineError& e) {
+      ++n_bad_;
+      run_.out.complete(index, error_line(index, in.id, e.what()));
+      return nullptr;
+    }
+    if (ids.empty()) ids.push_back(run_.cfg.bos_token_id);  // as the single-text command
+    return std::make_unique<TextJob>(run_, index, in.id, std::move(ids));
+  }
+
+  JsonlRun& run_;
+  size_t max_pending_;
+  LineReader reader_;
+  UnknownFields unknown_;
+  bool end_ = false;
+  size_t n_lines_ = 0, n_bad_ = 0;
+};
+
 int run_inspect_jsonl(const InspectParams& p) {
   constexpr size_t kPendingPerSlot = 16;
-  const Tokenizer& tok = Tokenizer::gpt2();
   const SpecialPolicy policy = parse_special_policy(p.input.special);
   std::unique_ptr<Model> model = load_model(p.model);
   const ModelConfig& cfg = model->config();
-  const int V = cfg.vocab_size, P = cfg.n_positions, stride = scoring_stride(p, P);
-  const bool with_positions = p.full || p.top_k_given;
-  const size_t max_batch = static_cast<size_t>(p.batch);
-
-  struct Text {
-    size_t index;
-    std::optional<ojson> id;
-    Report r;
-    std::vector<EvalStep> plan;
-    size_t step = 0;
-    std::unique_ptr<Session> session;
-    std::optional<std::string> warning;
-  };
-  std::vector<std::unique_ptr<Session>> free_sessions;
-  std::vector<Text> active;  // in input order
-  Batch batch(*model);
-  LineReader reader;
-  OrderedOutput out;
-  UnknownFields unknown;
-  size_t n_lines = 0, n_bad = 0;
-
-  const auto take_line = [&](const std::string& line) {
-    const size_t index = out.add();
-    ++n_lines;
-    Text t{index, std::nullopt, {}, {}, 0, nullptr, std::nullopt};
-    LineInput in;  // its id is set first: an error line echoes it
-    try {
-      const ojson j = parse_line(line);
-      if (j.is_object()) unknown.check(j, {"id", "text", "prompt_ids"});
-      read_line_input(j, "text", in);
-      t.id = in.id;
-      t.r.ids = in.tokens(tok, policy, V, "text");
-    } catch (const LineError& e) {
-      ++n_bad;
-      out.complete(index, error_line(index, in.id, e.what()));
-      return;
-    }
-    if (t.r.ids.empty()) t.r.ids.push_back(cfg.bos_token_id);  // as the single-text command
-    const int T = static_cast<int>(t.r.ids.size());
-    if (T > P)
-      t.warning = fmt::format("text has {} tokens, more than the context ({}): scored over a "
-                              "sliding window (stride {})",
-                              T, P, stride);
-    t.plan = scoring_plan(T, P, stride);
-    if (free_sessions.empty()) {
-      t.session = std::make_unique<Session>(*model);
-    } else {
-      t.session = std::move(free_sessions.back());
-      free_sessions.pop_back();
-    }
-    active.push_back(std::move(t));
-  };
-  const auto finish = [&](Text& t) {
-    ojson j = ojson::object();
-    if (t.id) j["id"] = *t.id;
-    j["index"] = t.index;
-    j["n_tokens"] = t.r.scored;
-    j["logprob_sum"] = json_number(t.r.logprob_sum);
-    j["perplexity"] = t.r.scored ? json_number(std::exp(-t.r.logprob_sum / t.r.scored)) : json();
-    if (with_positions) j["positions"] = positions_json(t.r, tok, p);
-    if (t.warning) j["warning"] = *t.warning;
-    out.complete(t.index, dump_line(j));
-    free_sessions.push_back(std::move(t.session));
-  };
-
-  bool input_end = false;
-  std::string line;
-  std::vector<BatchItem> items;
-  for (;;) {
-    while (active.size() < max_batch && !input_end && out.pending() < kPendingPerSlot * max_batch) {
-      const auto st = reader.next(line, /*wait=*/active.empty());
-      if (st == LineReader::Status::End) input_end = true;
-      if (st != LineReader::Status::Line) break;
-      take_line(line);
-    }
-    out.flush();  // error lines
-    if (interrupted()) return static_cast<int>(ExitCode::Interrupted);
-    if (active.empty()) {
-      if (input_end) break;
-      continue;
-    }
-    items.clear();
-    for (Text& t : active) {
-      const EvalStep& st = t.plan[t.step];
-      if (st.reset) t.session->reset();
-      items.push_back({t.session.get(),
-                       std::span<const int32_t>(t.r.ids.data() + st.from, st.to - st.from), true});
-    }
-    const std::vector<std::span<const float>> logits = batch.eval(items);
-    for (size_t k = 0; k < active.size(); ++k) {
-      Text& t = active[k];
-      const EvalStep& st = t.plan[t.step++];
-      for (int i = std::max(st.from, st.first); i < st.to; i++)
-        score_position(t.r, logits[k].data() + static_cast<size_t>(i - st.from) * V, V, i, p,
-                       p.full, with_positions);
-      if (t.step == t.plan.size()) finish(t);
-    }
-    std::erase_if(active, [](const Text& t) { return t.step == t.plan.size(); });
-    out.flush();  // before the next read may block
-  }
-  report_bad_lines(n_bad, n_lines);
+  JsonlRun run{p, Tokenizer::gpt2(), cfg, policy, scoring_stride(p, cfg.n_positions),
+               p.full || p.top_k_given, {}};
+  TextLines lines(run, kPendingPerSlot * static_cast<size_t>(p.batch));
+  generation::Scheduler sched(*model, p.batch);
+  const bool complete = sched.run(lines, [&] {
+    run.out.flush();  // before the next read may block
+    return !interrupted();
+  });
+  if (!complete) return static_cast<int>(ExitCode::Interrupted);
+  lines.report();
   return 0;
 }
 
