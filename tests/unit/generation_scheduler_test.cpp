@@ -24,11 +24,16 @@ using namespace gpt2::generation;
 
 namespace {
 
-const std::string kTiny = std::string(GPT2_SOURCE_DIR) + "/tests/data/models/tiny";
+std::unique_ptr<Model> tiny_model(int threads = 0) {
+  LoadOptions lo;
+  lo.threads = threads;
+  return Model::load(std::string(GPT2_SOURCE_DIR) + "/tests/data/models/tiny", lo);
+}
 
-std::vector<int32_t> ids_from(int seed, int n) {
-  std::vector<int32_t> v;
-  for (int i = 0; i < n; i++) v.push_back((seed * 29 + i * 13) % 96);
+// Text t's n token ids (vocabulary 96).
+std::vector<int32_t> ids_from(int t, int n) {
+  std::vector<int32_t> v(static_cast<size_t>(n));
+  for (size_t i = 0; i < v.size(); i++) v[i] = static_cast<int32_t>((t * 29 + i * 13) % 96);
   return v;
 }
 
@@ -112,9 +117,7 @@ TEST_CASE("sliding_window_plan: every position scored once, windows within the c
 
 TEST_CASE("ScoringJob: batched rows are the single Session's, bit for bit", "[scheduler]") {
   for (int threads : {1, 2}) {
-    LoadOptions lo;
-    lo.threads = threads;
-    auto model = Model::load(kTiny, lo);
+    auto model = tiny_model(threads);
     const int P = model->config().n_positions;
     // 1 token, decode- and prompt-sized texts, and texts over 2-4 windows (context 48)
     const std::vector<int> lengths = {1, 5, 30, 48, 49, 100, 2, 130, 17};
@@ -187,7 +190,7 @@ struct CountingJob final : Job {
 
 TEST_CASE("Scheduler: slots, jobs done on entry, idle sources, run's end and stop",
           "[scheduler]") {
-  auto model = Model::load(kTiny);
+  auto model = tiny_model();
   int clock = 0;
   std::vector<int> ran_at, finish_at;
   ListSource src;
