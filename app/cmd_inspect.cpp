@@ -517,6 +517,17 @@ int run_inspect(InspectParams& p) {
 
 }  // namespace
 
+namespace {
+
+// An option whose default --help shows, and whose appearance on the command line sets
+// p->*given (the checks tell "left at its default" from "given").
+CLI::Option* noting_given(CLI::Option* o, const std::shared_ptr<InspectParams>& p,
+                          bool InspectParams::*given) {
+  return o->capture_default_str()->each([p, given](const std::string&) { (*p).*given = true; });
+}
+
+}  // namespace
+
 Command add_inspect_command(CLI::App& root) {
   auto p = std::make_shared<InspectParams>();
   Command c;
@@ -541,9 +552,8 @@ Command add_inspect_command(CLI::App& root) {
   add_model_options(sub, p->model);
   sub->add_option("--prompt-ids", p->prompt_ids,
                   "Raw token ids, separated by spaces or commas (instead of text)");
-  sub->add_option("-k,--top-k", p->top_k, "Rows per position")
-      ->capture_default_str()
-      ->each([p](const std::string&) { p->top_k_given = true; });
+  noting_given(sub->add_option("-k,--top-k", p->top_k, "Rows per position"), p,
+               &InspectParams::top_k_given);
   sub->add_flag("--all-positions", p->all_positions,
                 "The distribution after every prefix, each actual next token's log-probability "
                 "and rank, total log-probability and perplexity");
@@ -558,16 +568,15 @@ Command add_inspect_command(CLI::App& root) {
   sub->add_option("--filters", p->filter_list,
                   "Mark the tokens that survive each sampling filter, e.g. "
                   "top_k=40,top_p=0.95,min_p=0.05,typical_p=0.9 (the sampler's own code)");
-  sub->add_option("--format", p->format, "Output format (npy needs --output)")
-      ->check(CLI::IsMember({"table", "json", "tsv", "npy"}))
-      ->capture_default_str()
-      ->each([p](const std::string&) { p->format_given = true; });
+  noting_given(sub->add_option("--format", p->format, "Output format (npy needs --output)")
+                   ->check(CLI::IsMember({"table", "json", "tsv", "npy"})),
+               p, &InspectParams::format_given);
   sub->add_flag("--jsonl", p->jsonl,
                 "With --all-positions: score one text per stdin line (a JSON string or "
                 "{\"id\"?, \"text\" | \"prompt_ids\"}), one JSON line each, in input order");
-  sub->add_option("--batch", p->batch, "With --jsonl: texts evaluated together per pass (>= 1)")
-      ->capture_default_str()
-      ->each([p](const std::string&) { p->batch_given = true; });
+  noting_given(
+      sub->add_option("--batch", p->batch, "With --jsonl: texts evaluated together per pass (>= 1)"),
+      p, &InspectParams::batch_given);
   sub->add_option("-o,--output", p->output,
                   "Write the output to FILE instead of stdout (through a temp file + rename)");
   sub->add_option("--values", p->values, "Quantity in --format npy: float32 [positions, n_vocab]")
