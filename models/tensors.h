@@ -1,12 +1,15 @@
-// The parameter tensors of a GPT-2 model, listed once (as llm.c's ParameterTensors): Hugging
-// Face's names, shapes and order (openai-community/gpt2's model.safetensors, without the
-// "transformer." prefix GPT2LMHeadModel adds; lm_head is tied to wte and not listed). Every
-// walk over the tensors derives from the three lists below: the checkpoint's names and shapes
-// (gpt2_tensor_specs), the pointer structs the forward passes read (ModelTensors: the loaded
-// weights, models/model_impl.h; the trainer's parameters and gradients, training/params.h)
-// and their order. The loader (models/loader.cpp), the checkpoint writer
-// (training/checkpoint.cpp) and the trainer's flat layout (training/params.h) use this header;
-// it is the models library's public view of the weights.
+// The parameter tensors of a GPT-2 model, written down once (as llm.c's ParameterTensors):
+// Hugging Face's names, shapes and order (openai-community/gpt2's model.safetensors, without
+// the "transformer." prefix GPT2LMHeadModel adds; lm_head is tied to wte and not listed). The
+// three X-macro lists below are the only place that order is written; from them come
+//   - gpt2_tensor_specs(): each tensor's checkpoint name and shape, in checkpoint order (the
+//     loader checks a file against it; the trainer's flat layout, training/params.h, and the
+//     checkpoint writer, training/checkpoint.cpp, take names, shapes and offsets from it);
+//   - ModelTensors / BlockTensors: one named pointer per tensor, and slots() to fill them in
+//     that order (the loaded weights, models/model_impl.h; the trainer's parameters and
+//     gradients, ParamLayout::view).
+// With models/model.h this is what the models library shows its users of the weights
+// (model_weights); models/model_impl.h stays private to models/.
 #pragma once
 
 #include <cstdint>
@@ -21,21 +24,21 @@ namespace gpt2 {
 // block tensors) and the shape in the legend's letters (models/model.h), row-major; matrices
 // are [in, out] (HF's Conv1D layout). Checkpoint order: the tensors before the blocks, then
 // each block's in turn, then the tensors after the blocks.
-#define GPT2_TENSORS_BEFORE_BLOCKS(X) \
+#define GPT2_TENSORS_BEFORE_BLOCKS(X)                                       \
   X(wte, "wte.weight", V, C) /* token embeddings (the LM head when tied) */ \
   X(wpe, "wpe.weight", P, C) /* position embeddings */
-#define GPT2_BLOCK_TENSORS(X)                                       \
-  X(ln_1_w, "ln_1.weight", C)                                       \
-  X(ln_1_b, "ln_1.bias", C)                                         \
+#define GPT2_BLOCK_TENSORS(X)                                         \
+  X(ln_1_w, "ln_1.weight", C)                                         \
+  X(ln_1_b, "ln_1.bias", C)                                           \
   X(qkv_w, "attn.c_attn.weight", C, 3 * C) /* q, k, v side by side */ \
-  X(qkv_b, "attn.c_attn.bias", 3 * C)                               \
-  X(attn_proj_w, "attn.c_proj.weight", C, C)                        \
-  X(attn_proj_b, "attn.c_proj.bias", C)                             \
-  X(ln_2_w, "ln_2.weight", C)                                       \
-  X(ln_2_b, "ln_2.bias", C)                                         \
-  X(fc_w, "mlp.c_fc.weight", C, F)                                  \
-  X(fc_b, "mlp.c_fc.bias", F)                                       \
-  X(fc_proj_w, "mlp.c_proj.weight", F, C)                           \
+  X(qkv_b, "attn.c_attn.bias", 3 * C)                                 \
+  X(attn_proj_w, "attn.c_proj.weight", C, C)                          \
+  X(attn_proj_b, "attn.c_proj.bias", C)                               \
+  X(ln_2_w, "ln_2.weight", C)                                         \
+  X(ln_2_b, "ln_2.bias", C)                                           \
+  X(fc_w, "mlp.c_fc.weight", C, F)                                    \
+  X(fc_b, "mlp.c_fc.bias", F)                                         \
+  X(fc_proj_w, "mlp.c_proj.weight", F, C)                             \
   X(fc_proj_b, "mlp.c_proj.bias", C)
 #define GPT2_TENSORS_AFTER_BLOCKS(X) \
   X(ln_f_w, "ln_f.weight", C)        \
