@@ -1,6 +1,7 @@
 // Generation: the decode loop of `gpt2 generate`, as a library for every caller that turns
-// a prompt into tokens (generate today; `generate --jsonl` batches and `gpt2 serve` next).
-// No CLI, no stdout: callers get data and print it their own way.
+// a prompt into tokens (generate; generate --jsonl and gpt2 serve through BatchEngine,
+// generation/batch.h, which runs Sequences as jobs of the batching loop in
+// generation/scheduler.h). No CLI, no stdout: callers get data and print it their own way.
 //
 // Three layers, each usable alone:
 //
