@@ -21,7 +21,9 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <fmt/format.h>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -148,22 +150,27 @@ std::string duration_text(double s) {
   return fmt::format("{}s", t);
 }
 
-int run_finetune(CLI::App& sub, FinetuneParams& p) {
-  // 1. Where the run lives, and the saved run's options on --resume.
+// Step 1a, --resume: the run's folder is the saved one; options not given take the saved
+// run's values. Returns the saved options (empty without --resume).
+ojson adopt_resumed_run(CLI::App& sub, FinetuneParams& p) {
   ojson saved;
-  if (!p.resume.empty()) {
-    if (!p.outdir.empty()) {
-      std::error_code ec;
-      if (!fs::exists(p.outdir) || !fs::equivalent(p.outdir, p.resume, ec))
-        usage_error("-o {} is not the --resume folder {} (a resumed run writes where it was saved)",
-                    p.outdir, p.resume);
-    }
-    p.outdir = p.resume;
-    if (!fs::is_directory(p.resume) || !is_ours(p.resume))
-      usage_error("--resume {}: no gpt2 finetune run there (no trainer_state.json)", p.resume);
-    saved = training::load_run_options(p.resume);
-    adopt_saved_options(sub, p, saved, p.resume);
+  if (p.resume.empty()) return saved;
+  if (!p.outdir.empty()) {
+    std::error_code ec;
+    if (!fs::exists(p.outdir) || !fs::equivalent(p.outdir, p.resume, ec))
+      usage_error("-o {} is not the --resume folder {} (a resumed run writes where it was saved)",
+                  p.outdir, p.resume);
   }
+  p.outdir = p.resume;
+  if (!fs::is_directory(p.resume) || !is_ours(p.resume))
+    usage_error("--resume {}: no gpt2 finetune run there (no trainer_state.json)", p.resume);
+  saved = training::load_run_options(p.resume);
+  adopt_saved_options(sub, p, saved, p.resume);
+  return saved;
+}
+
+// Step 1b: the flags' own checks (before any file is read); the default --batch.
+training::SaveDType check_flags(CLI::App& sub, FinetuneParams& p, const ojson& saved) {
   if (p.outdir.empty()) usage_error("-o/--output: the folder to write the model to is required");
   if (p.data.empty()) usage_error("--data: the training data file is required");
   if (p.init != "model" && p.init != "random")
@@ -177,95 +184,118 @@ int run_finetune(CLI::App& sub, FinetuneParams& p) {
   if (p.init == "model" && !p.config.empty())
     usage_error("--config is for --init random (a model brings its own config)");
   training::check_val_fraction(p.val_fraction);
-  if (!(p.epochs > 0 && p.epochs <= 1e6)) usage_error("--epochs {} is out of range (must be > 0)", p.epochs);
+  if (!(p.epochs > 0 && p.epochs <= 1e6))
+    usage_error("--epochs {} is out of range (must be > 0)", p.epochs);
   // Training's matrix products are OpenBLAS sgemm calls on fixed blocks (training/gpt2_grad.h):
   // auto and blas mean that; our inference kernels have no backward products.
   if (kernels::parse_backend(p.model.backend) == kernels::Backend::Own)
-    usage_error("--backend own: gpt2 finetune runs its matrix products through OpenBLAS "
-                "(auto or blas); own kernels are for inference");
+    usage_error(
+        "--backend own: gpt2 finetune runs its matrix products through OpenBLAS "
+        "(auto or blas); own kernels are for inference");
   check_load_options(load_options(p.model));
   if (p.eval_every < 0) usage_error("--eval-every {} is out of range (must be >= 0)", p.eval_every);
   if (p.save_every < 0) usage_error("--save-every {} is out of range (must be >= 0)", p.save_every);
   const training::SaveDType save_dtype = training::parse_save_dtype(p.save_dtype);
   if (sub.get_option("--batch")->count() == 0 && (p.resume.empty() || !saved.contains("batch")))
     p.train.batch = p.train.micro_batch;
+  return save_dtype;
+}
 
-  // 2. The model: a checkpoint's weights, or GPT-2's initialisation for a config.
-  const std::string model_name = p.init == "random" ? "random" : model_spec(p.model);
+// The model a run starts from: its shapes, its parameter layout and (a new run only) its f32
+// parameters; a resumed run takes its parameters from the saved state instead.
+struct StartingModel {
+  std::string name;  // model_spec, or "random"
   ModelConfig cfg;
-  std::vector<float> params;
   std::unique_ptr<training::ParamLayout> layout;
+  std::vector<float> params;
+};
+
+// Step 2: a checkpoint's weights, or GPT-2's initialisation for a config.
+StartingModel load_starting_model(const FinetuneParams& p) {
+  StartingModel s;
+  s.name = p.init == "random" ? "random" : model_spec(p.model);
   if (p.init == "random") {
     const MappedFile f(p.config);
-    cfg = parse_config_json(f.view(), p.config);
-    layout = std::make_unique<training::ParamLayout>(cfg);
-    if (p.resume.empty()) params = training::random_init(*layout, p.train.seed);
+    s.cfg = parse_config_json(f.view(), p.config);
+    s.layout = std::make_unique<training::ParamLayout>(s.cfg);
+    if (p.resume.empty()) s.params = training::random_init(*s.layout, p.train.seed);
   } else {
     ModelOptions mo = p.model;
-    mo.model = model_name;
+    mo.model = s.name;
     std::unique_ptr<Model> m = load_model(mo);
-    cfg = m->config();
-    layout = std::make_unique<training::ParamLayout>(cfg);
-    if (p.resume.empty()) params = training::params_from_model(*m, *layout);
+    s.cfg = m->config();
+    s.layout = std::make_unique<training::ParamLayout>(s.cfg);
+    if (p.resume.empty()) s.params = training::params_from_model(*m, *s.layout);
   }  // the mapped model is released here: training holds its own f32 copy
+  return s;
+}
 
-  // 3. Data, split, and the derived options.
-  const Tokenizer& tok = Tokenizer::gpt2();
+// The examples of a run, split, with what the log says about the data file.
+struct RunData {
+  training::Split split;
+  training::DataStats stats;
+  std::string format;  // data_format_name
+  int64_t eval_every = 1;
+};
+
+// Step 3: the data and its split; then the options derived from them (--context's default,
+// the steps of --epochs, --warmup's and --eval-every's defaults).
+RunData load_run_data(CLI::App& sub, FinetuneParams& p, const ojson& saved, const ModelConfig& cfg,
+                      const Tokenizer& tok) {
   if (sub.get_option("--context")->count() == 0 && (p.resume.empty() || !saved.contains("context")))
     p.train.context = std::min(p.train.context, cfg.n_positions);  // 256, or the model's context
   training::TrainOptions early = p.train;  // the flags' errors before the data is read
   early.steps = 1;
   training::validate(early, cfg);
   training::Dataset data = training::load_dataset(p.data, p.train.context, tok);
-  training::Split split;
+  RunData d;
+  d.stats = data.stats;
+  d.format = data_format_name(data.format);
   if (!p.val_data.empty()) {
-    split.train = std::move(data.examples);
-    split.val = training::load_dataset(p.val_data, p.train.context, tok).examples;
+    d.split.train = std::move(data.examples);
+    d.split.val = training::load_dataset(p.val_data, p.train.context, tok).examples;
   } else {
-    split = training::split_dataset(std::move(data.examples), p.val_fraction, p.train.seed);
+    d.split = training::split_dataset(std::move(data.examples), p.val_fraction, p.train.seed);
   }
-  if (split.train.empty()) usage_error("{}: no training example left", p.data);
-  const int64_t per_epoch = static_cast<int64_t>(
-      (split.train.size() + p.train.batch - 1) / static_cast<size_t>(p.train.batch));
-  p.train.steps = p.steps > 0 ? p.steps
-                              : std::max<int64_t>(1, static_cast<int64_t>(std::ceil(p.epochs * per_epoch)));
+  if (d.split.train.empty()) usage_error("{}: no training example left", p.data);
+  const int64_t per_epoch = static_cast<int64_t>((d.split.train.size() + p.train.batch - 1) /
+                                                 static_cast<size_t>(p.train.batch));
+  p.train.steps = p.steps > 0
+                      ? p.steps
+                      : std::max<int64_t>(1, static_cast<int64_t>(std::ceil(p.epochs * per_epoch)));
   p.train.warmup = p.warmup >= 0 ? p.warmup : static_cast<int>(p.train.steps / 20);
-  const int64_t eval_every =
-      p.eval_every > 0 ? p.eval_every : std::max<int64_t>(1, (p.train.steps + 19) / 20);
+  d.eval_every = p.eval_every > 0 ? p.eval_every : std::max<int64_t>(1, (p.train.steps + 19) / 20);
+  return d;
+}
 
+// The run's options as trainer_state.json stores them; a resumed run must match the saved ones,
+// a new run gets its OUTDIR.
+ojson settle_run_options(const FinetuneParams& p, const std::string& model_name,
+                         const training::DataStats& stats, const ojson& saved) {
   ojson options = run_options(p, model_name);
-  options["data_examples"] = data.stats.examples;
-  options["data_tokens"] = data.stats.tokens;
-  if (!p.resume.empty()) check_same_options(options, saved, p.resume);
-  else prepare_outdir(p.outdir, p.force);
+  options["data_examples"] = stats.examples;
+  options["data_tokens"] = stats.tokens;
+  if (!p.resume.empty())
+    check_same_options(options, saved, p.resume);
+  else
+    prepare_outdir(p.outdir, p.force);
+  return options;
+}
 
-  // 4. The trainer, restored on --resume (its parameters are the saved f32 ones).
-  training::TrainerState resumed;
-  if (!p.resume.empty()) {
-    resumed = training::load_trainer_state(p.resume, *layout);
-    params = std::move(resumed.params);
-    resumed.params.clear();
-  }
-  kernels::Pool pool(p.model.threads > 0 ? p.model.threads : hardware_threads());
-  training::Trainer trainer(*layout, std::move(params), split.train, split.val, p.train, pool,
-                            tok.eot_id());
-  if (!p.resume.empty()) trainer.restore(std::move(resumed));
-  TrainingLog tsv(p.outdir, p.resume.empty() ? -1 : trainer.steps_done());
-  log::info("finetune {}: {} {} examples ({} train, {} validation, {} tokens), {} steps of {} x {} "
-            "positions, {} parameters, {:.0f} MB of training state",
-            model_name, data_format_name(data.format), data.stats.examples, split.train.size(),
-            split.val.size(), data.stats.tokens, p.train.steps, p.train.batch, p.train.context,
-            layout->total, trainer.state_bytes() / 1e6);
+// One progress line, rewritten in place (stderr is a terminal).
+void print_progress(int64_t done, int64_t total, double loss, double last_val, double tokens_per_s,
+                    double eta_s) {
+  std::fprintf(stderr, "\r\x1b[Kstep %lld/%lld  loss %.4f  val %s  %.0f tok/s  ETA %s",
+               static_cast<long long>(done), static_cast<long long>(total), loss,
+               std::isnan(last_val) ? "-" : fmt::format("{:.4f}", last_val).c_str(), tokens_per_s,
+               duration_text(eta_s).c_str());
+}
 
-  const std::string title = fmt::format("gpt2 finetune {} on {}", model_name,
-                                        fs::path(p.data).filename().string());
-  auto save = [&] {
-    const auto t0 = std::chrono::steady_clock::now();
-    trainer.save(p.outdir, save_dtype, options);
-    tsv.write_plot(title);
-    log::info("saved step {} in {} ({:.1f} s)", trainer.steps_done(), p.outdir,
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  };
+// Step 5: the steps, each logged (validation every eval_every steps and after the last), with
+// a save every --save-every steps and at the end. Returns the exit code: 0, or 130 when Ctrl-C
+// stopped it (the last finished step saved); a non-finite step throws (exit 1).
+int train_steps(training::Trainer& trainer, TrainingLog& tsv, const FinetuneParams& p,
+                int64_t eval_every, const std::function<void()>& save) {
   const bool progress = stderr_is_tty();
   double last_val = std::nan("");
   double seconds = 0;
@@ -279,7 +309,8 @@ int run_finetune(CLI::App& sub, FinetuneParams& p) {
       std::fprintf(stderr,
                    "gpt2 finetune: interrupted; step %lld saved in %s (continue: gpt2 finetune "
                    "--resume %s)\n",
-                   static_cast<long long>(trainer.steps_done()), p.outdir.c_str(), p.outdir.c_str());
+                   static_cast<long long>(trainer.steps_done()), p.outdir.c_str(),
+                   p.outdir.c_str());
       return 130;
     }
     const int64_t done = trainer.steps_done() + (r.finite ? 0 : 1);
@@ -288,10 +319,12 @@ int run_finetune(CLI::App& sub, FinetuneParams& p) {
       tsv.append(row);
       if (progress) std::fputs("\n", stderr);
       runtime_error("the training diverged: {} at step {}; stopped ({})",
-                    std::isfinite(r.loss) ? "the gradient norm is not finite" : fmt::format("the loss is {}", r.loss),
+                    std::isfinite(r.loss) ? "the gradient norm is not finite"
+                                          : fmt::format("the loss is {}", r.loss),
                     done,
-                    saved_step >= 0 ? fmt::format("{} keeps the checkpoint of step {}", p.outdir, saved_step)
-                                    : std::string("no checkpoint was written"));
+                    saved_step >= 0
+                        ? fmt::format("{} keeps the checkpoint of step {}", p.outdir, saved_step)
+                        : std::string("no checkpoint was written"));
     }
     if (trainer.has_validation() && (done % eval_every == 0 || done == trainer.total_steps()))
       row.val_loss = last_val = trainer.evaluate();
@@ -302,23 +335,64 @@ int run_finetune(CLI::App& sub, FinetuneParams& p) {
       save();
       saved_step = done;
     }
-    if (progress) {
-      const double eta = seconds / timed * static_cast<double>(trainer.total_steps() - done);
-      std::fprintf(stderr, "\r\x1b[Kstep %lld/%lld  loss %.4f  val %s  %.0f tok/s  ETA %s",
-                   static_cast<long long>(done), static_cast<long long>(trainer.total_steps()), r.loss,
-                   std::isnan(last_val) ? "-" : fmt::format("{:.4f}", last_val).c_str(),
-                   row.tokens_per_s, duration_text(eta).c_str());
-    }
+    if (progress)
+      print_progress(done, trainer.total_steps(), r.loss, last_val, row.tokens_per_s,
+                     seconds / timed * static_cast<double>(trainer.total_steps() - done));
   }
   save();
   if (progress && !tsv.rows().empty()) {
     const LogRow& last = tsv.rows().back();
-    std::fprintf(stderr, "\ngpt2 finetune: %lld steps, train loss %.4f%s; saved in %s (gpt2 generate -m %s)\n",
-                 static_cast<long long>(trainer.steps_done()), last.train_loss,
-                 std::isnan(last_val) ? "" : fmt::format(", val loss {:.4f}", last_val).c_str(),
-                 p.outdir.c_str(), p.outdir.c_str());
+    std::fprintf(
+        stderr,
+        "\ngpt2 finetune: %lld steps, train loss %.4f%s; saved in %s (gpt2 generate -m %s)\n",
+        static_cast<long long>(trainer.steps_done()), last.train_loss,
+        std::isnan(last_val) ? "" : fmt::format(", val loss {:.4f}", last_val).c_str(),
+        p.outdir.c_str(), p.outdir.c_str());
   }
   return 0;
+}
+
+int run_finetune(CLI::App& sub, FinetuneParams& p) {
+  // 1. Where the run lives (the saved run's options on --resume), and the flags' checks.
+  const ojson saved = adopt_resumed_run(sub, p);
+  const training::SaveDType save_dtype = check_flags(sub, p, saved);
+  // 2. The model.
+  StartingModel start = load_starting_model(p);
+  // 3. Data, split, the derived options; OUTDIR (or the saved run's options checked).
+  const Tokenizer& tok = Tokenizer::gpt2();
+  const RunData data = load_run_data(sub, p, saved, start.cfg, tok);
+  const ojson options = settle_run_options(p, start.name, data.stats, saved);
+
+  // 4. The trainer, restored on --resume (its parameters are the saved f32 ones).
+  training::TrainerState resumed;
+  if (!p.resume.empty()) {
+    resumed = training::load_trainer_state(p.resume, *start.layout);
+    start.params = std::move(resumed.params);
+    resumed.params.clear();
+  }
+  kernels::Pool pool(p.model.threads > 0 ? p.model.threads : hardware_threads());
+  training::Trainer trainer(*start.layout, std::move(start.params), data.split.train,
+                            data.split.val, p.train, pool, tok.eot_id());
+  if (!p.resume.empty()) trainer.restore(std::move(resumed));
+  TrainingLog tsv(p.outdir, p.resume.empty() ? -1 : trainer.steps_done());
+  log::info(
+      "finetune {}: {} {} examples ({} train, {} validation, {} tokens), {} steps of {} x {} "
+      "positions, {} parameters, {:.0f} MB of training state",
+      start.name, data.format, data.stats.examples, data.split.train.size(), data.split.val.size(),
+      data.stats.tokens, p.train.steps, p.train.batch, p.train.context, start.layout->total,
+      trainer.state_bytes() / 1e6);
+
+  // 5. The steps; a save writes the checkpoint, then loss.svg.
+  const std::string title =
+      fmt::format("gpt2 finetune {} on {}", start.name, fs::path(p.data).filename().string());
+  auto save = [&] {
+    const auto t0 = std::chrono::steady_clock::now();
+    trainer.save(p.outdir, save_dtype, options);
+    tsv.write_plot(title);
+    log::info("saved step {} in {} ({:.1f} s)", trainer.steps_done(), p.outdir,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  };
+  return train_steps(trainer, tsv, p, data.eval_every, save);
 }
 
 }  // namespace

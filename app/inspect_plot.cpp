@@ -226,54 +226,67 @@ std::string svg_bar_chart(const BarChart& c) {
   return s;
 }
 
-std::string svg_filter_figure(const FilterFigure& f) {
-  const int n = static_cast<int>(f.categories.size());
-  const int n_pan = std::max(1, static_cast<int>(f.panels.size()));
-  constexpr int kLabelCols = 12;
-  constexpr double pitch = 20, gap = 44, right = 20, plot_h = 260;
-  std::vector<std::string> labels;
-  int label_w = 1;
-  for (const auto& cat : f.categories) {
-    labels.push_back(truncate_columns(cat, kLabelCols));
-    label_w = std::max(label_w, display_width(labels.back()));
-  }
-  const double panel_w = std::max(230.0, pitch * std::max(1, n));
-  const double left = std::max(70.0, tick_extent(label_w) - pitch / 2 + 8);
-  const double W = left + n_pan * panel_w + (n_pan - 1) * gap + right;
-  const std::vector<std::string> title = wrap_text(f.title, W - 20, 15, true);
-  // legend items, left-aligned under the title, in as many rows as the width needs
-  struct Item {
+namespace {
+
+// Where everything of a filter figure goes: a row of panels of pitch-wide bars on a shared
+// y axis, under the title and a legend that wraps to the width.
+struct FilterLayout {
+  static constexpr int kLabelCols = 12;
+  static constexpr double pitch = 20, gap = 44, right = 20, plot_h = 260;
+  struct LegendItem {
     int kind;  // 0 survivor swatch, 1 grey swatch, 2 cutoff line
     std::string text;
     double x, y;  // swatch left, row centre
   };
-  std::vector<Item> legend = {
-      {0, f.panels.size() > 1 ? "survives (one colour per filter)" : "survives", 0, 0},
-      {1, "filtered out", 0, 0},
-      {2, "cutoff", 0, 0}};
-  {
-    double x = left, y = 24 + 19.0 * static_cast<double>(title.size());
-    for (Item& it : legend) {
-      const double w = 22 + text_width(it.text, kFont);
-      if (x > left && x + w > W - right) x = left, y += 18;
-      it.x = x, it.y = y;
-      x += w + 24;
-    }
-  }
-  const double panel_title_y = legend.back().y + 34;  // first baseline
-  const double top = panel_title_y + 16 + 18;
-  const double H = top + plot_h + 46 + tick_extent(label_w);
+  int n = 0;                        // bars per panel
+  std::vector<std::string> labels;  // tick labels, truncated
+  double panel_w = 0, left = 0, W = 0, H = 0;
+  std::vector<std::string> title;  // wrapped
+  std::vector<LegendItem> legend;
+  double panel_title_y = 0;  // first baseline of the panel titles
+  double top = 0;            // of the plot area
+  Axis axis;
 
+  double panel_x0(int pi) const { return left + pi * (panel_w + gap); }
+  double Y(double v) const { return top + plot_h - std::clamp(v / axis.ymax, 0.0, 1.0) * plot_h; }
+};
+
+FilterLayout filter_layout(const FilterFigure& f) {
+  FilterLayout L;
+  L.n = static_cast<int>(f.categories.size());
+  const int n_pan = std::max(1, static_cast<int>(f.panels.size()));
+  int label_w = 1;
+  for (const auto& cat : f.categories) {
+    L.labels.push_back(truncate_columns(cat, FilterLayout::kLabelCols));
+    label_w = std::max(label_w, display_width(L.labels.back()));
+  }
+  L.panel_w = std::max(230.0, L.pitch * std::max(1, L.n));
+  L.left = std::max(70.0, tick_extent(label_w) - L.pitch / 2 + 8);
+  L.W = L.left + n_pan * L.panel_w + (n_pan - 1) * L.gap + L.right;
+  L.title = wrap_text(f.title, L.W - 20, 15, true);
+  // legend items, left-aligned under the title, in as many rows as the width needs
+  L.legend = {{0, f.panels.size() > 1 ? "survives (one colour per filter)" : "survives", 0, 0},
+              {1, "filtered out", 0, 0},
+              {2, "cutoff", 0, 0}};
+  double x = L.left, y = 24 + 19.0 * static_cast<double>(L.title.size());
+  for (FilterLayout::LegendItem& it : L.legend) {
+    const double w = 22 + text_width(it.text, kFont);
+    if (x > L.left && x + w > L.W - L.right) x = L.left, y += 18;
+    it.x = x, it.y = y;
+    x += w + 24;
+  }
+  L.panel_title_y = L.legend.back().y + 34;
+  L.top = L.panel_title_y + 16 + 18;
+  L.H = L.top + L.plot_h + 46 + tick_extent(label_w);
   double vmax = 0.0;
   for (double v : f.probs) vmax = std::max(vmax, std::isfinite(v) ? v : 0.0);
-  const Axis axis = nice_axis(vmax);
-  const auto Y = [&](double v) {
-    return top + plot_h - std::clamp(v / axis.ymax, 0.0, 1.0) * plot_h;
-  };
+  L.axis = nice_axis(vmax);
+  return L;
+}
 
-  std::string s = svg_header(W, H);
-  s += title_lines(title, W / 2, 24, 15, true, 19);
-  for (const Item& it : legend) {
+std::string filter_legend(const FilterLayout& L) {
+  std::string s;
+  for (const FilterLayout::LegendItem& it : L.legend) {
     if (it.kind == 2)
       s += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{2:.1f}\" y2=\"{1:.1f}\" "
                        "stroke=\"#d62728\" stroke-width=\"2\" stroke-dasharray=\"5,3\"/>\n",
@@ -284,85 +297,111 @@ std::string svg_filter_figure(const FilterFigure& f) {
     s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n", it.x + 22, it.y + 4,
                      xml_escape(it.text));
   }
+  return s;
+}
 
-  for (int pi = 0; pi < static_cast<int>(f.panels.size()); pi++) {
-    const FilterPanel& p = f.panels[pi];
-    const double x0 = left + pi * (panel_w + gap), x1 = x0 + panel_w;
-    const char* colour = kColors[pi % 8];
-    s += fmt::format("<g class=\"panel\" data-filter=\"{}\" data-survivors=\"{}\">\n",
-                     xml_escape(p.spec), p.survivors);
-    // title: the filter exactly as given, then its survivor count
-    s += title_lines(wrap_text(p.spec, panel_w, 13, true, 1), x0 + panel_w / 2, panel_title_y,
-                     13, true, 16);
-    const std::string count = fmt::format("{} token{} survive{}, mass {:.3f}", p.survivors,
-                                          p.survivors == 1 ? "" : "s",
-                                          p.survivors == 1 ? "s" : "", p.survivor_mass);
-    s += title_lines(wrap_text(count, panel_w, kFont, false, 1), x0 + panel_w / 2,
-                     panel_title_y + 17, kFont, false, 16);
-    s += y_grid(axis, x0, x1, top, plot_h, pi == 0);
-    for (int k = 0; k < n; k++) {
-      const bool kept = k < static_cast<int>(p.kept.size()) && p.kept[k];
-      const double v = std::isfinite(f.probs[k]) ? f.probs[k] : 0.0, y = Y(v);
-      s += fmt::format(
-          "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\" "
-          "class=\"{}\"><title>{} {}: {:.4f} ({})</title></rect>\n",
-          x0 + k * pitch + 3, y, pitch - 5, top + plot_h - y, kept ? colour : kGrey,
-          kept ? "kept" : "cut", xml_escape(p.spec), xml_escape(f.categories[k]), v,
-          kept ? "survives" : "filtered out");
-      s += tick_label(x0 + k * pitch + pitch / 2 + 4, top + plot_h + 14, labels[k]);
-    }
-    // the cutoff, with its note inside the panel
-    std::string note;
-    double note_x = 0;
-    const double note_y = top + 14;
-    const auto vline = [&](double x) {
-      s += fmt::format(
-          "<line class=\"cutoff\" x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" "
-          "stroke=\"#d62728\" stroke-width=\"2\" stroke-dasharray=\"5,3\"/>\n",
-          x, top, top + plot_h);
-    };
-    if (p.name == "top_k" || p.name == "top_p") {
-      // both keep a prefix of the tokens in probability order: the cut follows the last
-      // survivor (the k-th bar; the bar where the cumulative mass reaches p)
-      const std::string what =
-          p.name == "top_k" ? fmt::format("k = {}", p.survivors)
-                            : fmt::format("Σp = {:.3f} ≥ {:g}", p.survivor_mass, p.value);
-      if (p.survivors < n) {
-        note_x = x0 + p.survivors * pitch;
-        vline(note_x);
-        note = what;
-      } else {
-        note_x = x1;
-        note = fmt::format("{}: cut after bar {} →", what, p.survivors);
-      }
-    } else if (p.name == "min_p") {
-      const double thr = p.value * f.p_max, y = Y(thr);
-      s += fmt::format(
-          "<line class=\"cutoff\" x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{2:.1f}\" y2=\"{1:.1f}\" "
-          "stroke=\"#d62728\" stroke-width=\"2\" stroke-dasharray=\"5,3\"/>\n",
-          x0, y, x1);
-      note = fmt::format("line: {:g} × p_max = {:.4f}", p.value, thr);  // top right: clear of bars
-      note_x = x1;
-    } else {
-      note = "no single cutoff";
-      note_x = x1;
-    }
-    const std::vector<std::string> note_lines = wrap_text(note, panel_w - 10, kFont, false);
-    double nw = 0;
-    for (const std::string& l : note_lines) nw = std::max(nw, text_width(l, kFont));
-    const bool fits_right = note_x + 5 + nw <= x1;
-    for (size_t li = 0; li < note_lines.size(); li++)  // a white halo: readable over bars
-      s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"{}\" fill=\"#d62728\" "
-                       "stroke=\"white\" stroke-width=\"3\" paint-order=\"stroke\">{}</text>\n",
-                       fits_right ? note_x + 5 : std::max(x0 + nw, note_x - 5),
-                       note_y + 15.0 * static_cast<double>(li), fits_right ? "start" : "end",
-                       xml_escape(note_lines[li]));
-    s += "</g>\n";
+// A panel's title: the filter exactly as given, then its survivor count.
+std::string panel_title(const FilterPanel& p, const FilterLayout& L, double x0) {
+  std::string s = title_lines(wrap_text(p.spec, L.panel_w, 13, true, 1), x0 + L.panel_w / 2,
+                              L.panel_title_y, 13, true, 16);
+  const std::string count = fmt::format("{} token{} survive{}, mass {:.3f}", p.survivors,
+                                        p.survivors == 1 ? "" : "s",
+                                        p.survivors == 1 ? "s" : "", p.survivor_mass);
+  s += title_lines(wrap_text(count, L.panel_w, kFont, false, 1), x0 + L.panel_w / 2,
+                   L.panel_title_y + 17, kFont, false, 16);
+  return s;
+}
+
+// The bars of a panel (survivors in its colour, the rest grey) with their tick labels.
+std::string panel_bars(const FilterFigure& f, const FilterPanel& p, const FilterLayout& L,
+                       double x0, const char* colour) {
+  std::string s;
+  const double bottom = L.top + L.plot_h;
+  for (int k = 0; k < L.n; k++) {
+    const bool kept = k < static_cast<int>(p.kept.size()) && p.kept[k];
+    const double v = std::isfinite(f.probs[k]) ? f.probs[k] : 0.0, y = L.Y(v);
+    s += fmt::format(
+        "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\" "
+        "class=\"{}\"><title>{} {}: {:.4f} ({})</title></rect>\n",
+        x0 + k * L.pitch + 3, y, L.pitch - 5, bottom - y, kept ? colour : kGrey,
+        kept ? "kept" : "cut", xml_escape(p.spec), xml_escape(f.categories[k]), v,
+        kept ? "survives" : "filtered out");
+    s += tick_label(x0 + k * L.pitch + L.pitch / 2 + 4, bottom + 14, L.labels[k]);
   }
+  return s;
+}
+
+std::string cutoff_line(double x1, double y1, double x2, double y2) {
+  return fmt::format(
+      "<line class=\"cutoff\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" "
+      "stroke=\"#d62728\" stroke-width=\"2\" stroke-dasharray=\"5,3\"/>\n",
+      x1, y1, x2, y2);
+}
+
+// The filter's cutoff, with its note inside the panel (top right when there is no line to
+// stand beside).
+std::string panel_cutoff(const FilterFigure& f, const FilterPanel& p, const FilterLayout& L,
+                         double x0) {
+  const double x1 = x0 + L.panel_w;
+  std::string s, note;
+  double note_x = x1;
+  if (p.name == "top_k" || p.name == "top_p") {
+    // both keep a prefix of the tokens in probability order: the cut follows the last
+    // survivor (the k-th bar; the bar where the cumulative mass reaches p)
+    const std::string what =
+        p.name == "top_k" ? fmt::format("k = {}", p.survivors)
+                          : fmt::format("Σp = {:.3f} ≥ {:g}", p.survivor_mass, p.value);
+    if (p.survivors < L.n) {
+      note_x = x0 + p.survivors * L.pitch;
+      s += cutoff_line(note_x, L.top, note_x, L.top + L.plot_h);
+      note = what;
+    } else {
+      note = fmt::format("{}: cut after bar {} →", what, p.survivors);
+    }
+  } else if (p.name == "min_p") {
+    const double thr = p.value * f.p_max, y = L.Y(thr);
+    s += cutoff_line(x0, y, x1, y);
+    note = fmt::format("line: {:g} × p_max = {:.4f}", p.value, thr);  // top right: clear of bars
+  } else {
+    note = "no single cutoff";
+  }
+  const std::vector<std::string> note_lines = wrap_text(note, L.panel_w - 10, kFont, false);
+  double nw = 0;
+  for (const std::string& l : note_lines) nw = std::max(nw, text_width(l, kFont));
+  const bool fits_right = note_x + 5 + nw <= x1;
+  for (size_t li = 0; li < note_lines.size(); li++)  // a white halo: readable over bars
+    s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"{}\" fill=\"#d62728\" "
+                     "stroke=\"white\" stroke-width=\"3\" paint-order=\"stroke\">{}</text>\n",
+                     fits_right ? note_x + 5 : std::max(x0 + nw, note_x - 5),
+                     L.top + 14 + 15.0 * static_cast<double>(li), fits_right ? "start" : "end",
+                     xml_escape(note_lines[li]));
+  return s;
+}
+
+std::string filter_panel(const FilterFigure& f, int pi, const FilterLayout& L) {
+  const FilterPanel& p = f.panels[pi];
+  const double x0 = L.panel_x0(pi);
+  std::string s = fmt::format("<g class=\"panel\" data-filter=\"{}\" data-survivors=\"{}\">\n",
+                              xml_escape(p.spec), p.survivors);
+  s += panel_title(p, L, x0);
+  s += y_grid(L.axis, x0, x0 + L.panel_w, L.top, L.plot_h, pi == 0);
+  s += panel_bars(f, p, L, x0, kColors[pi % 8]);
+  s += panel_cutoff(f, p, L, x0);
+  return s + "</g>\n";
+}
+
+}  // namespace
+
+std::string svg_filter_figure(const FilterFigure& f) {
+  const FilterLayout L = filter_layout(f);
+  std::string s = svg_header(L.W, L.H);
+  s += title_lines(L.title, L.W / 2, 24, 15, true, 19);
+  s += filter_legend(L);
+  for (int pi = 0; pi < static_cast<int>(f.panels.size()); pi++) s += filter_panel(f, pi, L);
   s += fmt::format(
       "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"13\">{}</text>\n",
-      left + (W - left - right) / 2, H - 10, "token (most likely first)");
-  s += y_label("probability", top, plot_h);
+      L.left + (L.W - L.left - L.right) / 2, L.H - 10, "token (most likely first)");
+  s += y_label("probability", L.top, L.plot_h);
   s += "</svg>\n";
   return s;
 }

@@ -119,9 +119,26 @@ bool looks_like_option(std::string_view s) {
          !(s[1] >= '0' && s[1] <= '9');  // "-5" is a word (a negative number), not a flag
 }
 
-// Arguments nobody expected, in the order given.
+// "unknown command 'WORD'; did you mean NEAREST? Commands: a, b, c."
+std::string describe_unknown_command(const CLI::App& root, const std::string& word) {
+  std::vector<std::string> commands;
+  for (const CLI::App* sub : root.get_subcommands([](const CLI::App*) { return true; }))
+    commands.push_back(sub->get_name());
+  std::string msg = fmt::format("unknown command '{}'", quote_for_message(word));
+  const std::string near = closest(word, commands);
+  if (!near.empty()) msg += fmt::format("; did you mean {}?", near);
+  std::string list;
+  for (const auto& c : commands) list += (list.empty() ? "" : ", ") + c;
+  return msg + fmt::format(" Commands: {}.", list);
+}
+
+// Arguments nobody expected, in the order given. Without a command, a first word that is not
+// a flag is the mistyped command, whatever follows it (`gpt2 generat -n 3` names 'generat',
+// not '-n'); otherwise the first unknown flag is named, else the stray words.
 std::string describe_extras(const CLI::App& root, const CLI::App* app) {
   std::vector<std::string> items = root.remaining(true);
+  if (app == &root && !items.empty() && !looks_like_option(items.front()))
+    return describe_unknown_command(root, items.front());
   auto it = std::find_if(items.begin(), items.end(),
                          [](const std::string& s) { return looks_like_option(s); });
   if (it != items.end()) {
@@ -133,17 +150,6 @@ std::string describe_extras(const CLI::App& root, const CLI::App* app) {
   }
   std::string quoted;
   for (const auto& s : items) quoted += (quoted.empty() ? "'" : " '") + quote_for_message(s) + "'";
-  if (app == &root && !items.empty()) {
-    std::vector<std::string> commands;
-    for (const CLI::App* sub : root.get_subcommands([](const CLI::App*) { return true; }))
-      commands.push_back(sub->get_name());
-    std::string msg = fmt::format("unknown command '{}'", quote_for_message(items.front()));
-    const std::string near = closest(items.front(), commands);
-    if (!near.empty()) msg += fmt::format("; did you mean {}?", near);
-    std::string list;
-    for (const auto& c : commands) list += (list.empty() ? "" : ", ") + c;
-    return msg + fmt::format(" Commands: {}.", list);
-  }
   return fmt::format("{} takes no positional arguments: {}", command_path(app), quoted);
 }
 

@@ -7,6 +7,7 @@
 // from the parser's own list of them, in the order given:
 //   unknown option     unknown option '--tempreature'; did you mean --temperature?
 //   unknown command    unknown command 'generat'; did you mean generate? Commands: …
+//                      (the first word when no command matched, whatever follows it)
 //   stray argument     gpt2 bench takes no positional arguments: 'foo' 'bar'
 //   wrong type         -n/--max-tokens: 'abc' is not an integer
 //   missing value      -n/--max-tokens needs a value: an integer

@@ -1,12 +1,12 @@
-// BatchEngine: continuous batching (design in generation/batch.h).
+// BatchEngine: requests as Scheduler jobs (design in generation/batch.h).
 #include "generation/batch.h"
 
 #include <algorithm>
 #include <deque>
 #include <mutex>
-#include <optional>
 
 #include "core/error.h"
+#include "generation/scheduler.h"
 #include "generation/timing.h"
 
 namespace gpt2::generation {
@@ -14,54 +14,110 @@ namespace gpt2::generation {
 using detail::Clock;
 using detail::ms_since;
 
-struct BatchEngine::Impl {
-  struct Job {
+struct BatchEngine::Impl final : JobSource {
+  // One request: its Sequence as a Scheduler job, every Event to its callback.
+  struct SequenceJob final : Job {
+    Impl& engine;
     Handle handle;
     Sequence seq;
     EventFn on_event;
-  };
-  struct Slot {
-    std::unique_ptr<Session> session;  // created on first use, then reused
-    std::optional<Job> job;            // empty: free
+    bool cancelled = false;
+    bool final_sent = false;  // the Event with finish set went out
+
+    SequenceJob(Impl& e, Handle h, Sequence s, EventFn fn)
+        : engine(e), handle(h), seq(std::move(s)), on_event(std::move(fn)) {}
+
+    bool done() const override { return cancelled || seq.done(); }
+    Input input() override {
+      const Sequence::Input in = seq.input();
+      const bool reset = in.kind != Sequence::InputKind::Token;
+      ++engine.step_items;
+      engine.step_prompt_pass |= reset;
+      if (in.kind == Sequence::InputKind::Prompt) engine.step_stats.prompt_tokens += in.tokens.size();
+      return {in.tokens, reset, false};
+    }
+    void consume(std::span<const float> logits) override {
+      const Event ev = seq.step(logits);
+      if (ev.id >= 0) ++engine.step_stats.generated_tokens;
+      deliver(ev);
+    }
+    // A cancelled sequence ends Interrupted; one done before its first step (max_tokens 0)
+    // still gets its one final event.
+    void finish() override {
+      if (cancelled) {
+        deliver(seq.interrupt());
+      } else if (!final_sent) {
+        Event ev;
+        ev.finish = seq.finish_reason();
+        deliver(ev);
+      }
+    }
+    void deliver(const Event& ev) {
+      final_sent |= ev.finish.has_value();
+      if (on_event) on_event(handle, seq, ev);
+    }
   };
 
   const Model& model;
   const Tokenizer& tok;
   ModelLimits lim;
-  Batch batch;
-  std::vector<Slot> slots;
-  // step()'s scratch
-  std::vector<BatchItem> items;
-  std::vector<Slot*> item_slot;
+  Scheduler sched;
+  // this step's share of the stats (engine thread)
+  size_t step_items = 0;
+  bool step_prompt_pass = false;
+  Stats step_stats;
   // shared with submit()/cancel() on other threads
   mutable std::mutex mu;
-  std::deque<Job> queue;
+  std::deque<std::unique_ptr<SequenceJob>> queue;
   std::vector<Handle> cancelled;
   Handle next_handle = 1;
   size_t n_running = 0;
   Stats stats;
 
   Impl(const Model& m, int max_batch, const Tokenizer& t)
-      : model(m), tok(t), lim(ModelLimits::of(m.config(), t)), batch(m), slots(max_batch) {}
+      : model(m), tok(t), lim(ModelLimits::of(m.config(), t)), sched(m, max_batch) {}
 
-  static void deliver(Job& job, const Event& ev) {
-    if (job.on_event) job.on_event(job.handle, job.seq, ev);
+  // The Scheduler's source: the queue, in order.
+  std::unique_ptr<Job> next(bool) override {
+    std::lock_guard lock(mu);
+    if (queue.empty()) return nullptr;
+    std::unique_ptr<Job> job = std::move(queue.front());
+    queue.pop_front();
+    ++n_running;
+    return job;
   }
-  static Event final_event(const Sequence& seq) {
-    Event ev;
-    ev.finish = seq.finish_reason();
-    return ev;
+
+  // Takes the cancelled handles: queued ones are removed (returned, to end outside the
+  // lock), running ones marked (they leave their slot in the next Scheduler::step).
+  std::vector<std::unique_ptr<SequenceJob>> take_cancelled() {
+    std::vector<std::unique_ptr<SequenceJob>> dropped;
+    std::lock_guard lock(mu);
+    const auto is_cancelled = [&](Handle h) {
+      return std::find(cancelled.begin(), cancelled.end(), h) != cancelled.end();
+    };
+    for (auto it = queue.begin(); it != queue.end();)
+      if (is_cancelled((*it)->handle)) {
+        (*it)->cancelled = true;
+        dropped.push_back(std::move(*it));
+        it = queue.erase(it);
+      } else {
+        ++it;
+      }
+    sched.for_each([&](Job& j) {
+      auto& job = static_cast<SequenceJob&>(j);
+      if (is_cancelled(job.handle)) job.cancelled = true;
+    });
+    cancelled.clear();
+    return dropped;
   }
 };
 
-BatchEngine::BatchEngine(const Model& model, int max_batch, const Tokenizer& tok) {
-  if (max_batch < 1) usage_error("batch size {} is out of range (must be >= 1)", max_batch);
-  impl_ = std::make_unique<Impl>(model, max_batch, tok);
-}
+BatchEngine::BatchEngine(const Model& model, int max_batch, const Tokenizer& tok)
+    : impl_(std::make_unique<Impl>(model, max_batch, tok)) {}
 BatchEngine::~BatchEngine() = default;
 
 const ModelLimits& BatchEngine::limits() const { return impl_->lim; }
-int BatchEngine::max_batch() const { return static_cast<int>(impl_->slots.size()); }
+int BatchEngine::max_batch() const { return impl_->sched.max_batch(); }
 
 BatchEngine::Handle BatchEngine::submit(const Request& req, EventFn on_event) {
   const int V = impl_->model.config().vocab_size;
@@ -71,7 +127,8 @@ BatchEngine::Handle BatchEngine::submit(const Request& req, EventFn on_event) {
   Sequence seq(req, impl_->lim, impl_->tok);  // throws on a request it cannot run
   std::lock_guard lock(impl_->mu);
   const Handle h = impl_->next_handle++;
-  impl_->queue.push_back(Impl::Job{h, std::move(seq), std::move(on_event)});
+  impl_->queue.push_back(
+      std::make_unique<Impl::SequenceJob>(*impl_, h, std::move(seq), std::move(on_event)));
   return h;
 }
 
@@ -82,84 +139,24 @@ void BatchEngine::cancel(Handle h) {
 
 bool BatchEngine::step() {
   Impl& e = *impl_;
-  std::vector<Impl::Job> dropped;  // cancelled while queued
-  {
-    std::lock_guard lock(e.mu);
-    auto is_cancelled = [&](Handle h) {
-      return std::find(e.cancelled.begin(), e.cancelled.end(), h) != e.cancelled.end();
-    };
-    for (auto it = e.queue.begin(); it != e.queue.end();)
-      if (is_cancelled(it->handle)) {
-        dropped.push_back(std::move(*it));
-        it = e.queue.erase(it);
-      } else {
-        ++it;
-      }
-    for (Impl::Slot& s : e.slots) {
-      if (s.job && is_cancelled(s.job->handle)) {
-        dropped.push_back(std::move(*s.job));
-        s.job.reset();
-      }
-      if (!s.job && !e.queue.empty()) {
-        s.job.emplace(std::move(e.queue.front()));
-        e.queue.pop_front();
-      }
-    }
-    e.cancelled.clear();
-  }
-  for (Impl::Job& job : dropped) Impl::deliver(job, job.seq.interrupt());
+  const std::vector<std::unique_ptr<Impl::SequenceJob>> dropped = e.take_cancelled();
+  for (const auto& job : dropped) job->finish();
 
-  // Sequences done before their first step (max_tokens 0) end here, without a pass.
-  e.items.clear();
-  e.item_slot.clear();
-  bool prompt_pass = false, did = !dropped.empty();
-  Stats st;  // this step's share, added under the lock
-  for (Impl::Slot& s : e.slots) {
-    if (!s.job) continue;
-    Sequence& seq = s.job->seq;
-    if (seq.done()) {
-      Impl::deliver(*s.job, Impl::final_event(seq));
-      s.job.reset();
-      did = true;
-      continue;
-    }
-    if (!s.session) s.session = std::make_unique<Session>(e.model);
-    const Sequence::Input in = seq.input();
-    if (in.kind != Sequence::InputKind::Token) {
-      s.session->reset();
-      prompt_pass = true;
-      if (in.kind == Sequence::InputKind::Prompt) st.prompt_tokens += in.tokens.size();
-    }
-    e.items.push_back(BatchItem{s.session.get(), in.tokens, false});
-    e.item_slot.push_back(&s);
-  }
-  size_t running = e.items.size();
-  {
-    std::lock_guard lock(e.mu);
-    e.n_running = running;
-  }
-  if (e.items.empty()) return did;
-
+  e.step_items = 0;
+  e.step_prompt_pass = false;
+  e.step_stats = {};
   const auto t0 = Clock::now();
-  const std::vector<std::span<const float>> logits = e.batch.eval(e.items);
-  for (size_t i = 0; i < e.items.size(); i++) {
-    Impl::Slot& s = *e.item_slot[i];
-    const Event ev = s.job->seq.step(logits[i]);
-    if (ev.id >= 0) ++st.generated_tokens;
-    Impl::deliver(*s.job, ev);
-    if (s.job->seq.done()) {
-      s.job.reset();
-      --running;
-    }
-  }
-  (prompt_pass ? st.prompt_ms : st.generation_ms) = ms_since(t0);
+  const bool did = e.sched.step(e) || !dropped.empty();
+  Stats& st = e.step_stats;
+  if (e.step_items > 0) (e.step_prompt_pass ? st.prompt_ms : st.generation_ms) = ms_since(t0);
+
   std::lock_guard lock(e.mu);
-  e.n_running = running;
+  e.n_running = e.sched.running();
   e.stats.prompt_tokens += st.prompt_tokens;
   e.stats.prompt_ms += st.prompt_ms;
   e.stats.generated_tokens += st.generated_tokens;
   e.stats.generation_ms += st.generation_ms;
-  return true;
+  return did;
 }
 
 void BatchEngine::run_all() {

@@ -1,18 +1,21 @@
-// BatchEngine: continuous batching of many Sequences over one Model (generate --jsonl,
-// gpt2 serve). Design:
+// BatchEngine: continuous batching of many generation requests over one Model (generate
+// --jsonl, gpt2 serve): each request's Sequence is a job of a generation::Scheduler
+// (generation/scheduler.h, the batching loop it shares with inspect-logits --jsonl's
+// ScoringJobs). Design:
 //
 //   * Requests are submitted (any thread) into a FIFO queue; submit() builds the Sequence at
 //     once, so a bad request throws to its caller and never reaches the batch.
-//   * step() (one thread: the engine's) admits queued sequences into free slots (at most
-//     max_batch in flight), then runs ONE models::Batch pass: every running sequence's
-//     input() — a new sequence's prompt window, one token of each decoding sequence, or a
-//     sliding-window re-evaluation — goes through the model together, so each weight matrix
-//     is read once per step for the whole batch. Each sequence then step()s on its own logits
-//     and its Event goes to its callback. Finished (or cancelled) sequences leave their slot
-//     at once; the next step() refills it from the queue.
+//   * step() (one thread: the engine's) ends the cancelled sequences, then runs one
+//     Scheduler step with the queue as its source: queued sequences fill the free slots (at
+//     most max_batch in flight), and ONE models::Batch pass evaluates every running
+//     sequence's input() — a new sequence's prompt window, one token of each decoding
+//     sequence, or a sliding-window re-evaluation (a cache reset) — together, so each weight
+//     matrix is read once per step for the whole batch. Each sequence then step()s on its own
+//     logits and its Event goes to its callback. Finished (or cancelled) sequences leave
+//     their slot at once; the next step() refills it from the queue. A sequence done before
+//     its first step (max_tokens 0) gets its final event without a pass.
 //   * Each slot owns a models::Session (its KV cache), reused by the next sequence in that
-//     slot: cache pages are touched only as positions fill, so memory follows what the
-//     sequences need, not max_batch x the context.
+//     slot (the Scheduler's).
 //   * Batch invariance: models::Batch gives every item the logits it would get alone and a
 //     Sequence's tokens depend only on its request and its logits, so a request's output is
 //     bit-identical alone, with max_batch 1, or beside any others, for any thread count; and

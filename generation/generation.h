@@ -1,7 +1,7 @@
 // Generation: the decode loop as a library for every caller that turns a prompt into tokens:
-// `gpt2 generate` (Generator), and `generate --jsonl` and `gpt2 serve` (BatchEngine, continuous
-// batching, generation/batch.h).
-// No CLI, no stdout: callers get data and print it their own way.
+// `gpt2 generate` (Generator), and `generate --jsonl` and `gpt2 serve` through BatchEngine
+// (generation/batch.h), which runs Sequences as jobs of the batching loop in
+// generation/scheduler.h. No CLI, no stdout: callers get data and print it their own way.
 //
 // Three layers, each usable alone:
 //

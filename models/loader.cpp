@@ -6,8 +6,10 @@
 //   2. parse config.json (models/config.h) and every safetensors header
 //      (models/safetensors.h: offsets, sizes, overlaps against the file size);
 //   3. check every expected tensor's presence, dtype and shape against the config
-//      (one table, gpt2_tensor_specs() in models/tensors.h, in checkpoint order);
-//   4. bind: F32 in place (a view into the mapping), F16/BF16 converted once to f32.
+//      (the list of models/tensors.h: gpt2_tensor_specs() gives the names and shapes,
+//      Weights::slots() where each goes, both in checkpoint order);
+//   4. bind: F32 in place (a view into the mapping), F16/BF16 converted once to f32;
+//   5. the matrices as the kernels read them (core/kernels.h: views for f32, packed otherwise).
 #include <sys/mman.h>
 #include <unistd.h>
 

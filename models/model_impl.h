@@ -1,7 +1,7 @@
-// Inside the model: weights as named, shape-commented views (llm.c ParameterTensors,
-// ggml gpt2_layer), and the run state of a Session (llama2.c RunState). Shared by
-// models/loader.cpp (fills Model::Impl) and models/forward.cpp (reads it). Not a public API;
-// app/ uses models/model.h only.
+// Inside the model: the weights as named views (the pointer structs of models/tensors.h,
+// llm.c's ParameterTensors, plus the LM head) and the matrices as the kernels read them.
+// Shared by models/loader.cpp (fills Model::Impl), models/forward.cpp (reads it) and
+// models/tensors.cpp. Not a public API: app/ uses models/model.h, training/ models/tensors.h.
 //
 // Legend (as in model.h): T tokens in the batch, C n_embd, NH n_head, HS C/NH, L n_layer,
 // V vocab_size, P n_positions, F n_inner (4*C unless set).
@@ -19,50 +19,15 @@
 #include "core/kernels.h"
 #include "core/mapped_file.h"
 #include "models/model.h"
+#include "models/tensors.h"
 
 namespace gpt2 {
 
-struct LayerWeights {
-  const float* ln_1_w;       // (C)
-  const float* ln_1_b;       // (C)
-  const float* qkv_w;        // (C, 3C)  attn.c_attn, Conv1D [in, out]
-  const float* qkv_b;        // (3C)
-  const float* attn_proj_w;  // (C, C)  attn.c_proj
-  const float* attn_proj_b;  // (C)
-  const float* ln_2_w;       // (C)
-  const float* ln_2_b;       // (C)
-  const float* fc_w;         // (C, F)  mlp.c_fc
-  const float* fc_b;         // (F)
-  const float* fc_proj_w;    // (F, C)  mlp.c_proj
-  const float* fc_proj_b;    // (C)
-};
+// The tensors as models/tensors.h lists them (names, shapes, order), plus the LM head.
+using LayerWeights = BlockTensors<const float>;
 
-struct Weights {
-  const float* wte;             // (V, C)  token embeddings
-  const float* wpe;             // (P, C)  position embeddings
-  std::vector<LayerWeights> h;  // L blocks
-  const float* ln_f_w;          // (C)
-  const float* ln_f_b;          // (C)
-  const float* lm_head;         // (V, C)  == wte when tied (no lm_head.weight in the file)
-
-  /// Where each tensor of gpt2_tensor_specs() (models/tensors.h) goes, in that order (h must
-  /// already have n_layer blocks); lm_head is not listed (tied, or set apart).
-  std::vector<const float**> slots() {
-    std::vector<const float**> d = {&wte, &wpe};
-    for (LayerWeights& l : h)
-      for (const float** p : {&l.ln_1_w, &l.ln_1_b, &l.qkv_w, &l.qkv_b, &l.attn_proj_w, &l.attn_proj_b,
-                              &l.ln_2_w, &l.ln_2_b, &l.fc_w, &l.fc_b, &l.fc_proj_w, &l.fc_proj_b})
-        d.push_back(p);
-    d.push_back(&ln_f_w);
-    d.push_back(&ln_f_b);
-    return d;
-  }
-  /// The tensors' data in the same order.
-  std::vector<const float*> tensors() const {
-    std::vector<const float*> out;
-    for (const float** p : const_cast<Weights*>(this)->slots()) out.push_back(*p);
-    return out;
-  }
+struct Weights : ModelTensors<const float> {
+  const float* lm_head = nullptr;  // (V, C)  == wte when tied (no lm_head.weight in the file)
 };
 
 // The matrices in the form the kernels read (core/kernels.h): for --dtype f32 views of the

@@ -53,6 +53,20 @@ std::vector<ContinuationScore> score_continuations(
   return out;
 }
 
+std::vector<ScoreStep> sliding_window_plan(int n_tokens, int n_ctx, int stride, int max_chunk) {
+  if (n_ctx < 1 || stride < 1 || stride > n_ctx || max_chunk < 1)
+    usage_error("sliding_window_plan: context {}, stride {}, chunk {}", n_ctx, stride, max_chunk);
+  std::vector<ScoreStep> plan;
+  int done = 0;  // positions scored so far
+  for (int b = 0; done < n_tokens; b += stride) {
+    const int e = std::min(b + n_ctx, n_tokens);
+    for (int c = b; c < e; c += max_chunk)
+      plan.push_back({b, c, std::min(c + max_chunk, e), done, c == b});
+    done = e;
+  }
+  return plan;
+}
+
 std::vector<double> normalise_logprobs(std::span<const double> logprobs) {
   double m = -INFINITY;
   for (double l : logprobs) m = std::max(m, l);

@@ -1,5 +1,6 @@
-// Log-probabilities from logits, and scoring continuations of one prompt (inspect-logits
-// --choice; any "which of these answers does the model prefer" question).
+// Log-probabilities from logits; scoring continuations of one prompt (inspect-logits
+// --choice; any "which of these answers does the model prefer" question); the plan that
+// scores every position of a text (inspect-logits --all-positions, perplexity).
 //
 // score_continuations evaluates the prompt ONCE into a Session; for each continuation it
 // appends the continuation's tokens in one batched eval on top of the prompt's KV cache,
@@ -9,6 +10,14 @@
 // last logits, c_i from the row of c_{i-1}; only c_0..c_{n-2} need to be evaluated (the
 // last token's own logits predict nothing we score), so a one-token continuation costs no
 // forward pass at all. Every log-softmax is a max-subtracted log-sum-exp in double.
+//
+// sliding_window_plan says how to score EVERY position of a text, even one longer than the
+// context (as in transformers' perplexity guide): windows [b, min(b+P, T)) for
+// b = 0, S, 2S, ...; each window scores only the positions the previous windows did not, so
+// every position is scored once and, after the first window, sees at least P-S earlier
+// tokens. Each window is evaluated in steps of at most max_chunk tokens appended to the
+// cache; the same steps give the same logits on one Session or in a batched pass
+// (inspect-logits --all-positions runs them one way, --jsonl the other).
 #pragma once
 
 #include <cstdint>
@@ -34,6 +43,18 @@ struct ContinuationScore {
 std::vector<ContinuationScore> score_continuations(
     Session& s, std::span<const int32_t> prompt,
     const std::vector<std::vector<int32_t>>& continuations);
+
+/// One evaluation step of sliding_window_plan.
+struct ScoreStep {
+  int window;    // absolute position of the window's first token
+  int from, to;  // tokens [from, to) appended to the cache
+  int first;     // positions >= first are scored
+  bool reset;    // a new window: the cache starts empty
+};
+
+/// The steps that score every position of n_tokens tokens with a context of n_ctx, windows
+/// `stride` apart (1 <= stride <= n_ctx), each step at most max_chunk tokens.
+std::vector<ScoreStep> sliding_window_plan(int n_tokens, int n_ctx, int stride, int max_chunk);
 
 /// The log-probabilities renormalised over the set: p_i = exp(l_i - log Σ_j exp(l_j)).
 /// Every l_i = -inf gives NaN for all (no choice has any probability).

@@ -2,31 +2,29 @@
 
 #include <fmt/format.h>
 
+#include "models/model_impl.h"
+
 namespace gpt2 {
 
 std::vector<TensorSpec> gpt2_tensor_specs(const ModelConfig& c) {
+  // the legend's letters, as the lists in models/tensors.h write the shapes
   const int64_t C = c.n_embd, V = c.vocab_size, P = c.n_positions, F = c.ff();
   std::vector<TensorSpec> t;
-  t.push_back({"wte.weight", {V, C}});
-  t.push_back({"wpe.weight", {P, C}});
+  std::string prefix;
+#define GPT2_TENSOR_SPEC(member, name, ...) t.push_back({prefix + name, {__VA_ARGS__}});
+  GPT2_TENSORS_BEFORE_BLOCKS(GPT2_TENSOR_SPEC)
   for (int l = 0; l < c.n_layer; l++) {
-    const std::string p = fmt::format("h.{}.", l);
-    t.push_back({p + "ln_1.weight", {C}});
-    t.push_back({p + "ln_1.bias", {C}});
-    t.push_back({p + "attn.c_attn.weight", {C, 3 * C}});
-    t.push_back({p + "attn.c_attn.bias", {3 * C}});
-    t.push_back({p + "attn.c_proj.weight", {C, C}});
-    t.push_back({p + "attn.c_proj.bias", {C}});
-    t.push_back({p + "ln_2.weight", {C}});
-    t.push_back({p + "ln_2.bias", {C}});
-    t.push_back({p + "mlp.c_fc.weight", {C, F}});
-    t.push_back({p + "mlp.c_fc.bias", {F}});
-    t.push_back({p + "mlp.c_proj.weight", {F, C}});
-    t.push_back({p + "mlp.c_proj.bias", {C}});
+    prefix = fmt::format("h.{}.", l);
+    GPT2_BLOCK_TENSORS(GPT2_TENSOR_SPEC)
   }
-  t.push_back({"ln_f.weight", {C}});
-  t.push_back({"ln_f.bias", {C}});
+  prefix.clear();
+  GPT2_TENSORS_AFTER_BLOCKS(GPT2_TENSOR_SPEC)
+#undef GPT2_TENSOR_SPEC
   return t;
 }
+
+const ModelTensors<const float>& model_weights(const Model& model) { return model.impl().w; }
+
+bool lm_head_tied(const Model& model) { return model.impl().tied; }
 
 }  // namespace gpt2

@@ -1,4 +1,4 @@
-// AdamW and global-norm gradient clipping for `gpt2 finetune` (issue 17), with the semantics of
+// AdamW and global-norm gradient clipping for `gpt2 finetune`, with the semantics of
 // torch.optim.AdamW (amsgrad off, maximize off) and torch.nn.utils.clip_grad_norm_ exactly:
 //
 //   clip_grad_norm(g, max_norm):  norm = sqrt(sum over every tensor of sum g^2), accumulated

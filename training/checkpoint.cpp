@@ -12,8 +12,8 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
-#include "models/model_impl.h"
 #include "models/safetensors.h"
+#include "models/tensors.h"
 
 namespace gpt2::training {
 
@@ -227,8 +227,8 @@ std::vector<float> params_from_model(const Model& model, const ParamLayout& layo
   if (a.n_layer != b.n_layer || a.n_head != b.n_head || a.n_embd != b.n_embd ||
       a.vocab_size != b.vocab_size || a.n_positions != b.n_positions || a.ff() != b.ff())
     runtime_error("{}: the model's shapes differ from the training layout's", model.name());
-  if (!model.impl().tied) runtime_error("{}: lm_head.weight is not tied to wte (not supported)", model.name());
-  const std::vector<const float*> src = model.impl().w.tensors();
+  if (!lm_head_tied(model)) runtime_error("{}: lm_head.weight is not tied to wte (not supported)", model.name());
+  const std::vector<const float*> src = model_weights(model).tensors();
   std::vector<float> out(layout.total);
   for (size_t i = 0; i < layout.tensors.size(); ++i)
     std::memcpy(out.data() + layout.tensors[i].offset, src.at(i), layout.tensors[i].size * 4);

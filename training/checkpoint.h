@@ -1,4 +1,4 @@
-// Checkpoints of `gpt2 finetune` (issue 17): the model in Hugging Face's layout, and the
+// Checkpoints of `gpt2 finetune`: the model in Hugging Face's layout, and the
 // optimizer/trainer state beside it for a bit-exact --resume.
 //
 //   OUTDIR/config.json          GPT2Config fields transformers needs (model_type "gpt2",

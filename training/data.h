@@ -1,4 +1,4 @@
-// Training data of `gpt2 finetune` (issue 17): a data file -> token sequences with per-token
+// Training data of `gpt2 finetune`: a data file -> token sequences with per-token
 // targets, a deterministic train/validation split, and a seeded micro-batcher.
 //
 // An Example is one sequence: ids[t] is the input at position t and targets[t] the id the

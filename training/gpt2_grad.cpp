@@ -9,7 +9,6 @@
 #include <mutex>
 
 #include "core/error.h"
-#include "models/model_impl.h"
 
 namespace gpt2::training {
 
@@ -30,11 +29,6 @@ constexpr int kGemmMinTasks = 8;
 constexpr int kRowBlock = 16;   // rows per task of the row-wise steps
 constexpr int kColBlock = 64;   // columns per task of the column sums
 constexpr int kAttBlock = 64;   // query rows per causal block of the attention products
-
-// Parameter tensors of a layer, in models/tensors.h order (offset from 2 + 12·l).
-enum LayerTensor {
-  kLn1W, kLn1B, kQkvW, kQkvB, kProjW, kProjB, kLn2W, kLn2B, kFcW, kFcB, kFpW, kFpB, kPerLayer
-};
 
 int blocks(int n, int b) { return (n + b - 1) / b; }
 
@@ -359,11 +353,11 @@ float Gpt2Grad::forward(Pool& pool, const float* params, const int32_t* ids,
   std::copy(ids, ids + N, ids_.begin());
   std::copy(targets, targets + N, targets_.begin());
   params_ = params;
-  auto P = [&](int tensor) { return params + layout_.tensors[tensor].offset; };
+  const ModelTensors<const float> w = layout_.view(params);
   const size_t NC = static_cast<size_t>(N) * C;
 
   // x[0] = wte[ids] + wpe[t]
-  const float *wte = P(0), *wpe = P(1);
+  const float *wte = w.wte, *wpe = w.wpe;
   for (int r = 0; r < N; r++) {
     const float* te = wte + static_cast<size_t>(ids[r]) * C;
     const float* pe = wpe + static_cast<size_t>(r % T) * C;
@@ -372,11 +366,11 @@ float Gpt2Grad::forward(Pool& pool, const float* params, const int32_t* ids,
   }
   for (int l = 0; l < L; l++) {
     Layer& a = layers_[l];
-    auto W = [&](int k) { return P(2 + kPerLayer * l + k); };
+    const BlockTensors<const float>& lw = w.h[l];
     const float* x = x_[l].data();
-    layernorm_forward(pool, a.ln1.data(), a.mean1.data(), a.rstd1.data(), x, W(kLn1W), W(kLn1B),
+    layernorm_forward(pool, a.ln1.data(), a.mean1.data(), a.rstd1.data(), x, lw.ln_1_w, lw.ln_1_b,
                       N, C, eps);
-    linear(pool, a.qkv.data(), a.ln1.data(), W(kQkvW), W(kQkvB), N, C, 3 * C, 0.0f);
+    linear(pool, a.qkv.data(), a.ln1.data(), lw.qkv_w, lw.qkv_b, N, C, 3 * C, 0.0f);
     // causal attention per (sequence, head): att rows are softmax(q·kᵀ·scale), zero past t.
     // Blocks of kAttBlock query rows take the products with the keys up to their last row.
     pool.run(B_ * NH, [&](int task) {
@@ -404,10 +398,10 @@ float Gpt2Grad::forward(Pool& pool, const float* params, const int32_t* ids,
       }
     });
     std::memcpy(a.xa.data(), x, NC * sizeof(float));
-    linear(pool, a.xa.data(), a.atty.data(), W(kProjW), W(kProjB), N, C, C, 1.0f);
-    layernorm_forward(pool, a.ln2.data(), a.mean2.data(), a.rstd2.data(), a.xa.data(), W(kLn2W),
-                      W(kLn2B), N, C, eps);
-    linear(pool, a.pre.data(), a.ln2.data(), W(kFcW), W(kFcB), N, C, F, 0.0f);
+    linear(pool, a.xa.data(), a.atty.data(), lw.attn_proj_w, lw.attn_proj_b, N, C, C, 1.0f);
+    layernorm_forward(pool, a.ln2.data(), a.mean2.data(), a.rstd2.data(), a.xa.data(), lw.ln_2_w,
+                      lw.ln_2_b, N, C, eps);
+    linear(pool, a.pre.data(), a.ln2.data(), lw.fc_w, lw.fc_b, N, C, F, 0.0f);
     pool.run(blocks(N, kRowBlock), [&](int blk) {
       const size_t r0 = static_cast<size_t>(blk) * kRowBlock;
       const size_t n = static_cast<size_t>(std::min(kRowBlock, N - blk * kRowBlock)) * F;
@@ -415,11 +409,10 @@ float Gpt2Grad::forward(Pool& pool, const float* params, const int32_t* ids,
       kernels::gelu(a.fch.data() + r0 * F, n);
     });
     std::memcpy(x_[l + 1].data(), a.xa.data(), NC * sizeof(float));
-    linear(pool, x_[l + 1].data(), a.fch.data(), W(kFpW), W(kFpB), N, F, C, 1.0f);
+    linear(pool, x_[l + 1].data(), a.fch.data(), lw.fc_proj_w, lw.fc_proj_b, N, F, C, 1.0f);
   }
-  const int lnf = 2 + kPerLayer * L;
-  layernorm_forward(pool, lnf_.data(), meanf_.data(), rstdf_.data(), x_[L].data(), P(lnf),
-                    P(lnf + 1), N, C, eps);
+  layernorm_forward(pool, lnf_.data(), meanf_.data(), rstdf_.data(), x_[L].data(), w.ln_f_w,
+                    w.ln_f_b, N, C, eps);
   // The head only on the rows with a target (SFT scores a few positions of each sequence):
   // their lnf rows gathered in row order into datty_ (scratch until backward's layers), when
   // not every row is scored; probs_ row m belongs to row scored_[m].
@@ -462,8 +455,8 @@ void Gpt2Grad::backward(Pool& pool, float* grads, float weight) {
   const int N = N_, T = T_, C = cfg.n_embd, NH = cfg.n_head, HS = C / NH, F = cfg.ff();
   const int V = cfg.vocab_size, L = cfg.n_layer;
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
-  auto P = [&](int tensor) { return params_ + layout_.tensors[tensor].offset; };
-  auto G = [&](int tensor) { return grads + layout_.tensors[tensor].offset; };
+  const ModelTensors<const float> w = layout_.view(params_);
+  const ModelTensors<float> g = layout_.view(grads);
 
   // d loss / d logits = weight·(p - onehot(target)) on the scored rows (the others have no
   // logits: their gradient is 0)
@@ -481,8 +474,8 @@ void Gpt2Grad::backward(Pool& pool, float* grads, float weight) {
   const float* head_in = M < N ? datty_.data() : lnf_.data();
   float* dhead = M < N ? dqkv_.data() : dln_.data();
   if (M > 0) {
-    gemm(pool, false, false, M, C, V, probs_.data(), V, P(0), C, 0.0f, dhead, C);
-    gemm(pool, true, false, V, C, M, probs_.data(), V, head_in, C, 1.0f, G(0), C);
+    gemm(pool, false, false, M, C, V, probs_.data(), V, w.wte, C, 0.0f, dhead, C);
+    gemm(pool, true, false, V, C, M, probs_.data(), V, head_in, C, 1.0f, g.wte, C);
   }
   if (M < N) {
     std::fill(dln_.begin(), dln_.end(), 0.0f);
@@ -490,30 +483,29 @@ void Gpt2Grad::backward(Pool& pool, float* grads, float weight) {
       std::memcpy(dln_.data() + static_cast<size_t>(scored_[m]) * C,
                   dqkv_.data() + static_cast<size_t>(m) * C, C * sizeof(float));
   }
-  const int lnf = 2 + kPerLayer * L;
   std::fill(dx_.begin(), dx_.end(), 0.0f);
-  layernorm_backward(pool, dx_.data(), G(lnf), G(lnf + 1), dln_.data(), x_[L].data(),
-                     meanf_.data(), rstdf_.data(), P(lnf), N, C);
+  layernorm_backward(pool, dx_.data(), g.ln_f_w, g.ln_f_b, dln_.data(), x_[L].data(),
+                     meanf_.data(), rstdf_.data(), w.ln_f_w, N, C);
 
   for (int l = L - 1; l >= 0; l--) {
     Layer& a = layers_[l];
-    auto W = [&](int k) { return P(2 + kPerLayer * l + k); };
-    auto dW = [&](int k) { return G(2 + kPerLayer * l + k); };
+    const BlockTensors<const float>& lw = w.h[l];
+    const BlockTensors<float>& dlw = g.h[l];
     // x[l+1] = xa + fch·Wfp + b
-    linear_backward(pool, dfch_.data(), dW(kFpW), dW(kFpB), dx_.data(), a.fch.data(), W(kFpW), N,
-                    F, C);
+    linear_backward(pool, dfch_.data(), dlw.fc_proj_w, dlw.fc_proj_b, dx_.data(), a.fch.data(),
+                    lw.fc_proj_w, N, F, C);
     pool.run(blocks(N, kRowBlock), [&](int blk) {
       const size_t i0 = static_cast<size_t>(blk) * kRowBlock * F;
       const size_t i1 = static_cast<size_t>(std::min(N, (blk + 1) * kRowBlock)) * F;
       gelu_backward(dfch_.data() + i0, a.pre.data() + i0, i1 - i0);
     });
-    linear_backward(pool, dln_.data(), dW(kFcW), dW(kFcB), dfch_.data(), a.ln2.data(), W(kFcW),
+    linear_backward(pool, dln_.data(), dlw.fc_w, dlw.fc_b, dfch_.data(), a.ln2.data(), lw.fc_w,
                     N, C, F);
-    layernorm_backward(pool, dx_.data(), dW(kLn2W), dW(kLn2B), dln_.data(), a.xa.data(),
-                       a.mean2.data(), a.rstd2.data(), W(kLn2W), N, C);
+    layernorm_backward(pool, dx_.data(), dlw.ln_2_w, dlw.ln_2_b, dln_.data(), a.xa.data(),
+                       a.mean2.data(), a.rstd2.data(), lw.ln_2_w, N, C);
     // xa = x[l] + atty·Wproj + b
-    linear_backward(pool, datty_.data(), dW(kProjW), dW(kProjB), dx_.data(), a.atty.data(),
-                    W(kProjW), N, C, C);
+    linear_backward(pool, datty_.data(), dlw.attn_proj_w, dlw.attn_proj_b, dx_.data(),
+                    a.atty.data(), lw.attn_proj_w, N, C, C);
     // attention, per (sequence, head), in the forward's blocks of kAttBlock query rows:
     // dP = dO·Vᵀ, dS = P ⊙ (dP - rowsum(P ⊙ dP))·scale, dQ = dS·K; per block of kAttBlock
     // keys, dV = Pᵀ·dO and dK = dSᵀ·Q over the queries from the block's first key on (the
@@ -558,13 +550,13 @@ void Gpt2Grad::backward(Pool& pool, float* grads, float weight) {
               0.0f, dk + static_cast<size_t>(c0) * ld, ld);
       }
     });
-    linear_backward(pool, dln_.data(), dW(kQkvW), dW(kQkvB), dqkv_.data(), a.ln1.data(),
-                    W(kQkvW), N, C, 3 * C);
-    layernorm_backward(pool, dx_.data(), dW(kLn1W), dW(kLn1B), dln_.data(), x_[l].data(),
-                       a.mean1.data(), a.rstd1.data(), W(kLn1W), N, C);
+    linear_backward(pool, dln_.data(), dlw.qkv_w, dlw.qkv_b, dqkv_.data(), a.ln1.data(),
+                    lw.qkv_w, N, C, 3 * C);
+    layernorm_backward(pool, dx_.data(), dlw.ln_1_w, dlw.ln_1_b, dln_.data(), x_[l].data(),
+                       a.mean1.data(), a.rstd1.data(), lw.ln_1_w, N, C);
   }
   // x[0] = wte[ids] + wpe[t]: scatter-add in row order, per block of columns
-  float *dwte = G(0), *dwpe = G(1);
+  float *dwte = g.wte, *dwpe = g.wpe;
   pool.run(blocks(C, kColBlock), [&](int blk) {
     const int c0 = blk * kColBlock, n = std::min(kColBlock, C - c0);
     for (int r = 0; r < N; r++) {

@@ -2,7 +2,8 @@
 // tensors of models/tensors.h, in that order, each at a fixed offset. Gradients, AdamW's two
 // moments and any other per-parameter state use the same layout (a ParamLayout plus a
 // std::vector<float> of layout.total floats), so the optimizer and the checkpoint writer walk
-// one list and the forward/backward pass addresses tensors by index.
+// one list, and the forward/backward pass reads a buffer through view(): the named pointers
+// of models/tensors.h (ModelTensors, as the inference pass reads the loaded weights).
 #pragma once
 
 #include <cstddef>
@@ -31,6 +32,16 @@ struct ParamLayout {
   explicit ParamLayout(const ModelConfig& c);
   /// The tensor named `name` (models/tensors.h names); throws gpt2::Error if there is none.
   const ParamTensor& find(const std::string& name) const;
+  /// Each tensor of a buffer in this layout (total floats at `base`) by name: T is const float
+  /// (the parameters) or float (the gradients).
+  template <class T>
+  ModelTensors<T> view(T* base) const {
+    ModelTensors<T> t;
+    t.h.resize(cfg.n_layer);
+    const std::vector<T**> slots = t.slots();
+    for (size_t i = 0; i < slots.size(); ++i) *slots[i] = base + tensors.at(i).offset;
+    return t;
+  }
 };
 
 }  // namespace gpt2::training

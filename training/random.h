@@ -1,4 +1,4 @@
-// The random source of training (issue 17): SplitMix64 (Steele, Lea, Flood 2014), fully
+// The random source of training: SplitMix64 (Steele, Lea, Flood 2014), fully
 // specified so the data split, the batch order and the random initialisation are the same on
 // every platform and standard library (std::shuffle and std::normal_distribution are not).
 #pragma once

@@ -1,4 +1,4 @@
-// The learning-rate schedule of `gpt2 finetune` (issue 17): linear warm-up, then cosine decay,
+// The learning-rate schedule of `gpt2 finetune`: linear warm-up, then cosine decay,
 // as nanoGPT and llm.c train GPT-2.
 //   step < warmup:  lr * (step + 1) / warmup           (never 0: the first step learns)
 //   after:          min + (lr - min) * (1 + cos(pi * p)) / 2,  p = (step - warmup) / (steps - 1 - warmup)

@@ -1,4 +1,4 @@
-// The training loop of `gpt2 finetune` (issue 17), as a library: the CLI (app/cmd_finetune.cpp)
+// The training loop of `gpt2 finetune`, as a library: the CLI (app/cmd_finetune.cpp)
 // parses flags, prints progress and writes the log; everything that decides the weights is here.
 //
 // One optimizer step s (0-based) of a run with micro-batch M and batch B (= A·M, A micro-batches

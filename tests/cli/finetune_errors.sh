@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# gpt2 finetune's bad input (issue 17, docs/cli.md "gpt2 finetune"): one line on stderr naming
+# gpt2 finetune's bad input (docs/cli.md "gpt2 finetune"): one line on stderr naming
 # the file, flag or folder, and the documented exit code; a NaN loss stops naming the step.
 set -u
 BIN=$1; REPO=$2

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# gpt2 finetune, end to end on the tiny test model (issue 17): SFT on prompt/response pairs
+# gpt2 finetune, end to end on the tiny test model: SFT on prompt/response pairs
 # lowers the loss and teaches the pairs; log.tsv's header and rows; loss.svg; the checkpoint
 # loads and generates; --threads 1 and 2 give the same bytes; Ctrl-C saves (exit 130) and
 # --resume continues bit-exactly; --save-dtype f16 loads.

@@ -1,7 +1,8 @@
 // Hidden benchmark (not part of ctest): time of one decode step at position ~100 and of a
-// 128-token prompt, on the model named by $GPT2_BENCH_MODEL, e.g.
-//   scripts/make-reference --family gpt2 --out /tmp/gpt2-124m
-//   GPT2_BENCH_MODEL=/tmp/gpt2-124m GPT2_BENCH_THREADS=2 build/tests/unit_tests "[.bench]"
+// 128-token prompt, on the model named by $GPT2_BENCH_MODEL, e.g. (DIR: any folder outside
+// the repository)
+//   scripts/make-reference --family gpt2 --out "$DIR/gpt2-124m"
+//   GPT2_BENCH_MODEL="$DIR/gpt2-124m" GPT2_BENCH_THREADS=2 build/tests/unit_tests "[.bench]"
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>

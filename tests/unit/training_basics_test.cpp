@@ -37,3 +37,22 @@ TEST_CASE("params: one flat layout in checkpoint order, decay on matrices and em
   CHECK(gpt2::training::ParamLayout(gpt2::ModelConfig{}).total == 124439808);
   CHECK_THROWS(p.find("lm_head.weight"));
 }
+
+TEST_CASE("params: view() names each tensor of a flat buffer at its layout offset", "[training]") {
+  const gpt2::training::ParamLayout p(training_test::tiny_config());
+  std::vector<float> buf(p.total);
+  float* b = buf.data();
+  const gpt2::ModelTensors<float> v = p.view(b);
+  REQUIRE(v.h.size() == 2);
+  CHECK(v.wte == b);
+  CHECK(v.wpe == b + p.find("wpe.weight").offset);
+  CHECK(v.h[0].ln_1_w == b + p.find("h.0.ln_1.weight").offset);
+  CHECK(v.h[1].qkv_w == b + p.find("h.1.attn.c_attn.weight").offset);
+  CHECK(v.h[1].attn_proj_b == b + p.find("h.1.attn.c_proj.bias").offset);
+  CHECK(v.h[1].fc_proj_w == b + p.find("h.1.mlp.c_proj.weight").offset);
+  CHECK(v.ln_f_b == b + p.find("ln_f.bias").offset);
+  // every tensor once, in layout order
+  const std::vector<float*> all = v.tensors();
+  REQUIRE(all.size() == p.tensors.size());
+  for (size_t i = 0; i < all.size(); ++i) CHECK(all[i] == b + p.tensors[i].offset);
+}
