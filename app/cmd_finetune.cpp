@@ -183,8 +183,7 @@ training::SaveDType check_flags(CLI::App& sub, FinetuneParams& p, const ojson& s
     usage_error("--init random does not start from -m {} (give one)", p.model.model);
   if (p.init == "model" && !p.config.empty())
     usage_error("--config is for --init random (a model brings its own config)");
-  if (!(p.val_fraction >= 0 && p.val_fraction < 1))
-    usage_error("--val-fraction {} is out of range (must be in [0, 1))", p.val_fraction);
+  training::check_val_fraction(p.val_fraction);
   if (!(p.epochs > 0 && p.epochs <= 1e6))
     usage_error("--epochs {} is out of range (must be > 0)", p.epochs);
   // Training's matrix products are OpenBLAS sgemm calls on fixed blocks (training/gpt2_grad.h):
@@ -193,8 +192,7 @@ training::SaveDType check_flags(CLI::App& sub, FinetuneParams& p, const ojson& s
     usage_error(
         "--backend own: gpt2 finetune runs its matrix products through OpenBLAS "
         "(auto or blas); own kernels are for inference");
-  if (p.model.threads < 0)
-    usage_error("--threads {} is out of range (must be >= 0)", p.model.threads);
+  check_load_options(load_options(p.model));
   if (p.eval_every < 0) usage_error("--eval-every {} is out of range (must be >= 0)", p.eval_every);
   if (p.save_every < 0) usage_error("--save-every {} is out of range (must be >= 0)", p.save_every);
   const training::SaveDType save_dtype = training::parse_save_dtype(p.save_dtype);

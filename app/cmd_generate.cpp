@@ -1,9 +1,10 @@
 // gpt2 generate — continue a prompt (docs/cli.md "gpt2 generate").
 //
-// The CLI half: flags, validation with flag names, the prompt, and printing. The decode
-// loop itself (sampler chain, context window, stop strings, UTF-8 hold-back, logprobs,
-// prompt-cache reuse across --num-samples) is generation/generation.h; here each of its
-// Events is printed:
+// The CLI half, in steps: check_flags (every usage error before slow work; the libraries'
+// ParamErrors reach the user as flags through app/param_errors.h), read_prompt, the model,
+// run_samples (printing each Event), write_summary. The decode loop itself (sampler chain,
+// context window, stop strings, UTF-8 hold-back, logprobs, prompt-cache reuse across
+// --num-samples) is generation/generation.h; here each of its Events is printed:
 //   text   the Event's safe bytes as they come (the prompt first with --echo; a blank line
 //          after each sample when --num-samples > 1);
 //   jsonl  one line per generated token, one per finished sample, a final "done" line;
@@ -26,7 +27,9 @@
 #include "app/inspect_util.h"  // token_json
 #include "app/model_options.h"
 #include "app/output.h"
+#include "app/param_errors.h"
 #include "core/error.h"
+#include "core/json_fields.h"
 #include "core/log.h"
 #include "core/parse.h"
 #include "core/utf8.h"
@@ -53,13 +56,33 @@ void check_logit_bias(const sampling::SamplerParams& sp, const generation::Model
       usage_error("--logit-bias: token id {} is outside the vocabulary (size {})", id, lim.n_vocab);
 }
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+// A sampler flag changed from its default whose step is not in --samplers does nothing: one
+// warning per step, naming its flags (sampling's table of parameters).
+void warn_unused_samplers(const sampling::SamplerParams& sp) {
+  const sampling::SamplerParams def;
+  const auto in_order = [&](std::string_view step) {
+    return std::find(sp.order.begin(), sp.order.end(), step) != sp.order.end();
+  };
+  std::vector<std::pair<std::string, std::string>> unused;  // step, its changed flags
+  const auto add = [&](std::string step, std::string flag) {
+    for (auto& [s, flags] : unused)
+      if (s == step) return void(flags += "/" + flag);
+    unused.emplace_back(std::move(step), std::move(flag));
+  };
+  for (const sampling::SamplerParam& d : sampling::kSamplerParams) {
+    const double v = sampling::param_value(sp, d);
+    const bool changed = v != sampling::param_value(def, d) &&
+                         !(d.f == &sampling::SamplerParams::temperature && v <= 0);  // greedy
+    if (changed && !in_order(d.step)) add(d.step, flag_of(d.name));
+  }
+  if (!sp.logit_bias.empty() && !in_order("logit_bias")) add("logit_bias", flag_of("logit_bias"));
+  for (const auto& [step, flags] : unused)
+    log::warn("{} has no effect: '{}' is not in --samplers", flags, step);
+}
 
-int run_generate(GenerateParams& gp) {
-  using namespace sampling;
-  const Tokenizer& tok = Tokenizer::gpt2();
-
-  // ---- validation (usage errors before any slow work) ----
+// Every usage error of the flags, before any slow work (reading stdin, loading the model);
+// the sampler order and logit biases are parsed into gp.sp.
+void check_flags(GenerateParams& gp) {
   if (gp.max_tokens < 0)
     usage_error("-n/--max-tokens {} is out of range (must be >= 0)", gp.max_tokens);
   if (gp.num_samples < 1)
@@ -75,54 +98,105 @@ int run_generate(GenerateParams& gp) {
   } else if (gp.batch_given) {
     usage_error("--batch needs --jsonl");
   }
-  if (gp.model.threads < 0)
-    usage_error("--threads {} is out of range (must be >= 0)", gp.model.threads);
+  check_load_options(load_options(gp.model));
   for (const auto& s : gp.stop)
     if (s.empty()) usage_error("--stop: an empty stop string would stop at once");
-  gp.sp.order = parse_sampler_order(gp.samplers);
-  for (const auto& b : gp.logit_bias) gp.sp.logit_bias.push_back(parse_logit_bias(b));
-  validate(gp.sp);
-  {
-    const SamplerParams def;
-    auto warn_unused = [&](const char* step, bool changed, const char* flag) {
-      if (changed && std::find(gp.sp.order.begin(), gp.sp.order.end(), step) == gp.sp.order.end())
-        log::warn("{} has no effect: '{}' is not in --samplers", flag, step);
-    };
-    warn_unused("top_k", gp.sp.top_k != def.top_k, "--top-k");
-    warn_unused("top_p", gp.sp.top_p != def.top_p, "--top-p");
-    warn_unused("min_p", gp.sp.min_p != def.min_p, "--min-p");
-    warn_unused("typical_p", gp.sp.typical_p != def.typical_p, "--typical-p");
-    warn_unused("logit_bias", !gp.sp.logit_bias.empty(), "--logit-bias");
-    warn_unused("no_repeat_ngram", gp.sp.no_repeat_ngram != 0, "--no-repeat-ngram");
-    warn_unused("penalties",
-                gp.sp.repeat_penalty != 1.0f || gp.sp.presence_penalty != 0.0f ||
-                    gp.sp.frequency_penalty != 0.0f,
-                "--repeat-penalty/--presence-penalty/--frequency-penalty");
-    warn_unused("temperature", gp.sp.temperature > 0 && gp.sp.temperature != def.temperature,
-                "--temperature");
-  }
+  gp.sp.order = sampling::parse_sampler_order(gp.samplers);
+  for (const auto& b : gp.logit_bias) gp.sp.logit_bias.push_back(sampling::parse_logit_bias(b));
+  sampling::validate(gp.sp);
+  warn_unused_samplers(gp.sp);
+}
 
+// The prompt's ids: --prompt-ids, or TEXT / -f / stdin encoded under --special (none: empty).
+std::vector<int32_t> read_prompt(const GenerateParams& gp, const Tokenizer& tok) {
+  if (!gp.prompt_ids.empty()) {
+    if (gp.input.text || !gp.input.file.empty())
+      usage_error("--prompt-ids: give either TEXT/--file or --prompt-ids, not both");
+    return parse_token_ids(gp.prompt_ids);
+  }
+  const SpecialPolicy policy = parse_special_policy(gp.input.special);
+  std::optional<std::string> text = read_text_input(gp.input);
+  return text ? tok.encode(*text, policy) : std::vector<int32_t>{};
+}
+
+// The samples, one Sequence each, printed as their events come (text or jsonl); stops early
+// on Ctrl-C (`interrupted` set).
+std::vector<generation::Sequence> run_samples(const GenerateParams& gp, generation::Generator& gen,
+                                              const Tokenizer& tok,
+                                              const std::vector<int32_t>& prompt,
+                                              const RequestSettings& settings,
+                                              const std::string& echo_text, bool& interrupted_run) {
+  const bool text_out = gp.format == "text", jsonl = gp.format == "jsonl";
+  std::vector<generation::Sequence> results;
+  interrupted_run = false;
+  for (int s = 0; s < gp.num_samples && !interrupted_run; ++s) {
+    const generation::Request req = make_request(prompt, settings, s);
+    if (text_out && !echo_text.empty()) write_stdout(echo_text);
+    auto on_event = [&](const generation::Sequence&, const generation::Event& ev) {
+      if (text_out) {
+        if (!ev.text.empty()) write_stdout(ev.text);
+      } else if (jsonl && ev.id >= 0) {
+        json j = ev.logprobs ? token_logprobs_json(tok, ev.id, *ev.logprobs) : token_json(tok, ev.id);
+        j["event"] = "token";
+        j["sample"] = s;
+        j["index"] = ev.index;
+        write_stdout(fields::dump(j) + "\n");
+      }
+    };
+    generation::Sequence r = gen.run(req, on_event, [] { return interrupted(); });
+    interrupted_run = r.finish_reason() == generation::FinishReason::Interrupted;
+    if (text_out && gp.num_samples > 1) write_stdout("\n\n");
+    if (jsonl) {
+      json ev = {{"event", "sample"},
+                 {"sample", s},
+                 {"seed", r.seed()},
+                 {"text", echo_text + utf8_replace_invalid(r.text())},
+                 {"ids", r.ids()},
+                 {"finish_reason", generation::finish_reason_name(r.finish_reason())}};
+      write_stdout(fields::dump(ev) + "\n");
+    }
+    results.push_back(std::move(r));
+  }
+  return results;
+}
+
+// The closing document of --format json (every sample) or jsonl (the "done" line), with timings.
+void write_summary(const GenerateParams& gp, const Model& model, const Tokenizer& tok,
+                   uint64_t seed, const std::vector<int32_t>& prompt,
+                   const std::vector<generation::Sequence>& results, const std::string& echo_text,
+                   const generation::Stats& st, double load_ms) {
+  const double prompt_tps = st.prompt_ms > 0 ? st.prompt_tokens * 1000.0 / st.prompt_ms : 0;
+  const double gen_tps = st.generation_ms > 0 ? st.generated_tokens * 1000.0 / st.generation_ms : 0;
+  json doc = {{"model", model.name()}, {"seed", seed}, {"prompt_ids", prompt}};
+  if (gp.format == "json") {
+    json samples = json::array();
+    for (const auto& r : results) samples.push_back(sample_json(tok, r, echo_text, gp.logprobs > 0));
+    doc["samples"] = std::move(samples);
+  } else {
+    doc = json{{"event", "done"}, {"model", model.name()}, {"seed", seed}, {"prompt_ids", prompt}};
+  }
+  doc["timings"] = json{{"load_ms", load_ms},
+                        {"prompt_tokens", st.prompt_tokens},
+                        {"prompt_ms", st.prompt_ms},
+                        {"prompt_tokens_per_s", prompt_tps},
+                        {"generated_tokens", st.generated_tokens},
+                        {"generation_ms", st.generation_ms},
+                        {"generation_tokens_per_s", gen_tps}};
+  write_stdout(fields::dump(doc) + "\n");
+}
+
+int run_generate(GenerateParams& gp) {
+  const Tokenizer& tok = Tokenizer::gpt2();
+  check_flags(gp);
   if (gp.jsonl) {
     const auto t_load = Clock::now();
     std::unique_ptr<Model> model = load_model(gp.model);
     check_logit_bias(gp.sp, generation::ModelLimits::of(model->config(), tok));
     return run_generate_jsonl(gp, *model, ms_since(t_load));
   }
+  std::vector<int32_t> prompt = read_prompt(gp, tok);
 
-  // ---- prompt ----
-  std::vector<int32_t> prompt;
-  const bool from_ids = !gp.prompt_ids.empty();
-  if (from_ids) {
-    if (gp.input.text || !gp.input.file.empty())
-      usage_error("--prompt-ids: give either TEXT/--file or --prompt-ids, not both");
-    prompt = parse_token_ids(gp.prompt_ids, "--prompt-ids");
-  } else {
-    const SpecialPolicy policy = parse_special_policy(gp.input.special);
-    std::optional<std::string> text = read_text_input(gp.input);
-    if (text) prompt = tok.encode(*text, policy);
-  }
-
-  // ---- model ----
+  // The model, and the prompt checked against it.
   const auto t_load = Clock::now();
   std::unique_ptr<Model> model = load_model(gp.model);
   const double load_ms = ms_since(t_load);
@@ -137,75 +211,21 @@ int run_generate(GenerateParams& gp) {
   if (gp.logprobs > 0 && gp.format == "text")
     log::warn("--logprobs is shown only with --format json or jsonl");
 
-  const uint64_t seed = gp.seed ? *gp.seed : random_seed();
+  const uint64_t seed = gp.seed ? *gp.seed : sampling::random_seed();
   if (gp.stats)
     std::fprintf(stderr, "seed: %llu\n", static_cast<unsigned long long>(seed));
   else
     log::info("seed: {}", seed);
 
-  const bool text_out = gp.format == "text", jsonl = gp.format == "jsonl";
-  std::string echo_text;
   generation::Generator gen(*model, tok);
-  if (gp.echo && !unconditional) echo_text = utf8_replace_invalid(tok.decode(prompt));
-
-  // ---- generation: one Sequence per sample, printed as its events come ----
-  const RequestSettings settings = settings_of(gp, seed);
-  std::vector<generation::Sequence> results;
+  const std::string echo_text =
+      gp.echo && !unconditional ? utf8_replace_invalid(tok.decode(prompt)) : std::string();
   bool was_interrupted = false;
-  for (int s = 0; s < gp.num_samples && !was_interrupted; ++s) {
-    const generation::Request req = make_request(prompt, settings, s);
-    if (text_out && !echo_text.empty()) write_stdout(echo_text);
-    auto on_event = [&](const generation::Sequence&, const generation::Event& ev) {
-      if (text_out) {
-        if (!ev.text.empty()) write_stdout(ev.text);
-      } else if (jsonl && ev.id >= 0) {
-        json j = ev.logprobs ? token_logprobs_json(tok, ev.id, *ev.logprobs) : token_json(tok, ev.id);
-        j["event"] = "token";
-        j["sample"] = s;
-        j["index"] = ev.index;
-        write_stdout(dump(j) + "\n");
-      }
-    };
-    generation::Sequence r = gen.run(req, on_event, [] { return interrupted(); });
-    was_interrupted = r.finish_reason() == generation::FinishReason::Interrupted;
-    if (text_out && gp.num_samples > 1) write_stdout("\n\n");
-    if (jsonl) {
-      json ev = {{"event", "sample"},
-                 {"sample", s},
-                 {"seed", r.seed()},
-                 {"text", echo_text + utf8_replace_invalid(r.text())},
-                 {"ids", r.ids()},
-                 {"finish_reason", generation::finish_reason_name(r.finish_reason())}};
-      write_stdout(dump(ev) + "\n");
-    }
-    results.push_back(std::move(r));
-  }
-
-  // ---- summary ----
-  const generation::Stats& st = gen.stats();
-  const double prompt_tps = st.prompt_ms > 0 ? st.prompt_tokens * 1000.0 / st.prompt_ms : 0;
-  const double gen_tps = st.generation_ms > 0 ? st.generated_tokens * 1000.0 / st.generation_ms : 0;
-  json timings = {{"load_ms", load_ms},
-                  {"prompt_tokens", st.prompt_tokens},
-                  {"prompt_ms", st.prompt_ms},
-                  {"prompt_tokens_per_s", prompt_tps},
-                  {"generated_tokens", st.generated_tokens},
-                  {"generation_ms", st.generation_ms},
-                  {"generation_tokens_per_s", gen_tps}};
-  if (!text_out) {
-    json doc = {{"model", model->name()}, {"seed", seed}, {"prompt_ids", prompt}};
-    if (gp.format == "json") {
-      json samples = json::array();
-      for (const auto& r : results) samples.push_back(sample_json(tok, r, echo_text, gp.logprobs > 0));
-      doc["samples"] = std::move(samples);
-    } else {
-      doc =
-          json{{"event", "done"}, {"model", model->name()}, {"seed", seed}, {"prompt_ids", prompt}};
-    }
-    doc["timings"] = timings;
-    write_stdout(dump(doc) + "\n");
-  }
-  report_timings(st, load_ms, n_prompt_window, gp.stats);
+  const std::vector<generation::Sequence> results =
+      run_samples(gp, gen, tok, prompt, settings_of(gp, seed), echo_text, was_interrupted);
+  if (gp.format != "text")
+    write_summary(gp, *model, tok, seed, prompt, results, echo_text, gen.stats(), load_ms);
+  report_timings(gen.stats(), load_ms, n_prompt_window, gp.stats);
   return was_interrupted ? static_cast<int>(ExitCode::Interrupted) : 0;
 }
 

@@ -196,7 +196,7 @@ Prompt read_prompt(const InspectParams& p, const Tokenizer& tok, SpecialPolicy p
   if (!p.prompt_ids.empty()) {
     if (p.input.text || !p.input.file.empty())
       usage_error("--prompt-ids: give either TEXT/--file or --prompt-ids, not both");
-    pr.ids = parse_token_ids(p.prompt_ids, "--prompt-ids");
+    pr.ids = parse_token_ids(p.prompt_ids);
   } else {
     pr.text = read_text_input(p.input);
     if (!pr.text)
@@ -388,7 +388,7 @@ class TextJob final : public generation::ScoringJob {
     j["perplexity"] = r_.scored ? json_number(std::exp(-r_.logprob_sum / r_.scored)) : json();
     if (run_.with_positions) j["positions"] = positions_json(r_, run_.tok, run_.p);
     if (warning_) j["warning"] = *warning_;
-    run_.out.complete(index_, dump_line(j));
+    run_.out.complete(index_, fields::dump(j));
   }
 
   JsonlRun& run_;
@@ -465,7 +465,7 @@ int run_inspect_jsonl(const InspectParams& p) {
 // What the model's checks need: ids in its vocabulary, --attention / --head in range.
 void check_against_model(const InspectParams& p, const ModelConfig& cfg,
                          const std::vector<int32_t>& ids) {
-  check_token_ids(ids, cfg.vocab_size, "--prompt-ids");
+  check_token_ids(ids, cfg.vocab_size);
   if (p.attn_layer >= cfg.n_layer)
     usage_error("--attention {}: the model has {} layers (0..{})", p.attn_layer, cfg.n_layer,
                 cfg.n_layer - 1);

@@ -27,7 +27,9 @@
 
 #include "app/commands.h"
 #include "app/input.h"
+#include "app/jsonl_input.h"
 #include "app/output.h"
+#include "app/param_errors.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/utf8.h"
@@ -226,7 +228,7 @@ int run_decode(const TokenizeOptions& o, const std::string& input) {
     nlohmann::ordered_json j;
     j["text"] = utf8_replace_invalid(bytes);
     j["bytes_hex"] = hex(bytes);
-    write_stdout(j.dump() + "\n");
+    write_stdout(fields::dump(j) + "\n");
   } else if (o.format == "ids") {
     write_stdout(bytes);  // exact bytes, no newline
   } else {
@@ -235,32 +237,18 @@ int run_decode(const TokenizeOptions& o, const std::string& input) {
   return 0;
 }
 
-// A bad --jsonl line; run_jsonl adds the line number.
-struct JsonlLineError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-// One --jsonl line -> {"ids":[…],"count":N}\n appended to out (ids is scratch).
+// One --jsonl line -> {"ids":[…],"count":N}\n appended to out (ids is scratch). A bad line
+// is a LineError (app/jsonl_input.h, the line reader generate --jsonl uses); run_jsonl adds
+// its number.
 void encode_jsonl_line(std::string_view line, SpecialPolicy policy, std::vector<int32_t>& ids,
                        std::string& out) {
-  nlohmann::json j;
+  LineInput in;
+  read_line_input(parse_line(line), "text", in);
+  if (!in.text) throw LineError("\"prompt_ids\": tokenize --jsonl encodes text: give \"text\"");
   try {
-    j = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::exception& e) {
-    throw JsonlLineError(fmt::format("not valid JSON: {}", e.what()));
-  }
-  const std::string* text = nullptr;
-  if (j.is_string()) {
-    text = &j.get_ref<const std::string&>();
-  } else if (j.is_object()) {
-    auto it = j.find("text");
-    if (it != j.end() && it->is_string()) text = &it->get_ref<const std::string&>();
-  }
-  if (!text) throw JsonlLineError("neither a JSON string nor an object with a \"text\" string");
-  try {
-    ids = Tokenizer::gpt2().encode(*text, policy);
+    ids = Tokenizer::gpt2().encode(*in.text, policy);
   } catch (const Error& e) {
-    throw JsonlLineError(e.what());
+    throw LineError(cli_message(e));
   }
   out += "{\"ids\":[";
   append_ids(out, ids, ',');
@@ -360,7 +348,7 @@ int run_jsonl(const TokenizeOptions& o, const std::string& input, SpecialPolicy 
     if (!chunks[c].error) continue;
     try {
       std::rethrow_exception(chunks[c].error);
-    } catch (const JsonlLineError& e) {
+    } catch (const LineError& e) {
       // The first failing line in input order: its number in the whole input.
       size_t before = static_cast<size_t>(
           std::count(input.begin(), input.begin() + static_cast<long>(bounds[c]), '\n'));

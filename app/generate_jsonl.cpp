@@ -1,7 +1,6 @@
 // gpt2 generate --jsonl (see generate_jsonl.h for the design).
 #include "app/generate_jsonl.h"
 
-#include <cmath>
 #include <cstdio>
 #include <deque>
 #include <limits>
@@ -10,10 +9,12 @@
 
 #include "app/jsonl_input.h"
 #include "app/output.h"
+#include "app/param_errors.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/utf8.h"
 #include "generation/batch.h"
+#include "sampling/request_fields.h"
 #include "sampling/rng.h"
 
 namespace gpt2::app {
@@ -22,7 +23,6 @@ namespace {
 
 constexpr size_t kPendingPerSlot = 16;  // lines waiting for output, per batch slot
 constexpr int64_t kIntMax = std::numeric_limits<int32_t>::max();
-constexpr double kInf = std::numeric_limits<double>::infinity();
 
 struct Line {
   size_t index = 0;
@@ -35,28 +35,28 @@ struct Line {
   std::vector<ojson> samples;  // s.n, filled as they finish
 };
 
-// A float-valued sampler field: finite as a float, in [lo, hi].
-std::optional<float> float_field(const ojson& obj, const char* name, double lo, double hi) {
-  const auto v = number_field(obj, name, lo, hi);
-  if (v && !std::isfinite(static_cast<float>(*v)))
-    throw LineError(fmt::format("\"{}\": {} is too large", name, *v));
-  return v ? std::optional<float>(static_cast<float>(*v)) : std::nullopt;
-}
+// The fields a line may give (docs/cli.md); any other draws one warning.
+constexpr std::initializer_list<const char*> kLineFields = {
+    "id", "prompt", "prompt_ids", "max_tokens", "temperature", "top_k", "top_p", "min_p",
+    "seed", "stop", "logprobs", "n"};
 
-// The line's settings: the command line's, overridden by the fields given.
-// Without "seed" and without --seed, a random seed.
+// The line's settings: the command line's, overridden by the fields given (core/json_fields.h
+// rules, the sampler fields' ranges from sampling's table). Without "seed" and without
+// --seed, a random seed.
 RequestSettings line_settings(const ojson& j, RequestSettings s, bool random_seed) {
   if (random_seed) s.seed = sampling::random_seed();
   if (!j.is_object()) return s;
-  if (auto v = int_field(j, "max_tokens", 0, kIntMax)) s.max_tokens = static_cast<int>(*v);
-  if (auto v = float_field(j, "temperature", 0, kInf)) s.sampler.temperature = *v;
-  if (auto v = int_field(j, "top_k", 0, kIntMax)) s.sampler.top_k = static_cast<int>(*v);
-  if (auto v = float_field(j, "top_p", 0, 1)) s.sampler.top_p = *v;
-  if (auto v = float_field(j, "min_p", 0, 1)) s.sampler.min_p = *v;
-  if (auto v = u64_field(j, "seed")) s.seed = *v;
-  if (auto v = strings_field(j, "stop")) s.stop = std::move(*v);
-  if (auto v = int_field(j, "logprobs", 0, kIntMax)) s.logprobs = static_cast<int>(*v);
-  if (auto v = int_field(j, "n", 1, kMaxSamplesPerLine)) s.n = static_cast<int>(*v);
+  try {
+    const fields::Object o(j);
+    if (auto v = o.integer("max_tokens", 0, kIntMax)) s.max_tokens = static_cast<int>(*v);
+    sampling::read_sampler_fields(o, s.sampler, {"temperature", "top_k", "top_p", "min_p"});
+    if (auto v = o.seed()) s.seed = *v;
+    if (auto v = o.stop()) s.stop = std::move(*v);
+    if (auto v = o.integer("logprobs", 0, kIntMax)) s.logprobs = static_cast<int>(*v);
+    if (auto v = o.integer("n", 1, kMaxSamplesPerLine)) s.n = static_cast<int>(*v);
+  } catch (const ParamError& e) {
+    throw LineError(line_message(e));
+  }
   return s;
 }
 
@@ -87,7 +87,7 @@ int run_generate_jsonl(const GenerateParams& gp, const Model& model, double load
     j["index"] = L.index;
     j["samples"] = std::move(L.samples);
     if (L.warning) j["warning"] = *L.warning;
-    out.complete(L.index, dump_line(j));
+    out.complete(L.index, fields::dump(j));
     live.erase(L.index);  // L is gone
   };
   const auto submit_one = [&](Line& L) {
@@ -112,9 +112,7 @@ int run_generate_jsonl(const GenerateParams& gp, const Model& model, double load
     LineInput in;  // its id is set first: an error line echoes it
     try {
       const ojson j = parse_line(text);
-      if (j.is_object())
-        unknown.check(j, {"id", "prompt", "prompt_ids", "max_tokens", "temperature", "top_k",
-                          "top_p", "min_p", "seed", "stop", "logprobs", "n"});
+      if (j.is_object()) unknown.check(j, kLineFields);
       read_line_input(j, "prompt", in);
       L->id = in.id;
       L->s = line_settings(j, cli, !gp.seed);
@@ -131,7 +129,7 @@ int run_generate_jsonl(const GenerateParams& gp, const Model& model, double load
     } catch (const Error& e) {
       if (e.code() != ExitCode::Usage) throw;
       ++n_bad;
-      out.complete(index, error_line(index, in.id, e.what()));
+      out.complete(index, error_line(index, in.id, cli_message(e)));
       return;
     }
     Line* raw = L.get();

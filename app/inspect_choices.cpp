@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "app/inspect_util.h"
+#include "app/param_errors.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/parse.h"
@@ -44,7 +45,7 @@ ChoiceReport score_choices(const Model& model, const Tokenizer& tok, std::string
     try {
       tok.encode(text, policy);
     } catch (const Error& e) {
-      usage_error("{}: {}", choice_name(text), e.what());
+      usage_error("{}: {}", choice_name(text), cli_message(e));
     }
     ContinuationTokens ct = continuation_tokens(tok, prompt_text, prompt_ids, text, joint);
     if (ct.merged)

@@ -4,11 +4,12 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <cmath>
 #include <cstring>
 
 #include "app/output.h"
+#include "app/param_errors.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/parse.h"
@@ -17,10 +18,6 @@ namespace gpt2::app {
 
 namespace {
 constexpr size_t kReadBytes = 1 << 16;
-
-std::string shown(const ojson& v) {
-  return quote_for_message(v.dump(-1, ' ', false, ojson::error_handler_t::replace));
-}
 }  // namespace
 
 bool LineReader::fill(bool wait) {
@@ -83,61 +80,13 @@ ojson parse_line(std::string_view line) {
   }
 }
 
-namespace {
-const ojson* field(const ojson& obj, const char* name) {
-  auto it = obj.find(name);
-  return it == obj.end() || it->is_null() ? nullptr : &*it;
-}
-}  // namespace
-
-std::optional<int64_t> int_field(const ojson& obj, const char* name, int64_t lo, int64_t hi) {
-  const ojson* v = field(obj, name);
-  if (!v) return std::nullopt;
-  const auto bad = [&] {
-    return LineError(fmt::format("\"{}\": {} is not an integer in [{}, {}]", name, shown(*v), lo,
-                                 hi));
+std::string line_message(const ParamError& e) {
+  // The field quoted as in the line ("stop"[1]); JSONL lines name fields, not flags.
+  const auto quote = [](std::string_view path) {
+    const size_t cut = std::min(path.find('['), path.find('.'));
+    return fmt::format("\"{}\"{}", path.substr(0, cut), cut == std::string_view::npos ? "" : path.substr(cut));
   };
-  if (!v->is_number_integer()) throw bad();
-  if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) throw bad();
-  const int64_t i = v->get<int64_t>();
-  if (i < lo || i > hi) throw bad();
-  return i;
-}
-
-std::optional<uint64_t> u64_field(const ojson& obj, const char* name) {
-  const ojson* v = field(obj, name);
-  if (!v) return std::nullopt;
-  if (v->is_number_unsigned()) return v->get<uint64_t>();
-  throw LineError(
-      fmt::format("\"{}\": {} is not an integer in [0, 18446744073709551615]", name, shown(*v)));
-}
-
-std::optional<double> number_field(const ojson& obj, const char* name, double lo, double hi) {
-  const ojson* v = field(obj, name);
-  if (!v) return std::nullopt;
-  if (!v->is_number() || !(v->get<double>() >= lo && v->get<double>() <= hi))
-    throw LineError(fmt::format("\"{}\": {} is not a number in [{}, {}]", name, shown(*v), lo, hi));
-  return v->get<double>();
-}
-
-std::optional<std::vector<std::string>> strings_field(const ojson& obj, const char* name) {
-  const ojson* v = field(obj, name);
-  if (!v) return std::nullopt;
-  std::vector<std::string> out;
-  const auto add = [&](const ojson& s) {
-    if (!s.is_string())
-      throw LineError(
-          fmt::format("\"{}\": {} is not a string or an array of strings", name, shown(*v)));
-    if (s.get_ref<const std::string&>().empty())
-      throw LineError(fmt::format("\"{}\": an empty string would stop at once", name));
-    out.push_back(s.get<std::string>());
-  };
-  if (v->is_array()) {
-    for (const ojson& s : *v) add(s);
-  } else {
-    add(*v);
-  }
-  return out;
+  return e.message(quote, " = ");
 }
 
 void UnknownFields::check(const ojson& obj, std::initializer_list<const char*> known) {
@@ -156,7 +105,7 @@ std::vector<int32_t> LineInput::tokens(const Tokenizer& tok, SpecialPolicy polic
     try {
       return tok.encode(*text, policy);
     } catch (const Error& e) {
-      throw LineError(fmt::format("\"{}\": {}", text_field, e.what()));
+      throw LineError(fmt::format("\"{}\": {}", text_field, cli_message(e)));
     }
   }
   for (int32_t id : *ids)
@@ -167,39 +116,15 @@ std::vector<int32_t> LineInput::tokens(const Tokenizer& tok, SpecialPolicy polic
 }
 
 void read_line_input(const ojson& j, const char* text_field, LineInput& out) {
-  if (j.is_string()) {
-    out.text = j.get<std::string>();
-    return;
+  if (j.is_object())
+    if (auto it = j.find("id"); it != j.end()) out.id = *it;
+  try {
+    fields::TextOrIds in = fields::text_or_ids(j, text_field);
+    out.text = std::move(in.text);
+    out.ids = std::move(in.ids);
+  } catch (const ParamError& e) {
+    throw LineError(line_message(e));
   }
-  if (!j.is_object())
-    throw LineError(fmt::format("a line is a JSON string or an object with \"{}\" or "
-                                "\"prompt_ids\", not {}",
-                                text_field, j.type_name()));
-  if (auto it = j.find("id"); it != j.end()) out.id = *it;
-  const ojson* t = field(j, text_field);
-  const ojson* ids = field(j, "prompt_ids");
-  if (t && ids) throw LineError(fmt::format("give \"{}\" or \"prompt_ids\", not both", text_field));
-  if (!t && !ids) throw LineError(fmt::format("no \"{}\" and no \"prompt_ids\"", text_field));
-  if (t) {
-    if (!t->is_string())
-      throw LineError(fmt::format("\"{}\": {} is not a string", text_field, shown(*t)));
-    out.text = t->get<std::string>();
-    return;
-  }
-  if (!ids->is_array())
-    throw LineError(fmt::format("\"prompt_ids\": {} is not an array of token ids", shown(*ids)));
-  std::vector<int32_t> v;
-  v.reserve(ids->size());
-  for (const ojson& x : *ids) {
-    if (!x.is_number_unsigned() || x.get<uint64_t>() > static_cast<uint64_t>(INT32_MAX))
-      throw LineError(fmt::format("\"prompt_ids\": {} is not a token id", shown(x)));
-    v.push_back(static_cast<int32_t>(x.get<uint64_t>()));
-  }
-  out.ids = std::move(v);
-}
-
-std::string dump_line(const ojson& j) {
-  return j.dump(-1, ' ', false, ojson::error_handler_t::replace);
 }
 
 std::string error_line(size_t index, const std::optional<ojson>& id, std::string_view msg) {
@@ -207,7 +132,7 @@ std::string error_line(size_t index, const std::optional<ojson>& id, std::string
   if (id) j["id"] = *id;
   j["index"] = index;
   j["error"] = msg;
-  return dump_line(j);
+  return fields::dump(j);
 }
 
 size_t OrderedOutput::add() {

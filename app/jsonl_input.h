@@ -8,10 +8,13 @@
 //                  the buffer plus the current line: the input may be endless.
 //   LineError      a bad line: its message names the field; the caller answers
 //                  {"id"?, "index":i, "error":"…"} and goes on.
-//   parse_line, *_field   typed getters that refuse wrong types and out-of-range values,
-//                  naming the field; unknown fields draw one warning per name (ignored).
+//   parse_line     the line as JSON. Its fields are read with core/json_fields.h (the reader
+//                  `gpt2 serve` uses too); line_message() words that reader's errors for a
+//                  line ("top_k" = -3 is out of range …). Unknown fields draw one warning per
+//                  name (ignored).
 //   LineInput      the id (echoed back), and the text or the token ids of a line: a JSON
-//                  string, or an object with TEXT_FIELD ("prompt" | "text") or "prompt_ids".
+//                  string, or an object with TEXT_FIELD ("prompt" | "text") or "prompt_ids"
+//                  (fields::text_or_ids).
 //   OrderedOutput  one output line per input line, written in input order as soon as a line
 //                  and every line before it are complete (one write per line: a reader sees
 //                  each line whole, at once).
@@ -28,6 +31,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/error.h"
+#include "core/json_fields.h"
 #include "tokenizer/tokenizer.h"
 
 namespace gpt2::app {
@@ -59,13 +64,9 @@ struct LineError : std::runtime_error {
 /// Parses one line; LineError "not valid JSON: …" (an empty line too).
 ojson parse_line(std::string_view line);
 
-/// Field getters: nullopt when absent (or null); LineError naming the field when the type is
-/// wrong or the value outside [lo, hi].
-std::optional<int64_t> int_field(const ojson& obj, const char* name, int64_t lo, int64_t hi);
-std::optional<uint64_t> u64_field(const ojson& obj, const char* name);
-std::optional<double> number_field(const ojson& obj, const char* name, double lo, double hi);
-/// A string or an array of strings, each non-empty.
-std::optional<std::vector<std::string>> strings_field(const ojson& obj, const char* name);
+/// A field reader's error (core/json_fields.h) as a line's error: the field quoted as JSON
+/// ("stop"[1]), " = " before the value.
+std::string line_message(const ParamError& e);
 
 /// Warns once per unknown field name (over the whole run) that it is ignored.
 class UnknownFields {
@@ -86,14 +87,13 @@ struct LineInput {
                               const char* text_field) const;
 };
 
-/// Reads the id and exactly one of TEXT_FIELD / "prompt_ids" (or the string line itself).
-/// The id is set before anything can throw, so an error line can echo it.
+/// Reads the id and exactly one of TEXT_FIELD / "prompt_ids" (or the string line itself);
+/// LineError when the line has neither, both, or a field of the wrong type. The id is set
+/// before anything can throw, so an error line can echo it.
 void read_line_input(const ojson& j, const char* text_field, LineInput& out);
 
 /// {"id"?, "index":i, "error":msg}
 std::string error_line(size_t index, const std::optional<ojson>& id, std::string_view msg);
-/// Dumps a JSON value as one line (invalid UTF-8 replaced), no '\n'.
-std::string dump_line(const ojson& j);
 
 class OrderedOutput {
  public:

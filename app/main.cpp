@@ -14,6 +14,7 @@
 #include "app/commands.h"
 #include "app/model_options.h"
 #include "app/output.h"
+#include "app/param_errors.h"
 #include "app/parse_errors.h"
 #include "core/blas_setup.h"
 #include "core/kernels.h"
@@ -124,7 +125,7 @@ int main(int argc, char** argv) {
       return 0;  // the reader went away (| head): end quietly
     } catch (const Error& e) {
       std::fflush(stdout);
-      std::string msg = e.what();
+      std::string msg = app::cli_message(e);
       std::replace(msg.begin(), msg.end(), '\n', ' ');
       std::fprintf(stderr, "gpt2: error: %s\n", msg.c_str());
       return static_cast<int>(e.code());

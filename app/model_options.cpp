@@ -67,12 +67,16 @@ std::string model_spec(const ModelOptions& o) {
   return env && *env ? env : "demo";
 }
 
-std::unique_ptr<Model> load_model(const ModelOptions& o) {
-  if (o.threads < 0) usage_error("--threads {} is out of range (must be >= 0)", o.threads);
+LoadOptions load_options(const ModelOptions& o) {
   LoadOptions lo;
   lo.dtype = parse_dtype(o.dtype);
   lo.threads = o.threads;
   lo.backend = kernels::parse_backend(o.backend);
+  return lo;
+}
+
+std::unique_ptr<Model> load_model(const ModelOptions& o) {
+  const LoadOptions lo = load_options(o);
   const std::string spec = model_spec(o);
   const auto t0 = std::chrono::steady_clock::now();
   std::unique_ptr<Model> m = Model::load(spec, lo);

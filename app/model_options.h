@@ -37,6 +37,9 @@ std::vector<std::string> split_comma_list(const std::string& s);
 /// The model spec: o.model, else $GPT2_MODEL, else "demo".
 std::string model_spec(const ModelOptions& o);
 
+/// The library's load options of the flags (ParamError "dtype" / "backend" when unknown).
+LoadOptions load_options(const ModelOptions& o);
+
 /// Resolves the model spec and loads it; logs (info) which model and how long it took.
 std::unique_ptr<Model> load_model(const ModelOptions& o);
 

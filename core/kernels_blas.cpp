@@ -84,7 +84,7 @@ const char* backend_name(Backend b) {
 Backend parse_backend(const std::string& s) {
   for (Backend b : {Backend::Auto, Backend::Own, Backend::Blas})
     if (s == backend_name(b)) return b;
-  usage_error("--backend '{}' is not one of auto|own|blas", s);
+  throw ParamError("backend", fmt::format("'{}'", s), {"is not one of auto|own|blas"});
 }
 
 bool blas_rows(Backend b, Isa isa, WType t, bool decode) {

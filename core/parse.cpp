@@ -24,7 +24,7 @@ std::string quote_for_message(std::string_view s, size_t max) {
   return out;
 }
 
-std::vector<int32_t> parse_token_ids(std::string_view s, std::string_view flag) {
+std::vector<int32_t> parse_token_ids(std::string_view s, std::string_view param) {
   std::vector<int32_t> ids;
   size_t i = 0;
   const size_t n = s.size();
@@ -45,17 +45,19 @@ std::vector<int32_t> parse_token_ids(std::string_view s, std::string_view flag) 
       else
         v = v * 10 + (tok[k] - '0');  // <= 999'999'999: no overflow
     }
-    if (!digits) usage_error("{}: '{}' is not a token id", flag, quote_for_message(tok));
+    if (!digits)
+      param_problem(std::string(param), fmt::format("'{}' is not a token id", quote_for_message(tok)));
     ids.push_back(v);
     i = j;
   }
   return ids;
 }
 
-void check_token_ids(const std::vector<int32_t>& ids, int64_t vocab_size, std::string_view flag) {
+void check_token_ids(const std::vector<int32_t>& ids, int64_t vocab_size, std::string_view param) {
   for (int32_t id : ids)
     if (id < 0 || id >= vocab_size)
-      usage_error("{}: token id {} is outside the vocabulary (size {})", flag, id, vocab_size);
+      param_problem(std::string(param),
+                    fmt::format("token id {} is outside the vocabulary (size {})", id, vocab_size));
 }
 
 }  // namespace gpt2

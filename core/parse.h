@@ -1,10 +1,10 @@
-// Parsing of user-supplied token-id lists (`--prompt-ids`), shared by generate and
+// Parsing of user-supplied token-id lists (the prompt_ids parameter), shared by generate and
 // inspect-logits so both accept and reject exactly the same strings.
 //
 // Grammar: ids are decimal digit runs separated by any mix of spaces, tabs, commas, CR and LF
 // (so "1 2,3", "1,2, 3" and a file of one id per line all work). Anything else — signs,
-// hex, letters, an id longer than 9 digits — is a usage error (exit 2) that names the flag
-// and the offending token, truncated to 40 bytes so the message stays one short line. The
+// hex, letters, an id longer than 9 digits — is a ParamError (exit 2) that names the
+// parameter and the offending token, truncated to 40 bytes so the message stays one short line. The
 // vocabulary range is checked by the caller, which knows the model (`check_token_ids`).
 #pragma once
 
@@ -15,13 +15,13 @@
 
 namespace gpt2 {
 
-/// Parses `s` as token ids. Throws usage_error("<flag>: '<tok>' is not a token id").
+/// Parses `s` as token ids. Throws ParamError "<param>: '<tok>' is not a token id".
 /// An input with no ids (empty or only separators) gives an empty vector.
-std::vector<int32_t> parse_token_ids(std::string_view s, std::string_view flag = "--prompt-ids");
+std::vector<int32_t> parse_token_ids(std::string_view s, std::string_view param = "prompt_ids");
 
-/// Throws usage_error naming `flag` and the first id >= vocab_size.
+/// Throws ParamError naming `param` and the first id >= vocab_size.
 void check_token_ids(const std::vector<int32_t>& ids, int64_t vocab_size,
-                     std::string_view flag = "--prompt-ids");
+                     std::string_view param = "prompt_ids");
 
 /// `s` cut to at most `max` bytes (on a UTF-8 boundary when possible) with "..." appended
 /// when cut, and control bytes shown as '?', for quoting user input inside a one-line message.

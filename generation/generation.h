@@ -1,14 +1,15 @@
-// Generation: the decode loop of `gpt2 generate`, as a library for every caller that turns
-// a prompt into tokens (generate; generate --jsonl and gpt2 serve through BatchEngine,
-// generation/batch.h, which runs Sequences as jobs of the batching loop in
-// generation/scheduler.h). No CLI, no stdout: callers get data and print it their own way.
+// Generation: the decode loop as a library for every caller that turns a prompt into tokens:
+// `gpt2 generate` (Generator), and `generate --jsonl` and `gpt2 serve` through BatchEngine
+// (generation/batch.h), which runs Sequences as jobs of the batching loop in
+// generation/scheduler.h. No CLI, no stdout: callers get data and print it their own way.
 //
 // Three layers, each usable alone:
 //
 //   Request      what one sequence asks for: prompt ids, max_tokens, sampler params, seed,
-//                stop strings, ignore_eos, logprobs N. Validated by the caller (the CLI
-//                names its flags, the JSONL/HTTP callers their fields); Sequence only
-//                refuses what it cannot run (empty stop string, negative counts).
+//                stop strings, ignore_eos, logprobs N. Validated by the caller; Sequence only
+//                refuses what it cannot run (empty stop string, negative counts) with a
+//                ParamError naming the field (core/error.h: the CLI shows it as a flag, the
+//                server as a JSON field).
 //
 //   Sequence     the per-sequence state machine: sampler chain (token history for
 //                penalties), context window, generated ids, log-probabilities, text
@@ -22,7 +23,7 @@
 //                per sequence), and what a sequence produces depends only on its logits.
 //
 //   Generator    the simple driver for one sequence at a time on one models::Session
-//                (today's `generate`): feeds input() to the Session, calls step(), passes
+//                (`gpt2 generate`): feeds input() to the Session, calls step(), passes
 //                each Event to a callback, checks a cancel callback before every step. It
 //                keeps the prompt's logits: the next run() with the same prompt window
 //                reuses the cached prompt (Session::truncate) instead of evaluating it

@@ -22,7 +22,7 @@ size_t stop_prefix_hold(std::string_view s, const std::vector<std::string>& stop
 
 TextHoldBack::TextHoldBack(std::vector<std::string> stops) : stops_(std::move(stops)) {
   for (const auto& s : stops_)
-    if (s.empty()) usage_error("stop: an empty stop string would stop at once");
+    if (s.empty()) param_problem("stop", "an empty stop string would stop at once");
 }
 
 bool TextHoldBack::append(std::string_view bytes) {

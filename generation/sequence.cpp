@@ -45,8 +45,8 @@ Sequence::Sequence(const Request& req, const ModelLimits& lim, const Tokenizer& 
       seed_(req.seed),
       prompt_(effective_prompt(req.prompt, lim)),
       hold_(req.stop) {
-  if (req.max_tokens < 0) usage_error("max_tokens {} is out of range (must be >= 0)", req.max_tokens);
-  if (req.logprobs < 0) usage_error("logprobs {} is out of range (must be >= 0)", req.logprobs);
+  if (req.max_tokens < 0) param_error("max_tokens", req.max_tokens, "is out of range (must be >= 0)");
+  if (req.logprobs < 0) param_error("logprobs", req.logprobs, "is out of range (must be >= 0)");
   const auto w = prompt_window(prompt_, lim_);
   window_.assign(w.begin(), w.end());
   sampling::SamplerParams sp = req.sampler;

@@ -1,36 +1,41 @@
 #include "models/config.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <utility>
 
 #include "core/error.h"
+#include "core/json_fields.h"
 
 namespace gpt2 {
 
-using json = nlohmann::json;
 
 int default_eos(int vocab_size) { return vocab_size > 50256 ? 50256 : vocab_size - 1; }
 
 namespace {
 
-// An integer field in [lo, hi]; `dflt` when absent (or null when null_ok).
-int get_int(const json& j, const char* key, const std::string& file, bool required, int dflt,
-            long long lo, long long hi) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) {
-    if (required) runtime_error("{}: missing field '{}'", file, key);
-    return dflt;
+// Reads config.json's fields with the one JSON field reader (core/json_fields.h); its
+// errors become run-time errors naming the file.
+template <typename F>
+auto read(const std::string& file, F&& f) {
+  try {
+    return f();
+  } catch (const ParamError& e) {
+    runtime_error("{}: {}", file, fields::in_file(e));
   }
-  if (!it->is_number_integer())
-    runtime_error("{}: field '{}' must be an integer, not {}", file, key, it->dump());
-  long long v = it->is_number_unsigned() ? static_cast<long long>(std::min<unsigned long long>(
-                                               it->get<unsigned long long>(), 1ULL << 62))
-                                         : it->get<long long>();
-  if (v < lo || v > hi)
-    runtime_error("{}: field '{}' = {} is out of range [{}, {}]", file, key, v, lo, hi);
-  return static_cast<int>(v);
+}
+
+// An integer field in [lo, hi]; `dflt` when absent or null.
+int get_int(const fields::Object& o, const char* key, const std::string& file, bool required,
+            int dflt, long long lo, long long hi) {
+  if (required) read(file, [&] { return &o.require(key); });
+  const auto v = read(file, [&] { return o.integer(key, INT64_MIN, INT64_MAX); });
+  if (!v) return dflt;
+  if (*v < lo || *v > hi)
+    runtime_error("{}: field '{}' = {} is out of range [{}, {}]", file, key, *v, lo, hi);
+  return static_cast<int>(*v);
 }
 
 }  // namespace
@@ -61,13 +66,14 @@ void validate_config(const ModelConfig& c, const std::string& file) {
 }
 
 ModelConfig parse_config_json(std::string_view text, const std::string& file) {
-  json j;
+  fields::Json j;
   try {
-    j = json::parse(text.begin(), text.end());
-  } catch (const json::exception& e) {
+    j = fields::Json::parse(text.begin(), text.end());
+  } catch (const fields::Json::exception& e) {
     runtime_error("{}: invalid JSON: {}", file, e.what());
   }
   if (!j.is_object()) runtime_error("{}: expected a JSON object", file);
+  const fields::Object o(j);
 
   if (auto it = j.find("model_type"); it != j.end()) {
     if (!it->is_string() || it->get<std::string>() != "gpt2")
@@ -88,11 +94,11 @@ ModelConfig parse_config_json(std::string_view text, const std::string& file) {
   ModelConfig c;
   // Range checks proper are in validate_config; this only keeps the value an int.
   constexpr long long kBig = std::numeric_limits<int>::max();
-  c.n_layer = get_int(j, "n_layer", file, true, 0, -kBig, kBig);
-  c.n_head = get_int(j, "n_head", file, true, 0, -kBig, kBig);
-  c.n_embd = get_int(j, "n_embd", file, true, 0, -kBig, kBig);
-  c.n_positions = get_int(j, "n_positions", file, true, 0, -kBig, kBig);
-  c.vocab_size = get_int(j, "vocab_size", file, true, 0, -kBig, kBig);
+  c.n_layer = get_int(o, "n_layer", file, true, 0, -kBig, kBig);
+  c.n_head = get_int(o, "n_head", file, true, 0, -kBig, kBig);
+  c.n_embd = get_int(o, "n_embd", file, true, 0, -kBig, kBig);
+  c.n_positions = get_int(o, "n_positions", file, true, 0, -kBig, kBig);
+  c.vocab_size = get_int(o, "vocab_size", file, true, 0, -kBig, kBig);
   // Bounds first so the defaults below can use vocab_size.
   for (auto [key, v] : {std::pair{"n_layer", c.n_layer},
                         {"n_head", c.n_head},
@@ -101,25 +107,19 @@ ModelConfig parse_config_json(std::string_view text, const std::string& file) {
                         {"vocab_size", c.vocab_size}}) {
     if (v < 1) runtime_error("{}: field '{}' = {} must be positive", file, key, v);
   }
-  c.n_inner = get_int(j, "n_inner", file, false, 0, 1, 1 << 18);
-  c.eos_token_id = get_int(j, "eos_token_id", file, false, default_eos(c.vocab_size), -kBig, kBig);
-  c.bos_token_id = get_int(j, "bos_token_id", file, false, c.eos_token_id, -kBig, kBig);
+  c.n_inner = get_int(o, "n_inner", file, false, 0, 1, 1 << 18);
+  c.eos_token_id = get_int(o, "eos_token_id", file, false, default_eos(c.vocab_size), -kBig, kBig);
+  c.bos_token_id = get_int(o, "bos_token_id", file, false, c.eos_token_id, -kBig, kBig);
 
-  if (auto it = j.find("layer_norm_epsilon"); it != j.end() && !it->is_null()) {
-    if (!it->is_number())
-      runtime_error("{}: field 'layer_norm_epsilon' must be a number, not {}", file, it->dump());
-    double e = it->get<double>();
-    if (!(e > 0.0) || e > 1.0)
-      runtime_error("{}: field 'layer_norm_epsilon' = {} must be in (0, 1]", file, e);
-    c.layer_norm_epsilon = static_cast<float>(e);
+  constexpr double kNumMax = std::numeric_limits<double>::max();
+  if (auto e = read(file, [&] { return o.number("layer_norm_epsilon", -kNumMax, kNumMax); })) {
+    if (!(*e > 0.0) || *e > 1.0)
+      runtime_error("{}: field 'layer_norm_epsilon' = {} must be in (0, 1]", file, *e);
+    c.layer_norm_epsilon = static_cast<float>(*e);
   }
-  if (auto it = j.find("activation_function"); it != j.end() && !it->is_null()) {
-    if (!it->is_string())
-      runtime_error("{}: field 'activation_function' must be a string, not {}", file, it->dump());
-    std::string a = it->get<std::string>();
+  if (auto a = read(file, [&] { return o.string("activation_function"); })) {
     // gelu_pytorch_tanh is PyTorch's own tanh approximation: the same formula as gelu_new.
-    if (a == "gelu_pytorch_tanh") a = "gelu_new";
-    c.activation_function = a;
+    c.activation_function = *a == "gelu_pytorch_tanh" ? "gelu_new" : *a;
   }
   validate_config(c, file);
   return c;

@@ -1,7 +1,8 @@
 // config.json → ModelConfig (Hugging Face GPT2Config field names), validated.
 //
-// Kept apart from the loader so the fuzzer can drive it on arbitrary bytes. Every fault
-// throws gpt2::Error (Runtime, exit 1) with one line naming the file and the field:
+// Kept apart from the loader so the fuzzer can drive it on arbitrary bytes. Fields are read
+// with core/json_fields.h; every fault throws gpt2::Error (Runtime, exit 1) with one line
+// naming the file and the field:
 //   required  n_layer n_head n_embd n_positions vocab_size (positive integers, n_embd
 //             divisible by n_head, sizes bounded so every product fits in 64 bits)
 //   optional  layer_norm_epsilon (> 0, default 1e-5), activation_function ("gelu_new", or

@@ -38,7 +38,7 @@ DType parse_dtype(const std::string& s) {
   if (s == "f16") return DType::F16;
   if (s == "bf16") return DType::BF16;
   if (s == "q8") return DType::Q8;
-  usage_error("--dtype '{}' is not one of f32, f16, bf16, q8", s);
+  throw ParamError("dtype", fmt::format("'{}'", s), {"is not one of f32, f16, bf16, q8"});
 }
 
 const char* dtype_name(DType d) {
@@ -258,8 +258,12 @@ ModelConfig infer_config(const std::map<std::string, Entry>& t, const std::strin
 
 }  // namespace
 
+void check_load_options(const LoadOptions& opts) {
+  if (opts.threads < 0) param_error("threads", opts.threads, "is out of range (must be >= 0)");
+}
+
 std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& opts) {
-  if (opts.threads < 0) usage_error("--threads {} is out of range (must be >= 0)", opts.threads);
+  check_load_options(opts);
 
   std::unique_ptr<Model> model(new Model());
   Impl& m = *model->impl_;

@@ -35,7 +35,7 @@ struct ModelConfig {
 
 /// Precision the weights are held in while running (`--dtype`, docs/cli.md).
 enum class DType { F32, F16, BF16, Q8 };
-DType parse_dtype(const std::string& s);  // throws usage_error naming --dtype
+DType parse_dtype(const std::string& s);  // ParamError "dtype" when unknown
 const char* dtype_name(DType d);
 
 struct LoadOptions {
@@ -45,6 +45,9 @@ struct LoadOptions {
   // the library's is our own kernels, whose rows are batch-invariant on every CPU.
   kernels::Backend backend = kernels::Backend::Own;
 };
+/// The checks Model::load makes of `opts` before anything else (ParamError "threads"), for
+/// callers that want them before slow work.
+void check_load_options(const LoadOptions& opts);
 
 class Model;
 

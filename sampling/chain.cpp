@@ -29,6 +29,12 @@ std::vector<std::string> split_list(std::string_view list) {
   return out;
 }
 
+// "logit_bias '1=x': 'x' is not a finite number or -inf"
+[[noreturn]] void bad_bias(const std::string& quoted, std::string problem) {
+  throw ParamError("logit_bias", fmt::format("'{}'", quoted), {std::move(problem)},
+                   ParamError::Form::Colon);
+}
+
 }  // namespace
 
 std::vector<std::string> SamplerParams::default_order() { return split_list(kDefaultOrder); }
@@ -43,38 +49,67 @@ std::vector<std::string> parse_sampler_order(std::string_view list) {
     if (n == "typical") n = "typical_p";
     if (n == "temp") n = "temperature";
     if (std::find(known.begin(), known.end(), n) == known.end())
-      usage_error("--samplers: unknown sampler '{}' (known: {})", n, kDefaultOrder);
+      param_problem("samplers", fmt::format("unknown sampler '{}' (known: {})", n, kDefaultOrder));
     if (std::find(seen.begin(), seen.end(), n) != seen.end())
-      usage_error("--samplers: '{}' is listed twice", n);
+      param_problem("samplers", fmt::format("'{}' is listed twice", n));
     seen.push_back(n);
   }
   return names;
 }
 
+namespace {
+constexpr double kInf = std::numeric_limits<double>::infinity();
+using P = SamplerParams;
+}  // namespace
+
+const SamplerParam kSamplerParams[10] = {
+    {"temperature", "temperature", &P::temperature, nullptr, 0, kInf, false,
+     "is out of range (must be >= 0; 0 = greedy)"},
+    {"top_k", "top_k", nullptr, &P::top_k, 0, kInf, false, "is out of range (must be >= 0; 0 = off)"},
+    {"top_p", "top_p", &P::top_p, nullptr, 0, 1, false, "is out of range (must be in [0, 1])"},
+    {"min_p", "min_p", &P::min_p, nullptr, 0, 1, false, "is out of range (must be in [0, 1])"},
+    {"typical_p", "typical_p", &P::typical_p, nullptr, 0, 1, false,
+     "is out of range (must be in [0, 1])"},
+    {"repeat_penalty", "penalties", &P::repeat_penalty, nullptr, 0, kInf, true,
+     "is out of range (must be > 0; 1 = off)"},
+    {"repeat_last_n", "penalties", nullptr, &P::repeat_last_n, -1, kInf, false,
+     "is out of range (must be >= -1)"},
+    {"presence_penalty", "penalties", &P::presence_penalty, nullptr, -kInf, kInf, false,
+     "must be a finite number"},
+    {"frequency_penalty", "penalties", &P::frequency_penalty, nullptr, -kInf, kInf, false,
+     "must be a finite number"},
+    {"no_repeat_ngram", "no_repeat_ngram", nullptr, &P::no_repeat_ngram, 0, kInf, false,
+     "is out of range (must be >= 0)"},
+};
+
+const SamplerParam* find_sampler_param(std::string_view name) {
+  for (const SamplerParam& d : kSamplerParams)
+    if (name == d.name) return &d;
+  return nullptr;
+}
+
+double param_value(const SamplerParams& p, const SamplerParam& d) {
+  return d.f ? static_cast<double>(p.*d.f) : static_cast<double>(p.*d.i);
+}
+
+std::string param_text(const SamplerParams& p, const SamplerParam& d) {
+  return d.f ? fmt::format("{}", p.*d.f) : fmt::format("{}", p.*d.i);
+}
+
+bool is_filter_step(std::string_view name) {
+  return name == "top_k" || name == "typical_p" || name == "top_p" || name == "min_p";
+}
+
 void validate(const SamplerParams& p) {
-  if (!(p.temperature >= 0.0f) || !std::isfinite(p.temperature))
-    usage_error("--temperature {} is out of range (must be >= 0; 0 = greedy)", p.temperature);
-  if (p.top_k < 0) usage_error("--top-k {} is out of range (must be >= 0; 0 = off)", p.top_k);
-  auto unit = [](float v, const char* flag) {
-    if (!(v >= 0.0f && v <= 1.0f))
-      usage_error("{} {} is out of range (must be in [0, 1])", flag, v);
-  };
-  unit(p.top_p, "--top-p");
-  unit(p.min_p, "--min-p");
-  unit(p.typical_p, "--typical-p");
-  if (!(p.repeat_penalty > 0.0f) || !std::isfinite(p.repeat_penalty))
-    usage_error("--repeat-penalty {} is out of range (must be > 0; 1 = off)", p.repeat_penalty);
-  if (p.repeat_last_n < -1)
-    usage_error("--repeat-last-n {} is out of range (must be >= -1)", p.repeat_last_n);
-  if (!std::isfinite(p.presence_penalty))
-    usage_error("--presence-penalty {} must be a finite number", p.presence_penalty);
-  if (!std::isfinite(p.frequency_penalty))
-    usage_error("--frequency-penalty {} must be a finite number", p.frequency_penalty);
-  if (p.no_repeat_ngram < 0)
-    usage_error("--no-repeat-ngram {} is out of range (must be >= 0)", p.no_repeat_ngram);
+  for (const SamplerParam& d : kSamplerParams) {
+    const double v = param_value(p, d);
+    if (!std::isfinite(v) || !(d.lo_open ? v > d.lo : v >= d.lo) || !(v <= d.hi))
+      param_error(d.name, param_text(p, d), d.problem);
+  }
   for (const auto& [id, b] : p.logit_bias)
     if (std::isnan(b) || b == std::numeric_limits<float>::infinity())
-      usage_error("--logit-bias {}: the bias must be a number or -inf", id);
+      throw ParamError("logit_bias", std::to_string(id), {"the bias must be a number or -inf"},
+                       ParamError::Form::Colon);
 }
 
 std::unique_ptr<Chain> make_chain(const SamplerParams& p) {
@@ -103,7 +138,7 @@ std::unique_ptr<Chain> make_chain(const SamplerParams& p) {
     else if (n == "temperature")
       chain->add(make_temperature(p.temperature));
     else
-      usage_error("--samplers: unknown sampler '{}'", n);
+      param_problem("samplers", fmt::format("unknown sampler '{}'", n));
   }
   if (p.temperature <= 0.0f)
     chain->add(make_greedy());
@@ -124,14 +159,14 @@ std::pair<int32_t, float> parse_logit_bias(std::string_view s) {
     value_at = sep;
   }
   if (sep == std::string::npos || sep == 0 || value_at >= str.size())
-    usage_error("--logit-bias '{}': expected ID=BIAS (e.g. 50256=-inf or 198=-2.5)", q);
+    bad_bias(q, "expected ID=BIAS (e.g. 50256=-inf or 198=-2.5)");
   const std::string id_s = str.substr(0, sep), val_s = str.substr(value_at);
   char* end = nullptr;
   errno = 0;
   const long long id = std::strtoll(id_s.c_str(), &end, 10);
   if (end == id_s.c_str() || *end != '\0' || errno != 0 || id < 0 ||
       id > std::numeric_limits<int32_t>::max())
-    usage_error("--logit-bias '{}': '{}' is not a token id", q, quote_for_message(id_s));
+    bad_bias(q, fmt::format("'{}' is not a token id", quote_for_message(id_s)));
   errno = 0;
   float v;
   if (val_s == "-inf" || val_s == "-INF" || val_s == "-Inf") {
@@ -139,8 +174,7 @@ std::pair<int32_t, float> parse_logit_bias(std::string_view s) {
   } else {
     v = std::strtof(val_s.c_str(), &end);
     if (end == val_s.c_str() || *end != '\0' || !std::isfinite(v))
-      usage_error("--logit-bias '{}': '{}' is not a finite number or -inf", q,
-                  quote_for_message(val_s));
+      bad_bias(q, fmt::format("'{}' is not a finite number or -inf", quote_for_message(val_s)));
   }
   return {static_cast<int32_t>(id), v};
 }

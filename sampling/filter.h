@@ -12,7 +12,7 @@
 namespace gpt2::sampling {
 
 /// Applies the filter `name` (top_k | top_p | min_p | typical_p) with parameter `value`
-/// to `c`. Unknown names or out-of-range values throw usage_error naming --filters.
+/// to `c`. Unknown names or out-of-range values throw ParamError "filters".
 void apply_filter(std::string_view name, double value, Candidates& c);
 
 /// The ids that survive `name`=`value` on the full distribution `logits` (one per id),

@@ -110,15 +110,43 @@ struct SamplerParams {
   static std::vector<std::string> default_order();
 };
 
-/// The names accepted by --samplers, in the default order.
+/// The chain's step names (the sampler order's words), in the default order.
 inline constexpr const char* kDefaultOrder =
     "logit_bias,penalties,no_repeat_ngram,top_k,typical_p,top_p,min_p,temperature";
 
-/// Parses a --samplers list ("top_k,top_p,temperature", commas or semicolons). Unknown or
-/// repeated names throw usage_error naming --samplers and the name.
+/// One numeric parameter of SamplerParams: its name (a request's JSON field, a ParamError's
+/// param), the chain step it configures, where SamplerParams keeps it (exactly one of f / i),
+/// and the range validate() accepts: [lo, hi] ((lo, hi] when lo_open), finite, else `problem`.
+struct SamplerParam {
+  const char* name;
+  const char* step;
+  float SamplerParams::*f;
+  int SamplerParams::*i;
+  double lo, hi;
+  bool lo_open;
+  const char* problem;
+};
+
+/// Every numeric sampler parameter, in the order validate() checks them: the one table that
+/// validate(), the request readers (sampling/request_fields.h) and the CLI's warnings use.
+extern const SamplerParam kSamplerParams[10];
+
+/// The entry called `name`; nullptr when none is.
+const SamplerParam* find_sampler_param(std::string_view name);
+
+/// The parameter's value in `p` (as a double), and "{}" of it as its own type ("0.1", "40").
+double param_value(const SamplerParams& p, const SamplerParam& d);
+std::string param_text(const SamplerParams& p, const SamplerParam& d);
+
+/// Whether `name` is a step that filters candidates on its own (inspect-logits --filters):
+/// top_k, typical_p, top_p, min_p.
+bool is_filter_step(std::string_view name);
+
+/// Parses a sampler order ("top_k,top_p,temperature", commas or semicolons). Unknown or
+/// repeated names throw ParamError "samplers" naming the name.
 std::vector<std::string> parse_sampler_order(std::string_view list);
 
-/// Checks ranges; throws usage_error naming the flag and the value:
+/// Checks ranges; throws ParamError naming the parameter and the value:
 /// temperature >= 0, top_k >= 0, top_p/min_p/typical_p in [0,1], repeat_penalty > 0,
 /// repeat_last_n >= -1, no_repeat_ngram >= 0, finite penalties.
 void validate(const SamplerParams& p);
@@ -128,8 +156,8 @@ void validate(const SamplerParams& p);
 /// when temperature == 0, else dist(seed).
 std::unique_ptr<Chain> make_chain(const SamplerParams& p);
 
-/// Parses one --logit-bias value: "ID=BIAS" or llama.cpp's "ID+BIAS" / "ID-BIAS";
-/// BIAS may be "-inf". Throws usage_error naming --logit-bias and the value.
+/// Parses one logit bias: "ID=BIAS" or llama.cpp's "ID+BIAS" / "ID-BIAS";
+/// BIAS may be "-inf". Throws ParamError "logit_bias" quoting the value.
 std::pair<int32_t, float> parse_logit_bias(std::string_view s);
 
 }  // namespace gpt2::sampling

@@ -298,9 +298,10 @@ struct Temperature final : Sampler {
 
 // ---- selectors -------------------------------------------------------------------------
 [[noreturn]] void all_banned() {
-  runtime_error(
-      "sampling: every candidate token has probability 0 (all banned by --logit-bias or "
-      "--no-repeat-ngram)");
+  throw ParamError("logit_bias", "",
+                   {"sampling: every candidate token has probability 0 (all banned by ",
+                    ParamRef{"logit_bias"}, " or ", ParamRef{"no_repeat_ngram"}, ")"},
+                   ParamError::Form::Sentence, ParamError::Kind::Value, ExitCode::Runtime);
 }
 
 struct Greedy final : Sampler {

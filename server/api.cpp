@@ -7,7 +7,9 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/json_fields.h"
 #include "core/utf8.h"
+#include "sampling/request_fields.h"
 #include "tokenizer/chat.h"
 
 namespace gpt2::server {
@@ -16,131 +18,23 @@ namespace {
 
 constexpr int kMaxChoices = 128;    // prompts x n per request
 constexpr int kMaxLogprobs = 20;    // OpenAI's top_logprobs limit
-constexpr size_t kMaxStops = 16;
 constexpr int64_t kMaxTokens = std::numeric_limits<int32_t>::max();
 
-const char* type_name(const json& j) {
-  switch (j.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "a boolean";
-    case json::value_t::string: return "a string";
-    case json::value_t::array: return "an array";
-    case json::value_t::object: return "an object";
-    case json::value_t::number_float: return "a number";
-    default: return "an integer";
-  }
-}
-
-[[noreturn]] void wrong_type(const std::string& name, const char* want, const json& got) {
-  bad_request(name, "invalid_type", fmt::format("'{}' must be {}, not {}", name, want, type_name(got)));
-}
-
-/// The field, or nullptr when absent or null (OpenAI treats null as "use the default").
-const json* field(const json& obj, const char* name) {
-  auto it = obj.find(name);
-  return it == obj.end() || it->is_null() ? nullptr : &*it;
-}
-
-std::optional<int64_t> int_field(const json& obj, const char* name, int64_t lo, int64_t hi) {
-  const json* f = field(obj, name);
-  if (!f) return std::nullopt;
-  int64_t v;
-  if (f->is_number_unsigned()) {
-    const uint64_t u = f->get<uint64_t>();
-    constexpr auto kTop = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
-    v = static_cast<int64_t>(std::min(u, kTop));  // huge values stay out of range
-  } else if (f->is_number_integer()) {
-    v = f->get<int64_t>();
-  } else {
-    wrong_type(name, "an integer", *f);
-  }
-  if (v < lo || v > hi)
-    bad_request(name, "invalid_value",
-                fmt::format("'{}' = {} is out of range (must be in [{}, {}])", name, f->dump(), lo, hi));
-  return v;
-}
-
-std::optional<double> number_field(const json& obj, const char* name, double lo, double hi) {
-  const json* f = field(obj, name);
-  if (!f) return std::nullopt;
-  if (!f->is_number()) wrong_type(name, "a number", *f);
-  const double v = f->get<double>();
-  if (!(v >= lo && v <= hi))
-    bad_request(name, "invalid_value",
-                fmt::format("'{}' = {} is out of range (must be in [{}, {}])", name, f->dump(), lo, hi));
-  return v;
-}
-
-std::optional<bool> bool_field(const json& obj, const char* name) {
-  const json* f = field(obj, name);
-  if (!f) return std::nullopt;
-  if (!f->is_boolean()) wrong_type(name, "a boolean", *f);
-  return f->get<bool>();
-}
-
-/// Any JSON integer; a negative one is taken modulo 2^64 (its two's complement bits).
-std::optional<uint64_t> seed_field(const json& obj) {
-  const json* f = field(obj, "seed");
-  if (!f) return std::nullopt;
-  if (f->is_number_unsigned()) return f->get<uint64_t>();
-  if (f->is_number_integer()) return static_cast<uint64_t>(f->get<int64_t>());
-  wrong_type("seed", "an integer", *f);
-}
-
-std::vector<std::string> stop_field(const json& obj) {
-  std::vector<std::string> out;
-  const json* f = field(obj, "stop");
-  if (!f) return out;
-  auto add = [&](const json& s, const std::string& name) {
-    if (!s.is_string()) wrong_type(name, "a string", s);
-    if (s.get_ref<const std::string&>().empty())
-      bad_request(name, "invalid_value", fmt::format("'{}' is an empty string (it would stop at once)", name));
-    out.push_back(s.get<std::string>());
-  };
-  if (f->is_string()) {
-    add(*f, "stop");
-  } else if (f->is_array()) {
-    if (f->size() > kMaxStops)
-      bad_request("stop", "invalid_value", fmt::format("'stop' has {} strings (at most {})", f->size(), kMaxStops));
-    for (size_t i = 0; i < f->size(); ++i) add((*f)[i], fmt::format("stop[{}]", i));
-  } else {
-    wrong_type("stop", "a string or an array of strings", *f);
-  }
-  return out;
-}
-
-/// Token ids of a JSON array of integers, each in [0, n_vocab).
-std::vector<int32_t> id_array(const json& a, const std::string& name, size_t n_vocab) {
-  std::vector<int32_t> ids;
-  ids.reserve(a.size());
-  for (size_t i = 0; i < a.size(); ++i) {
-    const json& e = a[i];
-    if (!e.is_number_integer()) wrong_type(fmt::format("{}[{}]", name, i), "a token id (integer)", e);
-    const bool neg = !e.is_number_unsigned() && e.get<int64_t>() < 0;
-    if (neg || e.get<uint64_t>() >= n_vocab)
-      bad_request(name, "invalid_value",
-                  fmt::format("'{}[{}]' = {} is not a token id (vocabulary size {})", name, i, e.dump(), n_vocab));
-    ids.push_back(static_cast<int32_t>(e.get<int64_t>()));
-  }
-  return ids;
-}
+using fields::Object;
 
 /// The common part of both endpoints: n, stream, seed, stop, sampler; prompts already set.
-void finish_job(GenerationJob& job, const json& body, const ModelInfo& m, uint64_t random_seed,
+void finish_job(GenerationJob& job, const Object& body, const ModelInfo& m, uint64_t random_seed,
                 int max_tokens_default, std::optional<int64_t> max_tokens,
                 std::vector<std::string> stop, const char* prompt_field) {
-  job.n = static_cast<int>(int_field(body, "n", 1, kMaxChoices).value_or(1));
+  job.n = static_cast<int>(body.integer("n", 1, kMaxChoices).value_or(1));
   if (job.prompts.size() * static_cast<size_t>(job.n) > static_cast<size_t>(kMaxChoices))
     bad_request("n", "invalid_value",
                 fmt::format("{} prompts x n = {} choices is more than {}", job.prompts.size(), job.n, kMaxChoices));
-  job.stream = bool_field(body, "stream").value_or(false);
-  if (const json* so = field(body, "stream_options")) {
-    if (!so->is_object()) wrong_type("stream_options", "an object", *so);
-    job.include_usage = bool_field(*so, "include_usage").value_or(false);
-  }
-  const uint64_t seed = seed_field(body).value_or(random_seed);
-  const sampling::SamplerParams sp = sampler_params(body, m.limits.n_vocab);
-  const bool ignore_eos = bool_field(body, "ignore_eos").value_or(false);
+  job.stream = body.boolean("stream").value_or(false);
+  if (const auto so = body.object("stream_options")) job.include_usage = so->boolean("include_usage").value_or(false);
+  const uint64_t seed = body.seed().value_or(random_seed);
+  const sampling::SamplerParams sp = sampler_params(body.json(), m.limits.n_vocab);
+  const bool ignore_eos = body.boolean("ignore_eos").value_or(false);
   for (const auto& p : job.prompts)
     if (generation::prompt_window(p, m.limits).size() < p.size())
       bad_request(prompt_field, "context_length_exceeded",
@@ -165,43 +59,30 @@ void finish_job(GenerationJob& job, const json& body, const ModelInfo& m, uint64
   }
 }
 
-void refuse_unsupported(const json& body) {
-  if (const json* s = field(body, "suffix"))
+void refuse_unsupported(const Object& body) {
+  if (const json* s = body.find("suffix"))
     if (!(s->is_string() && s->get_ref<const std::string&>().empty()))
       bad_request("suffix", "unsupported_value", "'suffix' (insertion) is not supported");
-  if (auto b = int_field(body, "best_of", 1, kMaxChoices); b && *b != 1 &&
-                                                             *b != int_field(body, "n", 1, kMaxChoices).value_or(1))
+  if (auto b = body.integer("best_of", 1, kMaxChoices); b && *b != 1 && *b != body.integer("n", 1, kMaxChoices).value_or(1))
     bad_request("best_of", "unsupported_value", "'best_of' other than n is not supported");
-  if (const json* t = field(body, "tools"); t && !(t->is_array() && t->empty()))
+  if (const json* t = body.find("tools"); t && !(t->is_array() && t->empty()))
     bad_request("tools", "unsupported_value", "'tools' (function calling) is not supported");
-  if (const json* rf = field(body, "response_format")) {
-    if (!rf->is_object()) wrong_type("response_format", "an object", *rf);
-    const json* t = field(*rf, "type");
+  if (const auto rf = body.object("response_format")) {
+    const json* t = rf->find("type");
     if (t && !(t->is_string() && *t == "text"))
       bad_request("response_format", "unsupported_value", "only response_format {\"type\":\"text\"} is supported");
   }
 }
 
-std::string text_of_content(const json& content, const std::string& name, bool null_ok) {
-  if (content.is_null()) {
-    if (null_ok) return {};
-    wrong_type(name, "a string or an array of text parts", content);
+/// Runs a parser; a ParamError from the field reader or a library becomes a 400 naming the field.
+template <typename F>
+auto as_api_errors(F&& parse) {
+  try {
+    return parse();
+  } catch (const ParamError& e) {
+    if (e.code() != ExitCode::Usage) throw;
+    throw api_error(e);
   }
-  if (content.is_string()) return content.get<std::string>();
-  if (!content.is_array()) wrong_type(name, "a string or an array of text parts", content);
-  std::string text;
-  for (size_t i = 0; i < content.size(); ++i) {
-    const json& part = content[i];
-    const std::string pn = fmt::format("{}[{}]", name, i);
-    if (!part.is_object()) wrong_type(pn, "an object", part);
-    const json* type = field(part, "type");
-    if (!type || !type->is_string() || *type != "text")
-      bad_request(pn + ".type", "unsupported_value", fmt::format("'{}.type' must be \"text\" (only text is supported)", pn));
-    const json* t = field(part, "text");
-    if (!t || !t->is_string()) wrong_type(pn + ".text", "a string", t ? *t : json());
-    text += t->get<std::string>();
-  }
-  return text;
 }
 
 json token_bytes_json(std::string_view b) {
@@ -211,9 +92,7 @@ json token_bytes_json(std::string_view b) {
 }
 
 /// A string from the request, quoted and escaped for a one-line message.
-std::string quoted(const std::string& s) {
-  return json(s).dump(-1, ' ', false, json::error_handler_t::replace);
-}
+std::string quoted(const std::string& s) { return fields::dump(json(s)); }
 
 json number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
@@ -229,6 +108,16 @@ json ApiError::body() const {
                 {"code", code.empty() ? json(nullptr) : json(code)}}}};
 }
 
+ApiError api_error(const ParamError& e) {
+  using K = ParamError::Kind;
+  const char* code = e.kind() == K::Type          ? "invalid_type"
+                     : e.kind() == K::Missing     ? "missing_field"
+                     : e.kind() == K::Unsupported ? "unsupported_value"
+                                                  : "invalid_value";
+  return ApiError(400, "invalid_request_error", code, e.param(),
+                  e.message([](std::string_view p) { return fmt::format("'{}'", p); }, " = "));
+}
+
 void bad_request(std::string param, std::string code, std::string message) {
   throw ApiError(400, "invalid_request_error", std::move(code), std::move(param), std::move(message));
 }
@@ -236,7 +125,7 @@ void bad_request(std::string param, std::string code, std::string message) {
 ChatTemplate parse_chat_template(std::string_view s) {
   if (s == "dialogpt") return ChatTemplate::DialoGPT;
   if (s == "plain") return ChatTemplate::Plain;
-  usage_error("--chat-template '{}' is not one of dialogpt, plain", s);
+  throw ParamError("chat_template", fmt::format("'{}'", s), {"is not one of dialogpt, plain"});
 }
 
 const char* chat_template_name(ChatTemplate t) {
@@ -252,11 +141,16 @@ ChatTemplate detect_chat_template(std::string_view name) {
 json parse_body(std::string_view body) {
   json j = json::parse(body, nullptr, false);
   if (j.is_discarded()) bad_request("", "invalid_json", "the request body is not valid JSON");
-  if (!j.is_object()) bad_request("", "invalid_type", fmt::format("the request body must be a JSON object, not {}", type_name(j)));
+  if (!j.is_object())
+    bad_request("", "invalid_type", fmt::format("the request body must be a JSON object, not {}", fields::shown(j)));
   return j;
 }
 
-sampling::SamplerParams sampler_params(const json& body, size_t n_vocab) {
+namespace {
+
+// sampler_params, parse_completion and parse_chat without the ApiError conversion.
+sampling::SamplerParams read_sampler_params(const json& body, size_t n_vocab) {
+  const Object o(body);
   sampling::SamplerParams sp;
   // OpenAI's defaults: the plain model distribution at temperature 1.
   sp.temperature = 1.0f;
@@ -265,20 +159,16 @@ sampling::SamplerParams sampler_params(const json& body, size_t n_vocab) {
   sp.min_p = 0.0f;
   sp.typical_p = 1.0f;
   sp.repeat_penalty = 1.0f;
-  auto f = [](double v) { return static_cast<float>(v); };
-  if (auto v = number_field(body, "temperature", 0, 2)) sp.temperature = f(*v);
-  if (auto v = number_field(body, "top_p", 0, 1)) sp.top_p = f(*v);
-  if (auto v = number_field(body, "presence_penalty", -2, 2)) sp.presence_penalty = f(*v);
-  if (auto v = number_field(body, "frequency_penalty", -2, 2)) sp.frequency_penalty = f(*v);
-  if (auto v = int_field(body, "top_k", 0, std::numeric_limits<int32_t>::max())) sp.top_k = static_cast<int>(*v);
-  if (auto v = number_field(body, "min_p", 0, 1)) sp.min_p = f(*v);
-  if (auto v = number_field(body, "typical_p", 0, 1)) sp.typical_p = f(*v);
-  if (auto v = number_field(body, "repeat_penalty", 1e-6, 1e6)) sp.repeat_penalty = f(*v);
-  if (auto v = int_field(body, "repeat_last_n", -1, std::numeric_limits<int32_t>::max()))
-    sp.repeat_last_n = static_cast<int>(*v);
-  if (const json* lb = field(body, "logit_bias")) {
-    if (!lb->is_object()) wrong_type("logit_bias", "an object {\"token id\": bias}", *lb);
-    for (const auto& [key, val] : lb->items()) {
+  // OpenAI's fields with OpenAI's ranges, then llama-server's extensions.
+  sampling::read_sampler_fields(o, sp,
+                                {"temperature", "top_p", "presence_penalty", "frequency_penalty", "top_k",
+                                 "min_p", "typical_p", "repeat_penalty", "repeat_last_n"},
+                                {{"temperature", 0, 2},
+                                 {"presence_penalty", -2, 2},
+                                 {"frequency_penalty", -2, 2},
+                                 {"repeat_penalty", 1e-6, 1e6}});
+  if (const auto lb = o.object("logit_bias")) {
+    for (const auto& [key, val] : lb->json().items()) {
       const std::string name = fmt::format("logit_bias[{}]", quoted(key));
       int64_t id = -1;
       if (!key.empty() && key.size() <= 9 && std::all_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; }))
@@ -286,28 +176,25 @@ sampling::SamplerParams sampler_params(const json& body, size_t n_vocab) {
       if (id < 0 || static_cast<size_t>(id) >= n_vocab)
         bad_request("logit_bias", "invalid_value",
                     fmt::format("'logit_bias' key {} is not a token id (vocabulary size {})", quoted(key), n_vocab));
-      if (!val.is_number()) wrong_type(name, "a number", val);
+      if (!val.is_number()) fields::wrong_type(name, "a number", val);
       const double b = val.get<double>();
       if (!(b >= -100 && b <= 100))
-        bad_request("logit_bias", "invalid_value", fmt::format("'{}' = {} is out of range (must be in [-100, 100])", name, val.dump()));
-      sp.logit_bias.emplace_back(static_cast<int32_t>(id), f(b));
+        throw ParamError("logit_bias", "", {fmt::format("{} = {} is out of range (must be in [-100, 100])", name, val.dump())});
+      sp.logit_bias.emplace_back(static_cast<int32_t>(id), static_cast<float>(b));
     }
     std::sort(sp.logit_bias.begin(), sp.logit_bias.end());
   }
-  try {
-    sampling::validate(sp);  // the ranges above are narrower; this is the library's own check
-  } catch (const Error& e) {
-    bad_request("", "invalid_value", e.what());
-  }
+  sampling::validate(sp);  // the ranges above are narrower; this is the library's own check
   return sp;
 }
 
-GenerationJob parse_completion(const json& body, const ModelInfo& m, const Tokenizer& tok, uint64_t random_seed) {
+GenerationJob completion_job(const json& body_json, const ModelInfo& m, const Tokenizer& tok, uint64_t random_seed) {
+  const Object body(body_json);
   refuse_unsupported(body);
   GenerationJob job;
   // prompt: a string, an array of strings, an array of ids, or an array of arrays of ids.
   std::vector<std::vector<int32_t>> raw;
-  const json* p = field(body, "prompt");
+  const json* p = body.find("prompt");
   auto encode = [&](const json& s) { return tok.encode(s.get_ref<const std::string&>(), SpecialPolicy::Allow); };
   if (!p) {
     raw.emplace_back();  // OpenAI's default prompt: <|endoftext|> (unconditional)
@@ -317,29 +204,26 @@ GenerationJob parse_completion(const json& body, const ModelInfo& m, const Token
     if (p->empty()) bad_request("prompt", "invalid_value", "'prompt' is an empty array");
     const json& first = p->front();
     if (first.is_number_integer()) {
-      raw.push_back(id_array(*p, "prompt", m.limits.n_vocab));
+      raw.push_back(fields::token_ids(*p, "prompt", m.limits.n_vocab));
     } else if (first.is_string()) {
       for (size_t i = 0; i < p->size(); ++i) {
-        if (!(*p)[i].is_string()) wrong_type(fmt::format("prompt[{}]", i), "a string", (*p)[i]);
+        if (!(*p)[i].is_string()) fields::wrong_type(fmt::format("prompt[{}]", i), "a string", (*p)[i]);
         raw.push_back(encode((*p)[i]));
       }
     } else if (first.is_array()) {
-      for (size_t i = 0; i < p->size(); ++i) {
-        const std::string name = fmt::format("prompt[{}]", i);
-        if (!(*p)[i].is_array()) wrong_type(name, "an array of token ids", (*p)[i]);
-        raw.push_back(id_array((*p)[i], name, m.limits.n_vocab));
-      }
+      for (size_t i = 0; i < p->size(); ++i)
+        raw.push_back(fields::token_ids((*p)[i], fmt::format("prompt[{}]", i), m.limits.n_vocab));
     } else {
-      wrong_type("prompt[0]", "a string, a token id or an array of token ids", first);
+      fields::wrong_type("prompt[0]", "a string, a token id or an array of token ids", first);
     }
   } else {
-    wrong_type("prompt", "a string, an array of strings or an array of token ids", *p);
+    fields::wrong_type("prompt", "a string, an array of strings or an array of token ids", *p);
   }
   if (raw.size() > static_cast<size_t>(kMaxChoices))
     bad_request("prompt", "invalid_value", fmt::format("'prompt' has {} prompts (at most {})", raw.size(), kMaxChoices));
 
-  job.echo = bool_field(body, "echo").value_or(false);
-  if (auto lp = int_field(body, "logprobs", 0, kMaxLogprobs)) {
+  job.echo = body.boolean("echo").value_or(false);
+  if (auto lp = body.integer("logprobs", 0, kMaxLogprobs)) {
     job.logprobs = true;
     job.top_logprobs = static_cast<int>(*lp);
   }
@@ -349,57 +233,44 @@ GenerationJob parse_completion(const json& body, const ModelInfo& m, const Token
     if (job.echo) job.echo_texts.push_back(utf8_replace_invalid(tok.decode(ids)));
     job.prompts.push_back(generation::effective_prompt(std::move(ids), m.limits));
   }
-  const auto max_tokens = int_field(body, "max_tokens", 0, kMaxTokens);
-  finish_job(job, body, m, random_seed, 16, max_tokens, stop_field(body), "prompt");
+  const auto max_tokens = body.integer("max_tokens", 0, kMaxTokens);
+  finish_job(job, body, m, random_seed, 16, max_tokens, body.stop().value_or(std::vector<std::string>{}), "prompt");
   return job;
 }
 
-GenerationJob parse_chat(const json& body, const ModelInfo& m, const Tokenizer& tok, uint64_t random_seed) {
+GenerationJob chat_job(const json& body_json, const ModelInfo& m, const Tokenizer& tok, uint64_t random_seed) {
+  const Object body(body_json);
   refuse_unsupported(body);
   GenerationJob job;
   job.chat = true;
-  const json* msgs = field(body, "messages");
-  if (!msgs) bad_request("messages", "missing_field", "'messages' is required");
-  std::vector<std::string> stop = stop_field(body);
-  job.prompts.push_back(generation::effective_prompt(chat_prompt(*msgs, m.chat, tok, stop), m.limits));
-  job.logprobs = bool_field(body, "logprobs").value_or(false);
-  if (auto t = int_field(body, "top_logprobs", 0, kMaxLogprobs)) {
+  const json& msgs = body.require("messages");
+  std::vector<std::string> stop = body.stop().value_or(std::vector<std::string>{});
+  job.prompts.push_back(generation::effective_prompt(chat_prompt(msgs, m.chat, tok, stop), m.limits));
+  job.logprobs = body.boolean("logprobs").value_or(false);
+  if (auto t = body.integer("top_logprobs", 0, kMaxLogprobs)) {
     if (!job.logprobs)
       bad_request("top_logprobs", "invalid_value", "'top_logprobs' needs 'logprobs': true");
     job.top_logprobs = static_cast<int>(*t);
   }
-  auto max_tokens = int_field(body, "max_completion_tokens", 0, kMaxTokens);
-  if (!max_tokens) max_tokens = int_field(body, "max_tokens", 0, kMaxTokens);
+  auto max_tokens = body.integer("max_completion_tokens", 0, kMaxTokens);
+  if (!max_tokens) max_tokens = body.integer("max_tokens", 0, kMaxTokens);
   finish_job(job, body, m, random_seed, -1, max_tokens, std::move(stop), "messages");
   return job;
 }
 
+}  // namespace
+
 std::vector<int32_t> chat_prompt(const json& messages, ChatTemplate t, const Tokenizer& tok,
                                  std::vector<std::string>& stop) {
-  if (!messages.is_array()) wrong_type("messages", "an array of messages", messages);
-  if (messages.empty()) bad_request("messages", "invalid_value", "'messages' is an empty array");
+  const std::vector<ChatMessage> msgs = as_api_errors([&] { return read_chat_messages(messages, true); });
   std::vector<int32_t> ids;
   std::string plain;
-  for (size_t i = 0; i < messages.size(); ++i) {
-    const json& msg = messages[i];
-    const std::string name = fmt::format("messages[{}]", i);
-    if (!msg.is_object()) wrong_type(name, "an object", msg);
-    const json* role = field(msg, "role");
-    if (!role || !role->is_string()) wrong_type(name + ".role", "a string", role ? *role : json());
-    const std::string& r = role->get_ref<const std::string&>();
-    const std::optional<ChatRole> cr = parse_chat_role(r);
-    const bool system = cr == ChatRole::System;
-    if (!cr)
-      bad_request(name + ".role", "invalid_value",
-                  fmt::format("'{}.role' {} is not one of system, developer, user, assistant", name, quoted(r)));
-    auto it = msg.find("content");
-    const std::string text =
-        text_of_content(it == msg.end() ? json() : *it, name + ".content", r == "assistant");
+  for (const ChatMessage& msg : msgs) {
     if (t == ChatTemplate::DialoGPT) {
-      append_dialogpt_turn(tok, *cr, text, ids);  // tokenizer/chat.h (docs/serve.md)
+      append_dialogpt_turn(tok, msg.role, msg.text, ids);  // tokenizer/chat.h (docs/serve.md)
     } else {
-      plain += system ? "System: " : r == "user" ? "User: " : "Assistant: ";
-      plain += text;
+      plain += msg.role == ChatRole::System ? "System: " : msg.role == ChatRole::User ? "User: " : "Assistant: ";
+      plain += msg.text;
       plain += '\n';
     }
   }
@@ -409,6 +280,19 @@ std::vector<int32_t> chat_prompt(const json& messages, ChatTemplate t, const Tok
     stop.push_back("\nUser:");
   }
   return ids;
+}
+
+// The public parsers: ParamErrors (the field reader's and the libraries') leave as ApiErrors.
+sampling::SamplerParams sampler_params(const json& body, size_t n_vocab) {
+  return as_api_errors([&] { return read_sampler_params(body, n_vocab); });
+}
+
+GenerationJob parse_completion(const json& body, const ModelInfo& m, const Tokenizer& tok, uint64_t random_seed) {
+  return as_api_errors([&] { return completion_job(body, m, tok, random_seed); });
+}
+
+GenerationJob parse_chat(const json& body, const ModelInfo& m, const Tokenizer& tok, uint64_t random_seed) {
+  return as_api_errors([&] { return chat_job(body, m, tok, random_seed); });
 }
 
 const char* openai_finish_reason(generation::FinishReason r) {
@@ -459,38 +343,42 @@ json chat_logprobs(const Tokenizer& tok, std::span<const int32_t> ids,
   return json{{"content", std::move(content)}, {"refusal", nullptr}};
 }
 
-json completion_response(const ResponseMeta& meta, const GenerationJob& job,
-                         const std::vector<ChoiceResult>& results, const Tokenizer& tok) {
-  json doc = meta_json(meta, "text_completion");
+namespace {
+
+// A whole (non-streamed) answer: the meta fields, choice(c, result) for each choice, usage.
+template <typename Choice>
+json response(const ResponseMeta& meta, const char* object, const GenerationJob& job,
+              const std::vector<ChoiceResult>& results, Choice choice) {
+  json doc = meta_json(meta, object);
   json choices = json::array();
-  for (size_t c = 0; c < results.size(); ++c) {
-    const ChoiceResult& r = results[c];
-    const std::string echo = job.echo ? job.echo_texts[c / static_cast<size_t>(job.n)] : std::string();
-    choices.push_back(json{{"text", echo + r.text},
-                           {"index", c},
-                           {"logprobs", job.logprobs ? completion_logprobs(tok, r.ids, r.logprobs, echo.size(), job.top_logprobs)
-                                                     : json(nullptr)},
-                           {"finish_reason", openai_finish_reason(r.finish)}});
-  }
+  for (size_t c = 0; c < results.size(); ++c) choices.push_back(choice(c, results[c]));
   doc["choices"] = std::move(choices);
   doc["usage"] = usage_json(job, results);
   return doc;
 }
 
+}  // namespace
+
+json completion_response(const ResponseMeta& meta, const GenerationJob& job,
+                         const std::vector<ChoiceResult>& results, const Tokenizer& tok) {
+  return response(meta, "text_completion", job, results, [&](size_t c, const ChoiceResult& r) {
+    const std::string echo = job.echo ? job.echo_texts[c / static_cast<size_t>(job.n)] : std::string();
+    return json{{"text", echo + r.text},
+                {"index", c},
+                {"logprobs", job.logprobs ? completion_logprobs(tok, r.ids, r.logprobs, echo.size(), job.top_logprobs)
+                                          : json(nullptr)},
+                {"finish_reason", openai_finish_reason(r.finish)}};
+  });
+}
+
 json chat_response(const ResponseMeta& meta, const GenerationJob& job,
                    const std::vector<ChoiceResult>& results, const Tokenizer& tok) {
-  json doc = meta_json(meta, "chat.completion");
-  json choices = json::array();
-  for (size_t c = 0; c < results.size(); ++c) {
-    const ChoiceResult& r = results[c];
-    choices.push_back(json{{"index", c},
-                           {"message", {{"role", "assistant"}, {"content", r.text}, {"refusal", nullptr}}},
-                           {"logprobs", job.logprobs ? chat_logprobs(tok, r.ids, r.logprobs, job.top_logprobs) : json(nullptr)},
-                           {"finish_reason", openai_finish_reason(r.finish)}});
-  }
-  doc["choices"] = std::move(choices);
-  doc["usage"] = usage_json(job, results);
-  return doc;
+  return response(meta, "chat.completion", job, results, [&](size_t c, const ChoiceResult& r) {
+    return json{{"index", c},
+                {"message", {{"role", "assistant"}, {"content", r.text}, {"refusal", nullptr}}},
+                {"logprobs", job.logprobs ? chat_logprobs(tok, r.ids, r.logprobs, job.top_logprobs) : json(nullptr)},
+                {"finish_reason", openai_finish_reason(r.finish)}};
+  });
 }
 
 json completion_chunk(const ResponseMeta& meta, size_t index, const std::string& text, const json& logprobs,
@@ -516,8 +404,6 @@ json chat_chunk(const ResponseMeta& meta, size_t index, const std::string* conte
   return doc;
 }
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-std::string sse(const json& j) { return "data: " + dump(j) + "\n\n"; }
+std::string sse(const json& j) { return "data: " + fields::dump(j) + "\n\n"; }
 
 }  // namespace gpt2::server

@@ -5,6 +5,9 @@
 //
 //   ApiError          an answer that is not a 200: HTTP status + OpenAI's error object
 //                     {"error":{"message","type","param","code"}}; messages name the field.
+//                     Fields are read with core/json_fields.h (the reader generate --jsonl
+//                     and finetune's data use too); its ParamErrors, and a library's, become
+//                     a 400 whose "param" is the field (api_error()).
 //   parse_body        the body as JSON (400 invalid_json) — must be an object.
 //   parse_completion  POST /v1/completions: prompt (string | strings | ids | arrays of ids),
 //                     max_tokens (default 16), n, stop, stream, logprobs, echo, seed, and the
@@ -37,6 +40,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/error.h"
 #include "generation/generation.h"
 #include "sampling/sampler.h"
 #include "tokenizer/tokenizer.h"
@@ -63,8 +67,13 @@ struct ApiError : std::runtime_error {
 /// 400 invalid_request_error naming `param`.
 [[noreturn]] void bad_request(std::string param, std::string code, std::string message);
 
+/// A library's ParamError (core/error.h) as a 400 whose "param" is the field it names and whose
+/// code is invalid_value, invalid_type or missing_field; the message quotes the field name
+/// ("'top_k' = -1 is out of range (…)").
+ApiError api_error(const ParamError& e);
+
 enum class ChatTemplate { DialoGPT, Plain };
-/// "dialogpt" | "plain"; throws usage_error naming --chat-template.
+/// "dialogpt" | "plain"; throws ParamError "chat_template" otherwise.
 ChatTemplate parse_chat_template(std::string_view s);
 const char* chat_template_name(ChatTemplate t);
 /// DialoGPT's when `name` (a model path or config.json's _name_or_path) contains "dialogpt"
@@ -151,9 +160,7 @@ json completion_chunk(const ResponseMeta& meta, size_t index, const std::string&
 json chat_chunk(const ResponseMeta& meta, size_t index, const std::string* content, bool first,
                 const json& logprobs, const char* finish);
 
-/// One SSE event: "data: <json>\n\n".
+/// One SSE event: "data: <json>\n\n" (core/json_fields.h dump()).
 std::string sse(const json& j);
-/// Dumps with invalid UTF-8 replaced (never throws on text).
-std::string dump(const json& j);
 
 }  // namespace gpt2::server

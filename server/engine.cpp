@@ -39,8 +39,8 @@ std::shared_ptr<Job> Engine::submit(const std::vector<generation::Request>& choi
     if (stopping_) throw ApiError(503, "server_error", "shutting_down", "", "the server is shutting down");
     if (live_ + choices.size() > static_cast<size_t>(parallel_) + max_queue_)
       throw ApiError(503, "server_error", "queue_full",
-                     "", fmt::format("the server is busy: {} sequences running or queued (--parallel {} + "
-                                     "--max-queue {}); retry later",
+                     "", fmt::format("the server is busy: {} sequences running or queued (at most {} "
+                                     "decoded together + {} waiting); retry later",
                                      live_, parallel_, max_queue_));
     for (size_t c = 0; c < choices.size(); ++c) {
       auto on_event = [this, job, c](generation::BatchEngine::Handle h, const generation::Sequence& s,
@@ -73,6 +73,7 @@ std::shared_ptr<Job> Engine::submit(const std::vector<generation::Request>& choi
         h = engine_.submit(choices[c], std::move(on_event));
       } catch (const Error& e) {
         for (size_t k = 0; k < c; ++k) engine_.cancel(job->handles_[k]);  // all or none
+        if (const auto* p = dynamic_cast<const ParamError*>(&e)) throw api_error(*p);
         bad_request("", "invalid_value", e.what());
       }
       ++live_;

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/json_fields.h"
 #include "core/log.h"
 #include "core/utf8.h"
 #include "sampling/rng.h"
@@ -25,7 +26,7 @@ constexpr int kPollMs = 1000;  // a stream with nothing new this long probes its
 
 void send_json(httplib::Response& res, int status, const json& j) {
   res.status = status;
-  res.set_content(dump(j), "application/json");
+  res.set_content(fields::dump(j), "application/json");
 }
 
 void send_error(httplib::Response& res, const ApiError& e) { send_json(res, e.status, e.body()); }
@@ -89,7 +90,14 @@ struct HttpServer::Impl {
   Impl(Engine& e, ModelInfo i, ServerOptions o, const Tokenizer& t)
       : engine(e), info(std::move(i)), opts(std::move(o)), tok(t) {}
 
+  // routes(), in steps:
   void routes();
+  void configure_transport();     // worker threads, body limit, socket options, keep-alive
+  void require_api_key();         // "Authorization: Bearer KEY" on every route but /health
+  void answer_errors_as_openai(); // 404/405/413 and a handler's exception: OpenAI's error shape
+  void add_info_routes();         // GET /health, /v1/models
+  void add_generation_routes();   // POST /v1/completions, /v1/chat/completions
+  void add_token_routes();        // POST /apply-template, /tokenize, /detokenize
   void generate(const httplib::Request& req, httplib::Response& res, bool chat);
   void stream(httplib::Response& res, GenerationJob job, std::shared_ptr<Job> handle, ResponseMeta meta);
 };
@@ -123,7 +131,61 @@ void HttpServer::stop() {
   s.http.stop();
 }
 
+namespace {
+
+// Wraps a handler: ApiError, a library's ParamError and gpt2::Error become OpenAI errors.
+template <typename Fn>
+auto api(Fn fn) {
+  return [fn](const httplib::Request& req, httplib::Response& res) {
+    try {
+      fn(req, res);
+    } catch (const ApiError& e) {
+      send_error(res, e);
+    } catch (const ParamError& e) {
+      send_error(res, e.code() == ExitCode::Usage ? api_error(e)
+                                                  : ApiError(500, "server_error", "internal_error", "", e.what()));
+    } catch (const Error& e) {
+      send_error(res, e.code() == ExitCode::Usage
+                          ? ApiError(400, "invalid_request_error", "invalid_value", "", e.what())
+                          : ApiError(500, "server_error", "internal_error", "", e.what()));
+    }
+  };
+}
+
+// llama-server's /tokenize answer: ids, or {"id","piece"} with the piece as text when it is
+// valid UTF-8 alone, else as its bytes.
+json tokens_json(const Tokenizer& tok, const std::vector<int32_t>& ids, bool with_pieces) {
+  json tokens = json::array();
+  for (int32_t id : ids) {
+    if (!with_pieces) {
+      tokens.push_back(id);
+      continue;
+    }
+    const std::string_view b = tok.token_bytes(id);
+    json piece;
+    if (utf8_valid(b)) {
+      piece = std::string(b);
+    } else {
+      piece = json::array();
+      for (unsigned char c : b) piece.push_back(static_cast<int>(c));
+    }
+    tokens.push_back(json{{"id", id}, {"piece", std::move(piece)}});
+  }
+  return tokens;
+}
+
+}  // namespace
+
 void HttpServer::Impl::routes() {
+  configure_transport();
+  require_api_key();
+  answer_errors_as_openai();
+  add_info_routes();
+  add_generation_routes();
+  add_token_routes();
+}
+
+void HttpServer::Impl::configure_transport() {
   const size_t workers = static_cast<size_t>(opts.parallel) + opts.max_queue + 8;
   http.new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
   http.set_payload_max_length(opts.max_body);
@@ -134,7 +196,9 @@ void HttpServer::Impl::routes() {
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof(yes));
   });
   http.set_keep_alive_max_count(1000);
+}
 
+void HttpServer::Impl::require_api_key() {
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (opts.api_key.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
     const std::string auth = req.get_header_value("Authorization");
@@ -146,6 +210,9 @@ void HttpServer::Impl::routes() {
                              auth.empty() ? "missing API key: send 'Authorization: Bearer KEY'" : "invalid API key"));
     return httplib::Server::HandlerResponse::Handled;
   });
+}
+
+void HttpServer::Impl::answer_errors_as_openai() {
   http.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
     if (res.status == 413)
@@ -169,22 +236,9 @@ void HttpServer::Impl::routes() {
     log::warn("serve: {}", what);
     send_error(res, ApiError(500, "server_error", "internal_error", "", what));
   });
+}
 
-  // Wraps a handler: ApiError and gpt2::Error become OpenAI errors.
-  auto api = [](auto fn) {
-    return [fn](const httplib::Request& req, httplib::Response& res) {
-      try {
-        fn(req, res);
-      } catch (const ApiError& e) {
-        send_error(res, e);
-      } catch (const Error& e) {
-        send_error(res, e.code() == ExitCode::Usage
-                            ? ApiError(400, "invalid_request_error", "invalid_value", "", e.what())
-                            : ApiError(500, "server_error", "internal_error", "", e.what()));
-      }
-    };
-  };
-
+void HttpServer::Impl::add_info_routes() {
   http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
     const EngineStatus st = engine.status();
     send_json(res, 200,
@@ -204,68 +258,42 @@ void HttpServer::Impl::routes() {
   });
   http.Get("/v1/models", models);
   http.Get("/models", models);
+}
+
+void HttpServer::Impl::add_generation_routes() {
   auto completions = api([this](const httplib::Request& q, httplib::Response& r) { generate(q, r, false); });
   auto chat = api([this](const httplib::Request& q, httplib::Response& r) { generate(q, r, true); });
   http.Post("/v1/completions", completions);
   http.Post("/completions", completions);
   http.Post("/v1/chat/completions", chat);
   http.Post("/chat/completions", chat);
+}
 
+void HttpServer::Impl::add_token_routes() {
   http.Post("/apply-template", api([this](const httplib::Request& req, httplib::Response& res) {
     const json body = parse_body(req.body);
-    auto it = body.find("messages");
-    if (it == body.end()) bad_request("messages", "missing_field", "'messages' is required");
+    const json& messages = fields::Object(body).require("messages");
     std::vector<std::string> stop;
-    const std::vector<int32_t> ids = chat_prompt(*it, info.chat, tok, stop);
+    const std::vector<int32_t> ids = chat_prompt(messages, info.chat, tok, stop);
     send_json(res, 200, json{{"prompt", utf8_replace_invalid(tok.decode(ids))}, {"tokens", ids}});
   }));
   http.Post("/tokenize", api([this](const httplib::Request& req, httplib::Response& res) {
     const json body = parse_body(req.body);
-    auto it = body.find("content");
-    if (it == body.end() || !it->is_string())
-      bad_request("content", "invalid_type", "'content' must be a string");
-    auto flag = [&](const char* name, bool def) {
-      auto f = body.find(name);
-      if (f == body.end() || f->is_null()) return def;
-      if (!f->is_boolean()) bad_request(name, "invalid_type", fmt::format("'{}' must be a boolean", name));
-      return f->get<bool>();
-    };
-    const bool parse_special = flag("parse_special", true);
-    const bool with_pieces = flag("with_pieces", false);
-    flag("add_special", false);  // GPT-2 adds no BOS: accepted, no effect
+    const fields::Object o(body);
+    const json* content = o.find("content");
+    if (!content || !content->is_string()) fields::wrong_type("content", "a string", content ? *content : json());
+    const bool parse_special = o.boolean("parse_special").value_or(true);
+    const bool with_pieces = o.boolean("with_pieces").value_or(false);
+    o.boolean("add_special");  // GPT-2 adds no BOS: accepted, no effect
     const std::vector<int32_t> ids =
-        tok.encode(it->get_ref<const std::string&>(), parse_special ? SpecialPolicy::Allow : SpecialPolicy::Text);
-    json tokens = json::array();
-    for (int32_t id : ids) {
-      if (!with_pieces) {
-        tokens.push_back(id);
-        continue;
-      }
-      const std::string_view b = tok.token_bytes(id);
-      json piece;
-      if (utf8_valid(b)) {
-        piece = std::string(b);
-      } else {
-        piece = json::array();
-        for (unsigned char c : b) piece.push_back(static_cast<int>(c));
-      }
-      tokens.push_back(json{{"id", id}, {"piece", std::move(piece)}});
-    }
-    send_json(res, 200, json{{"tokens", std::move(tokens)}});
+        tok.encode(content->get_ref<const std::string&>(), parse_special ? SpecialPolicy::Allow : SpecialPolicy::Text);
+    send_json(res, 200, json{{"tokens", tokens_json(tok, ids, with_pieces)}});
   }));
   http.Post("/detokenize", api([this](const httplib::Request& req, httplib::Response& res) {
     const json body = parse_body(req.body);
-    auto it = body.find("tokens");
-    if (it == body.end() || !it->is_array()) bad_request("tokens", "invalid_type", "'tokens' must be an array of token ids");
-    std::vector<int32_t> ids;
-    for (size_t i = 0; i < it->size(); ++i) {
-      const json& e = (*it)[i];
-      if (!e.is_number_integer() || (!e.is_number_unsigned() && e.get<int64_t>() < 0) ||
-          !tok.valid_id(static_cast<int64_t>(std::min<uint64_t>(e.get<uint64_t>(), 1ull << 40))))
-        bad_request("tokens", "invalid_value",
-                    fmt::format("'tokens[{}]' = {} is not a token id (vocabulary size {})", i, e.dump(), tok.vocab_size()));
-      ids.push_back(static_cast<int32_t>(e.get<int64_t>()));
-    }
+    const json* tokens = fields::Object(body).find("tokens");
+    const std::vector<int32_t> ids =
+        fields::token_ids(tokens ? *tokens : json(), "tokens", static_cast<size_t>(tok.vocab_size()));
     send_json(res, 200, json{{"content", utf8_replace_invalid(tok.decode(ids))}});
   }));
 }

@@ -7,7 +7,7 @@ SpecialPolicy parse_special_policy(std::string_view s) {
   if (s == "error") return SpecialPolicy::Error;
   if (s == "allow") return SpecialPolicy::Allow;
   if (s == "text") return SpecialPolicy::Text;
-  usage_error("--special: '{}' is not one of error, allow, text", s);
+  param_problem("special", fmt::format("'{}' is not one of error, allow, text", s));
 }
 
 }  // namespace gpt2

@@ -385,10 +385,13 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, SpecialPolicy poli
   size_t at = text.find(kEotText);
   if (policy == SpecialPolicy::Error) {
     if (at != std::string_view::npos)
-      usage_error(
-          "the text contains the special token '<|endoftext|>' (at byte {}); use "
-          "--special allow to encode it as id {}, or --special text to encode it as plain text",
-          at, kEotId);
+      throw ParamError("special", "",
+                       {fmt::format("the text contains the special token '<|endoftext|>' (at "
+                                    "byte {}); use ",
+                                    at),
+                        ParamRef{"special"}, fmt::format(" allow to encode it as id {}, or ", kEotId),
+                        ParamRef{"special"}, " text to encode it as plain text"},
+                       ParamError::Form::Sentence);
     return encode_ordinary(text);
   }
   // Allow: ordinary text between occurrences; pieces never merge across the special token.

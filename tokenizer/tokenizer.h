@@ -17,7 +17,7 @@ enum class SpecialPolicy {
   Allow,  // map to its id 50256, tiktoken encode(allowed_special="all")
   Text,   // encode as ordinary text, tiktoken encode_ordinary()
 };
-/// "error" | "allow" | "text"; throws usage_error naming --special otherwise.
+/// "error" | "allow" | "text"; throws ParamError "special" otherwise.
 SpecialPolicy parse_special_policy(std::string_view s);
 
 class Tokenizer {

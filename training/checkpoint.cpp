@@ -152,7 +152,7 @@ SaveDType parse_save_dtype(std::string_view s) {
   if (s == "f32") return SaveDType::F32;
   if (s == "f16") return SaveDType::F16;
   if (s == "bf16") return SaveDType::BF16;
-  usage_error("--save-dtype '{}' is not one of f32, f16, bf16", s);
+  throw ParamError("save_dtype", fmt::format("'{}'", s), {"is not one of f32, f16, bf16"});
 }
 
 uint16_t f32_to_f16(float x) {

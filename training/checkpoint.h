@@ -42,7 +42,7 @@
 namespace gpt2::training {
 
 enum class SaveDType { F32, F16, BF16 };
-/// "f32" | "f16" | "bf16"; usage_error naming --save-dtype otherwise.
+/// "f32" | "f16" | "bf16"; ParamError "save_dtype" otherwise.
 SaveDType parse_save_dtype(std::string_view s);
 
 /// f32 -> IEEE half / bfloat16, round to nearest even (overflow -> inf, NaN stays NaN).

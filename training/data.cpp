@@ -12,13 +12,14 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "core/json_fields.h"
 #include "core/log.h"
 #include "tokenizer/chat.h"
 #include "training/random.h"
 
 namespace gpt2::training {
 
-using json = nlohmann::json;
+using json = fields::Json;
 
 namespace {
 
@@ -99,11 +100,33 @@ void add_sequence(Dataset& d, std::vector<int32_t> seq, std::vector<bool> learn,
   add(d, std::move(e));
 }
 
-const json& string_field(const json& j, const char* name, const std::string& where) {
-  auto it = j.find(name);
-  if (it == j.end()) usage_error("{}: missing field '{}'", where, name);
-  if (!it->is_string()) usage_error("{}: field '{}' is not a string", where, name);
-  return *it;
+// One JSONL line of kind `kind`: a {"text"} document joins `stream`; an SFT line is one example.
+void add_line(Dataset& d, const fields::Object& line, DataFormat kind, std::vector<int32_t>& stream,
+              size_t T, const std::string& where, const Tokenizer& tok) {
+  if (kind == DataFormat::JsonlText) {
+    const std::vector<int32_t> ids = tok.encode_ordinary(line.required_string("text"));
+    stream.insert(stream.end(), ids.begin(), ids.end());
+    stream.push_back(tok.eot_id());
+  } else if (kind == DataFormat::PromptResponse) {
+    std::vector<int32_t> seq = tok.encode_ordinary(line.required_string("prompt"));
+    std::vector<bool> learn(seq.size(), false);
+    const std::vector<int32_t> r = tok.encode_ordinary(line.required_string("response"));
+    seq.insert(seq.end(), r.begin(), r.end());
+    seq.push_back(tok.eot_id());
+    learn.resize(seq.size(), true);
+    add_sequence(d, std::move(seq), std::move(learn), T, where);
+  } else {
+    std::vector<int32_t> seq;
+    std::vector<bool> learn;
+    bool any_assistant = false;
+    for (const ChatMessage& m : read_chat_messages(line.require("messages"), false)) {
+      const size_t n = append_dialogpt_turn(tok, m.role, m.text, seq);
+      learn.resize(seq.size(), m.role == ChatRole::Assistant);
+      any_assistant = any_assistant || (m.role == ChatRole::Assistant && n > 0);
+    }
+    if (!any_assistant) usage_error("{}: no assistant message (nothing to learn)", where);
+    add_sequence(d, std::move(seq), std::move(learn), T, where);
+  }
 }
 
 DataFormat kind_of(const json& j, const std::string& where) {
@@ -131,14 +154,14 @@ const char* data_format_name(DataFormat f) {
 }
 
 Dataset load_dataset(const std::string& path, int context, const Tokenizer& tok) {
-  if (context < 1) usage_error("--context {} is out of range (must be >= 1)", context);
+  if (context < 1) param_error("context", context, "is out of range (must be >= 1)");
   const bool jsonl = path.size() >= 6 && path.compare(path.size() - 6, 6, ".jsonl") == 0;
   return parse_dataset(read_file(path), path, jsonl, context, tok);
 }
 
 Dataset parse_dataset(std::string_view text, const std::string& path, bool jsonl, int context,
                       const Tokenizer& tok) {
-  if (context < 1) usage_error("--context {} is out of range (must be >= 1)", context);
+  if (context < 1) param_error("context", context, "is out of range (must be >= 1)");
   const size_t T = static_cast<size_t>(context);
   Dataset d;
   if (!jsonl) {
@@ -171,40 +194,10 @@ Dataset parse_dataset(std::string_view text, const std::string& path, bool jsonl
       usage_error("{}: a {} line in a {} file (every line must be of the first line's kind)",
                   where, data_format_name(kind), data_format_name(d.format));
     d.stats.lines++;
-    if (kind == DataFormat::JsonlText) {
-      const std::vector<int32_t> ids = tok.encode_ordinary(string_field(j, "text", where).get_ref<const std::string&>());
-      stream.insert(stream.end(), ids.begin(), ids.end());
-      stream.push_back(tok.eot_id());
-    } else if (kind == DataFormat::PromptResponse) {
-      std::vector<int32_t> seq = tok.encode_ordinary(string_field(j, "prompt", where).get_ref<const std::string&>());
-      std::vector<bool> learn(seq.size(), false);
-      const std::vector<int32_t> r = tok.encode_ordinary(string_field(j, "response", where).get_ref<const std::string&>());
-      seq.insert(seq.end(), r.begin(), r.end());
-      seq.push_back(tok.eot_id());
-      learn.resize(seq.size(), true);
-      add_sequence(d, std::move(seq), std::move(learn), T, where);
-    } else {
-      const json& msgs = j["messages"];
-      if (!msgs.is_array() || msgs.empty())
-        usage_error("{}: field 'messages' is not a non-empty array", where);
-      std::vector<int32_t> seq;
-      std::vector<bool> learn;
-      bool any_assistant = false;
-      for (size_t i = 0; i < msgs.size(); ++i) {
-        const std::string name = fmt::format("messages[{}]", i);
-        if (!msgs[i].is_object()) usage_error("{}: field '{}' is not an object", where, name);
-        const json& role = string_field(msgs[i], "role", where + ": " + name);
-        const std::optional<ChatRole> r = parse_chat_role(role.get_ref<const std::string&>());
-        if (!r)
-          usage_error("{}: field '{}.role' {} is not one of system, developer, user, assistant",
-                      where, name, role.dump());
-        const json& content = string_field(msgs[i], "content", where + ": " + name);
-        const size_t n = append_dialogpt_turn(tok, *r, content.get_ref<const std::string&>(), seq);
-        learn.resize(seq.size(), *r == ChatRole::Assistant);
-        any_assistant = any_assistant || (*r == ChatRole::Assistant && n > 0);
-      }
-      if (!any_assistant) usage_error("{}: no assistant message (nothing to learn)", where);
-      add_sequence(d, std::move(seq), std::move(learn), T, where);
+    try {
+      add_line(d, fields::Object(j), kind, stream, T, where, tok);
+    } catch (const ParamError& e) {  // a field of the wrong type (core/json_fields.h)
+      usage_error("{}: {}", where, fields::in_file(e));
     }
   }
   if (line_no == 0) usage_error("{}: the data file is empty", path);
@@ -219,9 +212,13 @@ Dataset parse_dataset(std::string_view text, const std::string& path, bool jsonl
   return d;
 }
 
-Split split_dataset(std::vector<Example> examples, double val_fraction, uint64_t seed) {
+void check_val_fraction(double val_fraction) {
   if (!(val_fraction >= 0.0 && val_fraction < 1.0))
-    usage_error("--val-fraction {} is out of range (must be in [0, 1))", val_fraction);
+    param_error("val_fraction", val_fraction, "is out of range (must be in [0, 1))");
+}
+
+Split split_dataset(std::vector<Example> examples, double val_fraction, uint64_t seed) {
+  check_val_fraction(val_fraction);
   const size_t n = examples.size();
   size_t n_val = static_cast<size_t>(std::llround(static_cast<double>(n) * val_fraction));
   if (val_fraction > 0 && n >= 2) n_val = std::clamp<size_t>(n_val, 1, n - 1);

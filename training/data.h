@@ -17,7 +17,8 @@
 //                     the response tokens and the end token (the course's definition). Prompt
 //                     and response are encoded separately (the mask boundary is a token boundary).
 //   {"messages": [{"role", "content"}, …]}
-//                     DialoGPT's format (tokenizer/chat.h, as `gpt2 serve` renders a chat):
+//                     DialoGPT's format (tokenizer/chat.h: the messages walk and the turns
+//                     `gpt2 serve` uses for a chat):
 //                     each user/assistant turn's text then <|endoftext|>, system turns dropped;
 //                     loss on the assistant turns and their end tokens. Roles system,
 //                     developer, user, assistant; content a string.
@@ -30,8 +31,8 @@
 //
 // Bad input is an error, not skipped (silently training on less data than given is worse):
 // a missing or unreadable file, an empty file, an empty or malformed JSONL line, a field of
-// the wrong type, a line of another kind than the first: gpt2::Error (Usage, exit 2) naming
-// the file and the line number ("data.jsonl:3: …").
+// the wrong type (read with core/json_fields.h), a line of another kind than the first:
+// gpt2::Error (Usage, exit 2) naming the file and the line number ("data.jsonl:3: …").
 //
 // Split: split_dataset() shuffles the examples with a seeded Fisher-Yates (SplitMix64; not
 // std::shuffle, whose algorithm differs between standard libraries) and takes
@@ -87,6 +88,8 @@ Dataset parse_dataset(std::string_view text, const std::string& path, bool jsonl
 struct Split {
   std::vector<Example> train, val;
 };
+/// ParamError "val_fraction" unless it is in [0, 1).
+void check_val_fraction(double val_fraction);
 /// Deterministic split (see the top of this file); val_fraction in [0, 1).
 Split split_dataset(std::vector<Example> examples, double val_fraction, uint64_t seed);
 

@@ -32,22 +32,25 @@ std::vector<float> random_init(const ParamLayout& layout, uint64_t seed) {
 
 void validate(const TrainOptions& o, const ModelConfig& cfg) {
   if (o.context < 1 || o.context > cfg.n_positions)
-    usage_error("--context {} is out of range (must be in [1, {}], the model's n_positions)",
-                o.context, cfg.n_positions);
+    param_error("context", o.context,
+                fmt::format("is out of range (must be in [1, {}], the model's n_positions)",
+                            cfg.n_positions));
   if (o.micro_batch < 1 || o.micro_batch > 4096)
-    usage_error("--micro-batch {} is out of range (must be in [1, 4096])", o.micro_batch);
+    param_error("micro_batch", o.micro_batch, "is out of range (must be in [1, 4096])");
   if (o.batch < 1 || o.batch % o.micro_batch != 0)
-    usage_error("--batch {} must be a positive multiple of --micro-batch {}", o.batch, o.micro_batch);
+    throw ParamError("batch", std::to_string(o.batch),
+                     {"must be a positive multiple of ", ParamRef{"micro_batch"},
+                      fmt::format(" {}", o.micro_batch)});
   if (o.steps < 1 || o.steps > 100000000)
-    usage_error("--steps {} is out of range (must be in [1, 100000000])", o.steps);
+    param_error("steps", o.steps, "is out of range (must be in [1, 100000000])");
   if (!(o.lr > 0) || !std::isfinite(o.lr) || o.lr > 1)
-    usage_error("--lr {} is out of range (must be in (0, 1])", o.lr);
-  if (o.warmup < 0) usage_error("--warmup {} is out of range (must be >= 0)", o.warmup);
+    param_error("lr", o.lr, "is out of range (must be in (0, 1])");
+  if (o.warmup < 0) param_error("warmup", o.warmup, "is out of range (must be >= 0)");
   if (!(o.grad_clip >= 0) || !std::isfinite(o.grad_clip))
-    usage_error("--grad-clip {} is out of range (must be >= 0)", o.grad_clip);
+    param_error("grad_clip", o.grad_clip, "is out of range (must be >= 0)");
   if (!(o.weight_decay >= 0) || !std::isfinite(o.weight_decay))
-    usage_error("--weight-decay {} is out of range (must be >= 0)", o.weight_decay);
-  if (o.val_batches < 1) usage_error("--val-batches {} is out of range (must be >= 1)", o.val_batches);
+    param_error("weight_decay", o.weight_decay, "is out of range (must be >= 0)");
+  if (o.val_batches < 1) param_error("val_batches", o.val_batches, "is out of range (must be >= 1)");
 }
 
 Trainer::Trainer(const ParamLayout& layout, std::vector<float> params,

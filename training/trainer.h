@@ -54,7 +54,7 @@ struct TrainOptions {
   int val_batches = 16;       ///< micro-batches of validation per evaluation
 };
 
-/// Checks every option against the model's shapes: usage_error naming the flag.
+/// Checks every option against the model's shapes: ParamError naming the option ("micro_batch").
 void validate(const TrainOptions& opts, const ModelConfig& cfg);
 
 /// What one step did.
@@ -77,7 +77,7 @@ class Trainer {
  public:
   /// `params` (layout.total floats) are moved in; `train` must hold at least one example and
   /// outlive the trainer, as `val` (which may be empty: no validation). Options are checked
-  /// (usage_error naming the flag).
+  /// (ParamError naming the option).
   Trainer(const ParamLayout& layout, std::vector<float> params, const std::vector<Example>& train,
           const std::vector<Example>& val, const TrainOptions& opts, kernels::Pool& pool,
           int32_t pad_id);

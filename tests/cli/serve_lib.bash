@@ -24,7 +24,8 @@ start_server() {
   SPID=$!
   local port="" i
   for i in $(seq 1 600); do
-    port=$(sed -n 's|^gpt2 serve: listening on http://[^:]*:\([0-9]*\)$|\1|p' "$T/$name.err")
+    # the background shell may not have created the file yet (set -e: no failing sed)
+    port=$(sed -n 's|^gpt2 serve: listening on http://[^:]*:\([0-9]*\)$|\1|p' "$T/$name.err" 2> /dev/null || true)
     [ -n "$port" ] && break
     kill -0 "$SPID" 2>/dev/null || fail "server $name exited at start-up: $(cat "$T/$name.err")"
     sleep 0.05

@@ -11,15 +11,10 @@
 
 #include "core/error.h"
 #include "core/parse.h"
+#include "param_error_check.h"
 
 namespace {
-void check_message(const gpt2::Error& e) {
-  const std::string_view m = e.what();
-  if (e.code() != gpt2::ExitCode::Usage) std::abort();
-  if (m.find('\n') != std::string_view::npos || m.find('\r') != std::string_view::npos)
-    std::abort();
-  if (m.size() > 200 || m.rfind("--prompt-ids", 0) != 0) std::abort();
-}
+void check_message(const gpt2::Error& e) { ::gpt2_fuzz::check_param_error(e, "prompt_ids", 200); }
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

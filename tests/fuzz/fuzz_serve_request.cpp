@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "core/json_fields.h"
 #include "generation/generation.h"
 #include "sampling/sampler.h"
 #include "server/api.h"
@@ -44,11 +45,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     std::vector<s::ChoiceResult> results(job.choices.size());
     const s::ResponseMeta meta{"id", 0, "fuzz"};
-    (void)s::dump(chat ? s::chat_response(meta, job, results, tok) : s::completion_response(meta, job, results, tok));
+    (void)gpt2::fields::dump(chat ? s::chat_response(meta, job, results, tok) : s::completion_response(meta, job, results, tok));
   } catch (const s::ApiError& e) {
     const std::string_view msg = e.what();
     if (e.status != 400 || msg.empty() || msg.find('\n') != std::string_view::npos) std::abort();
-    (void)s::dump(e.body());
+    (void)gpt2::fields::dump(e.body());
   }
   return 0;
 }

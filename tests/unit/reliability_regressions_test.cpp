@@ -31,6 +31,7 @@
 #include "sampling/sampler.h"
 #include "tokenizer/tokenizer.h"
 #include "training/data.h"
+#include "../fuzz/param_error_check.h"
 #include "source_dir.h"
 
 namespace fz_tokenizer {
@@ -115,7 +116,7 @@ TEST_CASE("parse_token_ids: grammar and messages", "[reliability]") {
       FAIL("accepted");
     } catch (const gpt2::Error& e) {
       CHECK(e.code() == gpt2::ExitCode::Usage);
-      CHECK(std::string(e.what()).rfind("--prompt-ids: '", 0) == 0);
+      CHECK(std::string(e.what()).rfind("prompt_ids: '", 0) == 0);
     }
   }
   // a huge bad token is quoted cut to one short line
@@ -127,7 +128,7 @@ TEST_CASE("parse_token_ids: grammar and messages", "[reliability]") {
   }
   CHECK_NOTHROW(gpt2::check_token_ids({0, 95}, 96));
   CHECK_THROWS_WITH(gpt2::check_token_ids({0, 96}, 96),
-                    "--prompt-ids: token id 96 is outside the vocabulary (size 96)");
+                    "prompt_ids: token id 96 is outside the vocabulary (size 96)");
   CHECK(gpt2::quote_for_message("a\nb") == "a?b");
   CHECK(gpt2::quote_for_message("\xc3\xa9\xc3\xa9", 3) == "\xc3\xa9...");
 }

@@ -9,17 +9,18 @@ using gpt2::SpecialPolicy;
 using gpt2::Tokenizer;
 using I = std::vector<int32_t>;
 
-TEST_CASE("special: error policy names the token and the flags", "[tokenizer][special]") {
+TEST_CASE("special: error policy names the token and the special parameter", "[tokenizer][special]") {
   const auto& tok = Tokenizer::gpt2();
   try {
     tok.encode("hi <|endoftext|> there", SpecialPolicy::Error);
     FAIL("no error");
-  } catch (const gpt2::Error& e) {
-    std::string m = e.what();
+  } catch (const gpt2::ParamError& e) {
     CHECK(e.code() == gpt2::ExitCode::Usage);
-    CHECK(m.find("<|endoftext|>") != std::string::npos);
-    CHECK(m.find("--special allow") != std::string::npos);
-    CHECK(m.find("--special text") != std::string::npos);
+    CHECK(e.param() == "special");
+    const std::string m = e.message([](std::string_view p) { return fmt::format("--{}", p); });
+    CHECK(m == "the text contains the special token '<|endoftext|>' (at byte 3); use --special "
+               "allow to encode it as id 50256, or --special text to encode it as plain text");
+    CHECK(std::string(e.what()).find("--") == std::string::npos);  // no flag below app/
   }
   // near misses are plain text under every policy
   CHECK(tok.encode("<|endoftext|", SpecialPolicy::Error) == tok.encode_ordinary("<|endoftext|"));

@@ -143,7 +143,7 @@ TEST_CASE("data: bad input names the file and the line (exit 2)", "[training]") 
         d / "a.jsonl" + ":2: empty line (every line must be a JSON object)");
   CHECK(load_error(write(d, "b.jsonl", ok + ok + "{\"prompt\": \"a\",\n")).starts_with(d / "b.jsonl" + ":3: not valid JSON: "));
   CHECK(load_error(write(d, "c.jsonl", ok + "{\"prompt\": \"a\", \"response\": 5}\n")) ==
-        d / "c.jsonl" + ":2: field 'response' is not a string");
+        d / "c.jsonl" + ":2: field 'response' must be a string, not 5");
   CHECK(load_error(write(d, "e.jsonl", ok + "{\"prompt\": \"a\"}\n")) == d / "e.jsonl" + ":2: missing field 'response'");
   CHECK(load_error(write(d, "f.jsonl", ok + "{\"text\": \"a\"}\n")) ==
         d / "f.jsonl" + ":2: a jsonl-text line in a prompt-response file (every line must be of the first line's kind)");
