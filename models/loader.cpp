@@ -18,7 +18,7 @@
 
 #include "core/cpu.h"
 #include "core/error.h"
-#include "core/kernels.h"
+#include "core/kernels/kernels.h"
 #include "core/log.h"
 #include "models/builtin.h"
 #include "models/config.h"

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "core/huge_alloc.h"
-#include "core/kernels.h"
+#include "core/kernels/kernels.h"
 #include "core/mapped_file.h"
 #include "models/model.h"
 
@@ -65,7 +65,7 @@ struct Weights {
   }
 };
 
-// The matrices in the form the kernels read (core/kernels.h): for --dtype f32 views of the
+// The matrices in the form the kernels read (core/kernels/kernels.h): for --dtype f32 views of the
 // mapped f32 tensors (no copy), otherwise converted once at load (panels of 64 columns).
 struct LayerMatrices {
   kernels::Weight qkv, attn_proj, fc, fc_proj;

@@ -1,6 +1,6 @@
-// AVX2 + FMA + F16C kernel set (chosen at run time in kernels.cpp when the CPU has all three,
-// or by GPT2_ISA=avx2): the same kernels as kernels_avx512.cpp with 8-lane vectors and 16
-// registers. See core/kernels.h for the layouts and core/kernels_impl.h (KernelSet) for the
+// AVX2 + FMA + F16C kernel set (chosen at run time in dispatch.cpp when the CPU has all three,
+// or by GPT2_ISA=avx2): the same kernels as avx512.cpp with 8-lane vectors and 16
+// registers. See core/kernels/kernels.h for the layouts and core/kernels/set.h (KernelSet) for the
 // arithmetic every set keeps.
 //   - Decode kernels stream the weights front to back with a software prefetch ahead.
 //   - q8 decode: AVX2 has no u8 x s8 dot product into 32 bits without saturation, so the stored
@@ -15,7 +15,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "core/kernels_impl.h"
+#include "core/kernels/set.h"
 
 // Everything below, lambdas included, is compiled for AVX2/FMA/F16C. So that no AVX2 code leaks
 // into shared inline functions (the linker may keep any one copy of a COMDAT function), this
@@ -25,7 +25,7 @@
 namespace gpt2::kernels::detail {
 namespace {  // everything but avx2_set() (the end of the file)
 
-// Software prefetch distance of the streaming kernels (as kernels_avx512.cpp).
+// Software prefetch distance of the streaming kernels (as avx512.cpp).
 constexpr int kPrefetchBytes = 2048;
 constexpr int kUnpackAhead = 16;
 
@@ -593,7 +593,7 @@ void avx2_layernorm(float* out, const float* x, const float* w, const float* b, 
 // ------------------------------------------------------------------ attention
 
 // Attention of G consecutive causal query rows of one head (row r has nk0 + r keys), as
-// kernels_avx512.cpp's attention_group with 16 keys (two vectors) per step: each key and value
+// avx512.cpp's attention_group with 16 keys (two vectors) per step: each key and value
 // vector is loaded once for all G rows, and every row's sums run in the same order whatever G
 // is (zero probabilities past a row's last key add exactly 0), so a row gets the same bits in
 // any group.

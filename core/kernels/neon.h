@@ -1,8 +1,8 @@
-// The NEON (AArch64 Advanced SIMD) kernel set: core/kernels_neon.cpp, compiled only for
-// aarch64 targets (core/CMakeLists.txt). Dispatch (core/kernels.cpp) uses neon_set(); the
+// The NEON (AArch64 Advanced SIMD) kernel set: core/kernels/neon.cpp, compiled only for
+// aarch64 targets (core/CMakeLists.txt). Dispatch (core/kernels/dispatch.cpp) uses neon_set(); the
 // single kernels are declared for the unit tests (tests/unit/kernels_neon_test.cpp), which
 // compare the two q8 variants (ARMv8.0 widening multiplies and ARMv8.2 SDOT) with the
-// portable kernel. Contracts: core/kernels_impl.h (KernelSet).
+// portable kernel. Contracts: core/kernels/set.h (KernelSet).
 #pragma once
 
 #if defined(__aarch64__)
@@ -10,7 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "core/kernels_impl.h"
+#include "core/kernels/set.h"
 
 namespace gpt2::kernels::detail {
 

@@ -1,12 +1,12 @@
-// Internal interface between core/kernels.cpp (dispatch, packing, portable kernels) and the
-// kernel-set files (kernels_avx512.cpp, kernels_avx2.cpp, kernels_neon.cpp): each fills one
+// Internal interface between core/kernels/dispatch.cpp (dispatch, packing, portable kernels) and the
+// kernel-set files (avx512.cpp, avx2.cpp, neon.cpp): each fills one
 // KernelSet table. Not for use outside core/kernels*.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
-#include "core/kernels.h"
+#include "core/kernels/kernels.h"
 
 namespace gpt2::kernels::detail {
 
@@ -29,10 +29,10 @@ struct Out {
   Epilogue ep;
 };
 
-/// One kernel set: what dispatch (kernels.cpp) calls. A set may leave an entry null; the
+/// One kernel set: what dispatch (dispatch.cpp) calls. A set may leave an entry null; the
 /// portable kernel is used for it then (filled in once at start-up).
 ///
-/// Arithmetic every set keeps (what row invariance, core/kernels.h, and mixing a set's own
+/// Arithmetic every set keeps (what row invariance, core/kernels/kernels.h, and mixing a set's own
 /// kernels with portable ones rely on): each output column's sum over k runs as ONE fma chain
 /// in k order starting from +0 — per K block of the GEMM when `add` (the block's chain from
 /// zero, then added to the carried sum), else carried across blocks — except f32nk (a dot
@@ -71,7 +71,7 @@ struct KernelSet {
   /// Converts one panel given as f32 rows src[k_padded][64] (zero past K and N) into w's
   /// layout (F16, BF16, Q8); the same bits in every set.
   void (*pack_panel)(const float* src, Weight& w, int p) = nullptr;
-  /// attention_rows (core/kernels.h) for HS a multiple of 16 (others: the portable kernel).
+  /// attention_rows (core/kernels/kernels.h) for HS a multiple of 16 (others: the portable kernel).
   void (*attention_rows)(float* out, int ldo, float* probs, int ldp, const float* q, int ldq,
                          int R, const float* kt, const float* v, int n_keys0, int HS,
                          float scale) = nullptr;
@@ -81,13 +81,13 @@ struct KernelSet {
 };
 
 /// The sets (each defined in its own file; only for the CPUs it is compiled for).
-const KernelSet& generic_set();  // kernels.cpp
+const KernelSet& generic_set();  // dispatch.cpp
 #if defined(__x86_64__)
-const KernelSet& avx512_set();  // kernels_avx512.cpp (needs the avx512 check first)
-const KernelSet& avx2_set();    // kernels_avx2.cpp
+const KernelSet& avx512_set();  // avx512.cpp (needs the avx512 check first)
+const KernelSet& avx2_set();    // avx2.cpp
 #endif
 
-// Portable versions (kernels.cpp), the generic set.
+// Portable versions (dispatch.cpp), the generic set.
 void scalar_quantize_rows(const float* x, int ldx, int T, int K, int kp, int8_t* xq, float* sx,
                           int32_t* corr);
 void scalar_f32kn_rows(const Weight& w, const float* x, int ldx, int T, int k0, int k1,

@@ -1,7 +1,7 @@
 // The NEON kernel set for aarch64 (Advanced SIMD is part of every ARMv8-A CPU, so the whole
 // file is compiled for the baseline; only the q8 SDOT variant asks for +dotprod, and dispatch
-// picks it after the HWCAP_ASIMDDP check). Layouts: core/kernels.h; the contracts every set
-// keeps: core/kernels_impl.h (KernelSet).
+// picks it after the HWCAP_ASIMDDP check). Layouts: core/kernels/kernels.h; the contracts every set
+// keeps: core/kernels/set.h (KernelSet).
 //
 // Design: 128-bit vectors of 4 floats and 32 registers. Weight panels are 64 columns = 16
 // vectors; kernels work on tiles of R rows x CV column vectors (R*CV <= 24 accumulators).
@@ -12,7 +12,7 @@
 // f32nk (the [N,K] dot product), attention, layernorm and gelu have their own (vector) order
 // and polynomial exp, fixed per row, so rows stay batch- and thread-invariant.
 // Weight packing (load time) is the portable kernel's.
-#include "core/kernels_neon.h"
+#include "core/kernels/neon.h"
 
 #if defined(__aarch64__)
 
@@ -142,7 +142,7 @@ inline void panel_rows(int K, const float* x, int ldx, const Out& o, int t0, Loa
 }
 
 // One R-row tile of the prompt GEMM over an f32 block [kb][64], 16 columns at a time
-// (R x 4 accumulators), carrying partial sums in cbuf as core/kernels_impl.h describes.
+// (R x 4 accumulators), carrying partial sums in cbuf as core/kernels/set.h describes.
 template <int R>
 inline void gemm_tile(const float* blk, int kb, const float* x, int ldx, const Out& o, int t0,
                       float* cbuf, bool first, bool last, bool add) {

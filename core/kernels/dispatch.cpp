@@ -1,7 +1,7 @@
 // Dispatch, packing, conversions and the portable kernels (the "generic" kernel set).
-// See core/kernels.h. Dispatch is one table per kernel set (detail::KernelSet, filled by each
+// See core/kernels/kernels.h. Dispatch is one table per kernel set (detail::KernelSet, filled by each
 // set's own file), chosen once at start-up: the best set this CPU runs, or GPT2_ISA's.
-#include "core/kernels.h"
+#include "core/kernels/kernels.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,9 +10,9 @@
 #include <string>
 
 #include "core/error.h"
-#include "core/kernels_blas.h"
-#include "core/kernels_impl.h"
-#include "core/kernels_neon.h"
+#include "core/kernels/blas.h"
+#include "core/kernels/set.h"
+#include "core/kernels/neon.h"
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -88,7 +88,7 @@ struct Sets {
     if (cpu_runs(Isa::Avx2)) sets.push_back(complete(detail::avx2_set()));
 #endif
 #if defined(__aarch64__)
-    sets.push_back(complete(detail::neon_set()));  // core/kernels_neon.h
+    sets.push_back(complete(detail::neon_set()));  // core/kernels/neon.h
 #endif
     sets.push_back(complete(detail::generic_set()));
   }
@@ -505,7 +505,7 @@ void scalar_attention_row(float* out, float* probs, const float* q, const float*
                           const float* v, int n_keys, int HS, float scale) {
   // Scores a block of kKeyBlock keys at a time: the inner loop runs across the block's keys
   // (independent sums, so the compiler vectorises it without reordering any one sum; every
-  // key's sum still runs over i in order). Blocks are always allocated whole (core/kernels.h),
+  // key's sum still runs over i in order). Blocks are always allocated whole (core/kernels/kernels.h),
   // so the keys past n_keys in the last block are read and their scores dropped.
   float maxv = -INFINITY;
   for (int j0 = 0; j0 < n_keys; j0 += kKeyBlock) {

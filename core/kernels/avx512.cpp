@@ -1,5 +1,5 @@
-// AVX-512 kernels (chosen at run time in kernels.cpp; compiled with target attributes so the
-// rest of the program stays portable). See core/kernels.h for layouts.
+// AVX-512 kernels (chosen at run time in dispatch.cpp; compiled with target attributes so the
+// rest of the program stays portable). See core/kernels/kernels.h for layouts.
 // GCC 12 warns about the deliberately undefined registers inside its own AVX-512 headers.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -8,13 +8,13 @@
 #include <cmath>
 #include <cstring>
 
-#include "core/kernels_impl.h"
+#include "core/kernels/set.h"
 
 // Everything in this file, lambdas and template instances included, is compiled for AVX-512
 // (+VNNI, used only by avx512_q8_panel, which dispatch calls only on VNNI CPUs). To keep
 // AVX-512 code from leaking into shared inline functions (the linker may pick any one copy of
 // a std:: template instance), this file instantiates no std:: templates: scratch memory comes
-// from kernels.cpp.
+// from dispatch.cpp.
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma,f16c")
 #define GPT2_AVX512
 #define GPT2_VNNI
