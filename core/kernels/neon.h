@@ -31,12 +31,6 @@ void neon_quantize_rows(const float* x, int ldx, int T, int K, int kp, int8_t* x
 void neon_gemm_block(const float* blk, int kb, const float* x, int ldx, const Out& o,
                      float* cbuf, bool first, bool last, bool add);
 void neon_unpack_rows(const Weight& w, int p, int k0, int k1, float* dst);
-void neon_attention_rows(float* out, int ldo, float* probs, int ldp, const float* q, int ldq,
-                         int R, const float* kt, const float* v, int n_keys0, int HS,
-                         float scale);
-void neon_layernorm(float* out, const float* x, const float* w, const float* b, int C,
-                    float eps);
-void neon_gelu(float* x, std::size_t n);
 
 }  // namespace gpt2::kernels::detail
 
