@@ -46,9 +46,10 @@ using F = typename Lanes<N>::F;
 template <int N>
 using M = typename Lanes<N>::I;
 
+/// s in every lane (s - 0 is s, also for -0, so the subtraction folds away; s + 0 would not).
 template <int N>
 inline F<N> splat(float s) {
-  return F<N>{} + s;
+  return s - F<N>{};
 }
 template <int N>
 inline F<N> load(const float* p) {
@@ -67,17 +68,27 @@ inline M<N> first(int n) {
   for (int i = 0; i < N; ++i) iota[i] = i;
   return iota < n;
 }
-template <int N>
-inline F<N> select(M<N> m, F<N> a, F<N> b) {
-  return m ? a : b;
-}
-/// The x86 maxps/minps semantics: the second operand when either is NaN.
+/// maxps / minps: the second operand when either is NaN (NEON: NaN).
 template <int N>
 inline F<N> max(F<N> a, F<N> b) {
+#if defined(__x86_64__)
+  if constexpr (N == 16) return (F<N>)_mm512_max_ps((__m512)a, (__m512)b);
+  if constexpr (N == 8) return (F<N>)_mm256_max_ps((__m256)a, (__m256)b);
+  if constexpr (N == 4) return (F<N>)_mm_max_ps((__m128)a, (__m128)b);
+#elif defined(__aarch64__)
+  if constexpr (N == 4) return (F<N>)vmaxq_f32((float32x4_t)a, (float32x4_t)b);
+#endif
   return a > b ? a : b;
 }
 template <int N>
 inline F<N> min(F<N> a, F<N> b) {
+#if defined(__x86_64__)
+  if constexpr (N == 16) return (F<N>)_mm512_min_ps((__m512)a, (__m512)b);
+  if constexpr (N == 8) return (F<N>)_mm256_min_ps((__m256)a, (__m256)b);
+  if constexpr (N == 4) return (F<N>)_mm_min_ps((__m128)a, (__m128)b);
+#elif defined(__aarch64__)
+  if constexpr (N == 4) return (F<N>)vminq_f32((float32x4_t)a, (float32x4_t)b);
+#endif
   return a < b ? a : b;
 }
 
@@ -88,27 +99,60 @@ inline __mmask16 mask16(int n) {
 }
 #endif
 
-/// Lanes [0, n) from p, zero past; reads no memory past p + n.
+/// The first n lanes of a vector (a tail): made once where a loop uses it many times.
 template <int N>
-inline F<N> load_first(const float* p, int n) {
+struct Tail {
+  Tail() : Tail(0) {}
+  explicit Tail(int n) : n(n), m(first<N>(n)) {}
+  int n;
+  M<N> m;
+};
+
+/// Lanes [0, t.n) from p, zero past; reads no memory past p + t.n.
+template <int N>
+inline F<N> load_first(const float* p, const Tail<N>& t) {
 #if defined(__x86_64__)
-  if constexpr (N == 16) return (F<N>)_mm512_maskz_loadu_ps(mask16(n), p);
-  if constexpr (N == 8) return (F<N>)_mm256_maskload_ps(p, (__m256i)first<N>(n));
+  if constexpr (N == 16) return (F<N>)_mm512_maskz_loadu_ps(mask16(t.n), p);
+  if constexpr (N == 8) return (F<N>)_mm256_maskload_ps(p, (__m256i)t.m);
 #endif
-  if (n >= N) return load<N>(p);
+  if (t.n >= N) return load<N>(p);
   F<N> v{};
-  for (int i = 0; i < n; ++i) v[i] = p[i];
+  for (int i = 0; i < t.n; ++i) v[i] = p[i];
   return v;
 }
-/// Stores lanes [0, n) of v to p; writes no memory past p + n.
+template <int N>
+inline F<N> load_first(const float* p, int n) {
+  return load_first<N>(p, Tail<N>(n));
+}
+/// Stores lanes [0, t.n) of v to p; writes no memory past p + t.n.
+template <int N>
+inline void store_first(float* p, F<N> v, const Tail<N>& t) {
+#if defined(__x86_64__)
+  if constexpr (N == 16) return _mm512_mask_storeu_ps(p, mask16(t.n), (__m512)v);
+  if constexpr (N == 8) return _mm256_maskstore_ps(p, (__m256i)t.m, (__m256)v);
+#endif
+  if (t.n >= N) return store<N>(p, v);
+  for (int i = 0; i < t.n; ++i) p[i] = v[i];
+}
 template <int N>
 inline void store_first(float* p, F<N> v, int n) {
+  store_first<N>(p, v, Tail<N>(n));
+}
+/// v in the lanes of t, +0 past them.
+template <int N>
+inline F<N> keep(const Tail<N>& t, F<N> v) {
 #if defined(__x86_64__)
-  if constexpr (N == 16) return _mm512_mask_storeu_ps(p, mask16(n), (__m512)v);
-  if constexpr (N == 8) return _mm256_maskstore_ps(p, (__m256i)first<N>(n), (__m256)v);
+  if constexpr (N == 16) return (F<N>)_mm512_maskz_mov_ps(mask16(t.n), (__m512)v);
 #endif
-  if (n >= N) return store<N>(p, v);
-  for (int i = 0; i < n; ++i) p[i] = v[i];
+  return (F<N>)((M<N>)v & t.m);
+}
+/// a in the lanes of t, b past them.
+template <int N>
+inline F<N> select(const Tail<N>& t, F<N> a, F<N> b) {
+#if defined(__x86_64__)
+  if constexpr (N == 16) return (F<N>)_mm512_mask_blend_ps(mask16(t.n), (__m512)b, (__m512)a);
+#endif
+  return t.m ? a : b;
 }
 
 /// a * b + c with one rounding.
@@ -229,15 +273,16 @@ void layernorm(float* out, const float* x, const float* w, const float* b, int C
   const F<N> vm = splat<N>(mean);
   F<N> q{};
   for (int i = 0; i < C; i += N) {
-    const F<N> d = select<N>(first<N>(C - i), load_first<N>(x + i, C - i) - vm, F<N>{});
+    const Tail<N> t(C - i);
+    const F<N> d = keep<N>(t, load_first<N>(x + i, t) - vm);
     q = fma<N>(d, d, q);
   }
   const float rstd = 1.0f / __builtin_sqrtf(hsum<N>(q) / C + eps);
   const F<N> vr = splat<N>(rstd);
   for (int i = 0; i < C; i += N) {
-    const int n = C - i;
-    const F<N> d = (load_first<N>(x + i, n) - vm) * vr;
-    store_first<N>(out + i, fma<N>(d, load_first<N>(w + i, n), load_first<N>(b + i, n)), n);
+    const Tail<N> t(C - i);
+    const F<N> d = (load_first<N>(x + i, t) - vm) * vr;
+    store_first<N>(out + i, fma<N>(d, load_first<N>(w + i, t), load_first<N>(b + i, t)), t);
   }
 }
 
@@ -248,7 +293,7 @@ void gelu(float* x, size_t n) {
   const F<N> c = splat<N>(0.7978845608028654f), a = splat<N>(0.044715f);
   const F<N> one = splat<N>(1.0f);
   for (size_t i = 0; i < n; i += N) {
-    const int m = n - i >= N ? N : static_cast<int>(n - i);
+    const Tail<N> m(n - i >= N ? N : static_cast<int>(n - i));
     const F<N> v = load_first<N>(x + i, m);
     const F<N> u = c * fma<N>(a * v, v * v, v);
     const F<N> e = exp<N>(splat<N>(-2.0f) * u);
@@ -277,10 +322,11 @@ void attention_group(float* out, int ldo, float* probs, int ldp, const float* q,
     for (int r = 0; r < G; ++r)
       for (int b = 0; b < KV; ++b) acc[r][b] = V{};
     const float* blk = kt + static_cast<size_t>(j0 / kKeyBlock) * HS * kKeyBlock + j0 % kKeyBlock;
+    Tail<N> keys[KV];  // the keys of each vector (past nk_max: none)
+    for (int b = 0; b < KV; ++b) keys[b] = Tail<N>(nk_max - j0 - N * b);
     for (int i = 0; i < HS; ++i) {
       V kv[KV];
-      for (int b = 0; b < KV; ++b)
-        kv[b] = load_first<N>(blk + i * kKeyBlock + N * b, nk_max - j0 - N * b);
+      for (int b = 0; b < KV; ++b) kv[b] = load_first<N>(blk + i * kKeyBlock + N * b, keys[b]);
       for (int r = 0; r < G; ++r) {
         const V qi = splat<N>(q[static_cast<size_t>(r) * ldq + i]);
         for (int b = 0; b < KV; ++b) acc[r][b] = fma<N>(qi, kv[b], acc[r][b]);
@@ -289,11 +335,11 @@ void attention_group(float* out, int ldo, float* probs, int ldp, const float* q,
     for (int r = 0; r < G; ++r) {
       float* pr = probs + static_cast<size_t>(r) * ldp;
       for (int b = 0; b < KV; ++b) {
-        const int left = nk0 + r - j0 - N * b;  // this row's keys left in the vector
-        if (left <= 0) break;
+        const Tail<N> left(nk0 + r - j0 - N * b);  // this row's keys in the vector
+        if (left.n <= 0) break;
         const V sc = acc[r][b] * vscale;
         store_first<N>(pr + j0 + N * b, sc, left);
-        vmax[r] = select<N>(first<N>(left), max<N>(vmax[r], sc), vmax[r]);
+        vmax[r] = select<N>(left, max<N>(vmax[r], sc), vmax[r]);
       }
     }
   }
@@ -303,12 +349,16 @@ void attention_group(float* out, int ldo, float* probs, int ldp, const float* q,
     const V maxv = splat<N>(hmax<N>(vmax[r]));
     V vsum{};
     for (int j = 0; j < nk; j += N) {
-      const V e = select<N>(first<N>(nk - j), exp<N>(load_first<N>(pr + j, nk - j) - maxv), V{});
+      const Tail<N> t(nk - j);
+      const V e = keep<N>(t, exp<N>(load_first<N>(pr + j, t) - maxv));
       vsum = vsum + e;
-      store_first<N>(pr + j, e, nk - j);
+      store_first<N>(pr + j, e, t);
     }
     const V inv = splat<N>(1.0f / hsum<N>(vsum));
-    for (int j = 0; j < nk; j += N) store_first<N>(pr + j, load_first<N>(pr + j, nk - j) * inv, nk - j);
+    for (int j = 0; j < nk; j += N) {
+      const Tail<N> t(nk - j);
+      store_first<N>(pr + j, load_first<N>(pr + j, t) * inv, t);
+    }
     for (int j = nk; j < nk_max; ++j) pr[j] = 0.0f;  // rows shorter than the group's longest
   }
   // out[r] = sum_j p[r][j] v_j; HS is a multiple of 16 (dispatch checks)
