@@ -92,27 +92,37 @@ inline F<N> min(F<N> a, F<N> b) {
   return a < b ? a : b;
 }
 
+/// How a set holds "the first n lanes": AVX-512 a mask register, the others a lane mask.
+template <int N>
+struct MaskOf {
+  using type = M<N>;
+  static type make(int n) { return first<N>(n); }
+};
 #if defined(__x86_64__)
-inline __mmask16 mask16(int n) {
-  return n >= 16 ? static_cast<__mmask16>(0xffff)
-                 : n <= 0 ? static_cast<__mmask16>(0) : static_cast<__mmask16>((1u << n) - 1);
-}
+template <>
+struct MaskOf<16> {
+  using type = __mmask16;
+  static type make(int n) {
+    const int c = n < 0 ? 0 : n > 16 ? 16 : n;
+    return static_cast<__mmask16>((1u << c) - 1);
+  }
+};
 #endif
 
 /// The first n lanes of a vector (a tail): made once where a loop uses it many times.
 template <int N>
 struct Tail {
   Tail() : Tail(0) {}
-  explicit Tail(int n) : n(n), m(first<N>(n)) {}
+  explicit Tail(int n) : n(n), m(MaskOf<N>::make(n)) {}
   int n;
-  M<N> m;
+  typename MaskOf<N>::type m;
 };
 
 /// Lanes [0, t.n) from p, zero past; reads no memory past p + t.n.
 template <int N>
 inline F<N> load_first(const float* p, const Tail<N>& t) {
 #if defined(__x86_64__)
-  if constexpr (N == 16) return (F<N>)_mm512_maskz_loadu_ps(mask16(t.n), p);
+  if constexpr (N == 16) return (F<N>)_mm512_maskz_loadu_ps(t.m, p);
   if constexpr (N == 8) return (F<N>)_mm256_maskload_ps(p, (__m256i)t.m);
 #endif
   if (t.n >= N) return load<N>(p);
@@ -128,7 +138,7 @@ inline F<N> load_first(const float* p, int n) {
 template <int N>
 inline void store_first(float* p, F<N> v, const Tail<N>& t) {
 #if defined(__x86_64__)
-  if constexpr (N == 16) return _mm512_mask_storeu_ps(p, mask16(t.n), (__m512)v);
+  if constexpr (N == 16) return _mm512_mask_storeu_ps(p, t.m, (__m512)v);
   if constexpr (N == 8) return _mm256_maskstore_ps(p, (__m256i)t.m, (__m256)v);
 #endif
   if (t.n >= N) return store<N>(p, v);
@@ -142,7 +152,7 @@ inline void store_first(float* p, F<N> v, int n) {
 template <int N>
 inline F<N> keep(const Tail<N>& t, F<N> v) {
 #if defined(__x86_64__)
-  if constexpr (N == 16) return (F<N>)_mm512_maskz_mov_ps(mask16(t.n), (__m512)v);
+  if constexpr (N == 16) return (F<N>)_mm512_maskz_mov_ps(t.m, (__m512)v);
 #endif
   return (F<N>)((M<N>)v & t.m);
 }
@@ -150,7 +160,7 @@ inline F<N> keep(const Tail<N>& t, F<N> v) {
 template <int N>
 inline F<N> select(const Tail<N>& t, F<N> a, F<N> b) {
 #if defined(__x86_64__)
-  if constexpr (N == 16) return (F<N>)_mm512_mask_blend_ps(mask16(t.n), (__m512)b, (__m512)a);
+  if constexpr (N == 16) return (F<N>)_mm512_mask_blend_ps(t.m, (__m512)b, (__m512)a);
 #endif
   return t.m ? a : b;
 }
