@@ -1,5 +1,8 @@
-// AVX-512 kernels (chosen at run time in dispatch.cpp; compiled with target attributes so the
-// rest of the program stays portable). See core/kernels/kernels.h for layouts.
+// AVX-512 kernel set (chosen at run time in dispatch.cpp; compiled with target attributes so
+// the rest of the program stays portable): the matrix products, q8 and the packing with
+// AVX-512 intrinsics; layernorm, GELU and attention are the shared vector kernels (simd.h) at
+// 16 lanes. See core/kernels/kernels.h for layouts and core/kernels/set.h for the arithmetic
+// every set keeps.
 // GCC 12 warns about the deliberately undefined registers inside its own AVX-512 headers.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"

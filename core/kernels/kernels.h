@@ -1,5 +1,9 @@
-// Matrix kernels for inference: y[T,N] = x[T,K] · W[K,N] (+ bias) in f32, f16, bf16 and q8,
-// and the blocking thread pool they run on.
+// The kernels (core/kernels/): matrix products for inference, y[T,N] = x[T,K] · W[K,N] (+ bias)
+// in f32, f16, bf16 and q8, attention, layernorm and GELU, and the blocking thread pool they
+// run on. This is the public header; the files beside it: dispatch.cpp (the kernel set in use,
+// packing, conversions, matmul's plan), set.h (the list of kernels every set provides: how to
+// add one), generic.cpp / avx512.cpp / avx2.cpp / neon.cpp (the sets), simd.h (layernorm, GELU
+// and attention written once for the vector sets), pool.cpp, blas.h (the OpenBLAS backend).
 //
 // Why our own: decoding one token (T = 1) reads every weight once, so it is bound by memory
 // bandwidth, and BLAS sgemv/sgemm at T = 1 neither streams well nor knows low-precision
@@ -175,9 +179,9 @@ float bf16_to_f32(uint16_t h);
 uint16_t f32_to_f16(float f);
 float f16_to_f32(uint16_t h);
 
-/// Kernel sets (one file each beside the dispatch in dispatch.cpp: avx512.cpp,
-/// avx2.cpp, neon.cpp, and the portable C++ in dispatch.cpp). One set is in use
-/// for the whole process, chosen once at start-up (the best this CPU runs), or by GPT2_ISA.
+/// Kernel sets (one file each in core/kernels/: avx512.cpp, avx2.cpp, neon.cpp, and the
+/// portable C++ in generic.cpp; the table they fill is declared once in set.h). One set is in
+/// use for the whole process, chosen once at start-up (the best this CPU runs), or by GPT2_ISA.
 enum class Isa : uint8_t { Avx512, Avx2, Neon, Generic };
 /// "avx512", "avx2", "neon" or "generic".
 const char* isa_name(Isa isa);
