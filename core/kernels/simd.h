@@ -317,10 +317,12 @@ void gelu(float* x, size_t n) {
 /// loaded once for all G rows. Every row's sums run in the same order whatever G is (scores
 /// over i, the softmax in steps of N keys, the output over j; the zero probabilities past a
 /// row's last key add exactly 0), so a row gets the same bits in a prompt (G = 6) as when
-/// decoded alone (G = 1).
+/// decoded alone (G = 1). Not inlined: each group size gets its own registers (inlined into
+/// one function, the short G = 1 loops lost their pointers to the stack).
 template <int N, int KV, int DV, int G>
-void attention_group(float* out, int ldo, float* probs, int ldp, const float* q, int ldq,
-                     const float* kt, const float* v, int nk0, int HS, float scale) {
+__attribute__((noinline)) void attention_group(float* out, int ldo, float* probs, int ldp,
+                                               const float* q, int ldq, const float* kt,
+                                               const float* v, int nk0, int HS, float scale) {
   static_assert(kKeyBlock % (KV * N) == 0, "a step of keys stays in one key block");
   using V = F<N>;
   const int nk_max = nk0 + G - 1;
