@@ -317,12 +317,10 @@ void gelu(float* x, size_t n) {
 /// loaded once for all G rows. Every row's sums run in the same order whatever G is (scores
 /// over i, the softmax in steps of N keys, the output over j; the zero probabilities past a
 /// row's last key add exactly 0), so a row gets the same bits in a prompt (G = 6) as when
-/// decoded alone (G = 1). Not inlined: each group size gets its own registers (inlined into
-/// one function, the short G = 1 loops lost their pointers to the stack).
+/// decoded alone (G = 1).
 template <int N, int KV, int DV, int G>
-__attribute__((noinline)) void attention_group(float* out, int ldo, float* probs, int ldp,
-                                               const float* q, int ldq, const float* kt,
-                                               const float* v, int nk0, int HS, float scale) {
+inline void attention_group(float* out, int ldo, float* probs, int ldp, const float* q, int ldq,
+                            const float* kt, const float* v, int nk0, int HS, float scale) {
   static_assert(kKeyBlock % (KV * N) == 0, "a step of keys stays in one key block");
   using V = F<N>;
   const int nk_max = nk0 + G - 1;
@@ -393,6 +391,16 @@ __attribute__((noinline)) void attention_group(float* out, int ldo, float* probs
   }
 }
 
+/// The larger groups as functions of their own, G = 1 (a decoded token) inside attention_rows:
+/// inlined together, the short G = 1 loops lost their pointers to the stack.
+template <int N, int KV, int DV, int G>
+__attribute__((noinline)) void attention_group_apart(float* out, int ldo, float* probs, int ldp,
+                                                     const float* q, int ldq, const float* kt,
+                                                     const float* v, int nk0, int HS,
+                                                     float scale) {
+  attention_group<N, KV, DV, G>(out, ldo, probs, ldp, q, ldq, kt, v, nk0, HS, scale);
+}
+
 /// attention_rows (core/kernels/kernels.h) in groups of 6, 4, 2 and 1 rows; HS a multiple of 16.
 template <int N, int KV, int DV>
 void attention_rows(float* out, int ldo, float* probs, int ldp, const float* q, int ldq, int R,
@@ -403,9 +411,9 @@ void attention_rows(float* out, int ldo, float* probs, int ldp, const float* q, 
       fn(out + static_cast<size_t>(r) * ldo, ldo, probs + static_cast<size_t>(r) * ldp, ldp,
          q + static_cast<size_t>(r) * ldq, ldq, kt, v, n_keys0 + r, HS, scale);
   };
-  groups(attention_group<N, KV, DV, 6>, 6);
-  groups(attention_group<N, KV, DV, 4>, 4);
-  groups(attention_group<N, KV, DV, 2>, 2);
+  groups(attention_group_apart<N, KV, DV, 6>, 6);
+  groups(attention_group_apart<N, KV, DV, 4>, 4);
+  groups(attention_group_apart<N, KV, DV, 2>, 2);
   groups(attention_group<N, KV, DV, 1>, 1);
 }
 
