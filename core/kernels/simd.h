@@ -13,7 +13,13 @@
 // of exp (AVX-512 vscalefps), the GELU quotient (AVX-512: rcp14 and one Newton step), masked
 // loads and stores, rounding. GCC contracts a*b + c into an fma when the product feeds only that
 // sum (-ffp-contract=fast, its default); the kernels below keep the operation shapes of the
-// per-set code they replaced, so they give its bits.
+// AVX-512 and AVX2 code they replaced, so they give its bits (the three kernels' outputs hashed
+// before and after, in each set). NEON's own code summed its lanes pairwise and its tails one
+// by one; here it follows this file's order (the results within the tests' tolerances).
+//
+// Adding a simple kernel: write it here once over F<N> with these operations, add its
+// X(...) line to GPT2_KERNELS (set.h) and its scalar_ reference (generic.cpp), and put
+// simd::name<N> in the vector sets' tables.
 //
 // Everything here has internal linkage (an anonymous namespace): each set file gets its own
 // copy compiled for its ISA, and no instance is shared between files (the linker may keep any
