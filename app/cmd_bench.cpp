@@ -20,7 +20,7 @@
 #include "app/output.h"
 #include "core/cpu.h"
 #include "core/error.h"
-#include "core/kernels_blas.h"
+#include "core/kernels/blas.h"
 #include "core/log.h"
 #include "models/model.h"
 

@@ -17,8 +17,8 @@
 #include "app/param_errors.h"
 #include "app/parse_errors.h"
 #include "core/blas_setup.h"
-#include "core/kernels.h"
-#include "core/kernels_blas.h"
+#include "core/kernels/kernels.h"
+#include "core/kernels/blas.h"
 #include "core/cpu.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -42,12 +42,12 @@ std::string version_text() {
 int main(int argc, char** argv) {
   using namespace gpt2;
   try {
-    kernels::select_isa_from_env();  // GPT2_ISA (core/kernels.h)
+    kernels::select_isa_from_env();  // GPT2_ISA (core/kernels/kernels.h)
   } catch (const Error& e) {
     std::fprintf(stderr, "gpt2: error: %s\n", e.what());
     return static_cast<int>(e.code());
   }
-  park_blas_threads();  // OpenBLAS runs single-threaded on our pool (core/kernels_blas.cpp)
+  park_blas_threads();  // OpenBLAS runs single-threaded on our pool (core/kernels/blas.cpp)
   app::install_signal_handlers();
 
   CLI::App root{"gpt2 — run GPT-2 language models from the shell", "gpt2"};

@@ -1,11 +1,11 @@
 // -m/--model, -t/--threads, --dtype, --backend (docs/cli.md "Models", "Kernels and backends"),
 // shared by every command that loads a model.
 //
-// Threads: --threads N is the size of the model's pool (core/kernels.h); every parallel part
+// Threads: --threads N is the size of the model's pool (core/kernels/kernels.h); every parallel part
 // of the forward pass runs on it, and work is split over output columns only, so the logits do
 // not depend on N. 0 = all cores. --dtype f32|f16|bf16|q8: the precision the weights are held
 // in while running, converted once at load (f32 tensors are used in place from the map).
-// --backend auto|own|blas: which code runs the matrix products (core/kernels_blas.h); main()
+// --backend auto|own|blas: which code runs the matrix products (core/kernels/blas.h); main()
 // asks command_uses_blas() before running a command whether OpenBLAS needs its set-up.
 #include "app/model_options.h"
 
@@ -14,7 +14,7 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "core/kernels_blas.h"
+#include "core/kernels/blas.h"
 #include "core/log.h"
 
 namespace gpt2::app {

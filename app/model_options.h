@@ -17,7 +17,7 @@ struct ModelOptions {
   std::string model;           // empty: $GPT2_MODEL, else "demo"
   int threads = 0;             // 0 = all cores
   std::string dtype = "f32";
-  std::string backend = "auto";  // core/kernels_blas.h
+  std::string backend = "auto";  // core/kernels/blas.h
 };
 
 /// Adds -m/--model, -t/--threads, --dtype, --backend to `sub`.

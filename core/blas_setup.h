@@ -8,7 +8,7 @@
 // (execv of /proc/self/exe with the same argv) with OPENBLAS_CORETYPE set to the right core.
 // It is done only when all of these hold:
 //   - the command will call OpenBLAS (--backend blas, or auto choosing OpenBLAS for the kernel
-//     set in use: core/kernels_blas.h); other commands never pay for the check or the restart;
+//     set in use: core/kernels/blas.h); other commands never pay for the check or the restart;
 //   - the user set neither OPENBLAS_CORETYPE nor GPT2_NO_BLAS_REEXEC (their choice wins);
 //   - the library is DYNAMIC_ARCH (otherwise the variable is ignored);
 //   - the core OpenBLAS chose is not the right one: with GPT2_ISA=avx2|generic (cap_avx2) on
@@ -31,7 +31,7 @@ void ensure_fast_blas(char** argv, bool cap_avx2);
 
 /// Stops OpenBLAS's server threads. The library starts them when it loads and they spin
 /// (sched_yield) for about 0.1 s waiting for work; we call OpenBLAS single-threaded from our
-/// own pool (core/kernels_blas.cpp), so they would only take a core from our own threads.
+/// own pool (core/kernels/blas.cpp), so they would only take a core from our own threads.
 void park_blas_threads();
 
 /// What ensure_fast_blas() found or did (one line, no prefix), for -v; "not run (...)" when

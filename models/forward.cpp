@@ -16,7 +16,7 @@
 //     x  += fch · mlp.c_proj + b                                     matmul+residual
 //   xn = layernorm(x; ln_f);  logits = xn · lm_headᵀ                 matmul       (T|1,V)
 //
-// Kernels: core/kernels.h — the matrix products read the weights in the --dtype chosen at load
+// Kernels: core/kernels/kernels.h — the matrix products read the weights in the --dtype chosen at load
 // (f32 views of the mapping, or f16/bf16/q8 panels), with the bias and the following step
 // fused: c_attn stores, attn.c_proj and mlp.c_proj add straight into the residual stream x,
 // c_fc applies gelu_new in its epilogue. Decode (T < 4) uses bandwidth-bound streaming
@@ -25,7 +25,7 @@
 // [P/64][HS][64] (the score loop is one vector FMA per dimension for 16 keys) and values
 // as rows [P][HS]; pages are touched only as positions fill.
 //
-// Threads and determinism: matmuls split output columns into panels (core/kernels.h);
+// Threads and determinism: matmuls split output columns into panels (core/kernels/kernels.h);
 // attention splits into (head, block of query rows) tasks, each computing whole dot products
 // and softmaxes; layernorm and the residual adds are per row. No sum is ever split across
 // threads, and the task split does not depend on the thread count, so the logits are
@@ -39,8 +39,8 @@
 #include <span>
 
 #include "core/error.h"
-#include "core/kernels.h"
-#include "core/kernels_blas.h"
+#include "core/kernels/kernels.h"
+#include "core/kernels/blas.h"
 #include "models/model_impl.h"
 
 namespace gpt2 {
@@ -143,7 +143,7 @@ struct Session::Impl {
 namespace {
 
 // One sequence's rows in a pass. Rows are laid out part after part; parts of fewer than
-// kGemmMinT tokens (decode rows, core/kernels.h) come first, so every matmul of the pass is
+// kGemmMinT tokens (decode rows, core/kernels/kernels.h) come first, so every matmul of the pass is
 // called with decode_rows = their total and each row gets the bits it would get alone.
 struct Part {
   Session::Impl* s;
@@ -309,7 +309,7 @@ struct Batch::Impl {
 
 namespace {
 // Whether every product of the model keeps a prompt row's bits whatever other prompt rows
-// share it (false where OpenBLAS runs prompt rows: core/kernels_blas.h).
+// share it (false where OpenBLAS runs prompt rows: core/kernels/blas.h).
 bool prompt_rows_invariant(const Model::Impl& m) {
   auto ok = [](const kernels::Weight& w) {
     return kernels::prompt_rows_batch_invariant(w.backend, w.type);

@@ -9,7 +9,7 @@
 //      (the list of models/tensors.h: gpt2_tensor_specs() gives the names and shapes,
 //      Weights::slots() where each goes, both in checkpoint order);
 //   4. bind: F32 in place (a view into the mapping), F16/BF16 converted once to f32;
-//   5. the matrices as the kernels read them (core/kernels.h: views for f32, packed otherwise).
+//   5. the matrices as the kernels read them (core/kernels/kernels.h: views for f32, packed otherwise).
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -20,7 +20,7 @@
 
 #include "core/cpu.h"
 #include "core/error.h"
-#include "core/kernels.h"
+#include "core/kernels/kernels.h"
 #include "core/log.h"
 #include "models/builtin.h"
 #include "models/config.h"

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "core/backend.h"
+#include "core/kernels/backend.h"
 
 namespace gpt2 {
 
@@ -41,7 +41,7 @@ const char* dtype_name(DType d);
 struct LoadOptions {
   DType dtype = DType::F32;
   int threads = 0;  // 0 = all cores; sets BLAS threads too
-  // Which code runs the matrix products (core/kernels_blas.h). The CLI's default is auto;
+  // Which code runs the matrix products (core/kernels/blas.h). The CLI's default is auto;
   // the library's is our own kernels, whose rows are batch-invariant on every CPU.
   kernels::Backend backend = kernels::Backend::Own;
 };

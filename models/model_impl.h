@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "core/huge_alloc.h"
-#include "core/kernels.h"
+#include "core/kernels/kernels.h"
 #include "core/mapped_file.h"
 #include "models/model.h"
 #include "models/tensors.h"
@@ -30,7 +30,7 @@ struct Weights : ModelTensors<const float> {
   const float* lm_head = nullptr;  // (V, C)  == wte when tied (no lm_head.weight in the file)
 };
 
-// The matrices in the form the kernels read (core/kernels.h): for --dtype f32 views of the
+// The matrices in the form the kernels read (core/kernels/kernels.h): for --dtype f32 views of the
 // mapped f32 tensors (no copy), otherwise converted once at load (panels of 64 columns).
 struct LayerMatrices {
   kernels::Weight qkv, attn_proj, fc, fc_proj;

@@ -39,7 +39,7 @@
 // the loss and every gradient are bit-identical for any thread count. The matrix products are
 // OpenBLAS cblas_sgemm calls made single-threaded (openblas_set_num_threads(1)) from our Pool
 // on a grid of output blocks that depends on the shape only (at most 1024 × 1024, at least
-// 8 blocks where the shape allows), as core/kernels_blas.cpp does. Attention runs per
+// 8 blocks where the shape allows), as core/kernels/blas.cpp does. Attention runs per
 // (sequence, head) as sgemm calls on blocks of 64 query rows (only the keys up to the block's
 // last row) and of 64 keys (dK, dV: only the queries from the block's first key on).
 // Softmax, cross-entropy and the GELU derivative use a branch-free exp (vectorised loops),
@@ -55,7 +55,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/kernels.h"
+#include "core/kernels/kernels.h"
 #include "models/model.h"
 #include "training/params.h"
 

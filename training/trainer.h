@@ -30,7 +30,7 @@
 #include <string>
 #include <vector>
 
-#include "core/kernels.h"
+#include "core/kernels/kernels.h"
 #include "training/adamw.h"
 #include "training/checkpoint.h"
 #include "training/data.h"

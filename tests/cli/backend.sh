@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# --backend auto|own|blas (docs/cli.md "Models", core/kernels_blas.h): bad values exit 2 naming
+# --backend auto|own|blas (docs/cli.md "Models", core/kernels/blas.h): bad values exit 2 naming
 # --backend on every command that takes it; blas logits within 1e-4 of our kernels' at every
 # position; with blas, logits and sampled text bit-identical for 1 and 2 threads; --version
 # names the kernel set and the backend; bench measures each backend asked for.

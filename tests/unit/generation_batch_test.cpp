@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/backend.h"
+#include "core/kernels/backend.h"
 #include "generation/batch.h"
 #include "generation/generation.h"
 #include "source_dir.h"

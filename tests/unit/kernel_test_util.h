@@ -6,7 +6,7 @@
 #include <random>
 #include <vector>
 
-#include "core/kernels.h"
+#include "core/kernels/kernels.h"
 
 namespace gpt2::kernels::test {
 

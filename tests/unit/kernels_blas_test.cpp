@@ -1,8 +1,8 @@
-// core/kernels_blas: the OpenBLAS backend of matmul (--backend blas) against a double-precision
+// core/kernels/blas: the OpenBLAS backend of matmul (--backend blas) against a double-precision
 // reference, bit-identical for every thread count, decode rows batch-invariant, and the
 // auto/own/blas choice per kernel set. The model-level checks (PyTorch reference, threads)
 // run once per backend in model_reference_test.cpp.
-#include "core/kernels_blas.h"
+#include "core/kernels/blas.h"
 
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "core/kernels.h"
+#include "core/kernels/kernels.h"
 #include "kernel_test_util.h"
 
 using namespace gpt2::kernels;

@@ -15,7 +15,7 @@
 #include <random>
 #include <vector>
 
-#include "core/kernels.h"
+#include "core/kernels/kernels.h"
 #include "kernel_test_util.h"
 
 using namespace gpt2::kernels;
@@ -352,7 +352,7 @@ TEST_CASE("kernels: every kernel set packs the portable bits", "[kernels]") {
   }
 }
 
-// Row invariance (core/kernels.h, what `generate --jsonl` batching relies on): a row's bits
+// Row invariance (core/kernels/kernels.h, what `generate --jsonl` batching relies on): a row's bits
 // depend only on its own x row and its class (decode row or prompt row), never on how many
 // rows share the product, where the row sits in it, or the thread count. Checked for every
 // weight type and layout, in every kernel set this machine has (the portable one included).

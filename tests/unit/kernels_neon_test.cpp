@@ -1,4 +1,4 @@
-// core/kernels_neon (aarch64 only; on other CPUs this file has no test cases, the NEON set is
+// core/kernels/neon (aarch64 only; on other CPUs this file has no test cases, the NEON set is
 // not compiled there): the parts of the NEON set that dispatch alone cannot reach, and its
 // promise to give the portable bits.
 //   - q8 decode has two variants (ARMv8.0 SMULL/SADALP, and SDOT where the CPU has it);
@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "core/cpu.h"
-#include "core/kernels.h"
-#include "core/kernels_neon.h"
+#include "core/kernels/kernels.h"
+#include "core/kernels/neon.h"
 
 using namespace gpt2::kernels;
 

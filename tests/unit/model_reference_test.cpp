@@ -86,7 +86,7 @@ TEST_CASE("model: logits, greedy and attention match the PyTorch reference", "[m
   const auto isa = GENERATE(from_range(gpt2::kernels::available_isas()));
   IsaScope isa_scope(isa);
   INFO("kernel set " << gpt2::kernels::isa_name(isa));
-  // Once with our kernels, once with every product OpenBLAS takes (core/kernels_blas.h).
+  // Once with our kernels, once with every product OpenBLAS takes (core/kernels/blas.h).
   const auto backend = GENERATE(kernels::Backend::Own, kernels::Backend::Blas);
   for (const Fixture& fx : kFixtures) {
     SECTION(fx.name) {

@@ -8,7 +8,7 @@
 
 #include "core/error.h"
 #include "core/json_fields.h"
-#include "core/kernels_blas.h"
+#include "core/kernels/blas.h"
 #include "core/parse.h"
 #include "models/config.h"
 #include "models/model.h"

@@ -3,7 +3,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "core/kernels.h"
+#include "core/kernels/kernels.h"
 #include "training/adamw.h"
 #include "training_util.h"
 #include "source_dir.h"

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "core/kernels.h"
+#include "core/kernels/kernels.h"
 #include "core/mapped_file.h"
 #include "models/model.h"
 #include "models/safetensors.h"

@@ -7,7 +7,7 @@
 #include <limits>
 
 #include "core/error.h"
-#include "core/kernels.h"
+#include "core/kernels/kernels.h"
 #include "training/trainer.h"
 #include "training_util.h"
 

@@ -1,7 +1,7 @@
 // The NEON kernel set for aarch64 (Advanced SIMD is part of every ARMv8-A CPU, so the whole
 // file is compiled for the baseline; only the q8 SDOT variant asks for +dotprod, and dispatch
-// picks it after the HWCAP_ASIMDDP check). Layouts: core/kernels.h; the contracts every set
-// keeps: core/kernels_impl.h (KernelSet).
+// picks it after the HWCAP_ASIMDDP check). Layouts: core/kernels/kernels.h; the contracts every set
+// keeps: core/kernels/set.h (KernelSet).
 //
 // Design: 128-bit vectors of 4 floats and 32 registers. Weight panels are 64 columns = 16
 // vectors; kernels work on tiles of R rows x CV column vectors (R*CV <= 24 accumulators).
@@ -9,10 +9,11 @@
 // same operation as std::fma), so f32 [K,N], f16, bf16 and the prompt GEMM give the portable
 // kernels' bits exactly, whatever the tiling; q8 sums blocks exactly in integers (SMULL+SADALP,
 // or SDOT) and then does the portable kernel's one fma per block: bit-identical too. Only
-// f32nk (the [N,K] dot product), attention, layernorm and gelu have their own (vector) order
-// and polynomial exp, fixed per row, so rows stay batch- and thread-invariant.
+// f32nk (the [N,K] dot product) has its own (vector) order; attention, layernorm and gelu are
+// the shared vector kernels (core/kernels/simd.h) at 4 lanes, with their own order and
+// polynomial exp. Both are fixed per row, so rows stay batch- and thread-invariant.
 // Weight packing (load time) is the portable kernel's.
-#include "core/kernels_neon.h"
+#include "core/kernels/neon.h"
 
 #if defined(__aarch64__)
 
@@ -21,9 +22,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <type_traits>
 
 #include "core/cpu.h"
+#include "core/kernels/simd.h"
 
 namespace gpt2::kernels::detail {
 namespace {
@@ -82,25 +83,6 @@ inline void store_tile(const Out& o, int t0, int v0, float32x4_t (&acc)[R][CV]) 
   }
 }
 
-// exp(v) for v <= ~88: 2^n * p(r), |r| <= ln2/2, degree-6 polynomial (~1 ulp); the AVX-512
-// set's approximation.
-inline float32x4_t exp4(float32x4_t v) {
-  v = vmaxq_f32(vminq_f32(v, vdupq_n_f32(88.0f)), vdupq_n_f32(-87.0f));
-  const float32x4_t n = vrndnq_f32(vmulq_f32(v, vdupq_n_f32(1.44269504088896341f)));
-  float32x4_t r = vfmsq_f32(v, n, vdupq_n_f32(0.693359375f));
-  r = vfmsq_f32(r, n, vdupq_n_f32(-2.12194440e-4f));
-  float32x4_t p = vdupq_n_f32(1.0f / 720);
-  p = vfmaq_f32(vdupq_n_f32(1.0f / 120), p, r);
-  p = vfmaq_f32(vdupq_n_f32(1.0f / 24), p, r);
-  p = vfmaq_f32(vdupq_n_f32(1.0f / 6), p, r);
-  p = vfmaq_f32(vdupq_n_f32(0.5f), p, r);
-  p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
-  p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
-  // 2^n by the exponent bits: n is in [-126, 127] after the clamp, a normal float
-  const int32x4_t e = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23);
-  return vmulq_f32(p, vreinterpretq_f32_s32(e));
-}
-
 // Dot products of C rows of W [N,K] with one x row, four accumulators of 4 lanes each (k mod
 // 16), then the K % 16 tail; each column's order is the same for any C.
 template <int C>
@@ -142,7 +124,7 @@ inline void panel_rows(int K, const float* x, int ldx, const Out& o, int t0, Loa
 }
 
 // One R-row tile of the prompt GEMM over an f32 block [kb][64], 16 columns at a time
-// (R x 4 accumulators), carrying partial sums in cbuf as core/kernels_impl.h describes.
+// (R x 4 accumulators), carrying partial sums in cbuf as core/kernels/set.h describes.
 template <int R>
 inline void gemm_tile(const float* blk, int kb, const float* x, int ldx, const Out& o, int t0,
                       float* cbuf, bool first, bool last, bool add) {
@@ -240,88 +222,6 @@ void q8_panel(const Weight& w, int p, const QAct& qa, const Out& o) {
     float* yrow = o.y + static_cast<size_t>(t) * o.ldy;
     for (int g = 0; g < kPanel / 4 && 4 * g < width; ++g)
       store_out(o, yrow, o.c0 + 4 * g, y[g], width - 4 * g);
-  }
-}
-
-// Attention of G consecutive causal query rows of one head (row r has nk0 + r keys), as the
-// AVX-512 set does it: scores 16 keys at a time with each key vector loaded once for all G
-// rows, a softmax per row, then out[r] = sum_j p[r][j] v_j with each value vector loaded once
-// for all G rows. A row's sums run in the same order whatever G is (the zero probabilities
-// past a row's last key add exactly 0), so a row gets the same bits in a prompt as alone.
-template <int G>
-void attention_group(float* out, int ldo, float* probs, int ldp, const float* q, int ldq,
-                     const float* kt, const float* v, int nk0, int HS, float scale) {
-  const int nk_max = nk0 + G - 1;
-  for (int j0 = 0; j0 < nk_max; j0 += 16) {
-    float32x4_t acc[G][4];
-    int left[4];
-    for (int b = 0; b < 4; ++b) {
-      left[b] = nk_max - j0 - 4 * b;
-      for (int r = 0; r < G; ++r) acc[r][b] = vdupq_n_f32(0.0f);
-    }
-    const float* blk = kt + static_cast<size_t>(j0 / kKeyBlock) * HS * kKeyBlock + j0 % kKeyBlock;
-    for (int i = 0; i < HS; ++i) {
-      float32x4_t kv[4];
-      for (int b = 0; b < 4; ++b)
-        kv[b] = left[b] > 0 ? load_partial(blk + i * kKeyBlock + 4 * b, left[b]) : vdupq_n_f32(0.0f);
-      for (int r = 0; r < G; ++r) {
-        const float qi = q[static_cast<size_t>(r) * ldq + i];
-        for (int b = 0; b < 4; ++b) acc[r][b] = vfmaq_n_f32(acc[r][b], kv[b], qi);
-      }
-    }
-    for (int r = 0; r < G; ++r) {
-      float* pr = probs + static_cast<size_t>(r) * ldp;
-      for (int b = 0; b < 4; ++b) {
-        const int n = nk0 + r - j0 - 4 * b;  // this row's keys left in the vector
-        if (n <= 0) break;
-        float s[4];
-        vst1q_f32(s, vmulq_f32(acc[r][b], vdupq_n_f32(scale)));
-        std::memcpy(pr + j0 + 4 * b, s, sizeof(float) * std::min(n, 4));
-      }
-    }
-  }
-  for (int r = 0; r < G; ++r) {
-    float* pr = probs + static_cast<size_t>(r) * ldp;
-    const int nk = nk0 + r;
-    float maxv = -INFINITY;
-    for (int j = 0; j < nk; ++j) maxv = std::max(maxv, pr[j]);
-    const float32x4_t vmax = vdupq_n_f32(maxv);
-    float32x4_t vsum = vdupq_n_f32(0.0f);
-    int j = 0;
-    for (; j + 4 <= nk; j += 4) {
-      const float32x4_t e = exp4(vsubq_f32(vld1q_f32(pr + j), vmax));
-      vsum = vaddq_f32(vsum, e);
-      vst1q_f32(pr + j, e);
-    }
-    float sum = vaddvq_f32(vsum);
-    if (j < nk) {  // the last 1-3 keys through the same exp
-      float e[4];
-      vst1q_f32(e, exp4(vsubq_f32(load_partial(pr + j, nk - j), vmax)));
-      for (int i = 0; j + i < nk; ++i) {
-        pr[j + i] = e[i];
-        sum += e[i];
-      }
-    }
-    const float inv = 1.0f / sum;
-    for (int i = 0; i < nk; ++i) pr[i] *= inv;
-    for (int i = nk; i < nk_max; ++i) pr[i] = 0.0f;  // rows shorter than the group's longest
-  }
-  // out[r] = sum_j p[r][j] v_j, 16 dimensions (4 vectors) at a time; HS % 16 == 0
-  for (int d0 = 0; d0 < HS; d0 += 16) {
-    float32x4_t o[G][4];
-    for (int r = 0; r < G; ++r)
-      for (int k = 0; k < 4; ++k) o[r][k] = vdupq_n_f32(0.0f);
-    for (int j = 0; j < nk_max; ++j) {
-      const float* vr = v + static_cast<size_t>(j) * HS + d0;
-      float32x4_t vv[4];
-      for (int k = 0; k < 4; ++k) vv[k] = vld1q_f32(vr + 4 * k);
-      for (int r = 0; r < G; ++r) {
-        const float pj = probs[static_cast<size_t>(r) * ldp + j];
-        for (int k = 0; k < 4; ++k) o[r][k] = vfmaq_n_f32(o[r][k], vv[k], pj);
-      }
-    }
-    for (int r = 0; r < G; ++r)
-      for (int k = 0; k < 4; ++k) vst1q_f32(out + static_cast<size_t>(r) * ldo + d0 + 4 * k, o[r][k]);
   }
 }
 
@@ -546,66 +446,6 @@ void neon_unpack_rows(const Weight& w, int p, int k0, int k1, float* dst) {
   }
 }
 
-void neon_attention_rows(float* out, int ldo, float* probs, int ldp, const float* q, int ldq,
-                         int R, const float* kt, const float* v, int n_keys0, int HS,
-                         float scale) {
-  int r = 0;
-  auto groups = [&](auto g) {  // as many groups of G rows as fit
-    constexpr int G = decltype(g)::value;
-    for (; r + G <= R; r += G)
-      attention_group<G>(out + static_cast<size_t>(r) * ldo, ldo,
-                         probs + static_cast<size_t>(r) * ldp, ldp,
-                         q + static_cast<size_t>(r) * ldq, ldq, kt, v, n_keys0 + r, HS, scale);
-  };
-  groups(std::integral_constant<int, 6>{});
-  groups(std::integral_constant<int, 4>{});
-  groups(std::integral_constant<int, 2>{});
-  groups(std::integral_constant<int, 1>{});
-}
-
-void neon_layernorm(float* out, const float* x, const float* w, const float* b, int C,
-                    float eps) {
-  const int c4 = C - C % 4;
-  float32x4_t s = vdupq_n_f32(0.0f);
-  for (int i = 0; i < c4; i += 4) s = vaddq_f32(s, vld1q_f32(x + i));
-  float sum = vaddvq_f32(s);
-  for (int i = c4; i < C; ++i) sum += x[i];
-  const float mean = sum / C;
-  const float32x4_t vm = vdupq_n_f32(mean);
-  float32x4_t q = vdupq_n_f32(0.0f);
-  for (int i = 0; i < c4; i += 4) {
-    const float32x4_t d = vsubq_f32(vld1q_f32(x + i), vm);
-    q = vfmaq_f32(q, d, d);
-  }
-  float var = vaddvq_f32(q);
-  for (int i = c4; i < C; ++i) var = std::fma(x[i] - mean, x[i] - mean, var);
-  const float rstd = 1.0f / std::sqrt(var / C + eps);
-  const float32x4_t vr = vdupq_n_f32(rstd);
-  for (int i = 0; i < c4; i += 4) {
-    const float32x4_t d = vmulq_f32(vsubq_f32(vld1q_f32(x + i), vm), vr);
-    vst1q_f32(out + i, vfmaq_f32(vld1q_f32(b + i), d, vld1q_f32(w + i)));
-  }
-  for (int i = c4; i < C; ++i) out[i] = std::fma((x[i] - mean) * rstd, w[i], b[i]);
-}
-
-// gelu_new as v / (1 + exp(-2u)), u = sqrt(2/pi) (v + 0.044715 v^3): no cancellation, no
-// overflow (exp4 clamps); the tail goes through the same vector code.
-void neon_gelu(float* x, size_t n) {
-  const float32x4_t c = vdupq_n_f32(0.7978845608028654f), a = vdupq_n_f32(0.044715f);
-  auto one = [&](float32x4_t v) {
-    const float32x4_t u = vmulq_f32(c, vfmaq_f32(v, vmulq_f32(a, v), vmulq_f32(v, v)));
-    const float32x4_t e = exp4(vmulq_f32(vdupq_n_f32(-2.0f), u));
-    return vdivq_f32(v, vaddq_f32(vdupq_n_f32(1.0f), e));
-  };
-  size_t i = 0;
-  for (; i + 4 <= n; i += 4) vst1q_f32(x + i, one(vld1q_f32(x + i)));
-  if (i < n) {
-    float t[4];
-    vst1q_f32(t, one(load_partial(x + i, static_cast<int>(n - i))));
-    std::memcpy(x + i, t, sizeof(float) * (n - i));
-  }
-}
-
 const KernelSet& neon_set() {
   static const KernelSet s = [] {
     KernelSet k;
@@ -621,9 +461,9 @@ const KernelSet& neon_set() {
     k.gemm_block = neon_gemm_block;
     k.unpack_rows = neon_unpack_rows;
     k.pack_panel = nullptr;  // load time only: the portable packing (same bits in every set)
-    k.attention_rows = neon_attention_rows;
-    k.layernorm = neon_layernorm;
-    k.gelu = neon_gelu;
+    k.attention_rows = simd::attention_rows<4, 4, 4>;  // 16 keys, 16 dimensions per step
+    k.layernorm = simd::layernorm<4>;
+    k.gelu = simd::gelu<4>;
     return k;
   }();
   return s;

@@ -1,8 +1,8 @@
-// The NEON (AArch64 Advanced SIMD) kernel set: core/kernels_neon.cpp, compiled only for
-// aarch64 targets (core/CMakeLists.txt). Dispatch (core/kernels.cpp) uses neon_set(); the
+// The NEON (AArch64 Advanced SIMD) kernel set: core/kernels/neon.cpp, compiled only for
+// aarch64 targets (core/CMakeLists.txt). Dispatch (core/kernels/dispatch.cpp) uses neon_set(); the
 // single kernels are declared for the unit tests (tests/unit/kernels_neon_test.cpp), which
 // compare the two q8 variants (ARMv8.0 widening multiplies and ARMv8.2 SDOT) with the
-// portable kernel. Contracts: core/kernels_impl.h (KernelSet).
+// portable kernel. Contracts: core/kernels/set.h (KernelSet).
 #pragma once
 
 #if defined(__aarch64__)
@@ -10,7 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "core/kernels_impl.h"
+#include "core/kernels/set.h"
 
 namespace gpt2::kernels::detail {
 
@@ -31,12 +31,6 @@ void neon_quantize_rows(const float* x, int ldx, int T, int K, int kp, int8_t* x
 void neon_gemm_block(const float* blk, int kb, const float* x, int ldx, const Out& o,
                      float* cbuf, bool first, bool last, bool add);
 void neon_unpack_rows(const Weight& w, int p, int k0, int k1, float* dst);
-void neon_attention_rows(float* out, int ldo, float* probs, int ldp, const float* q, int ldq,
-                         int R, const float* kt, const float* v, int n_keys0, int HS,
-                         float scale);
-void neon_layernorm(float* out, const float* x, const float* w, const float* b, int C,
-                    float eps);
-void neon_gelu(float* x, std::size_t n);
 
 }  // namespace gpt2::kernels::detail
 

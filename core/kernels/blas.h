@@ -1,12 +1,12 @@
 // The OpenBLAS side of kernels::matmul: which rows of which products go through OpenBLAS for
-// each --backend value, and the products themselves (core/kernels_blas.cpp).
+// each --backend value, and the products themselves (core/kernels/blas.cpp).
 #pragma once
 
 #include <cstdint>
 #include <string>
 
-#include "core/backend.h"
-#include "core/kernels.h"
+#include "core/kernels/backend.h"
+#include "core/kernels/kernels.h"
 
 namespace gpt2::kernels {
 
@@ -27,7 +27,7 @@ bool isa_caps_blas();
 /// One line for --version: what `b` does with the kernel set in use.
 std::string backend_summary(Backend b);
 /// Whether a prompt row's bits are independent of the other prompt rows of its pass under
-/// `b` (core/kernels.h "Row invariance"): false when OpenBLAS runs prompt rows, whose tiles
+/// `b` (core/kernels/kernels.h "Row invariance"): false when OpenBLAS runs prompt rows, whose tiles
 /// sum a row differently by its position in the tile. Decode rows are always invariant.
 bool prompt_rows_batch_invariant(Backend b, WType t);
 

@@ -1,4 +1,4 @@
-// kernels::Pool — see core/kernels.h for the design (dynamic claiming, short spin, futex sleep).
+// kernels::Pool — see core/kernels/kernels.h for the design (dynamic claiming, short spin, futex sleep).
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -6,7 +6,7 @@
 #include <chrono>
 #include <cstdio>
 
-#include "core/kernels.h"
+#include "core/kernels/kernels.h"
 
 namespace gpt2::kernels {
 namespace {

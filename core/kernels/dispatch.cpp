@@ -1,7 +1,9 @@
-// Dispatch, packing, conversions and the portable kernels (the "generic" kernel set).
-// See core/kernels.h. Dispatch is one table per kernel set (detail::KernelSet, filled by each
-// set's own file), chosen once at start-up: the best set this CPU runs, or GPT2_ISA's.
-#include "core/kernels.h"
+// Dispatch, packing, conversions and matmul's plan (which kernel runs which rows, split into
+// which tasks). See core/kernels/kernels.h. Dispatch is one table per kernel set
+// (detail::KernelSet, core/kernels/set.h; filled by each set's own file, null entries from the
+// portable set in generic.cpp), chosen once at start-up: the best set this CPU runs, or
+// GPT2_ISA's.
+#include "core/kernels/kernels.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,9 +12,9 @@
 #include <string>
 
 #include "core/error.h"
-#include "core/kernels_blas.h"
-#include "core/kernels_impl.h"
-#include "core/kernels_neon.h"
+#include "core/kernels/blas.h"
+#include "core/kernels/set.h"
+#include "core/kernels/neon.h"
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -61,20 +63,9 @@ bool cpu_runs(Isa isa) {
 // A set's table with its null entries taken from the portable set.
 KernelSet complete(KernelSet s) {
   const KernelSet& g = detail::generic_set();
-#define GPT2_FILL(f) \
-  if (!s.f) s.f = g.f
-  GPT2_FILL(f32kn_rows);
-  GPT2_FILL(reduce_parts);
-  GPT2_FILL(f32nk);
-  GPT2_FILL(packed_panel);
-  GPT2_FILL(q8_panel);
-  GPT2_FILL(quantize_rows);
-  GPT2_FILL(gemm_block);
-  GPT2_FILL(unpack_rows);
-  GPT2_FILL(pack_panel);
-  GPT2_FILL(attention_rows);
-  GPT2_FILL(layernorm);
-  GPT2_FILL(gelu);
+#define GPT2_FILL(name, ret, params) \
+  if (!s.name) s.name = g.name;
+  GPT2_KERNELS(GPT2_FILL)
 #undef GPT2_FILL
   return s;
 }
@@ -88,7 +79,7 @@ struct Sets {
     if (cpu_runs(Isa::Avx2)) sets.push_back(complete(detail::avx2_set()));
 #endif
 #if defined(__aarch64__)
-    sets.push_back(complete(detail::neon_set()));  // core/kernels_neon.h
+    sets.push_back(complete(detail::neon_set()));  // core/kernels/neon.h
 #endif
     sets.push_back(complete(detail::generic_set()));
   }
@@ -123,10 +114,6 @@ static_assert(kRowChunk % kQBlock == 0 && kGemmKBlock % kQBlock == 0, "unpack_ro
 constexpr int kDecodeGemmMinT = 4;
 
 int round_up(int v, int m) { return (v + m - 1) / m * m; }
-
-float src_at(const float* w, int K, int N, bool tr, int k, int n) {
-  return tr ? w[static_cast<size_t>(n) * K + k] : w[static_cast<size_t>(k) * N + n];
-}
 
 }  // namespace
 
@@ -313,7 +300,7 @@ void unpack_panel(const Weight& w, int p, float* dst) {
   ks().unpack_rows(w, p, 0, w.k_padded(), dst);
 }
 
-// ---------------------------------------------------------------- portable kernels
+// ---------------------------------------------------------------- shared helpers
 
 namespace detail {
 
@@ -328,251 +315,6 @@ float* aligned_floats(std::vector<float>& buf, size_t n) {
 float* scratch_floats(size_t n) {
   thread_local std::vector<float> buf;
   return aligned_floats(buf, n);
-}
-
-void scalar_f32kn_rows(const Weight& w, const float* x, int ldx, int T, int k0, int k1,
-                       float* part) {
-  const int N = w.N;
-  std::fill(part, part + static_cast<size_t>(T) * N, 0.0f);
-  for (int k = k0; k < k1; ++k) {
-    const float* row = w.f32 + static_cast<size_t>(k) * N;
-    for (int t = 0; t < T; ++t)
-      for (int c = 0; c < N; ++c) part[t * N + c] = std::fma(x[t * ldx + k], row[c], part[t * N + c]);
-  }
-}
-
-void scalar_reduce_parts(const float* part, int n, size_t stride, int N, const Out& o) {
-  for (int t = 0; t < o.T; ++t)
-    for (int c = o.c0; c < o.c1; ++c) {
-      float acc = part[static_cast<size_t>(t) * N + c];
-      for (int i = 1; i < n; ++i) acc += part[i * stride + static_cast<size_t>(t) * N + c];
-      finish(o.y + t * o.ldy + c, acc, o.bias, c, o.ep);
-    }
-}
-
-void scalar_f32nk(const Weight& w, const float* x, int ldx, const Out& o) {
-  for (int t = 0; t < o.T; ++t)
-    for (int c = o.c0; c < o.c1; ++c) {
-      const float* row = w.f32 + static_cast<size_t>(c) * w.K;
-      float acc = 0;
-      for (int k = 0; k < w.K; ++k) acc = std::fma(x[t * ldx + k], row[k], acc);
-      finish(o.y + t * o.ldy + c, acc, o.bias, c, o.ep);
-    }
-}
-
-void scalar_gemm_block(const float* blk, int kb, const float* x, int ldx, const Out& o,
-                       float* cbuf, bool first, bool last, bool add) {
-  for (int t = 0; t < o.T; ++t)
-    for (int c = o.c0; c < o.c1; ++c) {
-      const int j = c - o.c0;
-      float* carried = cbuf ? cbuf + static_cast<size_t>(t) * kPanel + j : nullptr;
-      float acc = first || add ? 0.0f : *carried;
-      for (int k = 0; k < kb; ++k) acc = std::fma(x[t * ldx + k], blk[k * kPanel + j], acc);
-      if (add && !first) acc = *carried + acc;
-      if (last)
-        finish(o.y + t * o.ldy + c, acc, o.bias, c, o.ep);
-      else
-        *carried = acc;
-    }
-}
-
-void scalar_packed_panel(const Weight& w, int p, const float* x, int ldx, const Out& o) {
-  float* panel = scratch_floats(static_cast<size_t>(w.k_padded()) * kPanel);
-  scalar_unpack_rows(w, p, 0, w.k_padded(), panel);
-  scalar_gemm_block(panel, w.K, x, ldx, o, nullptr, true, true, false);
-}
-
-void scalar_unpack_rows(const Weight& w, int p, int k0, int k1, float* dst) {
-  const int kp = w.k_padded();
-  const int n0 = p * kPanel;
-  const int nc = std::min(kPanel, w.N - n0);
-  const size_t per_panel = static_cast<size_t>(kp) * kPanel;
-  for (int k = k0; k < k1; ++k) {
-    float* d = dst + static_cast<size_t>(k - k0) * kPanel;
-    switch (w.type) {
-      case WType::F32:
-        for (int j = 0; j < kPanel; ++j)
-          d[j] = j < nc ? src_at(w.f32, w.K, w.N, w.transposed, k, n0 + j) : 0.0f;
-        break;
-      case WType::F16: {
-        const uint16_t* src = w.h.data() + p * per_panel + static_cast<size_t>(k) * kPanel;
-        for (int j = 0; j < kPanel; ++j) d[j] = f16_to_f32(src[j]);
-        break;
-      }
-      case WType::BF16: {
-        const uint16_t* src = w.h.data() + p * per_panel + static_cast<size_t>(k / 2) * 2 * kPanel;
-        for (int j = 0; j < kPanel; ++j) d[j] = bf16_to_f32(src[j * 2 + (k & 1)]);
-        break;
-      }
-      case WType::Q8: {
-        const uint8_t* src = w.q.data() + p * per_panel;
-        const uint16_t* sc = w.qscale.data() + static_cast<size_t>(p) * (kp / kQBlock) * kPanel;
-        for (int j = 0; j < kPanel; ++j) {
-          const int q = static_cast<int>(src[((k / 4) * kPanel + j) * 4 + (k & 3)]) - 128;
-          d[j] = static_cast<float>(q) * f16_to_f32(sc[(k / kQBlock) * kPanel + j]);
-        }
-        break;
-      }
-    }
-  }
-}
-
-void scalar_pack_panel(const float* src, Weight& w, int p) {
-  const int kp = w.k_padded();
-  const size_t per_panel = static_cast<size_t>(kp) * kPanel;
-  auto at = [&](int k, int j) { return src[static_cast<size_t>(k) * kPanel + j]; };
-  for (int j = 0; j < kPanel; ++j) {
-    if (w.type == WType::F16) {
-      uint16_t* dst = w.h.data() + p * per_panel;
-      for (int k = 0; k < kp; ++k) dst[k * kPanel + j] = f32_to_f16(at(k, j));
-    } else if (w.type == WType::BF16) {
-      uint16_t* dst = w.h.data() + p * per_panel;
-      for (int k = 0; k < kp; ++k)
-        dst[(k / 2) * (2 * kPanel) + j * 2 + (k & 1)] = f32_to_bf16(at(k, j));
-    } else if (w.type == WType::Q8) {
-      uint8_t* dst = w.q.data() + p * per_panel;
-      uint16_t* sc = w.qscale.data() + static_cast<size_t>(p) * (kp / kQBlock) * kPanel;
-      for (int b = 0; b < kp / kQBlock; ++b) {
-        const int k0 = b * kQBlock, k1 = k0 + kQBlock;
-        float amax = 0;
-        for (int k = k0; k < k1; ++k) amax = std::max(amax, std::fabs(at(k, j)));
-        const uint16_t s16 = f32_to_f16(amax / 127.0f);
-        const float s = f16_to_f32(s16);
-        sc[b * kPanel + j] = s16;
-        for (int k = k0; k < k1; ++k) {
-          float v = s > 0 ? std::nearbyint(at(k, j) / s) : 0.0f;
-          v = std::clamp(v, -127.0f, 127.0f);
-          dst[((k / 4) * kPanel + j) * 4 + (k & 3)] = static_cast<uint8_t>(static_cast<int>(v) + 128);
-        }
-      }
-    }
-  }
-}
-
-void scalar_q8_panel(const Weight& w, int p, const QAct& qa, const Out& o) {
-  const int kp = w.k_padded();
-  const uint8_t* src = w.q.data() + static_cast<size_t>(p) * kp * kPanel;
-  const uint16_t* sc = w.qscale.data() + static_cast<size_t>(p) * (kp / kQBlock) * kPanel;
-  for (int t = 0; t < o.T; ++t)
-    for (int c = o.c0; c < o.c1; ++c) {
-      const int j = c - o.c0;
-      float acc = 0;
-      for (int b = 0; b < qa.nb; ++b) {
-        int32_t s = 0;
-        for (int k = b * kQBlock; k < (b + 1) * kQBlock; ++k)
-          s += static_cast<int32_t>(src[((k / 4) * kPanel + j) * 4 + (k & 3)]) *
-               qa.xq[t * qa.kp + k];
-        s -= qa.corr[t * qa.nb + b];
-        const float scale = f16_to_f32(sc[b * kPanel + j]) * qa.sx[t * qa.nb + b];
-        acc = std::fma(static_cast<float>(s), scale, acc);
-      }
-      finish(o.y + t * o.ldy + c, acc, o.bias, c, o.ep);
-    }
-}
-
-void scalar_quantize_rows(const float* x, int ldx, int T, int K, int kp, int8_t* xq, float* sx,
-                          int32_t* corr) {
-  const int nb = kp / kQBlock;
-  for (int t = 0; t < T; ++t)
-    for (int b = 0; b < nb; ++b) {
-      const int k0 = b * kQBlock, k1 = std::min(K, k0 + kQBlock);
-      float amax = 0;
-      for (int k = k0; k < k1; ++k) amax = std::max(amax, std::fabs(x[t * ldx + k]));
-      const float inv = amax > 0 ? 127.0f / amax : 0.0f;
-      int32_t sum = 0;
-      for (int k = k0; k < k1; ++k) {
-        const int v = static_cast<int>(std::nearbyint(x[t * ldx + k] * inv));
-        xq[t * kp + k] = static_cast<int8_t>(std::clamp(v, -127, 127));
-        sum += xq[t * kp + k];
-      }
-      sx[t * nb + b] = amax / 127.0f;
-      corr[t * nb + b] = 128 * sum;
-    }
-}
-
-void scalar_gelu(float* x, size_t n) {
-  // 0.5 v (1 + tanh(u)) = v / (1 + exp(-2u)): one expf instead of tanhf (which glibc builds
-  // on expm1f, several times slower), and no cancellation for negative u. exp overflowing to
-  // inf for very negative v gives v / inf = -0, GELU's limit.
-  constexpr float kC2 = 2 * 0.7978845608028654f;  // 2 sqrt(2/pi)
-  for (size_t i = 0; i < n; ++i) {
-    const float v = x[i];
-    x[i] = v / (1.0f + std::exp(-kC2 * (v + 0.044715f * v * v * v)));
-  }
-}
-
-void scalar_attention_row(float* out, float* probs, const float* q, const float* kt,
-                          const float* v, int n_keys, int HS, float scale) {
-  // Scores a block of kKeyBlock keys at a time: the inner loop runs across the block's keys
-  // (independent sums, so the compiler vectorises it without reordering any one sum; every
-  // key's sum still runs over i in order). Blocks are always allocated whole (core/kernels.h),
-  // so the keys past n_keys in the last block are read and their scores dropped.
-  float maxv = -INFINITY;
-  for (int j0 = 0; j0 < n_keys; j0 += kKeyBlock) {
-    const float* blk = kt + static_cast<size_t>(j0 / kKeyBlock) * HS * kKeyBlock;
-    float s[kKeyBlock] = {};
-    for (int i = 0; i < HS; ++i) {
-      const float qi = q[i];
-      const float* row = blk + static_cast<size_t>(i) * kKeyBlock;
-      for (int jj = 0; jj < kKeyBlock; ++jj) s[jj] += qi * row[jj];
-    }
-    const int nb = std::min(kKeyBlock, n_keys - j0);
-    for (int jj = 0; jj < nb; ++jj) {
-      probs[j0 + jj] = s[jj] * scale;
-      maxv = std::max(maxv, probs[j0 + jj]);
-    }
-  }
-  float sum = 0;
-  for (int j = 0; j < n_keys; ++j) {
-    probs[j] = std::exp(probs[j] - maxv);
-    sum += probs[j];
-  }
-  const float inv = 1.0f / sum;
-  for (int j = 0; j < n_keys; ++j) probs[j] *= inv;
-  for (int i = 0; i < HS; ++i) out[i] = 0;
-  for (int j = 0; j < n_keys; ++j)
-    for (int i = 0; i < HS; ++i) out[i] += probs[j] * v[static_cast<size_t>(j) * HS + i];
-}
-
-void scalar_attention_rows(float* out, int ldo, float* probs, int ldp, const float* q, int ldq,
-                           int R, const float* kt, const float* v, int n_keys0, int HS,
-                           float scale) {
-  for (int r = 0; r < R; ++r)
-    scalar_attention_row(out + static_cast<size_t>(r) * ldo, probs + static_cast<size_t>(r) * ldp,
-                         q + static_cast<size_t>(r) * ldq, kt, v, n_keys0 + r, HS, scale);
-}
-
-void scalar_layernorm(float* out, const float* x, const float* w, const float* b, int C,
-                      float eps) {
-  float mean = 0;
-  for (int i = 0; i < C; ++i) mean += x[i];
-  mean /= C;
-  float var = 0;
-  for (int i = 0; i < C; ++i) var += (x[i] - mean) * (x[i] - mean);
-  var /= C;
-  const float rstd = 1.0f / std::sqrt(var + eps);
-  for (int i = 0; i < C; ++i) out[i] = (x[i] - mean) * rstd * w[i] + b[i];
-}
-
-const KernelSet& generic_set() {
-  static const KernelSet s = [] {
-    KernelSet k;
-    k.isa = Isa::Generic;
-    k.f32kn_rows = scalar_f32kn_rows;
-    k.reduce_parts = scalar_reduce_parts;
-    k.f32nk = scalar_f32nk;
-    k.packed_panel = scalar_packed_panel;
-    k.q8_panel = scalar_q8_panel;
-    k.quantize_rows = scalar_quantize_rows;
-    k.gemm_block = scalar_gemm_block;
-    k.unpack_rows = scalar_unpack_rows;
-    k.pack_panel = scalar_pack_panel;
-    k.attention_rows = scalar_attention_rows;
-    k.layernorm = scalar_layernorm;
-    k.gelu = scalar_gelu;
-    return k;
-  }();
-  return s;
 }
 
 }  // namespace detail

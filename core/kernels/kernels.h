@@ -1,5 +1,9 @@
-// Matrix kernels for inference: y[T,N] = x[T,K] · W[K,N] (+ bias) in f32, f16, bf16 and q8,
-// and the blocking thread pool they run on.
+// The kernels (core/kernels/): matrix products for inference, y[T,N] = x[T,K] · W[K,N] (+ bias)
+// in f32, f16, bf16 and q8, attention, layernorm and GELU, and the blocking thread pool they
+// run on. This is the public header; the files beside it: dispatch.cpp (the kernel set in use,
+// packing, conversions, matmul's plan), set.h (the list of kernels every set provides: how to
+// add one), generic.cpp / avx512.cpp / avx2.cpp / neon.cpp (the sets), simd.h (layernorm, GELU
+// and attention written once for the vector sets), pool.cpp, blas.h (the OpenBLAS backend).
 //
 // Why our own: decoding one token (T = 1) reads every weight once, so it is bound by memory
 // bandwidth, and BLAS sgemv/sgemm at T = 1 neither streams well nor knows low-precision
@@ -35,7 +39,7 @@
 // time slices it takes, and unclaimed work is picked up by whoever is running (dynamic
 // claiming). Every 100 ms the caller reads how long our threads sat runnable but not running
 // (/proc schedstat); if that is a large share, the cores are oversubscribed and the pool runs
-// on the caller alone until the machine shows idle CPU again (kernels_pool.cpp).
+// on the caller alone until the machine shows idle CPU again (pool.cpp).
 #pragma once
 
 #include <atomic>
@@ -46,7 +50,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "core/backend.h"
+#include "core/kernels/backend.h"
 #include "core/huge_alloc.h"
 
 namespace gpt2::kernels {
@@ -86,7 +90,7 @@ class Pool {
   std::atomic<uint32_t> epoch_{0};  // futex word the workers sleep on
   std::atomic<int> sleepers_{0};
   std::atomic<bool> stop_{false};
-  // Contention check (caller side only; see kernels_pool.cpp)
+  // Contention check (caller side only; see pool.cpp)
   std::vector<std::atomic<int>> tids_;  // workers' thread ids, for /proc/self/task/TID
   bool solo_ = false;                   // run on the caller alone
   std::chrono::steady_clock::time_point window_start_{};
@@ -106,7 +110,7 @@ struct Weight {
   WType type = WType::F32;
   int K = 0, N = 0;
   bool transposed = false;        // F32 only: f32 is [N,K] instead of [K,N]
-  Backend backend = Backend::Own;  // which rows go through OpenBLAS (core/kernels_blas.h)
+  Backend backend = Backend::Own;  // which rows go through OpenBLAS (core/kernels/blas.h)
   const float* f32 = nullptr;     // F32: borrowed, never copied
   huge_vector<uint16_t> h;        // F16 / BF16 panels
   huge_vector<uint8_t> q;         // Q8 panels (q + 128)
@@ -175,9 +179,9 @@ float bf16_to_f32(uint16_t h);
 uint16_t f32_to_f16(float f);
 float f16_to_f32(uint16_t h);
 
-/// Kernel sets (one file each beside the dispatch in kernels.cpp: kernels_avx512.cpp,
-/// kernels_avx2.cpp, kernels_neon.cpp, and the portable C++ in kernels.cpp). One set is in use
-/// for the whole process, chosen once at start-up (the best this CPU runs), or by GPT2_ISA.
+/// Kernel sets (one file each in core/kernels/: avx512.cpp, avx2.cpp, neon.cpp, and the
+/// portable C++ in generic.cpp; the table they fill is declared once in set.h). One set is in
+/// use for the whole process, chosen once at start-up (the best this CPU runs), or by GPT2_ISA.
 enum class Isa : uint8_t { Avx512, Avx2, Neon, Generic };
 /// "avx512", "avx2", "neon" or "generic".
 const char* isa_name(Isa isa);

@@ -1,5 +1,8 @@
-// AVX-512 kernels (chosen at run time in kernels.cpp; compiled with target attributes so the
-// rest of the program stays portable). See core/kernels.h for layouts.
+// AVX-512 kernel set (chosen at run time in dispatch.cpp; compiled with target attributes so
+// the rest of the program stays portable): the matrix products, q8 and the packing with
+// AVX-512 intrinsics; layernorm, GELU and attention are the shared vector kernels (simd.h) at
+// 16 lanes. See core/kernels/kernels.h for layouts and core/kernels/set.h for the arithmetic
+// every set keeps.
 // GCC 12 warns about the deliberately undefined registers inside its own AVX-512 headers.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -8,16 +11,18 @@
 #include <cmath>
 #include <cstring>
 
-#include "core/kernels_impl.h"
+#include "core/kernels/set.h"
 
 // Everything in this file, lambdas and template instances included, is compiled for AVX-512
 // (+VNNI, used only by avx512_q8_panel, which dispatch calls only on VNNI CPUs). To keep
 // AVX-512 code from leaking into shared inline functions (the linker may pick any one copy of
 // a std:: template instance), this file instantiates no std:: templates: scratch memory comes
-// from kernels.cpp.
+// from dispatch.cpp.
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma,f16c")
 #define GPT2_AVX512
 #define GPT2_VNNI
+// The simple kernels (layernorm, GELU, attention), compiled here for this set (after the pragma).
+#include "core/kernels/simd.h"
 
 namespace gpt2::kernels::detail {
 namespace {  // everything but avx512_set() (the end of the file)
@@ -451,40 +456,6 @@ GPT2_AVX512 void avx512_quantize_rows(const float* x, int ldx, int T, int K, int
   }
 }
 
-// exp(v) for v <= ~88: 2^n * p(r), |r| <= ln2/2, degree-6 polynomial (~1 ulp).
-GPT2_AVX512 static inline __m512 exp512(__m512 v) {
-  v = _mm512_max_ps(_mm512_min_ps(v, _mm512_set1_ps(88.0f)), _mm512_set1_ps(-87.0f));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(v, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), v);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.0f / 720);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  return _mm512_scalef_ps(p, n);
-}
-
-GPT2_AVX512 void avx512_gelu(float* x, size_t n) {
-  const __m512 c = _mm512_set1_ps(0.7978845608028654f), a = _mm512_set1_ps(0.044715f);
-  const __m512 one = _mm512_set1_ps(1.0f);
-  for (size_t i = 0; i < n; i += 16) {
-    const __mmask16 m = tail_mask(n - i >= 16 ? 16 : static_cast<int>(n - i));
-    const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
-    const __m512 u = _mm512_mul_ps(c, _mm512_fmadd_ps(_mm512_mul_ps(a, v), _mm512_mul_ps(v, v), v));
-    // 0.5 v (1 + tanh(u)) = v / (1 + exp(-2u)): no cancellation, no overflow (exp512 clamps).
-    const __m512 e = exp512(_mm512_mul_ps(_mm512_set1_ps(-2.0f), u));
-    // 1/d by rcp14 and one Newton step (rel. error ~1e-7; a division costs ~4x as much)
-    const __m512 d = _mm512_add_ps(one, e);
-    __m512 r = _mm512_rcp14_ps(d);
-    r = _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.0f)));
-    _mm512_mask_storeu_ps(x + i, m, _mm512_mul_ps(v, r));
-  }
-}
-
 // Rows [k0, k1) of panel p as f32 into dst[(k - k0) * 64 + j]; same values as the portable
 // unpack_panel (exact conversions), 16 columns per instruction. k0 is a multiple of 32 (the q8
 // block); k1 <= k_padded(). F32 [K,N] copies 64-float row segments (zero past N); F32 [N,K]
@@ -616,131 +587,6 @@ GPT2_AVX512 void avx512_pack_panel(const float* src, Weight& w, int p) {
   }
 }
 
-namespace {
-
-// Attention of G consecutive causal query rows of one head (row r has nk0 + r keys):
-// scores for 64 keys at a time with each key vector loaded once for all G rows, a softmax per
-// row, then out[r] = sum_j p[r][j] v_j with each value vector loaded once for all G rows.
-// Every row's sums run in the same order whatever G is (scores over i, the softmax in blocks of
-// 16 keys, the output over j; the zero probabilities past a row's last key add exactly 0), so a
-// row gets the same bits in a prompt (G = 6) as when decoded alone (G = 1).
-template <int G>
-GPT2_AVX512 void attention_group(float* out, int ldo, float* probs, int ldp, const float* q,
-                                 int ldq, const float* kt, const float* v, int nk0, int HS,
-                                 float scale) {
-  const int nk_max = nk0 + G - 1;
-  const __m512 vscale = _mm512_set1_ps(scale);
-  __m512 vmax[G];
-  for (int r = 0; r < G; ++r) vmax[r] = _mm512_set1_ps(-INFINITY);
-  for (int j0 = 0; j0 < nk_max; j0 += 64) {
-    __m512 acc[G][4];
-    __mmask16 m[4];
-    for (int b = 0; b < 4; ++b) {
-      const int left = nk_max - j0 - 16 * b;
-      m[b] = left <= 0 ? 0 : tail_mask(left);
-      for (int r = 0; r < G; ++r) acc[r][b] = _mm512_setzero_ps();
-    }
-    const float* blk = kt + static_cast<size_t>(j0 / kKeyBlock) * HS * kKeyBlock;
-    for (int i = 0; i < HS; ++i) {
-      __m512 kv[4];
-      for (int b = 0; b < 4; ++b) kv[b] = _mm512_maskz_loadu_ps(m[b], blk + i * kKeyBlock + 16 * b);
-      for (int r = 0; r < G; ++r) {
-        const __m512 qi = _mm512_set1_ps(q[static_cast<size_t>(r) * ldq + i]);
-        for (int b = 0; b < 4; ++b) acc[r][b] = _mm512_fmadd_ps(qi, kv[b], acc[r][b]);
-      }
-    }
-    for (int r = 0; r < G; ++r) {
-      float* pr = probs + static_cast<size_t>(r) * ldp;
-      for (int b = 0; b < 4; ++b) {
-        const int left = nk0 + r - j0 - 16 * b;
-        if (left <= 0) break;
-        const __mmask16 mr = tail_mask(left);
-        const __m512 sc = _mm512_mul_ps(acc[r][b], vscale);
-        _mm512_mask_storeu_ps(pr + j0 + 16 * b, mr, sc);
-        vmax[r] = _mm512_mask_max_ps(vmax[r], mr, vmax[r], sc);
-      }
-    }
-  }
-  for (int r = 0; r < G; ++r) {
-    float* pr = probs + static_cast<size_t>(r) * ldp;
-    const int nk = nk0 + r;
-    const __m512 maxv = _mm512_set1_ps(_mm512_reduce_max_ps(vmax[r]));
-    __m512 vsum = _mm512_setzero_ps();
-    for (int j = 0; j < nk; j += 16) {
-      const __mmask16 mj = tail_mask(nk - j);
-      const __m512 e = exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(mj, pr + j), maxv));
-      vsum = _mm512_mask_add_ps(vsum, mj, vsum, e);
-      _mm512_mask_storeu_ps(pr + j, mj, e);
-    }
-    const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vsum));
-    for (int j = 0; j < nk; j += 16) {
-      const __mmask16 mj = tail_mask(nk - j);
-      _mm512_mask_storeu_ps(pr + j, mj, _mm512_mul_ps(_mm512_maskz_loadu_ps(mj, pr + j), inv));
-    }
-    for (int j = nk; j < nk_max; ++j) pr[j] = 0.0f;  // rows shorter than the group's longest
-  }
-  // out[r] = sum_j p[r][j] v_j, 64 dimensions (4 vectors) at a time
-  for (int d0 = 0; d0 < HS; d0 += 64) {
-    const int nv = HS - d0 >= 64 ? 4 : (HS - d0) / 16;
-    __m512 o[G][4];
-    for (int r = 0; r < G; ++r)
-      for (int k = 0; k < 4; ++k) o[r][k] = _mm512_setzero_ps();
-    for (int j = 0; j < nk_max; ++j) {
-      const float* vr = v + static_cast<size_t>(j) * HS + d0;
-      __m512 vv[4];
-      for (int k = 0; k < 4; ++k) vv[k] = k < nv ? _mm512_loadu_ps(vr + 16 * k) : _mm512_setzero_ps();
-      for (int r = 0; r < G; ++r) {
-        const __m512 pj = _mm512_set1_ps(probs[static_cast<size_t>(r) * ldp + j]);
-        for (int k = 0; k < 4; ++k) o[r][k] = _mm512_fmadd_ps(pj, vv[k], o[r][k]);
-      }
-    }
-    for (int r = 0; r < G; ++r)
-      for (int k = 0; k < nv; ++k) _mm512_storeu_ps(out + static_cast<size_t>(r) * ldo + d0 + 16 * k, o[r][k]);
-  }
-}
-
-}  // namespace
-
-GPT2_AVX512 void avx512_attention_rows(float* out, int ldo, float* probs, int ldp,
-                                       const float* q, int ldq, int R, const float* kt,
-                                       const float* v, int n_keys0, int HS, float scale) {
-  int r = 0;
-  auto groups = [&](auto g) GPT2_AVX512 {  // as many groups of G rows as fit
-    constexpr int G = decltype(g)::value;
-    for (; r + G <= R; r += G)
-      attention_group<G>(out + static_cast<size_t>(r) * ldo, ldo,
-                         probs + static_cast<size_t>(r) * ldp, ldp,
-                         q + static_cast<size_t>(r) * ldq, ldq, kt, v, n_keys0 + r, HS, scale);
-  };
-  groups(std::integral_constant<int, 6>{});
-  groups(std::integral_constant<int, 4>{});
-  groups(std::integral_constant<int, 2>{});
-  groups(std::integral_constant<int, 1>{});
-}
-
-GPT2_AVX512 void avx512_layernorm(float* out, const float* x, const float* w, const float* b,
-                                  int C, float eps) {
-  __m512 s = _mm512_setzero_ps();
-  for (int i = 0; i < C; i += 16) s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(tail_mask(C - i), x + i));
-  const float mean = _mm512_reduce_add_ps(s) / C;
-  const __m512 vm = _mm512_set1_ps(mean);
-  __m512 q = _mm512_setzero_ps();
-  for (int i = 0; i < C; i += 16) {
-    const __mmask16 m = tail_mask(C - i);
-    const __m512 d = _mm512_maskz_sub_ps(m, _mm512_maskz_loadu_ps(m, x + i), vm);
-    q = _mm512_fmadd_ps(d, d, q);
-  }
-  const float rstd = 1.0f / std::sqrt(_mm512_reduce_add_ps(q) / C + eps);
-  const __m512 vr = _mm512_set1_ps(rstd);
-  for (int i = 0; i < C; i += 16) {
-    const __mmask16 m = tail_mask(C - i);
-    const __m512 d = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), vm), vr);
-    _mm512_mask_storeu_ps(out + i, m,
-                          _mm512_fmadd_ps(d, _mm512_maskz_loadu_ps(m, w + i),
-                                          _mm512_maskz_loadu_ps(m, b + i)));
-  }
-}
-
 }  // namespace
 
 const KernelSet& avx512_set() {
@@ -758,9 +604,9 @@ const KernelSet& avx512_set() {
     k.gemm_block = avx512_gemm_block;
     k.unpack_rows = avx512_unpack_rows;
     k.pack_panel = avx512_pack_panel;
-    k.attention_rows = avx512_attention_rows;
-    k.layernorm = avx512_layernorm;
-    k.gelu = avx512_gelu;
+    k.attention_rows = simd::attention_rows<16, 4, 4>;  // 64 keys, 64 dimensions per step
+    k.layernorm = simd::layernorm<16>;
+    k.gelu = simd::gelu<16>;
     return k;
   }();
   return s;

@@ -1,6 +1,6 @@
-// AVX2 + FMA + F16C kernel set (chosen at run time in kernels.cpp when the CPU has all three,
-// or by GPT2_ISA=avx2): the same kernels as kernels_avx512.cpp with 8-lane vectors and 16
-// registers. See core/kernels.h for the layouts and core/kernels_impl.h (KernelSet) for the
+// AVX2 + FMA + F16C kernel set (chosen at run time in dispatch.cpp when the CPU has all three,
+// or by GPT2_ISA=avx2): the same kernels as avx512.cpp with 8-lane vectors and 16
+// registers. See core/kernels/kernels.h for the layouts and core/kernels/set.h (KernelSet) for the
 // arithmetic every set keeps.
 //   - Decode kernels stream the weights front to back with a software prefetch ahead.
 //   - q8 decode: AVX2 has no u8 x s8 dot product into 32 bits without saturation, so the stored
@@ -10,22 +10,25 @@
 //     exact integers the portable kernel computes (sum of u8 * x minus 128 * sum of x), and the
 //     float steps run in the same order: bit-identical to it.
 //   - Prompt GEMM: 6 rows x 16 columns per register tile (12 accumulators).
+//   - Layernorm, GELU and attention: the shared vector kernels (simd.h) at 8 lanes.
 #include <immintrin.h>
 
 #include <cmath>
 #include <cstring>
 
-#include "core/kernels_impl.h"
+#include "core/kernels/set.h"
 
 // Everything below, lambdas included, is compiled for AVX2/FMA/F16C. So that no AVX2 code leaks
 // into shared inline functions (the linker may keep any one copy of a COMDAT function), this
 // file instantiates no std:: templates and calls no std:: inline functions: builtins only.
 #pragma GCC target("avx2,fma,f16c")
+// The simple kernels (layernorm, GELU, attention), compiled here for this set (after the pragma).
+#include "core/kernels/simd.h"
 
 namespace gpt2::kernels::detail {
 namespace {  // everything but avx2_set() (the end of the file)
 
-// Software prefetch distance of the streaming kernels (as kernels_avx512.cpp).
+// Software prefetch distance of the streaming kernels (as avx512.cpp).
 constexpr int kPrefetchBytes = 2048;
 constexpr int kUnpackAhead = 16;
 
@@ -535,158 +538,6 @@ void avx2_pack_panel(const float* src, Weight& w, int p) {
   }
 }
 
-// ------------------------------------------------------------------ elementwise
-
-// exp(v) for v <= ~88: 2^n * p(r), |r| <= ln2/2, degree-6 polynomial (~1 ulp).
-inline __m256 exp256(__m256 v) {
-  v = _mm256_max_ps(_mm256_min_ps(v, _mm256_set1_ps(88.0f)), _mm256_set1_ps(-87.0f));
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(v, _mm256_set1_ps(1.44269504088896341f)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), v);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.0f / 720);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  // 2^n: n in [-126, 127] after the clamp, a normal number
-  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-}
-
-void avx2_gelu(float* x, size_t n) {
-  const __m256 c = _mm256_set1_ps(0.7978845608028654f), a = _mm256_set1_ps(0.044715f);
-  const __m256 one = _mm256_set1_ps(1.0f);
-  for (size_t i = 0; i < n; i += 8) {
-    const __m256i m = lanes(n - i >= 8 ? 8 : static_cast<int>(n - i));
-    const __m256 v = _mm256_maskload_ps(x + i, m);
-    const __m256 u = _mm256_mul_ps(c, _mm256_fmadd_ps(_mm256_mul_ps(a, v), _mm256_mul_ps(v, v), v));
-    // 0.5 v (1 + tanh(u)) = v / (1 + exp(-2u)): no cancellation, no overflow (exp256 clamps)
-    const __m256 e = exp256(_mm256_mul_ps(_mm256_set1_ps(-2.0f), u));
-    _mm256_maskstore_ps(x + i, m, _mm256_div_ps(v, _mm256_add_ps(one, e)));
-  }
-}
-
-void avx2_layernorm(float* out, const float* x, const float* w, const float* b, int C, float eps) {
-  __m256 s = _mm256_setzero_ps();
-  for (int i = 0; i < C; i += 8) s = _mm256_add_ps(s, _mm256_maskload_ps(x + i, lanes(C - i)));
-  const float mean = hsum(s) / C;
-  const __m256 vm = _mm256_set1_ps(mean);
-  __m256 q = _mm256_setzero_ps();
-  for (int i = 0; i < C; i += 8) {
-    const __m256i m = lanes(C - i);
-    const __m256 d = _mm256_and_ps(_mm256_sub_ps(_mm256_maskload_ps(x + i, m), vm), _mm256_castsi256_ps(m));
-    q = _mm256_fmadd_ps(d, d, q);
-  }
-  const float rstd = 1.0f / __builtin_sqrtf(hsum(q) / C + eps);
-  const __m256 vr = _mm256_set1_ps(rstd);
-  for (int i = 0; i < C; i += 8) {
-    const __m256i m = lanes(C - i);
-    const __m256 d = _mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(x + i, m), vm), vr);
-    _mm256_maskstore_ps(out + i, m,
-                        _mm256_fmadd_ps(d, _mm256_maskload_ps(w + i, m), _mm256_maskload_ps(b + i, m)));
-  }
-}
-
-// ------------------------------------------------------------------ attention
-
-// Attention of G consecutive causal query rows of one head (row r has nk0 + r keys), as
-// kernels_avx512.cpp's attention_group with 16 keys (two vectors) per step: each key and value
-// vector is loaded once for all G rows, and every row's sums run in the same order whatever G
-// is (zero probabilities past a row's last key add exactly 0), so a row gets the same bits in
-// any group.
-template <int G>
-void attention_group(float* out, int ldo, float* probs, int ldp, const float* q, int ldq,
-                     const float* kt, const float* v, int nk0, int HS, float scale) {
-  const int nk_max = nk0 + G - 1;
-  const __m256 vscale = _mm256_set1_ps(scale);
-  __m256 vmax[G];
-  for (int r = 0; r < G; ++r) vmax[r] = _mm256_set1_ps(-INFINITY);
-  for (int j0 = 0; j0 < nk_max; j0 += 16) {
-    __m256 acc[G][2];
-    __m256i m[2];
-    for (int b = 0; b < 2; ++b) {
-      m[b] = lanes(nk_max - j0 - 8 * b);
-      for (int r = 0; r < G; ++r) acc[r][b] = _mm256_setzero_ps();
-    }
-    const float* blk = kt + static_cast<size_t>(j0 / kKeyBlock) * HS * kKeyBlock + j0 % kKeyBlock;
-    for (int i = 0; i < HS; ++i) {
-      const __m256 k0 = _mm256_maskload_ps(blk + i * kKeyBlock, m[0]);
-      const __m256 k1 = _mm256_maskload_ps(blk + i * kKeyBlock + 8, m[1]);
-      for (int r = 0; r < G; ++r) {
-        const __m256 qi = _mm256_broadcast_ss(q + static_cast<size_t>(r) * ldq + i);
-        acc[r][0] = _mm256_fmadd_ps(qi, k0, acc[r][0]);
-        acc[r][1] = _mm256_fmadd_ps(qi, k1, acc[r][1]);
-      }
-    }
-    for (int r = 0; r < G; ++r) {
-      float* pr = probs + static_cast<size_t>(r) * ldp;
-      for (int b = 0; b < 2; ++b) {
-        const int left = nk0 + r - j0 - 8 * b;
-        if (left <= 0) break;
-        const __m256i mr = lanes(left);
-        const __m256 sc = _mm256_mul_ps(acc[r][b], vscale);
-        _mm256_maskstore_ps(pr + j0 + 8 * b, mr, sc);
-        vmax[r] = _mm256_blendv_ps(vmax[r], _mm256_max_ps(vmax[r], sc), _mm256_castsi256_ps(mr));
-      }
-    }
-  }
-  for (int r = 0; r < G; ++r) {
-    float* pr = probs + static_cast<size_t>(r) * ldp;
-    const int nk = nk0 + r;
-    const __m256 maxv = _mm256_set1_ps(hmax(vmax[r]));
-    __m256 vsum = _mm256_setzero_ps();
-    for (int j = 0; j < nk; j += 8) {
-      const __m256i mj = lanes(nk - j);
-      const __m256 e = _mm256_and_ps(exp256(_mm256_sub_ps(_mm256_maskload_ps(pr + j, mj), maxv)),
-                                     _mm256_castsi256_ps(mj));
-      vsum = _mm256_add_ps(vsum, e);
-      _mm256_maskstore_ps(pr + j, mj, e);
-    }
-    const __m256 inv = _mm256_set1_ps(1.0f / hsum(vsum));
-    for (int j = 0; j < nk; j += 8) {
-      const __m256i mj = lanes(nk - j);
-      _mm256_maskstore_ps(pr + j, mj, _mm256_mul_ps(_mm256_maskload_ps(pr + j, mj), inv));
-    }
-    for (int j = nk; j < nk_max; ++j) pr[j] = 0.0f;  // rows shorter than the group's longest
-  }
-  // out[r] = sum_j p[r][j] v_j, 16 dimensions (2 vectors) at a time
-  for (int d0 = 0; d0 < HS; d0 += 16) {
-    __m256 o[G][2];
-    for (int r = 0; r < G; ++r) o[r][0] = o[r][1] = _mm256_setzero_ps();
-    for (int j = 0; j < nk_max; ++j) {
-      const float* vr = v + static_cast<size_t>(j) * HS + d0;
-      const __m256 v0 = _mm256_loadu_ps(vr), v1 = _mm256_loadu_ps(vr + 8);
-      for (int r = 0; r < G; ++r) {
-        const __m256 pj = _mm256_broadcast_ss(probs + static_cast<size_t>(r) * ldp + j);
-        o[r][0] = _mm256_fmadd_ps(pj, v0, o[r][0]);
-        o[r][1] = _mm256_fmadd_ps(pj, v1, o[r][1]);
-      }
-    }
-    for (int r = 0; r < G; ++r) {
-      _mm256_storeu_ps(out + static_cast<size_t>(r) * ldo + d0, o[r][0]);
-      _mm256_storeu_ps(out + static_cast<size_t>(r) * ldo + d0 + 8, o[r][1]);
-    }
-  }
-}
-
-// HS a multiple of 16 (dispatch checks).
-void avx2_attention_rows(float* out, int ldo, float* probs, int ldp, const float* q, int ldq,
-                         int R, const float* kt, const float* v, int n_keys0, int HS, float scale) {
-  int r = 0;
-  auto step = [&](int G, auto fn) {
-    for (; r + G <= R; r += G)
-      fn(out + static_cast<size_t>(r) * ldo, ldo, probs + static_cast<size_t>(r) * ldp, ldp,
-         q + static_cast<size_t>(r) * ldq, ldq, kt, v, n_keys0 + r, HS, scale);
-  };
-  step(6, attention_group<6>);
-  step(4, attention_group<4>);
-  step(2, attention_group<2>);
-  step(1, attention_group<1>);
-}
-
 }  // namespace
 
 const KernelSet& avx2_set() {
@@ -702,9 +553,9 @@ const KernelSet& avx2_set() {
     k.gemm_block = avx2_gemm_block;
     k.unpack_rows = avx2_unpack_rows;
     k.pack_panel = avx2_pack_panel;
-    k.attention_rows = avx2_attention_rows;
-    k.layernorm = avx2_layernorm;
-    k.gelu = avx2_gelu;
+    k.attention_rows = simd::attention_rows<8, 2, 2>;  // 16 keys, 16 dimensions per step
+    k.layernorm = simd::layernorm<8>;
+    k.gelu = simd::gelu<8>;
     return k;
   }();
   return s;

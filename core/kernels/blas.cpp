@@ -8,7 +8,7 @@
 //   decode rows, f32 W:  per row, cblas_sgemv on 4 fixed slices of K over whole rows of a
 //                        [K,N] W (summed in slice order), or per block of columns of an
 //                        [N,K] W, so a row's bits never depend on the other rows of the pass
-//                        (core/kernels.h "Row invariance" holds for decode rows);
+//                        (core/kernels/kernels.h "Row invariance" holds for decode rows);
 //   decode rows, packed: our own kernels (OpenBLAS has no low-precision product).
 // The bias and the epilogue (residual add, gelu) are applied by us on the block just computed,
 // while it is in cache.
@@ -26,7 +26,7 @@
 // "OpenBLAS"): our AVX-512 kernels beat OpenBLAS on every GPT-2 product; with the AVX2 and
 // portable sets, OpenBLAS's sgemm is faster for prompts; decode rows stay on our kernels
 // except with the portable set, where sgemv streams f32 weights faster than portable C++.
-#include "core/kernels_blas.h"
+#include "core/kernels/blas.h"
 
 #include <cblas.h>
 
@@ -36,7 +36,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "core/kernels_impl.h"
+#include "core/kernels/set.h"
 
 namespace gpt2::kernels {
 
