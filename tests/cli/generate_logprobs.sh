@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # gpt2 generate --logprobs N (docs/cli.md "gpt2 generate"): `logprob` / `top_logprobs` are
-# the MODEL's distribution — equal (to 1e-6) to what inspect-logits reports for the same
+# the MODEL's distribution — equal (to 1e-5) to what inspect-logits reports for the same
 # prefix and token, whatever the sampler — and `final_logprob` / `final_top_logprobs` the
 # distribution the token was drawn from. Greedy runs still list N model alternatives.
 # No raw_* names are left, in json or jsonl.
@@ -13,6 +13,10 @@ PIDS="15496 11 616 1438 318"
 "$BIN" generate -m "$MODEL" -n 5 --ignore-eos --seed 21 --logprobs 5 --format json --prompt-ids "$PIDS" > "$T/samp.json" || { echo "FAIL: sampled run"; exit 1; }
 "$BIN" generate -m "$MODEL" -n 5 --ignore-eos --temperature 0 --logprobs 5 --format json --prompt-ids "$PIDS" > "$T/greedy.json" || { echo "FAIL: greedy run"; exit 1; }
 "$BIN" generate -m "$MODEL" -n 3 --ignore-eos --temperature 0 --logprobs 5 --format jsonl --prompt-ids "$PIDS" > "$T/greedy.jsonl" || { echo "FAIL: greedy jsonl run"; exit 1; }
+# Why 1e-5, not bit equality: generate computes a token's logits as a decode row (T = 1),
+# inspect-logits as a prompt row of one pass over the prefix; the two classes may sum in
+# different orders (core/kernels/kernels.h), e.g. 1.4e-6 apart under GPT2_ISA=generic. A
+# filtered distribution would differ by log(mass kept): far more than 1e-5 on this model.
 # inspect-logits after the prompt + the first k generated tokens (top 40: top-k 40 keeps the
 # sampled token among them)
 for run in samp greedy; do
@@ -37,13 +41,13 @@ for run in ["samp", "greedy"]:
         top = json.load(open(f"{t}/{run}.ins{k}.json"))["positions"][-1]["top"]
         by_id = {x["id"]: x["logprob"] for x in top}
         if tok["id"] not in by_id: fail(run, k, "token", tok["id"], "not in inspect-logits' top 40")
-        if abs(tok["logprob"] - by_id[tok["id"]]) > 1e-6:
+        if abs(tok["logprob"] - by_id[tok["id"]]) > 1e-5:
             fail(run, k, "logprob", tok["logprob"], "!= inspect-logits", by_id[tok["id"]])
         if len(tok["top_logprobs"]) != 5: fail(run, k, "want 5 model alternatives", tok["top_logprobs"])
         if [x["id"] for x in tok["top_logprobs"]] != [x["id"] for x in top[:5]]:
             fail(run, k, "top ids differ from inspect-logits")
         for a, b in zip(tok["top_logprobs"], top):
-            if abs(a["logprob"] - b["logprob"]) > 1e-6: fail(run, k, "top logprob", a, b)
+            if abs(a["logprob"] - b["logprob"]) > 1e-5: fail(run, k, "top logprob", a, b)
         fin = tok["final_top_logprobs"]
         if not 1 <= len(fin) <= 5: fail(run, k, "final alternatives", fin)
         if run == "greedy":
