@@ -34,7 +34,7 @@ bool cpu_has_f16c() {
 
 using detail::KernelSet;
 
-bool cpu_runs(Isa isa) {
+[[maybe_unused]] bool cpu_runs(Isa isa) {  // used by x86-64 builds only
   switch (isa) {
     case Isa::Generic: return true;
     case Isa::Neon:
