@@ -12,6 +12,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -53,8 +54,9 @@ int entries(const std::string& dir) {
 struct TempDir {
   std::string path;
   TempDir() {
-    char d[] = "/tmp/gpt2-output-XXXXXX";
-    REQUIRE(mkdtemp(d) != nullptr);
+    // the system's temporary folder ($TMPDIR, else the default), never a fixed path
+    std::string d = (std::filesystem::temp_directory_path() / "gpt2-output-XXXXXX").string();
+    REQUIRE(mkdtemp(d.data()) != nullptr);
     path = d;
   }
   ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
