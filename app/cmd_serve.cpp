@@ -91,7 +91,8 @@ Command add_serve_command(CLI::App& root) {
   c.app = sub;
   sub->footer(
       "Endpoints: POST /v1/completions, POST /v1/chat/completions, GET /v1/models, GET /health,\n"
-      "  POST /tokenize, POST /detokenize. Omitted fields take OpenAI's defaults (temperature 1,\n"
+      "  POST /tokenize, POST /detokenize, POST /inspect; GET / is a web page (--no-webui: off).\n"
+      "  Omitted fields take OpenAI's defaults (temperature 1,\n"
       "  top_p 1, n 1, max_tokens 16 on completions), not generate's. Details: docs/serve.md.\n"
       "Start-up prints 'gpt2 serve: listening on http://HOST:PORT' on stderr.\n"
       "Example:\n"
@@ -114,6 +115,8 @@ Command add_serve_command(CLI::App& root) {
                   "dialogpt | plain (default: dialogpt when the model path or config.json's "
                   "_name_or_path names DialoGPT, else plain)")
       ->check(CLI::IsMember({"dialogpt", "plain"}));
+  sub->add_flag("--no-webui", [&p](int64_t) { p.server.webui = false; },
+                "Do not serve the web page at GET / (the API stays)");
   c.run = [sp]() -> int { return run_serve(*sp); };
   return c;
 }

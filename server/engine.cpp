@@ -24,7 +24,7 @@ bool Job::done() const {
 }
 
 Engine::Engine(const Model& model, int parallel, size_t max_queue, const Tokenizer& tok)
-    : tok_(tok), engine_(model, parallel, tok), parallel_(parallel), max_queue_(max_queue) {
+    : model_(model), tok_(tok), engine_(model, parallel, tok), parallel_(parallel), max_queue_(max_queue) {
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -130,7 +130,9 @@ void Engine::loop() {
       work_ = false;
     }
     try {
-      while (engine_.step()) {
+      for (;;) {
+        std::lock_guard ml(model_mu_);
+        if (!engine_.step()) break;
       }
     } catch (const std::exception& e) {
       // Requests are checked at submit(); a failure here is a bug or out of memory. End

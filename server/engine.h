@@ -11,6 +11,9 @@
 //   cancel()  a client went away (a failed write): its sequences end at the next step.
 //   shutdown() refuses new work, cancels everything running or queued (each gets its final
 //             event: streams end cleanly), and joins the thread once it is idle.
+//   with_model() another forward pass on the served model (POST /inspect): the model's
+//             thread pool runs one pass at a time, so the engine thread holds the same lock
+//             around each step and the caller's pass runs between two steps.
 #pragma once
 
 #include <condition_variable>
@@ -78,10 +81,18 @@ class Engine {
   void shutdown();
   EngineStatus status() const;
   const generation::ModelLimits& limits() const { return engine_.limits(); }
+  /// Calls fn(model) between two engine steps (never during one) and returns its result.
+  template <typename F>
+  auto with_model(F&& fn) {
+    std::lock_guard lk(model_mu_);
+    return fn(model_);
+  }
 
  private:
   void loop();
 
+  const Model& model_;
+  std::mutex model_mu_;  // one forward pass at a time: held around each step and by with_model
   const Tokenizer& tok_;
   generation::BatchEngine engine_;
   const int parallel_;
