@@ -91,9 +91,10 @@ Command add_serve_command(CLI::App& root) {
   c.app = sub;
   sub->footer(
       "Endpoints: POST /v1/completions, POST /v1/chat/completions, GET /v1/models, GET /health,\n"
-      "  POST /tokenize, POST /detokenize, POST /inspect; GET / is a web page (--no-webui: off).\n"
-      "  Omitted fields take OpenAI's defaults (temperature 1,\n"
-      "  top_p 1, n 1, max_tokens 16 on completions), not generate's. Details: docs/serve.md.\n"
+      "  POST /tokenize, POST /detokenize, POST /inspect (inspect-logits' JSON). Omitted fields\n"
+      "  take OpenAI's defaults (temperature 1, top_p 1, n 1, max_tokens 16 on completions), not\n"
+      "  generate's. GET / is a web page to look into the model (--no-webui: off).\n"
+      "  Details: docs/serve.md.\n"
       "Start-up prints 'gpt2 serve: listening on http://HOST:PORT' on stderr.\n"
       "Example:\n"
       "  gpt2 serve -m gpt2 --port 8080 &\n"
