@@ -100,7 +100,8 @@ try {
 
   lap('// 3. Next t');
   // 3. Next token: #survivors follows #top-k, as inspect-logits --filters top_k=K counts.
-  await page.click("#tab-next");
+  // The first K while the Generate view is shown (#survivors follows the settings in any view).
+  let shown = false;
   for (const [k, n] of Object.entries(want.survivors)) {
     await setValue("#top-k", k);
     await page.waitForFunction((n) => { const s = document.querySelector("#survivors");
@@ -108,6 +109,8 @@ try {
       { timeout: 5000 }, n).catch(async () => {
       fail(`top-k ${k}: #survivors says "${await page.$eval("#survivors", (e) => e.textContent)}", inspect-logits ${n}`);
     });
+    if (!shown) await page.click("#tab-next");
+    shown = true;
   }
   const kept = await page.$$eval("#chart .bar-row:not(.dropped)", (r) => r.length);
   const lastK = +Object.keys(want.survivors).at(-1);
