@@ -292,6 +292,29 @@ std::span<const float> Session::eval(std::span<const int32_t> tokens, bool all_l
 void Session::reset() { impl_->n_past = 0; }
 void Session::truncate(int n) { impl_->n_past = std::clamp(n, 0, impl_->n_past); }
 int Session::n_past() const { return impl_->n_past; }
+
+void Session::copy_from(const Session& src, int from) {
+  Impl& d = *impl_;
+  const Impl& s = *src.impl_;
+  if (&d == &s) return;
+  const ModelConfig& c = d.m.cfg;
+  const int n = s.n_past;
+  from = std::clamp(from, 0, std::min(d.n_past, n));
+  if (from < n) {
+    const size_t HS = static_cast<size_t>(c.n_embd / c.n_head), KB = kernels::kKeyBlock;
+    // keys: whole blocks of KB positions (the block holding `from` is copied whole)
+    const size_t b0 = static_cast<size_t>(from) / KB, b1 = (static_cast<size_t>(n) + KB - 1) / KB;
+    for (int l = 0; l < c.n_layer; l++)
+      for (int h = 0; h < c.n_head; h++) {
+        const size_t ko = l * d.k_layer + h * d.k_head + b0 * HS * KB;
+        std::memcpy(d.key_cache.get() + ko, s.key_cache.get() + ko, (b1 - b0) * HS * KB * sizeof(float));
+        const size_t vo = l * d.v_layer + h * d.v_head + static_cast<size_t>(from) * HS;
+        std::memcpy(d.value_cache.get() + vo, s.value_cache.get() + vo,
+                    static_cast<size_t>(n - from) * HS * sizeof(float));
+      }
+  }
+  d.n_past = n;
+}
 void Session::set_attention_observer(AttentionObserver obs) { impl_->observer = std::move(obs); }
 
 // ---------------------------------------------------------------------------------------

@@ -79,6 +79,13 @@ class Session {
   /// Drops cached positions >= n (keeps the first n).
   void truncate(int n);
   int n_past() const;
+  /// Makes this cache a copy of `src`'s (a Session of the same Model): positions
+  /// [from, src.n_past()) are copied and n_past() becomes src.n_past(). The caller promises
+  /// that the first `from` positions already hold the same entries (a shared prefix, e.g. the
+  /// prompt), so only the part after it is copied: search decoding re-points its beams'
+  /// caches with this instead of evaluating again. `from` is clamped to [0, min(n_past(),
+  /// src.n_past())].
+  void copy_from(const Session& src, int from = 0);
 
   void set_attention_observer(AttentionObserver obs);
 

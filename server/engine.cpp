@@ -24,8 +24,15 @@ bool Job::done() const {
 }
 
 Engine::Engine(const Model& model, int parallel, size_t max_queue, const Tokenizer& tok)
-    : tok_(tok), engine_(model, parallel, tok), parallel_(parallel), max_queue_(max_queue) {
+    : tok_(tok), engine_(model, parallel, tok), parallel_(parallel), max_queue_(max_queue), model_(model) {
   thread_ = std::thread([this] { loop(); });
+}
+
+std::vector<generation::Hypothesis> Engine::search(const generation::Request& req,
+                                                   const generation::SearchParams& sp) {
+  std::lock_guard lock(search_mu_);
+  if (!searcher_) searcher_ = std::make_unique<generation::Searcher>(model_, tok_);
+  return searcher_->run(req, sp);
 }
 
 Engine::~Engine() { shutdown(); }

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "generation/batch.h"
+#include "generation/search.h"
 #include "server/api.h"
 
 namespace gpt2::server {
@@ -79,6 +80,11 @@ class Engine {
   EngineStatus status() const;
   const generation::ModelLimits& limits() const { return engine_.limits(); }
 
+  /// A search request (beams / penalty_alpha, docs/search.md), run on the calling thread on
+  /// the server's one Searcher: searches run one at a time, beside the batch engine.
+  std::vector<generation::Hypothesis> search(const generation::Request& req,
+                                             const generation::SearchParams& sp);
+
  private:
   void loop();
 
@@ -94,6 +100,9 @@ class Engine {
   std::unordered_set<uint64_t> handles_;    // their handles (for shutdown)
   size_t running_ = 0;                      // as of the last step
   std::thread thread_;
+  const Model& model_;
+  std::mutex search_mu_;
+  std::unique_ptr<generation::Searcher> searcher_;  // created by the first search
 };
 
 }  // namespace gpt2::server
