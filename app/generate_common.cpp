@@ -142,11 +142,7 @@ void add_logprob_summary(json& j, const Tokenizer& tok, std::span<const int32_t>
 
 void check_search_flags(const generation::SearchParams& sp, const sampling::SamplerParams& s,
                         const std::vector<std::string>& given, int num_samples) {
-  if (!sp.active()) {
-    if (sp.num_return > 1)
-      usage_error("--num-return {} needs --beams N (N >= {})", sp.num_return, sp.num_return);
-    return;
-  }
+  if (!sp.active()) return;
   const std::string what = sp.contrastive() ? "--penalty-alpha (contrastive search)"
                                             : fmt::format("--beams {} (beam search)", sp.beams);
   for (const auto& f : given) {
