@@ -169,5 +169,11 @@ print("ok   bad inputs")
 rc, out, err = run(["-m", tiny, "--prompt-ids", "5", "-n", "3", "--beams", "2", "--temperature", "0"])
 if rc != 0:
     bad(f"--beams with --temperature 0: exit {rc} {err}")
+# 8. gpt2 bench --beams 4: a tgN-beams4 row beside tgN
+p = subprocess.run([BIN, "bench", "-m", tiny, "-p", "0", "-n", "8", "-r", "1", "--beams", "4", "--format", "json"],
+                   capture_output=True)
+tests = [r["test"] for r in json.loads(p.stdout)["results"]] if p.returncode == 0 else p.stderr
+if tests != ["tg8", "tg8-beams4"]:
+    bad(f"bench --beams 4 rows: {tests}")
 sys.exit(1 if fail else 0)
 EOF
