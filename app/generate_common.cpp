@@ -101,7 +101,7 @@ json sample_json(const Tokenizer& tok, const generation::Sequence& r, const std:
     for (size_t i = 0; i < r.ids().size(); ++i)
       toks.push_back(token_logprobs_json(tok, r.ids()[i], r.logprobs()[i]));
     j["tokens"] = std::move(toks);
-    add_logprob_summary(j, tok, r.ids(), r.logprobs());
+    generation::add_logprob_summary(j, tok, r.ids(), r.logprobs());
   }
   return j;
 }
@@ -117,27 +117,9 @@ json hypothesis_json(const Tokenizer& tok, const generation::Hypothesis& h,
     for (size_t i = 0; i < h.ids.size() && i < h.logprobs.size(); ++i)
       toks.push_back(token_logprobs_json(tok, h.ids[i], h.logprobs[i]));
     j["tokens"] = std::move(toks);
-    add_logprob_summary(j, tok, h.ids, h.logprobs);
+    generation::add_logprob_summary(j, tok, h.ids, h.logprobs);
   }
   return j;
-}
-
-void add_logprob_summary(json& j, const Tokenizer& tok, std::span<const int32_t> ids,
-                         std::span<const generation::TokenLogprobs> logprobs) {
-  const generation::LogprobSummary s = generation::summarize_logprobs(ids, logprobs);
-  j["logprob_sum"] = s.sum;
-  if (s.count == 0) {
-    j["logprob_mean"] = nullptr;
-    j["confidence"] = nullptr;
-    j["min_token"] = nullptr;
-    return;
-  }
-  j["logprob_mean"] = s.mean;
-  j["confidence"] = s.confidence;
-  json m = token_json(tok, s.min_id);
-  m["logprob"] = s.min_logprob;
-  m["index"] = s.min_index;
-  j["min_token"] = std::move(m);
 }
 
 void check_search_flags(const generation::SearchParams& sp, const sampling::SamplerParams& s,

@@ -92,21 +92,15 @@ nlohmann::ordered_json token_logprobs_json(const Tokenizer& tok, int32_t id,
                                            const generation::TokenLogprobs& t);
 
 /// One finished sample of --format json (and of each --jsonl line): {"text", "ids",
-/// "finish_reason", "seed", "tokens"? (when the request asked for log-probabilities)}.
+/// "finish_reason", "seed", "tokens"? and generation::add_logprob_summary's fields (when the
+/// request asked for log-probabilities)}.
 nlohmann::ordered_json sample_json(const Tokenizer& tok, const generation::Sequence& r,
                                    const std::string& echo_text, bool with_logprobs);
 
 /// One searched sequence as a sample: {"text", "ids", "finish_reason", "score"? (beam
-/// search), "tokens"? and the summary fields with log-probabilities}.
+/// search), "tokens"? and, with log-probabilities, generation::add_logprob_summary's fields}.
 nlohmann::ordered_json hypothesis_json(const Tokenizer& tok, const generation::Hypothesis& h,
                                        const std::string& echo_text, bool with_logprobs);
-
-/// With log-probabilities, every sample's summary (docs/search.md): "logprob_sum",
-/// "logprob_mean", "confidence" = exp(mean), "min_token" {"id","text","logprob","index"}
-/// (null mean/confidence/min_token for a sample without tokens). Added to `j`.
-void add_logprob_summary(nlohmann::ordered_json& j, const Tokenizer& tok,
-                         std::span<const int32_t> ids,
-                         std::span<const generation::TokenLogprobs> logprobs);
 
 /// The search flags' usage errors: a search (--beams N > 1 or --penalty-alpha) refuses the
 /// sampling flags in `given` ("--temperature" only when > 0) and --num-samples > 1.

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/utf8.h"
+
 namespace gpt2::generation {
 
 LogprobSummary summarize_logprobs(std::span<const int32_t> ids,
@@ -25,6 +27,24 @@ LogprobSummary summarize_logprobs(std::span<const int32_t> ids,
     s.confidence = std::exp(s.mean);
   }
   return s;
+}
+
+void add_logprob_summary(fields::Json& j, const Tokenizer& tok, std::span<const int32_t> ids,
+                         std::span<const TokenLogprobs> logprobs) {
+  const LogprobSummary s = summarize_logprobs(ids, logprobs);
+  j["logprob_sum"] = s.sum;
+  if (s.count == 0) {
+    j["logprob_mean"] = nullptr;
+    j["confidence"] = nullptr;
+    j["min_token"] = nullptr;
+    return;
+  }
+  j["logprob_mean"] = s.mean;
+  j["confidence"] = s.confidence;
+  j["min_token"] = fields::Json{{"id", s.min_id},
+                                {"text", utf8_replace_invalid(tok.token_bytes(s.min_id))},
+                                {"logprob", s.min_logprob},
+                                {"index", s.min_index}};
 }
 
 }  // namespace gpt2::generation

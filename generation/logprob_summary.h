@@ -9,7 +9,9 @@
 #include <optional>
 #include <span>
 
+#include "core/json_fields.h"
 #include "generation/logprobs.h"
+#include "tokenizer/tokenizer.h"
 
 namespace gpt2::generation {
 
@@ -27,5 +29,12 @@ struct LogprobSummary {
 /// `logprobs[i]` belongs to `ids[i]` (equal sizes).
 LogprobSummary summarize_logprobs(std::span<const int32_t> ids,
                                   std::span<const TokenLogprobs> logprobs);
+
+/// The summary as the fields of a sample (generate's JSON) or a choice (serve's extension):
+/// "logprob_sum", "logprob_mean", "confidence", "min_token" {"id","text","logprob","index"}
+/// (text: the token's bytes as UTF-8 with replacement); mean, confidence and min_token are
+/// null for a sample without tokens. Added to `j` (an object).
+void add_logprob_summary(fields::Json& j, const Tokenizer& tok, std::span<const int32_t> ids,
+                         std::span<const TokenLogprobs> logprobs);
 
 }  // namespace gpt2::generation

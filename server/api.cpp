@@ -361,21 +361,7 @@ namespace {
 // "logprob_sum", "logprob_mean", "confidence" = exp(mean), "min_token" {"id","text","logprob","index"}.
 void add_extension_fields(json& j, const GenerationJob& job, const ChoiceResult& r, const Tokenizer& tok) {
   if (r.score) j["score"] = *r.score;
-  if (!job.logprobs) return;
-  const generation::LogprobSummary s = generation::summarize_logprobs(r.ids, r.logprobs);
-  j["logprob_sum"] = s.sum;
-  if (s.count == 0) {
-    j["logprob_mean"] = nullptr;
-    j["confidence"] = nullptr;
-    j["min_token"] = nullptr;
-    return;
-  }
-  j["logprob_mean"] = s.mean;
-  j["confidence"] = s.confidence;
-  j["min_token"] = json{{"id", s.min_id},
-                        {"text", utf8_replace_invalid(tok.token_bytes(s.min_id))},
-                        {"logprob", s.min_logprob},
-                        {"index", s.min_index}};
+  if (job.logprobs) generation::add_logprob_summary(j, tok, r.ids, r.logprobs);
 }
 
 // A whole (non-streamed) answer: the meta fields, choice(c, result) for each choice, usage.
