@@ -169,7 +169,15 @@ print("ok   bad inputs")
 rc, out, err = run(["-m", tiny, "--prompt-ids", "5", "-n", "3", "--beams", "2", "--temperature", "0"])
 if rc != 0:
     bad(f"--beams with --temperature 0: exit {rc} {err}")
-# 8. gpt2 bench --beams 4: a tgN-beams4 row beside tgN
+# 8. --stop ends a beam like EOS: cut before the stop string, the token kept in ids
+rc, out, err = run(["-m", tiny, "--prompt-ids", "17 42 5 88 23", "-n", "8", "--beams", "3", "--num-return", "3",
+                    "--stop", "W", "--early-stopping", "true", "--format", "json"])
+samples = json.loads(out)["samples"] if rc == 0 else []
+stops = [x for x in samples if x["finish_reason"] == "stop"]
+if not stops or any("W" in x["text"] for x in samples) or any(x["ids"][-1] != 54 for x in stops):
+    bad(f"--stop with --beams: {samples} {err}")
+
+# 9. gpt2 bench --beams 4: a tgN-beams4 row beside tgN
 p = subprocess.run([BIN, "bench", "-m", tiny, "-p", "0", "-n", "8", "-r", "1", "--beams", "4", "--format", "json"],
                    capture_output=True)
 tests = [r["test"] for r in json.loads(p.stdout)["results"]] if p.returncode == 0 else p.stderr
