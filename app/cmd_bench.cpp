@@ -3,6 +3,11 @@
 //   ppN: one batched eval of N seeded random tokens into an empty cache (all N tokens in one
 //        Session::eval call; only the last position's logits are computed, as llama-bench);
 //   tgN: N single-token evals starting from an empty cache (llama-bench's tg128).
+//   tgN-beamsB (with --beams B): beam search of B beams generating N tokens (EOS banned, so
+//        every run makes N steps) from a one-token prompt: generation::Searcher, one batched
+//        pass of the B beams per step plus the cache re-ordering; tokens/s counts the N
+//        steps, so tgN / tgN-beamsB is the cost of a beam of B per generated token against
+//        greedy decoding (docs/search.md, docs/speed.md).
 // Each (dtype, backend, threads) combination loads the model once (weights are mmapped, so this is
 // cheap; --dtype converts once at load), runs one untimed warm-up of each test, then -r
 // timed repetitions. Reported: median, min and max tokens/s over the repetitions.
@@ -22,6 +27,7 @@
 #include "core/error.h"
 #include "core/kernels/blas.h"
 #include "core/log.h"
+#include "generation/search.h"
 #include "models/model.h"
 
 namespace gpt2::app {
@@ -40,6 +46,7 @@ struct BenchParams {
   std::string dtypes = "f32";
   std::string backends = "auto";  // comma list
   std::string format = "table";
+  int beams = 0;  // > 0: also the tgN-beamsB test
 };
 
 struct Result {
@@ -142,7 +149,9 @@ int run_bench(const BenchParams& bp) {
   if (backends.empty()) usage_error("--backend: empty list");
   for (const auto& b : backends) kernels::parse_backend(b);  // usage error naming --backend
 
-  const int tests = (bp.n_prompt > 0) + (bp.n_gen > 0);
+  if (bp.beams < 0 || bp.beams == 1)
+    usage_error("--beams {} is out of range (must be >= 2; 0 = off)", bp.beams);
+  const int tests = (bp.n_prompt > 0) + (bp.n_gen > 0) + (bp.n_gen > 0 && bp.beams > 0);
   Progress progress(static_cast<int>(dtypes.size() * backends.size() * threads.size()) * tests *
                     (bp.reps + 1));
   std::vector<Result> results;
@@ -214,6 +223,23 @@ int run_bench(const BenchParams& bp) {
           });
           if (!ok) return static_cast<int>(ExitCode::Interrupted);
         }
+        if (bp.n_gen > 0 && bp.beams > 0) {
+          generation::Searcher searcher(*model);
+          generation::Request req;
+          req.prompt = {random_tokens(1)[0]};
+          req.ignore_eos = true;
+          generation::SearchParams sp;
+          sp.beams = bp.beams;
+          const std::string test = fmt::format("tg{}-beams{}", bp.n_gen, bp.beams);
+          const bool ok = measure(test, bp.n_gen, [&](bool warmup) {
+            req.max_tokens = warmup ? 2 : bp.n_gen;
+            const auto t0 = Clock::now();
+            searcher.run(req, sp);
+            const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+            return warmup ? s * bp.n_gen / 2 : s;
+          });
+          if (!ok) return static_cast<int>(ExitCode::Interrupted);
+        }
       }
     }
   }
@@ -264,6 +290,9 @@ Command add_bench_command(CLI::App& root) {
       ->capture_default_str();
   add_backend_option(sub, bp->backends, true);
   sub->add_option("--format", bp->format, "Output: table|json")->capture_default_str();
+  sub->add_option("--beams", bp->beams,
+                  "Also tgN-beamsB: beam search of B beams, N tokens (cost per token vs tgN; 0 = off)")
+      ->capture_default_str();
   sub->footer(
       "Tests follow llama-bench: ppN = one batched eval of N random tokens into an empty\n"
       "cache; tgN = N single-token evals from an empty cache. Rates are tokens/s.\n"

@@ -104,7 +104,10 @@ void check_flags(GenerateParams& gp) {
   gp.sp.order = sampling::parse_sampler_order(gp.samplers);
   for (const auto& b : gp.logit_bias) gp.sp.logit_bias.push_back(sampling::parse_logit_bias(b));
   sampling::validate(gp.sp);
-  warn_unused_samplers(gp.sp);
+  gp.search.early_stopping = generation::parse_early_stopping(gp.early_stopping);
+  generation::validate_search(gp.search, gp.sp);
+  check_search_flags(gp.search, gp.sp, gp.sampling_flags_given, gp.num_samples);
+  if (!gp.search.active()) warn_unused_samplers(gp.sp);
 }
 
 // The prompt's ids: --prompt-ids, or TEXT / -f / stdin encoded under --special (none: empty).
@@ -185,6 +188,52 @@ void write_summary(const GenerateParams& gp, const Model& model, const Tokenizer
   write_stdout(fields::dump(doc) + "\n");
 }
 
+// --beams / --penalty-alpha: the search's returned sequences, best first, printed at the end
+// (a search cannot stream: the best beam is known only when it is over). text: each
+// sequence (after the prompt with --echo), a blank line after each when several are
+// returned; jsonl: a "sample" line each, then "done"; json: every one in "samples".
+int run_search(const GenerateParams& gp, const Model& model, const Tokenizer& tok,
+               const std::vector<int32_t>& prompt, const RequestSettings& settings,
+               const std::string& echo_text, size_t n_prompt_window, double load_ms) {
+  generation::Searcher searcher(model, tok);
+  const auto hyps = searcher.run(make_request(prompt, settings, 0), settings.search,
+                                 [] { return interrupted(); });
+  const bool with_lp = gp.logprobs > 0;
+  if (gp.format == "text") {
+    for (const auto& h : hyps) {
+      write_stdout(echo_text + utf8_replace_invalid(h.text));
+      if (hyps.size() > 1) write_stdout("\n\n");
+    }
+  } else {
+    const generation::Stats& st = searcher.stats();
+    json samples = json::array();
+    for (size_t i = 0; i < hyps.size(); ++i) {
+      json j = hypothesis_json(tok, hyps[i], echo_text, with_lp);
+      if (gp.format == "jsonl") {
+        json ev = {{"event", "sample"}, {"sample", i}};
+        ev.update(j);
+        write_stdout(fields::dump(ev) + "\n");
+      }
+      samples.push_back(std::move(j));
+    }
+    json doc = gp.format == "json"
+                   ? json{{"model", model.name()}, {"seed", settings.seed}, {"prompt_ids", prompt},
+                          {"samples", std::move(samples)}}
+                   : json{{"event", "done"}, {"model", model.name()}, {"seed", settings.seed},
+                          {"prompt_ids", prompt}};
+    doc["timings"] = json{{"load_ms", load_ms},
+                          {"prompt_tokens", st.prompt_tokens},
+                          {"prompt_ms", st.prompt_ms},
+                          {"generated_tokens", st.generated_tokens},
+                          {"generation_ms", st.generation_ms}};
+    write_stdout(fields::dump(doc) + "\n");
+  }
+  report_timings(searcher.stats(), load_ms, n_prompt_window, gp.stats);
+  const bool was_interrupted =
+      !hyps.empty() && hyps.front().finish == generation::FinishReason::Interrupted;
+  return was_interrupted ? static_cast<int>(ExitCode::Interrupted) : 0;
+}
+
 int run_generate(GenerateParams& gp) {
   const Tokenizer& tok = Tokenizer::gpt2();
   check_flags(gp);
@@ -217,9 +266,12 @@ int run_generate(GenerateParams& gp) {
   else
     log::info("seed: {}", seed);
 
-  generation::Generator gen(*model, tok);
   const std::string echo_text =
       gp.echo && !unconditional ? utf8_replace_invalid(tok.decode(prompt)) : std::string();
+  if (gp.search.active())
+    return run_search(gp, *model, tok, prompt, settings_of(gp, seed), echo_text, n_prompt_window,
+                      load_ms);
+  generation::Generator gen(*model, tok);
   bool was_interrupted = false;
   const std::vector<generation::Sequence> results =
       run_samples(gp, gen, tok, prompt, settings_of(gp, seed), echo_text, was_interrupted);
@@ -309,8 +361,26 @@ Command add_generate_command(CLI::App& root) {
   sub->add_option("--batch", p.batch, "With --jsonl: sequences decoded together (>= 1)")
       ->capture_default_str()
       ->each([gp](const std::string&) { gp->batch_given = true; });
+  sub->add_option("--beams", p.search.beams,
+                  "Beam search with N beams (Hugging Face num_beams; 1 = off; docs/search.md)")
+      ->capture_default_str();
+  sub->add_option("--length-penalty", p.search.length_penalty,
+                  "Beam search: a finished beam scores sum_logprobs / length^X")
+      ->capture_default_str();
+  sub->add_option("--early-stopping", p.early_stopping,
+                  "Beam search: true | false | never (Hugging Face's meanings)")
+      ->capture_default_str();
+  sub->add_option("--num-return", p.search.num_return,
+                  "Beam search: return the N best sequences (<= --beams)")
+      ->capture_default_str();
+  sub->add_option("--penalty-alpha", p.search.penalty_alpha,
+                  "Contrastive search with --top-k K candidates: (1-A)p - A max cos-similarity");
   sub->add_flag("--stats", p.stats, "Load time and tokens/s on stderr");
-  c.run = [gp]() -> int { return run_generate(*gp); };
+  c.run = [gp, sub]() -> int {
+    for (const char* f : {"--temperature", "--top-k", "--top-p", "--min-p", "--typical-p"})
+      if (sub->count(f) > 0) gp->sampling_flags_given.push_back(f);
+    return run_generate(*gp);
+  };
   return c;
 }
 

@@ -1,11 +1,14 @@
 // What gpt2 generate and generate --jsonl share (see generate_common.h).
 #include "app/generate_common.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "app/inspect_util.h"  // token_json
+#include "core/error.h"
 #include "core/log.h"
 #include "core/utf8.h"
+#include "generation/logprob_summary.h"
 
 namespace gpt2::app {
 
@@ -20,6 +23,7 @@ RequestSettings settings_of(const GenerateParams& gp, uint64_t seed) {
   s.ignore_eos = gp.ignore_eos;
   s.logprobs = gp.logprobs;
   s.n = gp.num_samples;
+  s.search = gp.search;
   return s;
 }
 
@@ -97,8 +101,46 @@ json sample_json(const Tokenizer& tok, const generation::Sequence& r, const std:
     for (size_t i = 0; i < r.ids().size(); ++i)
       toks.push_back(token_logprobs_json(tok, r.ids()[i], r.logprobs()[i]));
     j["tokens"] = std::move(toks);
+    generation::add_logprob_summary(j, tok, r.ids(), r.logprobs());
   }
   return j;
+}
+
+json hypothesis_json(const Tokenizer& tok, const generation::Hypothesis& h,
+                     const std::string& echo_text, bool with_logprobs) {
+  json j = {{"text", echo_text + utf8_replace_invalid(h.text)},
+            {"ids", h.ids},
+            {"finish_reason", generation::finish_reason_name(h.finish)}};
+  if (h.score) j["score"] = *h.score;
+  if (with_logprobs) {
+    json toks = json::array();
+    for (size_t i = 0; i < h.ids.size() && i < h.logprobs.size(); ++i)
+      toks.push_back(token_logprobs_json(tok, h.ids[i], h.logprobs[i]));
+    j["tokens"] = std::move(toks);
+    generation::add_logprob_summary(j, tok, h.ids, h.logprobs);
+  }
+  return j;
+}
+
+void check_search_flags(const generation::SearchParams& sp, const sampling::SamplerParams& s,
+                        const std::vector<std::string>& given, int num_samples) {
+  if (!sp.active()) return;
+  const std::string what = sp.contrastive() ? "--penalty-alpha (contrastive search)"
+                                            : fmt::format("--beams {} (beam search)", sp.beams);
+  for (const auto& f : given) {
+    if (f == "--temperature" && s.temperature <= 0) continue;  // greedy: consistent
+    if (f == "--top-k" && sp.contrastive()) continue;          // K candidates
+    usage_error("{} cannot be combined with {}: it is a sampling flag and a search does not "
+                "sample",
+                f == "--temperature" ? fmt::format("--temperature {}", s.temperature) : f, what);
+  }
+  if (sp.contrastive() && std::find(given.begin(), given.end(), "--top-k") == given.end())
+    usage_error("--penalty-alpha needs --top-k K (K > 1): contrastive search picks among the K "
+                "most likely tokens");
+  if (num_samples > 1)
+    usage_error("--num-samples {} cannot be combined with {}: a search gives the same result "
+                "every time (use --num-return N for the N best beams)",
+                num_samples, what);
 }
 
 }  // namespace gpt2::app

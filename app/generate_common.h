@@ -21,6 +21,7 @@
 #include "app/input.h"
 #include "app/model_options.h"
 #include "generation/generation.h"
+#include "generation/search.h"
 #include "sampling/sampler.h"
 #include "tokenizer/tokenizer.h"
 
@@ -46,6 +47,12 @@ struct GenerateParams {
   bool jsonl = false;  // --jsonl: one request per stdin line (app/generate_jsonl.h)
   int batch = 16;      // --batch: sequences decoded together with --jsonl
   bool batch_given = false;
+  // search decoding (generation/search.h): --beams, --length-penalty, --early-stopping,
+  // --num-return, --penalty-alpha; early_stopping parsed into search by check_flags
+  generation::SearchParams search;
+  std::string early_stopping = "false";
+  // the sampling flags given on the command line (a search refuses them)
+  std::vector<std::string> sampling_flags_given;
 };
 
 struct RequestSettings {
@@ -56,6 +63,7 @@ struct RequestSettings {
   bool ignore_eos = false;
   int logprobs = 0;
   int n = 1;  // samples
+  generation::SearchParams search;  // active(): the request is searched, not sampled
 };
 
 /// The command-line settings (sampler order and logit bias already parsed into gp.sp).
@@ -84,8 +92,19 @@ nlohmann::ordered_json token_logprobs_json(const Tokenizer& tok, int32_t id,
                                            const generation::TokenLogprobs& t);
 
 /// One finished sample of --format json (and of each --jsonl line): {"text", "ids",
-/// "finish_reason", "seed", "tokens"? (when the request asked for log-probabilities)}.
+/// "finish_reason", "seed", "tokens"? and generation::add_logprob_summary's fields (when the
+/// request asked for log-probabilities)}.
 nlohmann::ordered_json sample_json(const Tokenizer& tok, const generation::Sequence& r,
                                    const std::string& echo_text, bool with_logprobs);
+
+/// One searched sequence as a sample: {"text", "ids", "finish_reason", "score"? (beam
+/// search), "tokens"? and, with log-probabilities, generation::add_logprob_summary's fields}.
+nlohmann::ordered_json hypothesis_json(const Tokenizer& tok, const generation::Hypothesis& h,
+                                       const std::string& echo_text, bool with_logprobs);
+
+/// The search flags' usage errors: a search (--beams N > 1 or --penalty-alpha) refuses the
+/// sampling flags in `given` ("--temperature" only when > 0) and --num-samples > 1.
+void check_search_flags(const generation::SearchParams& sp, const sampling::SamplerParams& s,
+                        const std::vector<std::string>& given, int num_samples);
 
 }  // namespace gpt2::app

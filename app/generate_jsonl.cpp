@@ -38,7 +38,9 @@ struct Line {
 // The fields a line may give (docs/cli.md); any other draws one warning.
 constexpr std::initializer_list<const char*> kLineFields = {
     "id", "prompt", "prompt_ids", "max_tokens", "temperature", "top_k", "top_p", "min_p",
-    "seed", "stop", "logprobs", "n"};
+    "seed", "stop", "logprobs", "n",
+    // search decoding (generation/search.h read_search_fields)
+    "beams", "length_penalty", "early_stopping", "num_return", "penalty_alpha"};
 
 // The line's settings: the command line's, overridden by the fields given (core/json_fields.h
 // rules, the sampler fields' ranges from sampling's table). Without "seed" and without
@@ -54,6 +56,12 @@ RequestSettings line_settings(const ojson& j, RequestSettings s, bool random_see
     if (auto v = o.stop()) s.stop = std::move(*v);
     if (auto v = o.integer("logprobs", 0, kIntMax)) s.logprobs = static_cast<int>(*v);
     if (auto v = o.integer("n", 1, kMaxSamplesPerLine)) s.n = static_cast<int>(*v);
+    generation::read_search_fields(o, s.search);
+    generation::validate_search(s.search, s.sampler);
+    if (s.search.active() && s.n > 1)
+      throw ParamError("n", std::to_string(s.n),
+                       {"cannot be combined with a search (it gives the same result every time; "
+                        "use num_return for the best beams)"});
   } catch (const ParamError& e) {
     throw LineError(line_message(e));
   }
@@ -103,6 +111,18 @@ int run_generate_jsonl(const GenerateParams& gp, const Model& model, double load
                   });
     ++L.submitted;
   };
+  // A searched line (beams / penalty_alpha) runs at once on its own Searcher, beside the
+  // batch (its beams are one batched pass per step of their own): docs/search.md.
+  std::unique_ptr<generation::Searcher> searcher;
+  const auto run_search = [&](Line& L) {
+    if (!searcher) searcher = std::make_unique<generation::Searcher>(model, tok);
+    const auto hyps = searcher->run(make_request(L.prompt, L.s, 0), L.s.search,
+                                    [] { return interrupted(); });
+    L.samples.clear();
+    for (const auto& h : hyps) L.samples.push_back(hypothesis_json(tok, h, L.echo_text, L.s.logprobs > 0));
+    finish_line(L);
+  };
+
   // One input line: answered with an error at once, or its first sample submitted.
   const auto take_line = [&](const std::string& text) {
     const size_t index = out.add();
@@ -121,6 +141,17 @@ int run_generate_jsonl(const GenerateParams& gp, const Model& model, double load
       L->prompt = generation::effective_prompt(std::move(prompt), lim);
       L->warning = context_warning(L->prompt, lim);
       L->samples.resize(static_cast<size_t>(L->s.n));
+      if (L->s.search.active()) {
+        Line& raw = *L;
+        live.emplace(index, std::move(L));
+        try {
+          run_search(raw);
+        } catch (...) {
+          live.erase(index);
+          throw;
+        }
+        return;
+      }
       submit_one(*L);  // Sequence's own checks: a refused request is this line's error
     } catch (const LineError& e) {
       ++n_bad;

@@ -30,6 +30,12 @@ constexpr std::pair<std::string_view, std::string_view> kFlags[] = {
     {"logprobs", "--logprobs"},
     {"stop", "--stop"},
     {"seed", "--seed"},
+    // search decoding (generation/search.h SearchParams)
+    {"beams", "--beams"},
+    {"length_penalty", "--length-penalty"},
+    {"early_stopping", "--early-stopping"},
+    {"num_return", "--num-return"},
+    {"penalty_alpha", "--penalty-alpha"},
     // input, tokenizer, model
     {"prompt_ids", "--prompt-ids"},
     {"special", "--special"},

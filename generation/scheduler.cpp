@@ -55,7 +55,7 @@ bool Scheduler::step(JobSource& source) {
       s.session = std::make_unique<Session>(model_);
     else if (in.reset)
       s.session->reset();
-    items_.push_back(BatchItem{s.session.get(), in.tokens, in.all_logits});
+    items_.push_back(BatchItem{s.session.get(), in.tokens, in.all_logits, in.hidden});
     item_slot_.push_back(&s);
   }
   if (items_.empty()) return did;

@@ -42,6 +42,7 @@ class Job {
     std::span<const int32_t> tokens;  // appended to the cache; valid until consume()
     bool reset = false;               // empty the cache first
     bool all_logits = false;          // logits of every token, else of the last one only
+    HiddenStates* hidden = nullptr;   // optional: hidden states to fill (models/model.h)
   };
   virtual ~Job() = default;
   /// No pass needed any more: the job leaves its slot.

@@ -16,6 +16,10 @@
 //     x  += fch · mlp.c_proj + b                                     matmul+residual
 //   xn = layernorm(x; ln_f);  logits = xn · lm_headᵀ                 matmul       (T|1,V)
 //
+// Hidden states (model.h HiddenStates): x is copied out after the encoder (layer 0) and after
+// each block (layer l), and ln_f is applied to every token's row for kLnF; the LM head may be
+// skipped. No position embeddings (Session::set_position_embeddings(false)): x = wte[tokens].
+//
 // Kernels: core/kernels/kernels.h — the matrix products read the weights in the --dtype chosen at load
 // (f32 views of the mapping, or f16/bf16/q8 panels), with the bias and the following step
 // fused: c_attn stores, attn.c_proj and mlp.c_proj add straight into the residual stream x,
@@ -50,13 +54,17 @@ namespace {
 // ---------------------------------------------------------------------------------------
 // kernels
 
-// out (T,C) = wte[inp[t]] + wpe[pos0 + t]
+// out (T,C) = wte[inp[t]] + wpe[pos0 + t]   (wpe null: wte[inp[t]] alone)
 void encoder_forward(float* out, const int32_t* inp, const float* wte, const float* wpe, int pos0,
                      int T, int C) {
   for (int t = 0; t < T; t++) {
     const float* te = wte + static_cast<size_t>(inp[t]) * C;
-    const float* pe = wpe + static_cast<size_t>(pos0 + t) * C;
     float* o = out + static_cast<size_t>(t) * C;
+    if (!wpe) {
+      std::memcpy(o, te, static_cast<size_t>(C) * sizeof(float));
+      continue;
+    }
+    const float* pe = wpe + static_cast<size_t>(pos0 + t) * C;
     for (int i = 0; i < C; i++) o[i] = te[i] + pe[i];
   }
 }
@@ -113,6 +121,7 @@ struct Session::Impl {
   Cache key_cache, value_cache;
   size_t k_layer = 0, k_head = 0, v_layer = 0, v_head = 0;  // strides in floats
   AttentionObserver observer;
+  bool position_embeddings = true;
 
   explicit Impl(const Model::Impl& model) : m(model) {
     const ModelConfig& c = m.cfg;
@@ -138,6 +147,14 @@ struct Session::Impl {
       usage_error("{} + {} tokens exceed the model's context of {} positions", n_past,
                   tokens.size(), c.n_positions);
   }
+  // Refuses a hidden-state layer outside 0..L and kLnF (ParamError "layer").
+  void check(const HiddenStates* hidden) const {
+    if (!hidden) return;
+    for (int l : hidden->layers)
+      if (l != HiddenStates::kLnF && (l < 0 || l > m.cfg.n_layer))
+        param_error("layer", l,
+                    fmt::format("is out of range (the model has layers 0..{})", m.cfg.n_layer));
+  }
 };
 
 namespace {
@@ -150,6 +167,7 @@ struct Part {
   const int32_t* tok;
   int T;           // tokens
   bool all_logits;
+  HiddenStates* hidden = nullptr;  // hidden states to copy out, if any
   int row0 = 0;    // first row in the pass
   int pos0 = 0;    // s->n_past before the pass
   int lrow0 = 0;   // first logits row
@@ -159,7 +177,7 @@ struct Part {
 constexpr int kRowBlock = 16;  // layernorm rows per task
 
 // The GPT-2 forward pass over `parts` (ordered: decode parts first), with `run` as scratch.
-// Fills run.logits and each part's lrow0/lrows.
+// Fills run.logits and each part's lrow0/lrows, and the hidden states parts ask for.
 void forward(const Model::Impl& m, RunState& run, std::span<Part> parts,
              const AttentionObserver* observer) {
   const ModelConfig& cfg = m.cfg;
@@ -197,9 +215,29 @@ void forward(const Model::Impl& m, RunState& run, std::span<Part> parts,
       for (int t0 = 0; t0 < parts[pi].T; t0 += kQueryBlock)
         tasks.push_back({pi, h, t0, std::min(parts[pi].T, t0 + kQueryBlock)});
 
+  // hidden states: layer l's rows of x copied into each part's HiddenStates that asks for it
+  for (const Part& p : parts)
+    if (p.hidden) {
+      p.hidden->n_tokens = p.T;
+      p.hidden->n_embd = C;
+      p.hidden->data.resize(p.hidden->layers.size() * p.T * static_cast<size_t>(C));
+    }
+  auto record = [&](int layer, const float* rows) {  // rows (T,C) of the pass
+    for (const Part& p : parts) {
+      if (!p.hidden) continue;
+      for (size_t k = 0; k < p.hidden->layers.size(); k++)
+        if (p.hidden->layers[k] == layer)
+          std::memcpy(p.hidden->data.data() + k * p.T * static_cast<size_t>(C),
+                      rows + static_cast<size_t>(p.row0) * C,
+                      static_cast<size_t>(p.T) * C * sizeof(float));
+    }
+  };
+
   float* x = run.x.data();
   for (const Part& p : parts)
-    encoder_forward(x + static_cast<size_t>(p.row0) * C, p.tok, w.wte, w.wpe, p.pos0, p.T, C);
+    encoder_forward(x + static_cast<size_t>(p.row0) * C, p.tok, w.wte,
+                    p.s->position_embeddings ? w.wpe : nullptr, p.pos0, p.T, C);
+  record(0, x);
   for (int l = 0; l < L; l++) {
     const LayerWeights& lw = w.h[l];
     const LayerMatrices& mw = m.mat[l];
@@ -253,13 +291,26 @@ void forward(const Model::Impl& m, RunState& run, std::span<Part> parts,
                     pool, D);
     kernels::matmul(mw.fc_proj, run.fch.data(), F, T, x, C, lw.fc_proj_b, Epilogue::Accumulate,
                     pool, D);
+    record(l + 1, x);
+  }
+  // ln_f of every token, for the parts that ask for it (the same per-row layernorm as below)
+  for (const Part& p : parts) {
+    if (!p.hidden) continue;
+    for (size_t k = 0; k < p.hidden->layers.size(); k++)
+      if (p.hidden->layers[k] == HiddenStates::kLnF)
+        layernorm_rows(p.hidden->data.data() + k * p.T * static_cast<size_t>(C),
+                       x + static_cast<size_t>(p.row0) * C, w.ln_f_w, w.ln_f_b, p.T);
   }
   // Final layernorm and the LM head, only for the rows asked for (a part's last row, or all
   // of them): parts with fewer than kGemmMinT logits rows first (decode rows of the head).
   int rows = 0, HD = 0;
   for (bool decode : {true, false})
     for (Part& p : parts) {
-      const int lr = p.all_logits ? p.T : 1;
+      const int lr = p.hidden && !p.hidden->logits ? 0 : p.all_logits ? p.T : 1;
+      if (lr == 0) {
+        p.lrow0 = p.lrows = 0;
+        continue;
+      }
       if ((lr < kernels::kGemmMinT) != decode) continue;
       p.lrow0 = rows;
       p.lrows = lr;
@@ -270,8 +321,9 @@ void forward(const Model::Impl& m, RunState& run, std::span<Part> parts,
     }
   if (run.logits.size() < static_cast<size_t>(rows) * V)
     run.logits.resize(static_cast<size_t>(rows) * V);
-  kernels::matmul(m.head, run.xn.data(), C, rows, run.logits.data(), V, nullptr,
-                  Epilogue::Store, pool, HD);
+  if (rows > 0)
+    kernels::matmul(m.head, run.xn.data(), C, rows, run.logits.data(), V, nullptr,
+                    Epilogue::Store, pool, HD);
   for (const Part& p : parts) p.s->n_past += p.T;
 }
 
@@ -280,10 +332,19 @@ void forward(const Model::Impl& m, RunState& run, std::span<Part> parts,
 Session::Session(const Model& model) : impl_(std::make_unique<Impl>(*model.impl_)) {}
 Session::~Session() = default;
 
-std::span<const float> Session::eval(std::span<const int32_t> tokens, bool all_logits) {
-  if (tokens.empty()) return {};
+std::span<const float> Session::eval(std::span<const int32_t> tokens, bool all_logits,
+                                     HiddenStates* hidden) {
+  impl_->check(hidden);
+  if (tokens.empty()) {
+    if (hidden) {
+      hidden->n_tokens = 0;
+      hidden->n_embd = impl_->m.cfg.n_embd;
+      hidden->data.clear();
+    }
+    return {};
+  }
   impl_->check(tokens);
-  Part part{impl_.get(), tokens.data(), static_cast<int>(tokens.size()), all_logits};
+  Part part{impl_.get(), tokens.data(), static_cast<int>(tokens.size()), all_logits, hidden};
   forward(impl_->m, impl_->run, std::span<Part>(&part, 1),
           impl_->observer ? &impl_->observer : nullptr);
   return {impl_->run.logits.data(), static_cast<size_t>(part.lrows) * impl_->m.cfg.vocab_size};
@@ -292,7 +353,31 @@ std::span<const float> Session::eval(std::span<const int32_t> tokens, bool all_l
 void Session::reset() { impl_->n_past = 0; }
 void Session::truncate(int n) { impl_->n_past = std::clamp(n, 0, impl_->n_past); }
 int Session::n_past() const { return impl_->n_past; }
+
+void Session::copy_from(const Session& src, int from) {
+  Impl& d = *impl_;
+  const Impl& s = *src.impl_;
+  if (&d == &s) return;
+  const ModelConfig& c = d.m.cfg;
+  const int n = s.n_past;
+  from = std::clamp(from, 0, std::min(d.n_past, n));
+  if (from < n) {
+    const size_t HS = static_cast<size_t>(c.n_embd / c.n_head), KB = kernels::kKeyBlock;
+    // keys: whole blocks of KB positions (the block holding `from` is copied whole)
+    const size_t b0 = static_cast<size_t>(from) / KB, b1 = (static_cast<size_t>(n) + KB - 1) / KB;
+    for (int l = 0; l < c.n_layer; l++)
+      for (int h = 0; h < c.n_head; h++) {
+        const size_t ko = l * d.k_layer + h * d.k_head + b0 * HS * KB;
+        std::memcpy(d.key_cache.get() + ko, s.key_cache.get() + ko, (b1 - b0) * HS * KB * sizeof(float));
+        const size_t vo = l * d.v_layer + h * d.v_head + static_cast<size_t>(from) * HS;
+        std::memcpy(d.value_cache.get() + vo, s.value_cache.get() + vo,
+                    static_cast<size_t>(n - from) * HS * sizeof(float));
+      }
+  }
+  d.n_past = n;
+}
 void Session::set_attention_observer(AttentionObserver obs) { impl_->observer = std::move(obs); }
+void Session::set_position_embeddings(bool on) { impl_->position_embeddings = on; }
 
 // ---------------------------------------------------------------------------------------
 // Batch
@@ -335,6 +420,10 @@ std::vector<std::span<const float>> Batch::eval(std::span<const BatchItem> items
       if (items[j].session == it.session)
         usage_error("batch items {} and {} share one Session", j, i);
     it.session->impl_->check(it.tokens);
+    it.session->impl_->check(it.hidden);
+    for (size_t j = 0; j < i; j++)
+      if (it.hidden && items[j].hidden == it.hidden)
+        usage_error("batch items {} and {} share one HiddenStates", j, i);
   }
   // decode parts (fewer than kGemmMinT tokens) first, each group in item order
   b.parts.clear();
@@ -344,9 +433,18 @@ std::vector<std::span<const float>> Batch::eval(std::span<const BatchItem> items
     for (size_t i = 0; i < items.size(); i++) {
       const BatchItem& it = items[i];
       const int T = static_cast<int>(it.tokens.size());
-      if (T == 0 || (T < kernels::kGemmMinT) != decode) continue;
+      if (T == 0) {
+        if (decode && it.hidden) {
+          it.hidden->n_tokens = 0;
+          it.hidden->n_embd = b.m.cfg.n_embd;
+          it.hidden->data.clear();
+        }
+        continue;
+      }
+      if ((T < kernels::kGemmMinT) != decode) continue;
       b.part_of[i] = static_cast<int>(b.parts.size());
-      b.parts.push_back(Part{it.session->impl_.get(), it.tokens.data(), T, it.all_logits});
+      b.parts.push_back(
+          Part{it.session->impl_.get(), it.tokens.data(), T, it.all_logits, it.hidden});
       if (decode) n_decode++;
     }
   std::vector<std::span<const float>> out(items.size());

@@ -51,6 +51,33 @@ void check_load_options(const LoadOptions& opts);
 
 class Model;
 
+/// Hidden states of a forward pass (transformers' `output_hidden_states`), copied out while
+/// the pass runs; ask for them with Session::eval(…, &hs) or BatchItem::hidden.
+///
+/// Layers are numbered as transformers numbers `hidden_states`: 0 = the input to the first
+/// block (wte[token] + wpe[position]), l = 1…n_layer the output of block l (the residual
+/// stream), and kLnF = after the final layernorm ln_f (transformers' `last_hidden_state`,
+/// the rows the LM head reads). Where transformers' last entry of `hidden_states` has ln_f
+/// applied, here layer n_layer is the block's raw output and kLnF is the ln_f one.
+///
+/// Bits: a token's hidden states are computed by the same operations as its logits, so they
+/// are bit-identical alone (Session::eval) or in any Batch, and for any thread count.
+struct HiddenStates {
+  static constexpr int kLnF = -1;
+  /// What to record, in this order: each 0…n_layer or kLnF (else ParamError "layer").
+  std::vector<int> layers;
+  /// false: skip the LM head (eval returns no logits; embeddings need none).
+  bool logits = true;
+  /// Filled by eval: data[k][t][c] for layers[k], each token t of the pass, c < n_embd.
+  int n_tokens = 0, n_embd = 0;
+  std::vector<float> data;
+  /// The hidden state of layers[k] at token t of the pass (n_embd floats).
+  std::span<const float> row(size_t k, int t) const {
+    return {data.data() + (k * n_tokens + static_cast<size_t>(t)) * n_embd,
+            static_cast<size_t>(n_embd)};
+  }
+};
+
 /// Called during a forward pass with the attention weights of one layer:
 /// probs is [NH, T_query, T_key] row-major for the tokens of this batch (query rows are
 /// absolute positions pos0..pos0+T-1; each row has n_past+T keys of which the first
@@ -72,15 +99,29 @@ class Session {
   /// returns their logits: [T, V] if all_logits, else [1, V] for the last token.
   /// The span stays valid until the next call. Throws usage_error if an id is >= V, or
   /// if n_past()+T > P (the caller handles context overflow, see app/).
-  std::span<const float> eval(std::span<const int32_t> tokens, bool all_logits = false);
+  /// `hidden` (optional): also fills the hidden states it asks for (see HiddenStates).
+  std::span<const float> eval(std::span<const int32_t> tokens, bool all_logits = false,
+                              HiddenStates* hidden = nullptr);
 
   /// Forgets the cache (n_past = 0).
   void reset();
   /// Drops cached positions >= n (keeps the first n).
   void truncate(int n);
   int n_past() const;
+  /// Makes this cache a copy of `src`'s (a Session of the same Model): positions
+  /// [from, src.n_past()) are copied and n_past() becomes src.n_past(). The caller promises
+  /// that the first `from` positions already hold the same entries (a shared prefix, e.g. the
+  /// prompt), so only the part after it is copied: search decoding re-points its beams'
+  /// caches with this instead of evaluating again. `from` is clamped to [0, min(n_past(),
+  /// src.n_past())].
+  void copy_from(const Session& src, int from = 0);
 
   void set_attention_observer(AttentionObserver obs);
+
+  /// false: run without position embeddings (layer 0 = wte[token] alone; the ablation that
+  /// shows what wpe does). Applies to this Session's later passes, alone or in a Batch.
+  /// Default true.
+  void set_position_embeddings(bool on);
 
   struct Impl;  // models/forward.cpp only
 
@@ -94,6 +135,7 @@ struct BatchItem {
   Session* session = nullptr;       // its KV cache (every item a different Session)
   std::span<const int32_t> tokens;  // appended at positions session->n_past() ..
   bool all_logits = false;          // logits of every token, else of the last one only
+  HiddenStates* hidden = nullptr;   // optional: hidden states to fill (every item its own)
 };
 
 /// One forward pass for several Sessions of one Model together: every weight matrix is read
@@ -103,7 +145,8 @@ struct BatchItem {
 /// Batch invariance: an item's logits are bit-identical to what session->eval(tokens,
 /// all_logits) alone gives, whatever else is in the pass and for any thread count (core/
 /// kernels.h: an item of fewer than kGemmMinT tokens is made of decode rows, a longer one of
-/// prompt rows, alone or batched). Attention observers are not called from a batch.
+/// prompt rows, alone or batched); so are its hidden states. Attention observers are not
+/// called from a batch.
 class Batch {
  public:
   explicit Batch(const Model& model);
@@ -112,7 +155,7 @@ class Batch {
   Batch& operator=(const Batch&) = delete;
 
   /// Returns each item's logits, [T,V] with all_logits, else [1,V] (empty for an item with
-  /// no tokens), valid until the next eval() of this Batch. Throws usage_error as
+  /// no tokens or with hidden->logits false), valid until the next eval() of this Batch. Throws usage_error as
   /// Session::eval does (an id >= V, or past the context), before anything is evaluated.
   std::vector<std::span<const float>> eval(std::span<const BatchItem> items);
 

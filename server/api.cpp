@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/json_fields.h"
 #include "core/utf8.h"
+#include "generation/logprob_summary.h"
 #include "sampling/request_fields.h"
 #include "tokenizer/chat.h"
 
@@ -35,13 +36,24 @@ void finish_job(GenerationJob& job, const Object& body, const ModelInfo& m, uint
   const uint64_t seed = body.seed().value_or(random_seed);
   const sampling::SamplerParams sp = sampler_params(body.json(), m.limits.n_vocab);
   const bool ignore_eos = body.boolean("ignore_eos").value_or(false);
+  generation::read_search_fields(body, job.search, /*with_num_return=*/false);
+  if (job.search.active()) {
+    const int most = job.search.contrastive() ? 1 : job.search.beams;
+    if (job.n > most)
+      bad_request("n", "invalid_value",
+                  fmt::format("'n' = {} is more than a search returns ({}: one sequence per beam)", job.n, most));
+    job.search.num_return = job.n;
+    generation::validate_search(job.search, sp);
+    if (job.stream)
+      bad_request("stream", "unsupported_value", "'stream' cannot be combined with a search ('beams' or 'penalty_alpha')");
+  }
   for (const auto& p : job.prompts)
     if (generation::prompt_window(p, m.limits).size() < p.size())
       bad_request(prompt_field, "context_length_exceeded",
                   fmt::format("the prompt has {} tokens, more than the model's context ({})", p.size(),
                               m.limits.n_ctx));
   for (size_t i = 0; i < job.prompts.size(); ++i) {
-    for (int j = 0; j < job.n; ++j) {
+    for (int j = 0; j < (job.search.active() ? 1 : job.n); ++j) {
       generation::Request r;
       r.prompt = job.prompts[i];
       r.max_tokens = static_cast<int>(max_tokens.value_or(
@@ -345,6 +357,13 @@ json chat_logprobs(const Tokenizer& tok, std::span<const int32_t> ids,
 
 namespace {
 
+// A choice's extension fields (docs/search.md): "score" of a searched sequence; with logprobs,
+// "logprob_sum", "logprob_mean", "confidence" = exp(mean), "min_token" {"id","text","logprob","index"}.
+void add_extension_fields(json& j, const GenerationJob& job, const ChoiceResult& r, const Tokenizer& tok) {
+  if (r.score) j["score"] = *r.score;
+  if (job.logprobs) generation::add_logprob_summary(j, tok, r.ids, r.logprobs);
+}
+
 // A whole (non-streamed) answer: the meta fields, choice(c, result) for each choice, usage.
 template <typename Choice>
 json response(const ResponseMeta& meta, const char* object, const GenerationJob& job,
@@ -363,21 +382,25 @@ json completion_response(const ResponseMeta& meta, const GenerationJob& job,
                          const std::vector<ChoiceResult>& results, const Tokenizer& tok) {
   return response(meta, "text_completion", job, results, [&](size_t c, const ChoiceResult& r) {
     const std::string echo = job.echo ? job.echo_texts[c / static_cast<size_t>(job.n)] : std::string();
-    return json{{"text", echo + r.text},
-                {"index", c},
-                {"logprobs", job.logprobs ? completion_logprobs(tok, r.ids, r.logprobs, echo.size(), job.top_logprobs)
-                                          : json(nullptr)},
-                {"finish_reason", openai_finish_reason(r.finish)}};
+    json j{{"text", echo + r.text},
+           {"index", c},
+           {"logprobs", job.logprobs ? completion_logprobs(tok, r.ids, r.logprobs, echo.size(), job.top_logprobs)
+                                     : json(nullptr)},
+           {"finish_reason", openai_finish_reason(r.finish)}};
+    add_extension_fields(j, job, r, tok);
+    return j;
   });
 }
 
 json chat_response(const ResponseMeta& meta, const GenerationJob& job,
                    const std::vector<ChoiceResult>& results, const Tokenizer& tok) {
   return response(meta, "chat.completion", job, results, [&](size_t c, const ChoiceResult& r) {
-    return json{{"index", c},
-                {"message", {{"role", "assistant"}, {"content", r.text}, {"refusal", nullptr}}},
-                {"logprobs", job.logprobs ? chat_logprobs(tok, r.ids, r.logprobs, job.top_logprobs) : json(nullptr)},
-                {"finish_reason", openai_finish_reason(r.finish)}};
+    json j{{"index", c},
+           {"message", {{"role", "assistant"}, {"content", r.text}, {"refusal", nullptr}}},
+           {"logprobs", job.logprobs ? chat_logprobs(tok, r.ids, r.logprobs, job.top_logprobs) : json(nullptr)},
+           {"finish_reason", openai_finish_reason(r.finish)}};
+    add_extension_fields(j, job, r, tok);
+    return j;
   });
 }
 

@@ -42,6 +42,7 @@
 
 #include "core/error.h"
 #include "generation/generation.h"
+#include "generation/search.h"
 #include "sampling/sampler.h"
 #include "tokenizer/tokenizer.h"
 
@@ -99,6 +100,10 @@ struct GenerationJob {
   std::vector<std::vector<int32_t>> prompts;  // effective prompts (token ids)
   std::vector<std::string> echo_texts;        // with echo: each prompt as text
   std::vector<generation::Request> choices;   // choice c uses prompts[c / n]
+  // A search (extension fields "beams", "length_penalty", "early_stopping", "penalty_alpha";
+  // docs/search.md): choices then holds one Request per prompt, whose n best sequences are
+  // choices i*n … i*n+n-1 of the response.
+  generation::SearchParams search;
 };
 
 /// The body as a JSON object; 400 invalid_json (or invalid_type when not an object).
@@ -124,6 +129,7 @@ struct ChoiceResult {
   std::vector<int32_t> ids;
   std::vector<generation::TokenLogprobs> logprobs;  // one per id when asked for
   generation::FinishReason finish = generation::FinishReason::Length;
+  std::optional<double> score;  // beam search: the sequence's score (extension field)
 };
 
 /// "length" for Length and Interrupted (a cut stream), "stop" for Stop and Eos.

@@ -28,6 +28,15 @@ Engine::Engine(const Model& model, int parallel, size_t max_queue, const Tokeniz
   thread_ = std::thread([this] { loop(); });
 }
 
+std::vector<generation::Hypothesis> Engine::search(const generation::Request& req,
+                                                   const generation::SearchParams& sp) {
+  // The whole search holds the model: its passes run between two engine steps, as
+  // with_model's do (the model's thread pool runs one pass at a time).
+  std::lock_guard lock(model_mu_);
+  if (!searcher_) searcher_ = std::make_unique<generation::Searcher>(model_, tok_);
+  return searcher_->run(req, sp);
+}
+
 Engine::~Engine() { shutdown(); }
 
 std::shared_ptr<Job> Engine::submit(const std::vector<generation::Request>& choices) {

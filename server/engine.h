@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "generation/batch.h"
+#include "generation/search.h"
 #include "server/api.h"
 
 namespace gpt2::server {
@@ -88,6 +89,12 @@ class Engine {
     return fn(model_);
   }
 
+  /// A search request (beams / penalty_alpha, docs/search.md), run on the calling thread on
+  /// the server's one Searcher: searches run one at a time, holding the model lock (the
+  /// batch engine waits for the search to end).
+  std::vector<generation::Hypothesis> search(const generation::Request& req,
+                                             const generation::SearchParams& sp);
+
  private:
   void loop();
 
@@ -105,6 +112,7 @@ class Engine {
   std::unordered_set<uint64_t> handles_;    // their handles (for shutdown)
   size_t running_ = 0;                      // as of the last step
   std::thread thread_;
+  std::unique_ptr<generation::Searcher> searcher_;  // created by the first search
 };
 
 }  // namespace gpt2::server

@@ -338,6 +338,21 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
   // vLLM's extension: each choice (each streamed chunk) also carries its tokens' ids.
   const bool token_ids = fields::Object(body).boolean("return_token_ids").value_or(false);
   ++active;
+  if (job.search.active()) {  // docs/search.md: not streamed, one search at a time
+    std::vector<ChoiceResult> results;
+    try {
+      for (const generation::Request& r : job.choices)
+        for (generation::Hypothesis& h : engine.search(r, job.search))
+          results.push_back(ChoiceResult{utf8_replace_invalid(h.text), std::move(h.ids), std::move(h.logprobs),
+                                         h.finish, h.score});
+    } catch (...) {
+      --active;
+      throw;
+    }
+    send_json(res, 200, chat ? chat_response(meta, job, results, tok) : completion_response(meta, job, results, tok));
+    --active;
+    return;
+  }
   std::shared_ptr<Job> handle;
   try {
     handle = engine.submit(job.choices);
