@@ -30,6 +30,12 @@ std::vector<float> random_init(const ParamLayout& layout, uint64_t seed) {
   return p;
 }
 
+void init_score_head(const ParamLayout& layout, std::vector<float>& params, uint64_t seed) {
+  SplitMix64 rng{seed ^ 0x53434f5245000000ull};  // "SCORE"
+  float* d = params.data() + layout.score_offset();
+  for (int j = 0; j < layout.cfg.n_embd; ++j) d[j] = static_cast<float>(0.02 * rng.normal());
+}
+
 void validate(const TrainOptions& o, const ModelConfig& cfg) {
   if (o.context < 1 || o.context > cfg.n_positions)
     param_error("context", o.context,
@@ -51,15 +57,39 @@ void validate(const TrainOptions& o, const ModelConfig& cfg) {
   if (!(o.weight_decay >= 0) || !std::isfinite(o.weight_decay))
     param_error("weight_decay", o.weight_decay, "is out of range (must be >= 0)");
   if (o.val_batches < 1) param_error("val_batches", o.val_batches, "is out of range (must be >= 1)");
+  if (o.method == Method::Dpo && (!(o.beta > 0) || !std::isfinite(o.beta)))
+    param_error("beta", o.beta, "is out of range (must be > 0)");
 }
+
+namespace {
+const std::vector<Example> kNoExamples;
+const std::vector<PreferencePair> kNoPairs;
+}  // namespace
 
 Trainer::Trainer(const ParamLayout& layout, std::vector<float> params,
                  const std::vector<Example>& train, const std::vector<Example>& val,
                  const TrainOptions& opts, kernels::Pool& pool, int32_t pad_id)
+    : Trainer(layout, std::move(params), train, val, kNoPairs, kNoPairs, opts, pool, pad_id) {
+  if (opts.method != Method::Sft) runtime_error("Trainer: the pair methods train on pairs");
+}
+
+Trainer::Trainer(const ParamLayout& layout, std::vector<float> params,
+                 const std::vector<PreferencePair>& train, const std::vector<PreferencePair>& val,
+                 const TrainOptions& opts, kernels::Pool& pool, int32_t pad_id)
+    : Trainer(layout, std::move(params), kNoExamples, kNoExamples, train, val, opts, pool,
+              pad_id) {}
+
+Trainer::Trainer(const ParamLayout& layout, std::vector<float> params,
+                 const std::vector<Example>& train, const std::vector<Example>& val,
+                 const std::vector<PreferencePair>& ptrain,
+                 const std::vector<PreferencePair>& pval, const TrainOptions& opts,
+                 kernels::Pool& pool, int32_t pad_id)
     : layout_(layout),
       params_(std::move(params)),
       train_(train),
       val_(val),
+      ptrain_(ptrain),
+      pval_(pval),
       opts_(opts),
       pool_(pool),
       pad_id_(pad_id),
@@ -69,16 +99,187 @@ Trainer::Trainer(const ParamLayout& layout, std::vector<float> params,
       adam_(layout, AdamWOptions{.weight_decay = opts.weight_decay}) {
   if (params_.size() != layout.total)
     runtime_error("Trainer: {} parameters given, the layout has {}", params_.size(), layout.total);
-  if (train_.empty()) usage_error("no training examples (the data holds no usable sequence)");
+  if (train_.empty() && ptrain_.empty())
+    usage_error("no training examples (the data holds no usable sequence)");
+  if (opts.method == Method::Reward && !layout.score_head)
+    runtime_error("Trainer: a reward model's layout has a score head");
   grads_.assign(layout.total, 0.0f);
   adam_.state().m.assign(layout.total, 0.0f);
   adam_.state().v.assign(layout.total, 0.0f);
-  grad_ = std::make_unique<Gpt2Grad>(layout, opts.micro_batch, opts.context);
+  grad_ = std::make_unique<Gpt2Grad>(layout, (pairs() ? 2 : 1) * opts.micro_batch, opts.context);
+  if (opts.method == Method::Dpo) {
+    const auto batches = [&](size_t n) { return (n + opts.micro_batch - 1) / opts.micro_batch; };
+    ref_train_ = reference_values(ptrain_, epoch_order(ptrain_.size(), opts.seed, 0),
+                                  batches(ptrain_.size()));
+    ref_val_ = reference_values(pval_, epoch_order(pval_.size(), opts.seed, 0),
+                                std::min<size_t>(batches(pval_.size()), opts.val_batches));
+  }
+}
+
+// DPO's quantity of a sequence after forward(): its completion's log-probability, summed
+// (sigmoid) or averaged over its tokens (ipo).
+static double completion_logp(const Gpt2Grad& g, int row, bool ipo) {
+  const double s = -g.sequence_loss(row);
+  return ipo ? s / std::max(1, g.sequence_targets(row)) : s;
+}
+
+std::vector<double> Trainer::reference_values(const std::vector<PreferencePair>& data,
+                                              const std::vector<size_t>& order, size_t batches) {
+  std::vector<double> ref(2 * data.size(), 0.0);
+  const int P = opts_.micro_batch;
+  for (size_t i = 0; i < batches; ++i) {
+    const MicroBatch mb = pair_batch(data, order, i, P, opts_.context, pad_id_);
+    grad_->forward(pool_, params_.data(), mb.ids.data(), mb.targets.data());
+    for (int k = 0; k < mb.rows; ++k) {
+      const size_t pair = order[i * P + k];
+      ref[2 * pair] = completion_logp(*grad_, 2 * k, opts_.ipo);
+      ref[2 * pair + 1] = completion_logp(*grad_, 2 * k + 1, opts_.ipo);
+    }
+  }
+  return ref;
+}
+
+void Trainer::pair_micro_batch(const std::vector<PreferencePair>& data,
+                               const std::vector<size_t>& order, size_t index,
+                               const std::vector<double>* ref, float weight, PairSums& acc,
+                               float* grads) {
+  const int P = opts_.micro_batch, T = opts_.context;
+  const MicroBatch mb = pair_batch(data, order, index, P, T, pad_id_);
+  if (opts_.method == Method::Dpo) {
+    grad_->forward(pool_, params_.data(), mb.ids.data(), mb.targets.data());
+    std::vector<float> w(2 * P, 0.0f);
+    for (int k = 0; k < mb.rows; ++k) {
+      const size_t pair = order[index * P + k];
+      const double c = completion_logp(*grad_, 2 * k, opts_.ipo);
+      const double r = completion_logp(*grad_, 2 * k + 1, opts_.ipo);
+      const PairTerms t = pair_loss(opts_.ipo ? PairLoss::Ipo : PairLoss::Sigmoid, opts_.beta, c,
+                                    r, (*ref)[2 * pair], (*ref)[2 * pair + 1], 0.0);
+      acc.loss += t.loss;
+      acc.chosen += t.reward_chosen;
+      acc.rejected += t.reward_rejected;
+      acc.correct += t.reward_chosen > t.reward_rejected;
+      acc.n++;
+      // the sequence's summed cross-entropy is −(its log-probability) (× its length for ipo)
+      const double nc = opts_.ipo ? std::max(1, grad_->sequence_targets(2 * k)) : 1;
+      const double nr = opts_.ipo ? std::max(1, grad_->sequence_targets(2 * k + 1)) : 1;
+      w[2 * k] = static_cast<float>(-t.d_chosen / nc * weight);
+      w[2 * k + 1] = static_cast<float>(-t.d_rejected / nr * weight);
+    }
+    if (grads) grad_->backward_weighted(pool_, grads, w.data());
+    return;
+  }
+  // reward model: the score of each sequence's last position
+  grad_->forward_hidden(pool_, params_.data(), mb.ids.data());
+  const int C = layout_.cfg.n_embd;
+  const float* score = params_.data() + layout_.score_offset();
+  std::vector<int> rows;
+  std::vector<float> dh;
+  std::vector<double> dscore(C, 0.0);
+  for (int k = 0; k < mb.rows; ++k) {
+    const PreferencePair& p = data[order[index * P + k]];
+    double s[2];
+    int row[2];
+    for (int side = 0; side < 2; ++side) {
+      const Example& e = side == 0 ? p.chosen : p.rejected;
+      row[side] = (2 * k + side) * T + static_cast<int>(e.ids.size()) - 1;
+      const float* h = grad_->final_hidden(row[side]);
+      double v = 0;
+      for (int j = 0; j < C; ++j) v += static_cast<double>(score[j]) * h[j];
+      s[side] = v;
+    }
+    const PairTerms t = pair_loss(PairLoss::Reward, 0, s[0], s[1], 0, 0, p.margin);
+    acc.loss += t.loss;
+    acc.chosen += s[0];
+    acc.rejected += s[1];
+    acc.correct += s[0] > s[1];
+    acc.n++;
+    for (int side = 0; side < 2; ++side) {
+      const double d = (side == 0 ? t.d_chosen : t.d_rejected) * weight;
+      const float* h = grad_->final_hidden(row[side]);
+      rows.push_back(row[side]);
+      for (int j = 0; j < C; ++j) {
+        dh.push_back(static_cast<float>(d * score[j]));
+        dscore[j] += d * h[j];
+      }
+    }
+  }
+  if (!grads) return;
+  float* gs = grads + layout_.score_offset();
+  for (int j = 0; j < C; ++j) gs[j] += static_cast<float>(dscore[j]);
+  grad_->backward_hidden(pool_, grads, rows, dh.data());
+}
+
+StepResult::PairMetrics Trainer::metrics_of(const PairSums& s) const {
+  StepResult::PairMetrics m;
+  if (s.n == 0) return m;
+  const double n = static_cast<double>(s.n);
+  m.chosen = s.chosen / n;
+  m.rejected = s.rejected / n;
+  m.margin = (s.chosen - s.rejected) / n;
+  m.accuracy = s.correct / n;
+  return m;
+}
+
+StepResult Trainer::pair_step(const std::function<bool()>& stop) {
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  StepResult r;
+  const int accum = opts_.batch / opts_.micro_batch;
+  const size_t n = ptrain_.size(), P = opts_.micro_batch;
+  const uint64_t per_epoch = (n + P - 1) / P;
+  int64_t pairs_in_step = 0;
+  for (int a = 0; a < accum; ++a) {
+    const uint64_t g = static_cast<uint64_t>(step_) * accum + a;
+    const size_t idx = g % per_epoch;
+    pairs_in_step += static_cast<int64_t>(std::min(P, n - idx * P));
+  }
+  std::fill(grads_.begin(), grads_.end(), 0.0f);
+  const float weight = 1.0f / static_cast<float>(pairs_in_step);
+  PairSums acc;
+  for (int a = 0; a < accum; ++a) {
+    if (stop && stop()) {
+      r.stopped = true;
+      return r;
+    }
+    const uint64_t g = static_cast<uint64_t>(step_) * accum + a;
+    const std::vector<size_t> order = epoch_order(n, opts_.seed, g / per_epoch);
+    pair_micro_batch(ptrain_, order, g % per_epoch, &ref_train_, weight, acc, grads_.data());
+  }
+  r.loss = acc.loss / static_cast<double>(acc.n);
+  r.pairs = metrics_of(acc);
+  r.lr = schedule_.at(static_cast<int>(step_));
+  r.positions = static_cast<int64_t>(opts_.batch) * 2 * opts_.context;
+  if (!std::isfinite(r.loss)) {
+    r.finite = false;
+    return r;
+  }
+  r.grad_norm = clip_grad_norm(layout_, grads_, opts_.grad_clip, &pool_);
+  if (!std::isfinite(r.grad_norm)) {
+    r.finite = false;
+    return r;
+  }
+  adam_.step(params_, grads_, r.lr, &pool_);
+  ++step_;
+  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return r;
+}
+
+double Trainer::pair_evaluate() {
+  val_metrics_ = {};
+  if (pval_.empty()) return std::nan("");
+  const size_t P = opts_.micro_batch;
+  const size_t n = std::min<size_t>((pval_.size() + P - 1) / P, opts_.val_batches);
+  const std::vector<size_t> order = epoch_order(pval_.size(), opts_.seed, 0);
+  PairSums acc;
+  for (size_t i = 0; i < n; ++i) pair_micro_batch(pval_, order, i, &ref_val_, 0.0f, acc, nullptr);
+  val_metrics_ = metrics_of(acc);
+  return acc.loss / static_cast<double>(acc.n);
 }
 
 Trainer::~Trainer() = default;
 
 StepResult Trainer::step(const std::function<bool()>& stop) {
+  if (pairs()) return pair_step(stop);
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
   StepResult r;
@@ -126,6 +327,7 @@ StepResult Trainer::step(const std::function<bool()>& stop) {
 }
 
 double Trainer::evaluate() {
+  if (pairs()) return pair_evaluate();
   if (val_.empty()) return std::nan("");
   const size_t n = std::min<size_t>(val_batcher_.batches_per_epoch(), opts_.val_batches);
   double sum = 0;
@@ -150,8 +352,11 @@ void Trainer::save(const std::string& outdir, SaveDType dtype,
   s.step = step_;
   const int accum = opts_.batch / opts_.micro_batch;
   const uint64_t g = static_cast<uint64_t>(step_) * accum;
-  s.epoch = static_cast<int64_t>(g / batcher_.batches_per_epoch());
-  s.batch = static_cast<int64_t>(g % batcher_.batches_per_epoch());
+  const uint64_t per_epoch =
+      pairs() ? (ptrain_.size() + opts_.micro_batch - 1) / opts_.micro_batch
+              : batcher_.batches_per_epoch();
+  s.epoch = static_cast<int64_t>(g / per_epoch);
+  s.batch = static_cast<int64_t>(g % per_epoch);
   s.options = options;
   s.adam = std::move(adam_.state());  // lent, not copied (2 × the parameters' size)
   try {

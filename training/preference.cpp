@@ -1,0 +1,221 @@
+// Preference pairs and their losses (design: training/preference.h).
+#include "training/preference.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+#include "core/json_fields.h"
+#include "core/log.h"
+#include "tokenizer/chat.h"
+
+namespace gpt2::training {
+
+using json = fields::Json;
+
+namespace {
+
+constexpr size_t kWarnLines = 5;
+
+// A completion: a string, or (conversational) a list of one assistant message.
+std::vector<int32_t> completion_ids(const fields::Object& line, const char* key,
+                                    bool conversational, const Tokenizer& tok,
+                                    const std::string& where) {
+  const json& v = line.require(key);
+  std::vector<int32_t> ids;
+  std::string text;
+  if (v.is_string()) {
+    text = v.get<std::string>();
+  } else if (conversational && v.is_array()) {
+    const std::vector<ChatMessage> msgs = read_chat_messages(v, false);
+    if (msgs.size() != 1 || msgs[0].role != ChatRole::Assistant)
+      usage_error("{}: field '{}' must hold exactly one assistant message", where, key);
+    text = msgs[0].text;
+  } else {
+    usage_error("{}: field '{}' must be a string{}", where, key,
+                conversational ? " or a list of one assistant message" : "");
+  }
+  if (text.empty()) usage_error("{}: field '{}' is empty (nothing to compare)", where, key);
+  ids = tok.encode_ordinary(text);
+  ids.push_back(tok.eot_id());
+  return ids;
+}
+
+Example make_example(const std::vector<int32_t>& prompt, const std::vector<int32_t>& completion,
+                     bool shifted) {
+  std::vector<int32_t> seq = prompt;
+  seq.insert(seq.end(), completion.begin(), completion.end());
+  Example e;
+  if (shifted) {
+    e.ids.assign(seq.begin(), seq.end() - 1);
+    for (size_t i = 1; i < seq.size(); ++i)
+      e.targets.push_back(i >= prompt.size() ? seq[i] : -1);
+  } else {
+    e.ids = seq;
+    e.targets.assign(seq.size(), -1);
+  }
+  return e;
+}
+
+}  // namespace
+
+PairDataset load_pairs(const std::string& path, int context, const Tokenizer& tok, bool shifted) {
+  return parse_pairs(read_data_file(path), path, context, tok, shifted);
+}
+
+PairDataset parse_pairs(std::string_view text, const std::string& path, int context,
+                        const Tokenizer& tok, bool shifted) {
+  if (context < 1) param_error("context", context, "is out of range (must be >= 1)");
+  // A sequence of n tokens fits when its inputs (n − 1 shifted, n otherwise) fit the context.
+  const size_t max_len = static_cast<size_t>(context) + (shifted ? 1 : 0);
+  PairDataset d;
+  size_t line_no = 0;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const std::string where = fmt::format("{}:{}", path, line_no);
+    if (line.find_first_not_of(" \t") == std::string_view::npos)
+      usage_error("{}: empty line (every line must be a JSON object)", where);
+    json j;
+    try {
+      j = json::parse(line);
+    } catch (const json::exception& e) {
+      usage_error("{}: not valid JSON: {}", where, e.what());
+    }
+    if (!j.is_object()) usage_error("{}: not a JSON object", where);
+    if (!j.contains("chosen") && !j.contains("rejected") &&
+        (j.contains("response") || j.contains("messages") || j.contains("text")))
+      usage_error("{}: not a preference pair (no 'chosen'/'rejected'): this is data for the sft "
+                  "method; dpo and reward need {{\"prompt\",\"chosen\",\"rejected\"}}",
+                  where);
+    d.stats.lines++;
+    try {
+      const fields::Object o(j);
+      const json& pj = o.require("prompt");
+      const bool conversational = pj.is_array();
+      std::vector<int32_t> prompt;
+      if (conversational) {
+        for (const ChatMessage& m : read_chat_messages(pj, false))
+          append_dialogpt_turn(tok, m.role, m.text, prompt);
+      } else if (pj.is_string()) {
+        prompt = tok.encode_ordinary(pj.get<std::string>());
+      } else {
+        usage_error("{}: field 'prompt' must be a string or a list of chat messages", where);
+      }
+      if (prompt.empty()) prompt.push_back(tok.eot_id());
+      std::vector<int32_t> chosen = completion_ids(o, "chosen", conversational, tok, where);
+      std::vector<int32_t> rejected = completion_ids(o, "rejected", conversational, tok, where);
+      float margin = 0;
+      if (const json* m = o.find("margin")) {
+        if (!m->is_number() || !std::isfinite(m->get<double>()))
+          usage_error("{}: field 'margin' must be a finite number, not {}", where, m->dump());
+        margin = m->get<float>();
+      }
+      if (chosen == rejected && d.stats.identical++ < kWarnLines)
+        log::warn("{}: 'chosen' equals 'rejected' (kept; the pair teaches nothing)", where);
+      const size_t longest = prompt.size() + std::max(chosen.size(), rejected.size());
+      if (longest > max_len) {
+        const size_t excess = longest - max_len;
+        const size_t keep_min = std::min(prompt.size(), std::max<size_t>(1, max_len / 2));
+        const size_t cut = std::min(excess, prompt.size() - keep_min);
+        prompt.erase(prompt.begin(), prompt.begin() + static_cast<std::ptrdiff_t>(cut));
+        const size_t room = max_len - prompt.size();  // >= 1: keep_min <= max_len / 2
+        if (chosen.size() > room) chosen.resize(room);
+        if (rejected.size() > room) rejected.resize(room);
+        d.stats.truncated++;
+      }
+      PreferencePair p{make_example(prompt, chosen, shifted),
+                       make_example(prompt, rejected, shifted), margin};
+      d.stats.tokens += p.chosen.ids.size() + p.rejected.ids.size();
+      d.pairs.push_back(std::move(p));
+    } catch (const ParamError& e) {  // a field missing or of the wrong type
+      usage_error("{}: {}", where, fields::in_file(e));
+    }
+  }
+  if (line_no == 0) usage_error("{}: the data file is empty", path);
+  d.stats.pairs = d.pairs.size();
+  if (d.stats.identical)
+    log::warn("{}: {} of {} pairs have 'chosen' equal to 'rejected'", path, d.stats.identical,
+              d.stats.pairs);
+  if (d.stats.truncated)
+    log::warn("{}: {} of {} pairs truncated to the context of {} tokens (the prompt cut from the "
+              "left, then the completions from the right)",
+              path, d.stats.truncated, d.stats.pairs, context);
+  return d;
+}
+
+PairSplit split_pairs(std::vector<PreferencePair> pairs, double val_fraction, uint64_t seed) {
+  const std::vector<bool> is_val = validation_mask(pairs.size(), val_fraction, seed);
+  PairSplit s;
+  for (size_t i = 0; i < pairs.size(); ++i)
+    (is_val[i] ? s.val : s.train).push_back(std::move(pairs[i]));
+  return s;
+}
+
+MicroBatch pair_batch(const std::vector<PreferencePair>& pairs, const std::vector<size_t>& order,
+                      size_t index, int P, int T, int32_t pad_id) {
+  MicroBatch mb;
+  mb.B = 2 * P;
+  mb.T = T;
+  mb.ids.assign(static_cast<size_t>(mb.B) * T, pad_id);
+  mb.targets.assign(static_cast<size_t>(mb.B) * T, -1);
+  for (int i = 0; i < P; ++i) {
+    const size_t k = index * P + i;
+    if (k >= order.size()) break;
+    const PreferencePair& p = pairs[order[k]];
+    for (int side = 0; side < 2; ++side) {
+      const Example& e = side == 0 ? p.chosen : p.rejected;
+      if (e.ids.size() > static_cast<size_t>(T))
+        runtime_error("pair_batch: a sequence of {} tokens does not fit T = {}", e.ids.size(), T);
+      const size_t row = static_cast<size_t>(2 * i + side) * T;
+      std::copy(e.ids.begin(), e.ids.end(), mb.ids.begin() + row);
+      std::copy(e.targets.begin(), e.targets.end(), mb.targets.begin() + row);
+    }
+    mb.rows++;  // pairs
+  }
+  return mb;
+}
+
+namespace {
+// log(1 + e^x) without overflow
+double softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
+double sigmoid(double x) {
+  return x >= 0 ? 1.0 / (1.0 + std::exp(-x)) : std::exp(x) / (1.0 + std::exp(x));
+}
+}  // namespace
+
+PairTerms pair_loss(PairLoss kind, double beta, double chosen, double rejected, double ref_chosen,
+                    double ref_rejected, double margin) {
+  PairTerms t;
+  if (kind == PairLoss::Reward) {
+    const double z = chosen - rejected - margin;
+    t.loss = softplus(-z);
+    const double g = -sigmoid(-z);  // d loss / dz
+    t.d_chosen = g;
+    t.d_rejected = -g;
+    t.reward_chosen = chosen;
+    t.reward_rejected = rejected;
+    return t;
+  }
+  const double h = (chosen - ref_chosen) - (rejected - ref_rejected);
+  double dh;
+  if (kind == PairLoss::Sigmoid) {
+    t.loss = softplus(-beta * h);
+    dh = -beta * sigmoid(-beta * h);
+  } else {
+    const double e = h - 1.0 / (2.0 * beta);
+    t.loss = e * e;
+    dh = 2.0 * e;
+  }
+  t.d_chosen = dh;
+  t.d_rejected = -dh;
+  t.reward_chosen = beta * (chosen - ref_chosen);
+  t.reward_rejected = beta * (rejected - ref_rejected);
+  return t;
+}
+
+}  // namespace gpt2::training
