@@ -4,8 +4,8 @@
 //   gpt2 reward -m RM --jsonl         one line per stdin (or -f FILE) line, in order:
 //                                     {"id"?, "index":i, "reward":r}, or {"id"?, "index":i,
 //                                     "error":"…"} for a bad line (the others go on)
-// A line is {"id"?, "prompt", "response"}, {"id"?, "messages"}, {"id"?, "text"}, or a JSON
-// string (a text). The scored sequence is what a reward model trains on (training/reward.h):
+// A line is {"id"?, "prompt", "response"}, {"id"?, "messages"}, {"id"?, "text"}, a JSON
+// string (a text), or {"id"?, "prompt_ids"} (token ids scored as given, no end token added). The scored sequence is what a reward model trains on (training/reward.h):
 // prompt + response + <|endoftext|>; a chat's DialoGPT turns; a text + <|endoftext|>. A
 // sequence longer than the model's context keeps its last tokens, with a warning.
 // The forward pass is training's (training/reward.h): one text per pass, so a reward does not
@@ -53,6 +53,8 @@ std::vector<int32_t> line_sequence(const ojson& j, const Tokenizer& tok) {
   if (!j.is_object()) throw LineError("a line is a JSON object or a string");
   try {
     const fields::Object o(j);
+    if (o.find("prompt_ids"))  // raw ids, scored as given (no end token added)
+      return fields::token_ids(o.require("prompt_ids"), "prompt_ids", 0);
     if (o.find("messages"))
       return training::reward_chat_sequence(tok, read_chat_messages(o.require("messages"), false));
     if (o.find("prompt") || o.find("response")) {
@@ -101,15 +103,23 @@ int run_reward(RewardParams& p) {
                   ids.size(), n);
       ids.erase(ids.begin(), ids.end() - static_cast<std::ptrdiff_t>(n));
     }
+    if (ids.empty()) throw LineError("nothing to score (no tokens)");
     for (int32_t id : ids)
       if (id >= scorer->vocab_size())
-        usage_error("token id {} is outside the model's vocabulary of {}", id, scorer->vocab_size());
+        throw LineError(fmt::format("token id {} is outside the model's vocabulary (size {})", id,
+                                    scorer->vocab_size()));
     return scorer->score(pool, ids);
   };
   if (!p.jsonl) {
     std::vector<int32_t> ids = tok.encode_ordinary(*single);
     ids.push_back(tok.eot_id());
-    write_stdout(reward_line(0, std::nullopt, score(std::move(ids))) + "\n");
+    double r = 0;
+    try {
+      r = score(std::move(ids));
+    } catch (const LineError& e) {
+      usage_error("{}", e.what());
+    }
+    write_stdout(reward_line(0, std::nullopt, r) + "\n");
     return 0;
   }
   int fd = 0;

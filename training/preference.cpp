@@ -218,4 +218,81 @@ PairTerms pair_loss(PairLoss kind, double beta, double chosen, double rejected, 
   return t;
 }
 
+void completion_logps(const Gpt2Grad& g, int k, bool ipo, double out[2]) {
+  for (int side = 0; side < 2; ++side) {
+    const int row = 2 * k + side;
+    const double s = -g.sequence_loss(row);
+    out[side] = ipo ? s / std::max(1, g.sequence_targets(row)) : s;
+  }
+}
+
+void pair_forward_backward(Gpt2Grad& g, kernels::Pool& pool, const ParamLayout& layout,
+                           const float* params, const MicroBatch& mb,
+                           std::span<const PreferencePair* const> pairs,
+                           std::span<const double> ref, PairLoss kind, double beta, float weight,
+                           PairSums& acc, float* grads) {
+  const int K = static_cast<int>(pairs.size()), T = mb.T;
+  if (kind != PairLoss::Reward) {
+    g.forward(pool, params, mb.ids.data(), mb.targets.data());
+    const bool ipo = kind == PairLoss::Ipo;
+    std::vector<float> w(g.B(), 0.0f);
+    for (int k = 0; k < K; ++k) {
+      double v[2];
+      completion_logps(g, k, ipo, v);
+      const PairTerms t = pair_loss(kind, beta, v[0], v[1], ref[2 * k], ref[2 * k + 1], 0.0);
+      acc.loss += t.loss;
+      acc.chosen += t.reward_chosen;
+      acc.rejected += t.reward_rejected;
+      acc.correct += t.reward_chosen > t.reward_rejected;
+      acc.n++;
+      // a sequence's summed cross-entropy is −(its log-probability) (× its length for ipo)
+      const double nc = ipo ? std::max(1, g.sequence_targets(2 * k)) : 1;
+      const double nr = ipo ? std::max(1, g.sequence_targets(2 * k + 1)) : 1;
+      w[2 * k] = static_cast<float>(-t.d_chosen / nc * weight);
+      w[2 * k + 1] = static_cast<float>(-t.d_rejected / nr * weight);
+    }
+    if (grads) g.backward_weighted(pool, grads, w.data());
+    return;
+  }
+  // reward model: score · (the final hidden state of each sequence's last position)
+  g.forward_hidden(pool, params, mb.ids.data());
+  const int C = layout.cfg.n_embd;
+  const float* score = params + layout.score_offset();
+  std::vector<int> rows;
+  std::vector<float> dh;
+  std::vector<double> dscore(C, 0.0);
+  for (int k = 0; k < K; ++k) {
+    const PreferencePair& p = *pairs[k];
+    double s[2];
+    int row[2];
+    for (int side = 0; side < 2; ++side) {
+      const Example& e = side == 0 ? p.chosen : p.rejected;
+      row[side] = (2 * k + side) * T + static_cast<int>(e.ids.size()) - 1;
+      const float* h = g.final_hidden(row[side]);
+      double v = 0;
+      for (int j = 0; j < C; ++j) v += static_cast<double>(score[j]) * h[j];
+      s[side] = v;
+    }
+    const PairTerms t = pair_loss(PairLoss::Reward, 0, s[0], s[1], 0, 0, p.margin);
+    acc.loss += t.loss;
+    acc.chosen += s[0];
+    acc.rejected += s[1];
+    acc.correct += s[0] > s[1];
+    acc.n++;
+    for (int side = 0; side < 2; ++side) {
+      const double d = (side == 0 ? t.d_chosen : t.d_rejected) * weight;
+      const float* h = g.final_hidden(row[side]);
+      rows.push_back(row[side]);
+      for (int j = 0; j < C; ++j) {
+        dh.push_back(static_cast<float>(d * score[j]));
+        dscore[j] += d * h[j];
+      }
+    }
+  }
+  if (!grads) return;
+  float* gs = grads + layout.score_offset();
+  for (int j = 0; j < C; ++j) gs[j] += static_cast<float>(dscore[j]);
+  g.backward_hidden(pool, grads, rows, dh.data());
+}
+
 }  // namespace gpt2::training

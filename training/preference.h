@@ -41,12 +41,16 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/kernels/kernels.h"
 #include "tokenizer/tokenizer.h"
 #include "training/data.h"
+#include "training/gpt2_grad.h"
+#include "training/params.h"
 
 namespace gpt2::training {
 
@@ -93,5 +97,25 @@ struct PairTerms {
 /// ref_* unused, margin the margin.
 PairTerms pair_loss(PairLoss kind, double beta, double chosen, double rejected,
                     double ref_chosen, double ref_rejected, double margin);
+
+/// Sums over pairs of the loss, the chosen and rejected rewards and the pairs ranked right.
+struct PairSums {
+  double loss = 0, chosen = 0, rejected = 0, correct = 0;
+  int64_t n = 0;
+};
+
+/// After g.forward() of a pair micro-batch: DPO's quantity of pair k's two sequences (rows 2k,
+/// 2k+1): the completion's log-probability, summed, or averaged over its tokens (ipo).
+void completion_logps(const Gpt2Grad& g, int k, bool ipo, double out[2]);
+
+/// One pair micro-batch `mb` (pair_batch's rows; pairs[k] its k-th pair; DPO: ref[2k],
+/// ref[2k+1] that pair's reference values): the forward pass, each pair's loss added to
+/// `acc`, and (grads not null) the backward pass adding weight · ∂(Σ pair losses)/∂params to
+/// grads (a score_head layout's head included). `g` holds 2 × pairs rows of mb.T.
+void pair_forward_backward(Gpt2Grad& g, kernels::Pool& pool, const ParamLayout& layout,
+                           const float* params, const MicroBatch& mb,
+                           std::span<const PreferencePair* const> pairs,
+                           std::span<const double> ref, PairLoss kind, double beta, float weight,
+                           PairSums& acc, float* grads);
 
 }  // namespace gpt2::training

@@ -116,24 +116,19 @@ Trainer::Trainer(const ParamLayout& layout, std::vector<float> params,
   }
 }
 
-// DPO's quantity of a sequence after forward(): its completion's log-probability, summed
-// (sigmoid) or averaged over its tokens (ipo).
-static double completion_logp(const Gpt2Grad& g, int row, bool ipo) {
-  const double s = -g.sequence_loss(row);
-  return ipo ? s / std::max(1, g.sequence_targets(row)) : s;
-}
-
 std::vector<double> Trainer::reference_values(const std::vector<PreferencePair>& data,
                                               const std::vector<size_t>& order, size_t batches) {
   std::vector<double> ref(2 * data.size(), 0.0);
   const int P = opts_.micro_batch;
   for (size_t i = 0; i < batches; ++i) {
     const MicroBatch mb = pair_batch(data, order, i, P, opts_.context, pad_id_);
+    double out[2];
     grad_->forward(pool_, params_.data(), mb.ids.data(), mb.targets.data());
     for (int k = 0; k < mb.rows; ++k) {
       const size_t pair = order[i * P + k];
-      ref[2 * pair] = completion_logp(*grad_, 2 * k, opts_.ipo);
-      ref[2 * pair + 1] = completion_logp(*grad_, 2 * k + 1, opts_.ipo);
+      completion_logps(*grad_, k, opts_.ipo, out);
+      ref[2 * pair] = out[0];
+      ref[2 * pair + 1] = out[1];
     }
   }
   return ref;
@@ -143,70 +138,20 @@ void Trainer::pair_micro_batch(const std::vector<PreferencePair>& data,
                                const std::vector<size_t>& order, size_t index,
                                const std::vector<double>* ref, float weight, PairSums& acc,
                                float* grads) {
-  const int P = opts_.micro_batch, T = opts_.context;
-  const MicroBatch mb = pair_batch(data, order, index, P, T, pad_id_);
-  if (opts_.method == Method::Dpo) {
-    grad_->forward(pool_, params_.data(), mb.ids.data(), mb.targets.data());
-    std::vector<float> w(2 * P, 0.0f);
-    for (int k = 0; k < mb.rows; ++k) {
-      const size_t pair = order[index * P + k];
-      const double c = completion_logp(*grad_, 2 * k, opts_.ipo);
-      const double r = completion_logp(*grad_, 2 * k + 1, opts_.ipo);
-      const PairTerms t = pair_loss(opts_.ipo ? PairLoss::Ipo : PairLoss::Sigmoid, opts_.beta, c,
-                                    r, (*ref)[2 * pair], (*ref)[2 * pair + 1], 0.0);
-      acc.loss += t.loss;
-      acc.chosen += t.reward_chosen;
-      acc.rejected += t.reward_rejected;
-      acc.correct += t.reward_chosen > t.reward_rejected;
-      acc.n++;
-      // the sequence's summed cross-entropy is −(its log-probability) (× its length for ipo)
-      const double nc = opts_.ipo ? std::max(1, grad_->sequence_targets(2 * k)) : 1;
-      const double nr = opts_.ipo ? std::max(1, grad_->sequence_targets(2 * k + 1)) : 1;
-      w[2 * k] = static_cast<float>(-t.d_chosen / nc * weight);
-      w[2 * k + 1] = static_cast<float>(-t.d_rejected / nr * weight);
-    }
-    if (grads) grad_->backward_weighted(pool_, grads, w.data());
-    return;
-  }
-  // reward model: the score of each sequence's last position
-  grad_->forward_hidden(pool_, params_.data(), mb.ids.data());
-  const int C = layout_.cfg.n_embd;
-  const float* score = params_.data() + layout_.score_offset();
-  std::vector<int> rows;
-  std::vector<float> dh;
-  std::vector<double> dscore(C, 0.0);
+  const int P = opts_.micro_batch;
+  const MicroBatch mb = pair_batch(data, order, index, P, opts_.context, pad_id_);
+  std::vector<const PreferencePair*> in_batch;
+  std::vector<double> refs;
   for (int k = 0; k < mb.rows; ++k) {
-    const PreferencePair& p = data[order[index * P + k]];
-    double s[2];
-    int row[2];
-    for (int side = 0; side < 2; ++side) {
-      const Example& e = side == 0 ? p.chosen : p.rejected;
-      row[side] = (2 * k + side) * T + static_cast<int>(e.ids.size()) - 1;
-      const float* h = grad_->final_hidden(row[side]);
-      double v = 0;
-      for (int j = 0; j < C; ++j) v += static_cast<double>(score[j]) * h[j];
-      s[side] = v;
-    }
-    const PairTerms t = pair_loss(PairLoss::Reward, 0, s[0], s[1], 0, 0, p.margin);
-    acc.loss += t.loss;
-    acc.chosen += s[0];
-    acc.rejected += s[1];
-    acc.correct += s[0] > s[1];
-    acc.n++;
-    for (int side = 0; side < 2; ++side) {
-      const double d = (side == 0 ? t.d_chosen : t.d_rejected) * weight;
-      const float* h = grad_->final_hidden(row[side]);
-      rows.push_back(row[side]);
-      for (int j = 0; j < C; ++j) {
-        dh.push_back(static_cast<float>(d * score[j]));
-        dscore[j] += d * h[j];
-      }
-    }
+    const size_t pair = order[index * P + k];
+    in_batch.push_back(&data[pair]);
+    if (ref) refs.insert(refs.end(), {(*ref)[2 * pair], (*ref)[2 * pair + 1]});
   }
-  if (!grads) return;
-  float* gs = grads + layout_.score_offset();
-  for (int j = 0; j < C; ++j) gs[j] += static_cast<float>(dscore[j]);
-  grad_->backward_hidden(pool_, grads, rows, dh.data());
+  const PairLoss kind = opts_.method == Method::Reward ? PairLoss::Reward
+                        : opts_.ipo                    ? PairLoss::Ipo
+                                                       : PairLoss::Sigmoid;
+  pair_forward_backward(*grad_, pool_, layout_, params_.data(), mb, in_batch, refs, kind,
+                        opts_.beta, weight, acc, grads);
 }
 
 StepResult::PairMetrics Trainer::metrics_of(const PairSums& s) const {

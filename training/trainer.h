@@ -140,10 +140,6 @@ class Trainer {
   // One pair micro-batch: forward, the pairs' losses (summed into `acc`), backward with
   // `weight` per pair unless grads is null (evaluation). ref: the reference values of the
   // pairs in `order` (2 per pair), or null.
-  struct PairSums {
-    double loss = 0, chosen = 0, rejected = 0, correct = 0;
-    int64_t n = 0;
-  };
   void pair_micro_batch(const std::vector<PreferencePair>& data, const std::vector<size_t>& order,
                         size_t index, const std::vector<double>* ref, float weight,
                         PairSums& acc, float* grads);
