@@ -145,7 +145,7 @@ void Trainer::pair_micro_batch(const std::vector<PreferencePair>& data,
   for (int k = 0; k < mb.rows; ++k) {
     const size_t pair = order[index * P + k];
     in_batch.push_back(&data[pair]);
-    if (ref) refs.insert(refs.end(), {(*ref)[2 * pair], (*ref)[2 * pair + 1]});
+    if (ref && !ref->empty()) refs.insert(refs.end(), {(*ref)[2 * pair], (*ref)[2 * pair + 1]});
   }
   const PairLoss kind = opts_.method == Method::Reward ? PairLoss::Reward
                         : opts_.ipo                    ? PairLoss::Ipo

@@ -10,7 +10,7 @@ T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 source "$REPO/tests/cli/test_model.bash"  # sets MODEL
 D=$REPO/tests/data/finetune
 opts=(-m "$MODEL" --method dpo --data "$D/prefs.jsonl" --val-fraction 0.25 --steps 30 --context 24
-      --micro-batch 2 --batch 4 --lr 3e-2 --seed 3 --eval-every 5)
+      --micro-batch 2 --batch 4 --lr 3e-2 --seed 3)
 
 "$BIN" finetune "${opts[@]}" -t 1 -o "$T/a" 2> "$T/a.err" || { echo "FAIL: run a"; cat "$T/a.err"; exit 1; }
 [ ! -s "$T/a.err" ] || { echo "FAIL: not quiet on a non-terminal:"; cat "$T/a.err"; exit 1; }

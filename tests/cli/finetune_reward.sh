@@ -9,7 +9,7 @@ BIN=$1; REPO=$2
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 source "$REPO/tests/cli/test_model.bash"  # sets MODEL
 D=$REPO/tests/data/finetune
-"$BIN" finetune -m "$MODEL" --method reward --data "$D/prefs.jsonl" --val-fraction 0.25 --steps 20 \
+"$BIN" finetune -m "$MODEL" --method reward --data "$D/prefs.jsonl" --val-fraction 0.25 --steps 40 \
   --context 24 --micro-batch 2 --batch 4 --lr 3e-2 --seed 3 -o "$T/rm" 2> "$T/rm.err" ||
   { echo "FAIL: reward run"; cat "$T/rm.err"; exit 1; }
 [ "$(head -1 "$T/rm/log.tsv")" = "$(printf 'step\ttrain_loss\tval_loss\tlr\ttokens_per_s\taccuracy\tval_accuracy')" ] ||
@@ -26,7 +26,7 @@ h = json.loads(raw[8:8 + n])
 assert h["score.weight"]["shape"] == [1, cfg["n_embd"]], h["score.weight"]
 assert "transformer.wte.weight" in h and "transformer.ln_f.bias" in h, list(h)[:5]
 rows = [l.rstrip("\n").split("\t") for l in open(d + "/log.tsv")][1:]
-assert len(rows) == 20 and all(len(r) == 7 for r in rows), "FAIL: rows"
+assert len(rows) == 40 and all(len(r) == 7 for r in rows), "FAIL: rows"
 assert float(rows[-1][1]) < float(rows[0][1]), "FAIL: the loss did not go down"
 assert float(rows[-1][5]) == 1.0, f"FAIL: train accuracy {rows[-1][5]}"
 PY
