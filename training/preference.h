@@ -13,7 +13,7 @@
 // A sequence is prompt + completion (its end token included). Errors (gpt2::Error Usage,
 // "FILE:LINE: …"): a missing field, a field of the wrong type, an empty completion, a line of
 // another shape (SFT data: named as such). chosen equal to rejected is a warning with the count
-// (the pair is kept: its DPO gradient is not zero only through the reference, as in TRL).
+// (the pair is kept, as TRL keeps it; its gradient is zero: both sides move alike).
 //
 // Length: a DPO sequence of n tokens has n − 1 inputs, a reward sequence n inputs; the longer
 // of a pair's two sequences must fit the context. If not, the prompt is cut from the left
