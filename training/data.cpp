@@ -143,6 +143,31 @@ std::string read_data_file(const std::string& path) {
   return s;
 }
 
+size_t for_each_jsonl_line(
+    std::string_view text, const std::string& path,
+    const std::function<void(const fields::Json&, size_t, const std::string&)>& fn) {
+  size_t line_no = 0;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const std::string where = fmt::format("{}:{}", path, line_no);
+    if (line.find_first_not_of(" \t") == std::string_view::npos)
+      usage_error("{}: empty line (every line must be a JSON object)", where);
+    json j;
+    try {
+      j = json::parse(line);
+    } catch (const json::exception& e) {
+      usage_error("{}: not valid JSON: {}", where, e.what());
+    }
+    fn(j, line_no, where);
+  }
+  return line_no;
+}
+
 const char* data_format_name(DataFormat f) {
   switch (f) {
     case DataFormat::Text:
@@ -175,23 +200,8 @@ Dataset parse_dataset(std::string_view text, const std::string& path, bool jsonl
     return d;
   }
   std::vector<int32_t> stream;  // {"text"} documents
-  size_t line_no = 0;
-  for (size_t pos = 0; pos < text.size();) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string_view line(text.data() + pos, end - pos);
-    pos = end + 1;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    const std::string where = fmt::format("{}:{}", path, line_no);
-    if (line.find_first_not_of(" \t") == std::string_view::npos)
-      usage_error("{}: empty line (every line must be a JSON object)", where);
-    json j;
-    try {
-      j = json::parse(line);
-    } catch (const json::exception& e) {
-      usage_error("{}: not valid JSON: {}", where, e.what());
-    }
+  const size_t lines = for_each_jsonl_line(text, path, [&](const json& j, size_t line_no,
+                                                           const std::string& where) {
     const DataFormat kind = kind_of(j, where);
     if (line_no == 1) d.format = kind;
     if (kind != d.format)
@@ -203,8 +213,8 @@ Dataset parse_dataset(std::string_view text, const std::string& path, bool jsonl
     } catch (const ParamError& e) {  // a field of the wrong type (core/json_fields.h)
       usage_error("{}: {}", where, fields::in_file(e));
     }
-  }
-  if (line_no == 0) usage_error("{}: the data file is empty", path);
+  });
+  if (lines == 0) usage_error("{}: the data file is empty", path);
   if (d.format == DataFormat::JsonlText) add_windows(d, stream, T);
   if (d.examples.empty()) usage_error("{}: no training example (every one was dropped)", path);
   if (d.stats.truncated)

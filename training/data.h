@@ -47,10 +47,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/json_fields.h"
 #include "tokenizer/tokenizer.h"
 
 namespace gpt2::training {
@@ -81,6 +83,11 @@ struct Dataset {
 /// The bytes of a data file; gpt2::Error (Usage) naming it when missing, not a regular file
 /// or unreadable.
 std::string read_data_file(const std::string& path);
+/// Calls fn(object, line number, "PATH:LINE") for each line of a JSONL file's text, in order;
+/// an empty line or one that is not JSON is a usage error naming it. Returns the lines read.
+size_t for_each_jsonl_line(
+    std::string_view text, const std::string& path,
+    const std::function<void(const fields::Json&, size_t, const std::string&)>& fn);
 /// Reads and tokenizes `path` into examples of at most `context` inputs (context >= 1).
 Dataset load_dataset(const std::string& path, int context, const Tokenizer& tok);
 /// The same from the file's bytes in memory (`path` names it in errors; `jsonl` as the file

@@ -69,23 +69,8 @@ PairDataset parse_pairs(std::string_view text, const std::string& path, int cont
   // A sequence of n tokens fits when its inputs (n − 1 shifted, n otherwise) fit the context.
   const size_t max_len = static_cast<size_t>(context) + (shifted ? 1 : 0);
   PairDataset d;
-  size_t line_no = 0;
-  for (size_t pos = 0; pos < text.size();) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string_view line(text.data() + pos, end - pos);
-    pos = end + 1;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    const std::string where = fmt::format("{}:{}", path, line_no);
-    if (line.find_first_not_of(" \t") == std::string_view::npos)
-      usage_error("{}: empty line (every line must be a JSON object)", where);
-    json j;
-    try {
-      j = json::parse(line);
-    } catch (const json::exception& e) {
-      usage_error("{}: not valid JSON: {}", where, e.what());
-    }
+  const size_t lines = for_each_jsonl_line(text, path, [&](const json& j, size_t,
+                                                           const std::string& where) {
     if (!j.is_object()) usage_error("{}: not a JSON object", where);
     if (!j.contains("chosen") && !j.contains("rejected") &&
         (j.contains("response") || j.contains("messages") || j.contains("text")))
@@ -135,8 +120,8 @@ PairDataset parse_pairs(std::string_view text, const std::string& path, int cont
     } catch (const ParamError& e) {  // a field missing or of the wrong type
       usage_error("{}: {}", where, fields::in_file(e));
     }
-  }
-  if (line_no == 0) usage_error("{}: the data file is empty", path);
+  });
+  if (lines == 0) usage_error("{}: the data file is empty", path);
   d.stats.pairs = d.pairs.size();
   if (d.stats.identical)
     log::warn("{}: {} of {} pairs have 'chosen' equal to 'rejected'", path, d.stats.identical,

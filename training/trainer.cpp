@@ -194,18 +194,7 @@ StepResult Trainer::pair_step(const std::function<bool()>& stop) {
   r.pairs = metrics_of(acc);
   r.lr = schedule_.at(static_cast<int>(step_));
   r.positions = static_cast<int64_t>(opts_.batch) * 2 * opts_.context;
-  if (!std::isfinite(r.loss)) {
-    r.finite = false;
-    return r;
-  }
-  r.grad_norm = clip_grad_norm(layout_, grads_, opts_.grad_clip, &pool_);
-  if (!std::isfinite(r.grad_norm)) {
-    r.finite = false;
-    return r;
-  }
-  adam_.step(params_, grads_, r.lr, &pool_);
-  ++step_;
-  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  update(r, t0);
   return r;
 }
 
@@ -222,6 +211,23 @@ double Trainer::pair_evaluate() {
 }
 
 Trainer::~Trainer() = default;
+
+// The end of a step: a loss or gradient norm that is not finite refuses it (nothing changed);
+// else the gradient is clipped and AdamW updates the parameters.
+void Trainer::update(StepResult& r, std::chrono::steady_clock::time_point t0) {
+  if (!std::isfinite(r.loss)) {
+    r.finite = false;
+    return;
+  }
+  r.grad_norm = clip_grad_norm(layout_, grads_, opts_.grad_clip, &pool_);
+  if (!std::isfinite(r.grad_norm)) {
+    r.finite = false;
+    return;
+  }
+  adam_.step(params_, grads_, r.lr, &pool_);
+  ++step_;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
 
 StepResult Trainer::step(const std::function<bool()>& stop) {
   if (pairs()) return pair_step(stop);
@@ -256,18 +262,7 @@ StepResult Trainer::step(const std::function<bool()>& stop) {
   r.loss = scored > 0 ? loss_sum / static_cast<double>(scored) : 0.0;
   r.lr = schedule_.at(static_cast<int>(step_));
   r.positions = static_cast<int64_t>(opts_.batch) * opts_.context;
-  if (!std::isfinite(r.loss)) {
-    r.finite = false;
-    return r;
-  }
-  r.grad_norm = clip_grad_norm(layout_, grads_, opts_.grad_clip, &pool_);
-  if (!std::isfinite(r.grad_norm)) {
-    r.finite = false;
-    return r;
-  }
-  adam_.step(params_, grads_, r.lr, &pool_);
-  ++step_;
-  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  update(r, t0);
   return r;
 }
 

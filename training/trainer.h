@@ -23,6 +23,7 @@
 // the moments, the step and run_options(), which --resume compares).
 #pragma once
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -147,6 +148,7 @@ class Trainer {
                                        const std::vector<size_t>& order, size_t batches);
   StepResult::PairMetrics metrics_of(const PairSums& s) const;
   StepResult pair_step(const std::function<bool()>& stop);
+  void update(StepResult& r, std::chrono::steady_clock::time_point t0);
   double pair_evaluate();
 
   const ParamLayout& layout_;

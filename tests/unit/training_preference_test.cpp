@@ -235,7 +235,7 @@ TEST_CASE("preference: pair data, its checks and its truncation", "[training]") 
   CHECK(t.pairs[0].rejected.targets.back() == tok.eot_id());
 }
 
-TEST_CASE("preference: DPO's first step is ln 2; steps bit-identical for 1 and 3 threads",
+TEST_CASE("preference: DPO's first step is ln 2, and its steps are bit-identical for 1 and 3 threads",
           "[training]") {
   LoadOptions lo;
   lo.threads = 1;
