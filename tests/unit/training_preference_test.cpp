@@ -17,6 +17,7 @@
 #include "models/safetensors.h"
 #include "models/tensors.h"
 #include "source_dir.h"
+#include "training_util.h"
 #include "tokenizer/tokenizer.h"
 #include "training/checkpoint.h"
 #include "training/gpt2_grad.h"
@@ -26,6 +27,7 @@
 
 using namespace gpt2;
 using namespace gpt2::training;
+using training_test::rel_err;
 
 namespace {
 
@@ -63,14 +65,6 @@ const Fixture& fixture() {
   return fx;
 }
 
-double rel_err(const float* a, const float* b, size_t n) {
-  double d = 0, s = 0;
-  for (size_t i = 0; i < n; i++) {
-    d += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
-    s += static_cast<double>(b[i]) * b[i];
-  }
-  return std::sqrt(d) / std::sqrt(s);
-}
 
 constexpr int kT = 8;
 
