@@ -55,6 +55,8 @@ using ojson = nlohmann::ordered_json;
 
 struct FinetuneParams {
   ModelOptions model;
+  std::string method = "sft";  // sft | dpo | reward
+  std::string loss = "sigmoid";  // dpo: sigmoid | ipo
   std::string init = "model";  // model | random
   std::string config;          // --config (random init)
   std::string data, val_data, outdir, resume;
@@ -82,6 +84,16 @@ ojson run_options(const FinetuneParams& p, const std::string& model) {
           {"seed", t.seed}};
 }
 
+// The pair methods' options (an SFT run's stored options stay as they were).
+void add_method_options(ojson& o, const FinetuneParams& p) {
+  if (p.method == "sft") return;
+  o["method"] = p.method;
+  if (p.method == "dpo") {
+    o["beta"] = p.train.beta;
+    o["loss"] = p.loss;
+  }
+}
+
 // --resume: options not given take the saved run's values (before anything is derived).
 void adopt_saved_options(CLI::App& sub, FinetuneParams& p, const ojson& saved, const std::string& dir) {
   auto given = [&](const char* flag) { return sub.get_option(flag)->count() > 0; };
@@ -107,6 +119,9 @@ void adopt_saved_options(CLI::App& sub, FinetuneParams& p, const ojson& saved, c
   take("grad-clip", "--grad-clip", p.train.grad_clip);
   take("weight-decay", "--weight-decay", p.train.weight_decay);
   take("seed", "--seed", p.train.seed);
+  take("method", "--method", p.method);
+  take("beta", "--beta", p.train.beta);
+  take("loss", "--loss", p.loss);
   if (!given("--steps") && !given("--epochs")) take("steps", "--steps", p.steps);
 }
 
@@ -175,6 +190,17 @@ training::SaveDType check_flags(CLI::App& sub, FinetuneParams& p, const ojson& s
   if (p.data.empty()) usage_error("--data: the training data file is required");
   if (p.init != "model" && p.init != "random")
     usage_error("--init {}: must be 'model' or 'random'", p.init);
+  if (p.method != "sft" && p.method != "dpo" && p.method != "reward")
+    usage_error("--method {}: must be 'sft', 'dpo' or 'reward'", p.method);
+  if (p.loss != "sigmoid" && p.loss != "ipo")
+    usage_error("--loss {}: must be 'sigmoid' or 'ipo'", p.loss);
+  for (const char* flag : {"--beta", "--loss"})
+    if (p.method != "dpo" && sub.get_option(flag)->count() > 0)
+      usage_error("{} is for --method dpo (this run's method is {})", flag, p.method);
+  p.train.method = p.method == "dpo"      ? training::Method::Dpo
+                   : p.method == "reward" ? training::Method::Reward
+                                          : training::Method::Sft;
+  p.train.ipo = p.loss == "ipo";
   if (p.init == "random" && p.config.empty())
     usage_error("--init random needs --config FILE (the model's config.json: its shapes)");
   if (sub.get_option("--steps")->count() > 0 && sub.get_option("--epochs")->count() > 0)
@@ -214,25 +240,38 @@ struct StartingModel {
 StartingModel load_starting_model(const FinetuneParams& p) {
   StartingModel s;
   s.name = p.init == "random" ? "random" : model_spec(p.model);
+  const bool reward = p.method == "reward", dpo = p.method == "dpo";
+  bool had_head = false;
   if (p.init == "random") {
     const MappedFile f(p.config);
     s.cfg = parse_config_json(f.view(), p.config);
-    s.layout = std::make_unique<training::ParamLayout>(s.cfg);
-    if (p.resume.empty()) s.params = training::random_init(*s.layout, p.train.seed);
+    s.layout = std::make_unique<training::ParamLayout>(s.cfg, reward);
+    if (p.resume.empty() || dpo) s.params = training::random_init(*s.layout, p.train.seed);
+    had_head = true;  // random_init drew the head with the rest
   } else {
     ModelOptions mo = p.model;
     mo.model = s.name;
     std::unique_ptr<Model> m = load_model(mo);
     s.cfg = m->config();
-    s.layout = std::make_unique<training::ParamLayout>(s.cfg);
-    if (p.resume.empty()) s.params = training::params_from_model(*m, *s.layout);
+    if (reward_head(*m) && p.method != "reward")
+      runtime_error("{} is a reward model (GPT2ForSequenceClassification): --method {} trains a "
+                    "language model (GPT2LMHeadModel)",
+                    s.name, p.method);
+    s.layout = std::make_unique<training::ParamLayout>(s.cfg, reward);
+    // DPO's reference is the starting model, also when resuming
+    if (p.resume.empty() || dpo) s.params = training::params_from_model(*m, *s.layout);
+    had_head = reward_head(*m) != nullptr;
   }  // the mapped model is released here: training holds its own f32 copy
+  // A new reward head: N(0, 0.02²) (transformers' initializer_range), seeded by --seed.
+  if (reward && !had_head && !s.params.empty())
+    training::init_score_head(*s.layout, s.params, p.train.seed);
   return s;
 }
 
 // The examples of a run, split, with what the log says about the data file.
 struct RunData {
   training::Split split;
+  training::PairSplit pairs;  // the pair methods' data
   training::DataStats stats;
   std::string format;  // data_format_name
   int64_t eval_every = 1;
@@ -247,18 +286,37 @@ RunData load_run_data(CLI::App& sub, FinetuneParams& p, const ojson& saved, cons
   training::TrainOptions early = p.train;  // the flags' errors before the data is read
   early.steps = 1;
   training::validate(early, cfg);
-  training::Dataset data = training::load_dataset(p.data, p.train.context, tok);
   RunData d;
-  d.stats = data.stats;
-  d.format = data_format_name(data.format);
-  if (!p.val_data.empty()) {
-    d.split.train = std::move(data.examples);
-    d.split.val = training::load_dataset(p.val_data, p.train.context, tok).examples;
+  size_t n_train = 0;
+  if (p.train.method != training::Method::Sft) {
+    const bool shifted = p.train.method == training::Method::Dpo;
+    training::PairDataset data = training::load_pairs(p.data, p.train.context, tok, shifted);
+    d.stats.lines = data.stats.lines;
+    d.stats.examples = data.stats.pairs;
+    d.stats.tokens = data.stats.tokens;
+    d.stats.truncated = data.stats.truncated;
+    d.format = "preference-pairs";
+    if (!p.val_data.empty()) {
+      d.pairs.train = std::move(data.pairs);
+      d.pairs.val = training::load_pairs(p.val_data, p.train.context, tok, shifted).pairs;
+    } else {
+      d.pairs = training::split_pairs(std::move(data.pairs), p.val_fraction, p.train.seed);
+    }
+    n_train = d.pairs.train.size();
   } else {
-    d.split = training::split_dataset(std::move(data.examples), p.val_fraction, p.train.seed);
+    training::Dataset data = training::load_dataset(p.data, p.train.context, tok);
+    d.stats = data.stats;
+    d.format = data_format_name(data.format);
+    if (!p.val_data.empty()) {
+      d.split.train = std::move(data.examples);
+      d.split.val = training::load_dataset(p.val_data, p.train.context, tok).examples;
+    } else {
+      d.split = training::split_dataset(std::move(data.examples), p.val_fraction, p.train.seed);
+    }
+    n_train = d.split.train.size();
   }
-  if (d.split.train.empty()) usage_error("{}: no training example left", p.data);
-  const int64_t per_epoch = static_cast<int64_t>((d.split.train.size() + p.train.batch - 1) /
+  if (n_train == 0) usage_error("{}: no training example left", p.data);
+  const int64_t per_epoch = static_cast<int64_t>((n_train + p.train.batch - 1) /
                                                  static_cast<size_t>(p.train.batch));
   p.train.steps = p.steps > 0
                       ? p.steps
@@ -273,6 +331,7 @@ RunData load_run_data(CLI::App& sub, FinetuneParams& p, const ojson& saved, cons
 ojson settle_run_options(const FinetuneParams& p, const std::string& model_name,
                          const training::DataStats& stats, const ojson& saved) {
   ojson options = run_options(p, model_name);
+  add_method_options(options, p);
   options["data_examples"] = stats.examples;
   options["data_tokens"] = stats.tokens;
   if (!p.resume.empty())
@@ -289,6 +348,25 @@ void print_progress(int64_t done, int64_t total, double loss, double last_val, d
                static_cast<long long>(done), static_cast<long long>(total), loss,
                std::isnan(last_val) ? "-" : fmt::format("{:.4f}", last_val).c_str(), tokens_per_s,
                duration_text(eta_s).c_str());
+}
+
+// log.tsv's extra columns of a method, and a row's values of them.
+std::vector<std::string> metric_columns(const FinetuneParams& p) {
+  if (p.method == "reward") return {"accuracy", "val_accuracy"};
+  if (p.method != "dpo") return {};
+  std::vector<std::string> c;
+  for (const char* pre : {"", "val_"})
+    for (const char* k : {"chosen", "rejected", "margin", "accuracy"})
+      c.push_back(fmt::format("{}rewards_{}", pre, k));
+  return c;
+}
+
+std::vector<double> metric_values(const FinetuneParams& p,
+                                  const training::StepResult::PairMetrics& train,
+                                  const training::StepResult::PairMetrics& val) {
+  if (p.method == "reward") return {train.accuracy, val.accuracy};
+  return {train.chosen, train.rejected, train.margin, train.accuracy,
+          val.chosen,   val.rejected,   val.margin,   val.accuracy};
 }
 
 // Step 5: the steps, each logged (validation every eval_every steps and after the last), with
@@ -314,7 +392,9 @@ int train_steps(training::Trainer& trainer, TrainingLog& tsv, const FinetunePara
       return 130;
     }
     const int64_t done = trainer.steps_done() + (r.finite ? 0 : 1);
-    LogRow row{done, r.loss, std::nan(""), r.lr, r.seconds > 0 ? r.positions / r.seconds : 0};
+    LogRow row{done, r.loss, std::nan(""), r.lr, r.seconds > 0 ? r.positions / r.seconds : 0, {}};
+    const bool pairs = p.method != "sft";
+    if (pairs) row.extra = metric_values(p, r.pairs, {});
     if (!r.finite) {
       tsv.append(row);
       if (progress) std::fputs("\n", stderr);
@@ -326,8 +406,10 @@ int train_steps(training::Trainer& trainer, TrainingLog& tsv, const FinetunePara
                         ? fmt::format("{} keeps the checkpoint of step {}", p.outdir, saved_step)
                         : std::string("no checkpoint was written"));
     }
-    if (trainer.has_validation() && (done % eval_every == 0 || done == trainer.total_steps()))
+    if (trainer.has_validation() && (done % eval_every == 0 || done == trainer.total_steps())) {
       row.val_loss = last_val = trainer.evaluate();
+      if (pairs) row.extra = metric_values(p, r.pairs, trainer.val_metrics());
+    }
     tsv.append(row);
     seconds += r.seconds;
     ++timed;
@@ -344,10 +426,10 @@ int train_steps(training::Trainer& trainer, TrainingLog& tsv, const FinetunePara
     const LogRow& last = tsv.rows().back();
     std::fprintf(
         stderr,
-        "\ngpt2 finetune: %lld steps, train loss %.4f%s; saved in %s (gpt2 generate -m %s)\n",
+        "\ngpt2 finetune: %lld steps, train loss %.4f%s; saved in %s (gpt2 %s -m %s)\n",
         static_cast<long long>(trainer.steps_done()), last.train_loss,
         std::isnan(last_val) ? "" : fmt::format(", val loss {:.4f}", last_val).c_str(),
-        p.outdir.c_str(), p.outdir.c_str());
+        p.outdir.c_str(), p.method == "reward" ? "reward" : "generate", p.outdir.c_str());
   }
   return 0;
 }
@@ -364,21 +446,31 @@ int run_finetune(CLI::App& sub, FinetuneParams& p) {
   const ojson options = settle_run_options(p, start.name, data.stats, saved);
 
   // 4. The trainer, restored on --resume (its parameters are the saved f32 ones).
+  // (DPO: the starting parameters go to the constructor, which takes the reference from them;
+  // restore() then moves the saved ones in.)
   training::TrainerState resumed;
   if (!p.resume.empty()) {
     resumed = training::load_trainer_state(p.resume, *start.layout);
-    start.params = std::move(resumed.params);
-    resumed.params.clear();
+    if (start.params.empty()) {
+      start.params = std::move(resumed.params);
+      resumed.params.clear();
+    }
   }
   kernels::Pool pool(p.model.threads > 0 ? p.model.threads : hardware_threads());
-  training::Trainer trainer(*start.layout, std::move(start.params), data.split.train,
-                            data.split.val, p.train, pool, tok.eot_id());
+  const bool pairs = p.train.method != training::Method::Sft;
+  training::Trainer trainer =
+      pairs ? training::Trainer(*start.layout, std::move(start.params), data.pairs.train,
+                                data.pairs.val, p.train, pool, tok.eot_id())
+            : training::Trainer(*start.layout, std::move(start.params), data.split.train,
+                                data.split.val, p.train, pool, tok.eot_id());
   if (!p.resume.empty()) trainer.restore(std::move(resumed));
-  TrainingLog tsv(p.outdir, p.resume.empty() ? -1 : trainer.steps_done());
+  TrainingLog tsv(p.outdir, p.resume.empty() ? -1 : trainer.steps_done(), metric_columns(p));
   log::info(
       "finetune {}: {} {} examples ({} train, {} validation, {} tokens), {} steps of {} x {} "
       "positions, {} parameters, {:.0f} MB of training state",
-      start.name, data.format, data.stats.examples, data.split.train.size(), data.split.val.size(),
+      start.name, data.format, data.stats.examples,
+      pairs ? data.pairs.train.size() : data.split.train.size(),
+      pairs ? data.pairs.val.size() : data.split.val.size(),
       data.stats.tokens, p.train.steps, p.train.batch, p.train.context, start.layout->total,
       trainer.state_bytes() / 1e6);
 
@@ -414,6 +506,13 @@ Command add_finetune_command(CLI::App& root) {
                   "bit-identical for any count)")->capture_default_str();
   sub->add_option("--backend", p->model.backend, "Matrix products: auto|blas (both OpenBLAS, "
                   "single-threaded on fixed blocks; own is for inference only)")
+      ->capture_default_str();
+  sub->add_option("--method", p->method, "sft: next-token loss on the data; dpo: Direct "
+                  "Preference Optimization on {prompt,chosen,rejected} pairs; reward: a reward "
+                  "model (GPT2ForSequenceClassification) on the same pairs")->capture_default_str();
+  sub->add_option("--beta", p->train.beta, "dpo: strength of the pull towards the starting "
+                  "model (the reference)")->capture_default_str();
+  sub->add_option("--loss", p->loss, "dpo: sigmoid (DPO) or ipo (IPO, length-averaged)")
       ->capture_default_str();
   sub->add_option("--init", p->init, "model: start from -m's weights; random: GPT-2's "
                   "initialisation of --config's shapes")->capture_default_str();

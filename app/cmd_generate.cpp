@@ -15,6 +15,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -34,6 +36,9 @@
 #include "core/parse.h"
 #include "core/utf8.h"
 #include "generation/generation.h"
+#include "models/tensors.h"
+#include "core/cpu.h"
+#include "training/reward.h"
 #include "models/model.h"
 #include "sampling/sampler.h"
 #include "tokenizer/tokenizer.h"
@@ -80,6 +85,25 @@ void warn_unused_samplers(const sampling::SamplerParams& sp) {
     log::warn("{} has no effect: '{}' is not in --samplers", flags, step);
 }
 
+// --best-of N --reward-model RM (rejection sampling): N samples of seeds S…S+N−1 (those of
+// --num-samples N), each scored by the reward model on prompt + sample + <|endoftext|> (what
+// `gpt2 reward` scores for {"prompt", "response"}); the highest reward is printed (text: only
+// it; json: every sample with "reward", and "best": its index; jsonl: "reward" on each sample
+// event, "best" on the done line). The first of equal rewards wins.
+void check_best_of(GenerateParams& gp) {
+  if (gp.best_of_given && gp.best_of < 1)
+    usage_error("--best-of {} is out of range (must be >= 1)", gp.best_of);
+  if (gp.best_of_given && gp.reward_model.empty())
+    usage_error("--best-of needs --reward-model RM (the reward model that picks the best sample)");
+  if (!gp.best_of_given && !gp.reward_model.empty())
+    usage_error("--reward-model needs --best-of N (the number of samples to choose from)");
+  if (!gp.best_of_given) return;
+  if (gp.num_samples_given)
+    usage_error("--best-of {} draws its own samples: give it or --num-samples, not both", gp.best_of);
+  if (gp.jsonl) usage_error("--best-of cannot be combined with --jsonl");
+  gp.num_samples = gp.best_of;
+}
+
 // Every usage error of the flags, before any slow work (reading stdin, loading the model);
 // the sampler order and logit biases are parsed into gp.sp.
 void check_flags(GenerateParams& gp) {
@@ -87,6 +111,7 @@ void check_flags(GenerateParams& gp) {
     usage_error("-n/--max-tokens {} is out of range (must be >= 0)", gp.max_tokens);
   if (gp.num_samples < 1)
     usage_error("--num-samples {} is out of range (must be >= 1)", gp.num_samples);
+  check_best_of(gp);
   if (gp.logprobs < 0) usage_error("--logprobs {} is out of range (must be >= 0)", gp.logprobs);
   if (gp.batch < 1) usage_error("--batch {} is out of range (must be >= 1)", gp.batch);
   if (gp.jsonl) {  // stdin carries the requests; the output is fixed
@@ -124,12 +149,16 @@ std::vector<int32_t> read_prompt(const GenerateParams& gp, const Tokenizer& tok)
 
 // The samples, one Sequence each, printed as their events come (text or jsonl); stops early
 // on Ctrl-C (`interrupted` set).
+// With a scorer (--best-of), each sample's reward is appended to `rewards` and text is not
+// streamed (run_generate prints the best one).
 std::vector<generation::Sequence> run_samples(const GenerateParams& gp, generation::Generator& gen,
                                               const Tokenizer& tok,
                                               const std::vector<int32_t>& prompt,
                                               const RequestSettings& settings,
-                                              const std::string& echo_text, bool& interrupted_run) {
-  const bool text_out = gp.format == "text", jsonl = gp.format == "jsonl";
+                                              const std::string& echo_text, bool& interrupted_run,
+                                              const std::function<double(const generation::Sequence&)>& scorer,
+                                              std::vector<double>& rewards) {
+  const bool text_out = gp.format == "text" && !scorer, jsonl = gp.format == "jsonl";
   std::vector<generation::Sequence> results;
   interrupted_run = false;
   for (int s = 0; s < gp.num_samples && !interrupted_run; ++s) {
@@ -148,6 +177,7 @@ std::vector<generation::Sequence> run_samples(const GenerateParams& gp, generati
     };
     generation::Sequence r = gen.run(req, on_event, [] { return interrupted(); });
     interrupted_run = r.finish_reason() == generation::FinishReason::Interrupted;
+    if (scorer && !interrupted_run) rewards.push_back(scorer(r));
     if (text_out && gp.num_samples > 1) write_stdout("\n\n");
     if (jsonl) {
       json ev = {{"event", "sample"},
@@ -156,6 +186,7 @@ std::vector<generation::Sequence> run_samples(const GenerateParams& gp, generati
                  {"text", echo_text + utf8_replace_invalid(r.text())},
                  {"ids", r.ids()},
                  {"finish_reason", generation::finish_reason_name(r.finish_reason())}};
+      if (scorer && rewards.size() == results.size() + 1) ev["reward"] = rewards.back();
       write_stdout(fields::dump(ev) + "\n");
     }
     results.push_back(std::move(r));
@@ -167,17 +198,22 @@ std::vector<generation::Sequence> run_samples(const GenerateParams& gp, generati
 void write_summary(const GenerateParams& gp, const Model& model, const Tokenizer& tok,
                    uint64_t seed, const std::vector<int32_t>& prompt,
                    const std::vector<generation::Sequence>& results, const std::string& echo_text,
-                   const generation::Stats& st, double load_ms) {
+                   const generation::Stats& st, double load_ms, const std::vector<double>& rewards,
+                   std::optional<size_t> best) {
   const double prompt_tps = st.prompt_ms > 0 ? st.prompt_tokens * 1000.0 / st.prompt_ms : 0;
   const double gen_tps = st.generation_ms > 0 ? st.generated_tokens * 1000.0 / st.generation_ms : 0;
   json doc = {{"model", model.name()}, {"seed", seed}, {"prompt_ids", prompt}};
   if (gp.format == "json") {
     json samples = json::array();
-    for (const auto& r : results) samples.push_back(sample_json(tok, r, echo_text, gp.logprobs > 0));
+    for (size_t i = 0; i < results.size(); ++i) {
+      samples.push_back(sample_json(tok, results[i], echo_text, gp.logprobs > 0));
+      if (i < rewards.size()) samples.back()["reward"] = rewards[i];
+    }
     doc["samples"] = std::move(samples);
   } else {
     doc = json{{"event", "done"}, {"model", model.name()}, {"seed", seed}, {"prompt_ids", prompt}};
   }
+  if (best) doc["best"] = *best;
   doc["timings"] = json{{"load_ms", load_ms},
                         {"prompt_tokens", st.prompt_tokens},
                         {"prompt_ms", st.prompt_ms},
@@ -240,6 +276,7 @@ int run_generate(GenerateParams& gp) {
   if (gp.jsonl) {
     const auto t_load = Clock::now();
     std::unique_ptr<Model> model = load_model(gp.model);
+    refuse_reward_model(*model);
     check_logit_bias(gp.sp, generation::ModelLimits::of(model->config(), tok));
     return run_generate_jsonl(gp, *model, ms_since(t_load));
   }
@@ -248,6 +285,18 @@ int run_generate(GenerateParams& gp) {
   // The model, and the prompt checked against it.
   const auto t_load = Clock::now();
   std::unique_ptr<Model> model = load_model(gp.model);
+  refuse_reward_model(*model);
+  // --best-of: the reward model is loaded (and checked) before any sample is drawn
+  std::unique_ptr<Model> reward_model;
+  if (gp.best_of > 0) {
+    ModelOptions mo = gp.model;
+    mo.model = gp.reward_model;
+    mo.dtype = "f32";
+    reward_model = load_model(mo);
+    if (reward_model->config().vocab_size != model->config().vocab_size)
+      runtime_error("--reward-model {}: its vocabulary ({}) is not the model's ({})",
+                    gp.reward_model, reward_model->config().vocab_size, model->config().vocab_size);
+  }
   const double load_ms = ms_since(t_load);
   const generation::ModelLimits lim = generation::ModelLimits::of(model->config(), tok);
   if (auto bad = first_bad_id(prompt, lim.n_vocab))
@@ -273,10 +322,35 @@ int run_generate(GenerateParams& gp) {
                       load_ms);
   generation::Generator gen(*model, tok);
   bool was_interrupted = false;
-  const std::vector<generation::Sequence> results =
-      run_samples(gp, gen, tok, prompt, settings_of(gp, seed), echo_text, was_interrupted);
+  std::function<double(const generation::Sequence&)> scorer;
+  std::vector<double> rewards;
+  std::optional<size_t> best;
+  std::unique_ptr<training::RewardScorer> rm;
+  std::unique_ptr<kernels::Pool> rm_pool;
+  if (gp.best_of > 0) {
+    const std::string prompt_text = unconditional ? std::string() : tok.decode(prompt);
+    rm = std::make_unique<training::RewardScorer>(*reward_model);
+    reward_model.reset();
+    rm_pool = std::make_unique<kernels::Pool>(gp.model.threads > 0 ? gp.model.threads
+                                                                    : hardware_threads());
+    scorer = [&, prompt_text](const generation::Sequence& r) {
+      std::vector<int32_t> ids = training::reward_sequence(tok, prompt_text, r.text());
+      const size_t n = static_cast<size_t>(rm->n_positions());
+      if (ids.size() > n) ids.erase(ids.begin(), ids.end() - static_cast<std::ptrdiff_t>(n));
+      return rm->score(*rm_pool, ids);
+    };
+  }
+  const std::vector<generation::Sequence> results = run_samples(
+      gp, gen, tok, prompt, settings_of(gp, seed), echo_text, was_interrupted, scorer, rewards);
+  if (!rewards.empty()) {
+    best = static_cast<size_t>(std::max_element(rewards.begin(), rewards.end()) - rewards.begin());
+    log::info("best of {}: sample {} (reward {:.4f})", rewards.size(), *best, rewards[*best]);
+    if (gp.format == "text")
+      write_stdout(echo_text + results[*best].text());
+  }
   if (gp.format != "text")
-    write_summary(gp, *model, tok, seed, prompt, results, echo_text, gen.stats(), load_ms);
+    write_summary(gp, *model, tok, seed, prompt, results, echo_text, gen.stats(), load_ms, rewards,
+                  best);
   report_timings(gen.stats(), load_ms, n_prompt_window, gp.stats);
   return was_interrupted ? static_cast<int>(ExitCode::Interrupted) : 0;
 }
@@ -344,8 +418,14 @@ Command add_generate_command(CLI::App& root) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->allow_extra_args(false);
   sub->add_flag("--ignore-eos", p.ignore_eos, "Never end at <|endoftext|> (it is banned)");
+  sub->add_option("--best-of", p.best_of, "Draw N samples (seeds S..S+N-1) and print the one "
+                  "--reward-model scores highest (json: every sample's \"reward\", \"best\")")
+      ->each([gp](const std::string&) { gp->best_of_given = true; });
+  sub->add_option("--reward-model", p.reward_model, "Reward model for --best-of (gpt2 finetune "
+                  "--method reward)");
   sub->add_option("--num-samples", p.num_samples, "Independent continuations (seed S+i)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->each([gp](const std::string&) { gp->num_samples_given = true; });
   sub->add_flag("--echo", p.echo, "Print the prompt before the continuation");
   sub->add_option("--logprobs", p.logprobs,
                   "Per token (json/jsonl): logprob + top N under the model, final_* under "

@@ -19,22 +19,25 @@ namespace gpt2::app {
 
 namespace {
 
-constexpr const char* kHeader = "step\ttrain_loss\tval_loss\tlr\ttokens_per_s\n";
+constexpr const char* kHeader = "step\ttrain_loss\tval_loss\tlr\ttokens_per_s";
 
 std::string row_text(const LogRow& r) {
-  return fmt::format("{}\t{:.6f}\t{}\t{:.6g}\t{:.1f}\n", r.step, r.train_loss,
-                     std::isnan(r.val_loss) ? std::string() : fmt::format("{:.6f}", r.val_loss),
-                     r.lr, r.tokens_per_s);
+  std::string s = fmt::format("{}\t{:.6f}\t{}\t{:.6g}\t{:.1f}", r.step, r.train_loss,
+                              std::isnan(r.val_loss) ? std::string() : fmt::format("{:.6f}", r.val_loss),
+                              r.lr, r.tokens_per_s);
+  for (double v : r.extra) s += std::isnan(v) ? std::string("\t") : fmt::format("\t{:.6f}", v);
+  return s + "\n";
 }
 
-// One row of log.tsv, or false when it is not one (a line cut by a crash is dropped).
-bool parse_row(const std::string& line, LogRow& r) {
+// One row of log.tsv with `extras` extra columns, or false when it is not one (a line cut by
+// a crash is dropped).
+bool parse_row(const std::string& line, LogRow& r, size_t extras) {
   std::vector<std::string> f;
   std::stringstream ss(line);
   std::string item;
   while (std::getline(ss, item, '\t')) f.push_back(item);
   if (line.ends_with('\t')) f.push_back("");
-  if (f.size() != 5) return false;
+  if (f.size() != 5 + extras) return false;
   auto num = [](const std::string& s, double& out) {
     if (s.empty()) return false;
     char* end = nullptr;
@@ -47,6 +50,9 @@ bool parse_row(const std::string& line, LogRow& r) {
   r.step = static_cast<int64_t>(step);
   r.val_loss = std::nan("");
   if (!f[2].empty() && !num(f[2], r.val_loss)) return false;
+  r.extra.assign(extras, std::nan(""));
+  for (size_t i = 0; i < extras; ++i)
+    if (!f[5 + i].empty() && !num(f[5 + i], r.extra[i])) return false;
   return true;
 }
 
@@ -70,9 +76,14 @@ std::string fmt_num(double v, double step) {
 
 }  // namespace
 
-TrainingLog::TrainingLog(const std::string& outdir, int64_t keep_up_to)
-    : dir_(outdir), path_((std::filesystem::path(outdir) / "log.tsv").string()) {
+TrainingLog::TrainingLog(const std::string& outdir, int64_t keep_up_to,
+                         std::vector<std::string> extra_columns)
+    : dir_(outdir),
+      path_((std::filesystem::path(outdir) / "log.tsv").string()),
+      extra_(std::move(extra_columns)) {
   std::string text = kHeader;
+  for (const std::string& c : extra_) text += "\t" + c;
+  text += "\n";
   if (keep_up_to >= 0) {
     std::ifstream in(path_);
     std::string line;
@@ -83,7 +94,7 @@ TrainingLog::TrainingLog(const std::string& outdir, int64_t keep_up_to)
         continue;  // the header
       }
       LogRow r;
-      if (!parse_row(line, r) || r.step > keep_up_to) continue;
+      if (!parse_row(line, r, extra_.size()) || r.step > keep_up_to) continue;
       rows_.push_back(r);
       text += line + "\n";
     }
@@ -105,10 +116,18 @@ void TrainingLog::append(const LogRow& row) {
 }
 
 void TrainingLog::write_plot(const std::string& title) const {
-  write_file_atomic((std::filesystem::path(dir_) / "loss.svg").string(), svg_loss_curve(rows_, title));
+  auto index = [&](const char* a, const char* b) {
+    for (size_t i = 0; i < extra_.size(); ++i)
+      if (extra_[i] == a || extra_[i] == b) return static_cast<int>(i);
+    return -1;
+  };
+  write_file_atomic((std::filesystem::path(dir_) / "loss.svg").string(),
+                    svg_loss_curve(rows_, title, index("accuracy", "rewards_accuracy"),
+                                   index("val_accuracy", "val_rewards_accuracy")));
 }
 
-std::string svg_loss_curve(const std::vector<LogRow>& rows, const std::string& title) {
+std::string svg_loss_curve(const std::vector<LogRow>& rows, const std::string& title, int acc,
+                           int val_acc) {
   constexpr double W = 720, H = 420, left = 64, right = 24, top = 48, bottom = 56;
   const double pw = W - left - right, ph = H - top - bottom;
   double lo = INFINITY, hi = -INFINITY;
@@ -158,6 +177,27 @@ std::string svg_loss_curve(const std::vector<LogRow>& rows, const std::string& t
   s += fmt::format("<polyline fill=\"none\" stroke=\"#4e79a7\" stroke-width=\"1.5\" points=\"{}\"/>\n", train);
   if (!val.empty())
     s += fmt::format("<polyline fill=\"none\" stroke=\"#f28e2b\" stroke-width=\"1.5\" points=\"{}\"/>\n", val) + dots;
+  if (acc >= 0) {  // accuracy in [0, 1] on the right axis, dashed
+    auto A = [&](double v) { return top + ph - v * ph; };
+    for (double v : {0.0, 0.5, 1.0})
+      s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" fill=\"#59a14f\">{:.1f}</text>\n",
+                       left + pw + 3, A(v) + 4, v);
+    for (int k : {acc, val_acc}) {
+      if (k < 0) continue;
+      std::string pts;
+      for (const LogRow& r : rows)
+        if (static_cast<size_t>(k) < r.extra.size() && std::isfinite(r.extra[k]))
+          pts += fmt::format("{:.1f},{:.1f} ", X(r.step), A(r.extra[k]));
+      if (!pts.empty())
+        s += fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.2\" "
+                         "stroke-dasharray=\"5,3\" points=\"{}\"/>\n",
+                         k == acc ? "#59a14f" : "#e15759", pts);
+    }
+    s += fmt::format(
+        "<text x=\"{:.1f}\" y=\"{:.1f}\" fill=\"#59a14f\">- - accuracy (right axis, 0-1; "
+        "validation in red)</text>\n",
+        left + 8, top + 18);
+  }
   s += fmt::format(
       "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{2:.1f}\" y2=\"{1:.1f}\" stroke=\"#4e79a7\" stroke-width=\"2\"/>"
       "<text x=\"{3:.1f}\" y=\"{4:.1f}\">train</text>\n",

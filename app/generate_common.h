@@ -39,6 +39,9 @@ struct GenerateParams {
   std::vector<std::string> stop;
   bool ignore_eos = false;
   int num_samples = 1;
+  int best_of = 0;              // --best-of N (0: off): N samples, the reward model's best printed
+  std::string reward_model;     // --reward-model RM
+  bool best_of_given = false, num_samples_given = false;
   bool echo = false;
   int logprobs = 0;
   std::string format = "text";

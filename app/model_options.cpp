@@ -9,6 +9,8 @@
 // asks command_uses_blas() before running a command whether OpenBLAS needs its set-up.
 #include "app/model_options.h"
 
+#include "models/tensors.h"
+
 #include <chrono>
 #include <cstdlib>
 #include <sstream>
@@ -89,6 +91,13 @@ std::unique_ptr<Model> load_model(const ModelOptions& o) {
       m->name(), c.n_layer, c.n_head, c.n_embd, c.vocab_size, c.n_positions, m->threads(),
       dtype_name(m->dtype()), kernels::isa_name(), kernels::backend_summary(lo.backend), ms);
   return m;
+}
+
+void refuse_reward_model(const Model& model) {
+  if (reward_head(model))
+    runtime_error("{} is a reward model (GPT2ForSequenceClassification, score.weight), not a "
+                  "language model: it scores texts (gpt2 reward -m {}) and does not generate",
+                  model.name(), model.name());
 }
 
 }  // namespace gpt2::app

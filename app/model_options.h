@@ -20,6 +20,10 @@ struct ModelOptions {
   std::string backend = "auto";  // core/kernels/blas.h
 };
 
+/// A reward model (score.weight: GPT2ForSequenceClassification) where a language model is
+/// needed: gpt2::Error (Runtime, exit 1) saying which kind it is.
+void refuse_reward_model(const Model& model);
+
 /// Adds -m/--model, -t/--threads, --dtype, --backend to `sub`.
 void add_model_options(CLI::App* sub, ModelOptions& o);
 

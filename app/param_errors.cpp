@@ -54,6 +54,7 @@ constexpr std::pair<std::string_view, std::string_view> kFlags[] = {
     {"weight_decay", "--weight-decay"},
     {"val_batches", "--val-batches"},
     {"val_fraction", "--val-fraction"},
+    {"beta", "--beta"},  // finetune --method dpo
     {"save_dtype", "--save-dtype"},
 };
 

@@ -300,6 +300,8 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
   std::vector<Slot> table = weight_table(m.cfg, m.w);
   m.tied = !tensors.count("lm_head.weight");
   if (!m.tied) table.push_back({"lm_head.weight", {m.cfg.vocab_size, m.cfg.n_embd}, &m.w.lm_head});
+  // A reward model (GPT2ForSequenceClassification, num_labels 1) carries score.weight [1, C].
+  if (tensors.count("score.weight")) table.push_back({"score.weight", {1, m.cfg.n_embd}, &m.w.score});
   std::vector<const Entry*> bound(table.size());
   for (size_t i = 0; i < table.size(); i++) {
     const Slot& s = table[i];

@@ -28,6 +28,7 @@ using LayerWeights = BlockTensors<const float>;
 
 struct Weights : ModelTensors<const float> {
   const float* lm_head = nullptr;  // (V, C)  == wte when tied (no lm_head.weight in the file)
+  const float* score = nullptr;    // (1, C) a reward model's head (score.weight), else null
 };
 
 // The matrices in the form the kernels read (core/kernels/kernels.h): for --dtype f32 views of the

@@ -27,4 +27,6 @@ const ModelTensors<const float>& model_weights(const Model& model) { return mode
 
 bool lm_head_tied(const Model& model) { return model.impl().tied; }
 
+const float* reward_head(const Model& model) { return model.impl().w.score; }
+
 }  // namespace gpt2

@@ -94,5 +94,9 @@ struct ModelTensors {
 const ModelTensors<const float>& model_weights(const Model& model);
 /// Whether lm_head is wte (no lm_head.weight in the checkpoint).
 bool lm_head_tied(const Model& model);
+/// A reward model's scalar head: `score.weight` [1, n_embd] of a Hugging Face
+/// GPT2ForSequenceClassification checkpoint (num_labels 1), applied to the final hidden state
+/// (after ln_f) of the last token; nullptr for a language model (no score.weight in the file).
+const float* reward_head(const Model& model);
 
 }  // namespace gpt2

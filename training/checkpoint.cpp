@@ -183,9 +183,9 @@ uint16_t f32_to_bf16(float x) {
   return static_cast<uint16_t>((b + 0x7fff + ((b >> 16) & 1)) >> 16);
 }
 
-std::string checkpoint_config_json(const ModelConfig& c, SaveDType dtype) {
+std::string checkpoint_config_json(const ModelConfig& c, SaveDType dtype, bool reward_model) {
   ojson j = {
-      {"architectures", {"GPT2LMHeadModel"}},
+      {"architectures", {reward_model ? "GPT2ForSequenceClassification" : "GPT2LMHeadModel"}},
       {"model_type", "gpt2"},
       {"vocab_size", c.vocab_size},
       {"n_positions", c.n_positions},
@@ -207,6 +207,12 @@ std::string checkpoint_config_json(const ModelConfig& c, SaveDType dtype) {
                       : dtype == SaveDType::BF16 ? "bfloat16"
                                                  : "float32"},
   };
+  if (reward_model) {  // transformers' GPT2ForSequenceClassification with one label
+    j["num_labels"] = 1;
+    j["id2label"] = {{"0", "LABEL_0"}};
+    j["label2id"] = {{"LABEL_0", 0}};
+    j["pad_token_id"] = c.eos_token_id;
+  }
   return j.dump(2) + "\n";
 }
 
@@ -215,10 +221,16 @@ void save_checkpoint(const std::string& outdir, const ParamLayout& layout,
   if (params.size() != layout.total)
     runtime_error("save_checkpoint: {} floats given, the layout has {}", params.size(), layout.total);
   std::vector<Item> items;
-  for (const ParamTensor& t : layout.tensors)
-    items.push_back({t.spec.name, t.spec.shape, params.data() + t.offset, t.size});
+  // A reward model is saved as transformers' GPT2ForSequenceClassification saves it: the
+  // transformer under "transformer.", the head as "score.weight".
+  for (const ParamTensor& t : layout.tensors) {
+    const bool prefix = layout.score_head && t.spec.name != "score.weight";
+    items.push_back({prefix ? "transformer." + t.spec.name : t.spec.name, t.spec.shape,
+                     params.data() + t.offset, t.size});
+  }
   write_safetensors(join(outdir, "model.safetensors"), items, dtype);
-  write_text(join(outdir, "config.json"), checkpoint_config_json(layout.cfg, dtype));
+  write_text(join(outdir, "config.json"),
+             checkpoint_config_json(layout.cfg, dtype, layout.score_head));
 }
 
 std::vector<float> params_from_model(const Model& model, const ParamLayout& layout) {
@@ -230,8 +242,10 @@ std::vector<float> params_from_model(const Model& model, const ParamLayout& layo
   if (!lm_head_tied(model)) runtime_error("{}: lm_head.weight is not tied to wte (not supported)", model.name());
   const std::vector<const float*> src = model_weights(model).tensors();
   std::vector<float> out(layout.total);
-  for (size_t i = 0; i < layout.tensors.size(); ++i)
-    std::memcpy(out.data() + layout.tensors[i].offset, src.at(i), layout.tensors[i].size * 4);
+  for (size_t i = 0; i < src.size(); ++i)
+    std::memcpy(out.data() + layout.tensors[i].offset, src[i], layout.tensors[i].size * 4);
+  if (layout.score_head && reward_head(model))
+    std::memcpy(out.data() + layout.score_offset(), reward_head(model), layout.cfg.n_embd * 4);
   return out;
 }
 

@@ -49,8 +49,11 @@ SaveDType parse_save_dtype(std::string_view s);
 uint16_t f32_to_f16(float x);
 uint16_t f32_to_bf16(float x);
 
-/// config.json's text for `cfg` (what save_checkpoint writes).
-std::string checkpoint_config_json(const ModelConfig& cfg, SaveDType dtype);
+/// config.json's text for `cfg` (what save_checkpoint writes). A reward model's says
+/// architectures ["GPT2ForSequenceClassification"], num_labels 1 (id2label/label2id as
+/// transformers writes them) and pad_token_id = eos_token_id (50256).
+std::string checkpoint_config_json(const ModelConfig& cfg, SaveDType dtype,
+                                   bool reward_model = false);
 
 /// Writes OUTDIR/model.safetensors and OUTDIR/config.json from `params` (layout.total floats).
 /// OUTDIR must exist.
@@ -58,7 +61,8 @@ void save_checkpoint(const std::string& outdir, const ParamLayout& layout,
                      std::span<const float> params, SaveDType dtype = SaveDType::F32);
 
 /// The weights of a loaded model as a flat buffer in `layout` (layout.cfg must be the model's
-/// shapes; an untied lm_head is not part of the layout and is dropped).
+/// shapes; an untied lm_head is not part of the layout and is dropped). A score_head layout
+/// takes the model's score.weight when it has one (else the head is left 0).
 std::vector<float> params_from_model(const Model& model, const ParamLayout& layout);
 
 /// Where a run is. Everything --resume needs besides the weights.

@@ -26,31 +26,6 @@ namespace {
 // Lines named in warnings before only the totals are given.
 constexpr size_t kWarnLines = 5;
 
-std::string read_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) usage_error("{}: cannot open the data file: {}", path, std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    usage_error("{}: the data file is not a regular file", path);
-  }
-  std::string s;
-  char buf[1 << 16];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int e = errno;
-      ::close(fd);
-      usage_error("{}: cannot read the data file: {}", path, std::strerror(e));
-    }
-    if (n == 0) break;
-    s.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return s;
-}
-
 // Fisher-Yates: for i from n-1 down to 1, swap i with a uniform j in [0, i].
 std::vector<size_t> permutation(size_t n, uint64_t seed) {
   std::vector<size_t> p(n);
@@ -131,6 +106,10 @@ void add_line(Dataset& d, const fields::Object& line, DataFormat kind, std::vect
 
 DataFormat kind_of(const json& j, const std::string& where) {
   if (!j.is_object()) usage_error("{}: not a JSON object", where);
+  if (j.contains("chosen") || j.contains("rejected"))
+    usage_error("{}: a preference pair (fields 'chosen'/'rejected'): the dpo and reward methods "
+                "train on pairs, the sft method on text, prompt/response or messages",
+                where);
   if (j.contains("messages")) return DataFormat::Messages;
   if (j.contains("prompt") || j.contains("response")) return DataFormat::PromptResponse;
   if (j.contains("text")) return DataFormat::JsonlText;
@@ -138,6 +117,56 @@ DataFormat kind_of(const json& j, const std::string& where) {
 }
 
 }  // namespace
+
+std::string read_data_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) usage_error("{}: cannot open the data file: {}", path, std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    usage_error("{}: the data file is not a regular file", path);
+  }
+  std::string s;
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int e = errno;
+      ::close(fd);
+      usage_error("{}: cannot read the data file: {}", path, std::strerror(e));
+    }
+    if (n == 0) break;
+    s.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return s;
+}
+
+size_t for_each_jsonl_line(
+    std::string_view text, const std::string& path,
+    const std::function<void(const fields::Json&, size_t, const std::string&)>& fn) {
+  size_t line_no = 0;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const std::string where = fmt::format("{}:{}", path, line_no);
+    if (line.find_first_not_of(" \t") == std::string_view::npos)
+      usage_error("{}: empty line (every line must be a JSON object)", where);
+    json j;
+    try {
+      j = json::parse(line);
+    } catch (const json::exception& e) {
+      usage_error("{}: not valid JSON: {}", where, e.what());
+    }
+    fn(j, line_no, where);
+  }
+  return line_no;
+}
 
 const char* data_format_name(DataFormat f) {
   switch (f) {
@@ -156,7 +185,7 @@ const char* data_format_name(DataFormat f) {
 Dataset load_dataset(const std::string& path, int context, const Tokenizer& tok) {
   if (context < 1) param_error("context", context, "is out of range (must be >= 1)");
   const bool jsonl = path.size() >= 6 && path.compare(path.size() - 6, 6, ".jsonl") == 0;
-  return parse_dataset(read_file(path), path, jsonl, context, tok);
+  return parse_dataset(read_data_file(path), path, jsonl, context, tok);
 }
 
 Dataset parse_dataset(std::string_view text, const std::string& path, bool jsonl, int context,
@@ -171,23 +200,8 @@ Dataset parse_dataset(std::string_view text, const std::string& path, bool jsonl
     return d;
   }
   std::vector<int32_t> stream;  // {"text"} documents
-  size_t line_no = 0;
-  for (size_t pos = 0; pos < text.size();) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string_view line(text.data() + pos, end - pos);
-    pos = end + 1;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    const std::string where = fmt::format("{}:{}", path, line_no);
-    if (line.find_first_not_of(" \t") == std::string_view::npos)
-      usage_error("{}: empty line (every line must be a JSON object)", where);
-    json j;
-    try {
-      j = json::parse(line);
-    } catch (const json::exception& e) {
-      usage_error("{}: not valid JSON: {}", where, e.what());
-    }
+  const size_t lines = for_each_jsonl_line(text, path, [&](const json& j, size_t line_no,
+                                                           const std::string& where) {
     const DataFormat kind = kind_of(j, where);
     if (line_no == 1) d.format = kind;
     if (kind != d.format)
@@ -199,8 +213,8 @@ Dataset parse_dataset(std::string_view text, const std::string& path, bool jsonl
     } catch (const ParamError& e) {  // a field of the wrong type (core/json_fields.h)
       usage_error("{}: {}", where, fields::in_file(e));
     }
-  }
-  if (line_no == 0) usage_error("{}: the data file is empty", path);
+  });
+  if (lines == 0) usage_error("{}: the data file is empty", path);
   if (d.format == DataFormat::JsonlText) add_windows(d, stream, T);
   if (d.examples.empty()) usage_error("{}: no training example (every one was dropped)", path);
   if (d.stats.truncated)
@@ -217,15 +231,20 @@ void check_val_fraction(double val_fraction) {
     param_error("val_fraction", val_fraction, "is out of range (must be in [0, 1))");
 }
 
-Split split_dataset(std::vector<Example> examples, double val_fraction, uint64_t seed) {
+std::vector<bool> validation_mask(size_t n, double val_fraction, uint64_t seed) {
   check_val_fraction(val_fraction);
-  const size_t n = examples.size();
   size_t n_val = static_cast<size_t>(std::llround(static_cast<double>(n) * val_fraction));
   if (val_fraction > 0 && n >= 2) n_val = std::clamp<size_t>(n_val, 1, n - 1);
   if (n < 2) n_val = 0;
   const std::vector<size_t> p = permutation(n, seed ^ 0x5350'4c49'5400'0000ull);  // "SPLIT"
   std::vector<bool> is_val(n, false);
   for (size_t i = 0; i < n_val; ++i) is_val[p[i]] = true;
+  return is_val;
+}
+
+Split split_dataset(std::vector<Example> examples, double val_fraction, uint64_t seed) {
+  const size_t n = examples.size();
+  const std::vector<bool> is_val = validation_mask(n, val_fraction, seed);
   Split s;
   for (size_t i = 0; i < n; ++i) (is_val[i] ? s.val : s.train).push_back(std::move(examples[i]));
   return s;  // both in file order
@@ -241,9 +260,11 @@ Batcher::Batcher(const std::vector<Example>& examples, int B, int T, uint64_t se
 
 size_t Batcher::batches_per_epoch() const { return (ex_.size() + B_ - 1) / B_; }
 
-std::vector<size_t> Batcher::order(uint64_t epoch) const {
-  return permutation(ex_.size(), SplitMix64{seed_ ^ (epoch * 0xd1b54a32d192ed03ull)}.next());
+std::vector<size_t> epoch_order(size_t n, uint64_t seed, uint64_t epoch) {
+  return permutation(n, SplitMix64{seed ^ (epoch * 0xd1b54a32d192ed03ull)}.next());
 }
+
+std::vector<size_t> Batcher::order(uint64_t epoch) const { return epoch_order(ex_.size(), seed_, epoch); }
 
 MicroBatch Batcher::get(uint64_t epoch, size_t index) const {
   if (index >= batches_per_epoch())

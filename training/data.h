@@ -47,10 +47,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/json_fields.h"
 #include "tokenizer/tokenizer.h"
 
 namespace gpt2::training {
@@ -78,6 +80,14 @@ struct Dataset {
   DataStats stats;
 };
 
+/// The bytes of a data file; gpt2::Error (Usage) naming it when missing, not a regular file
+/// or unreadable.
+std::string read_data_file(const std::string& path);
+/// Calls fn(object, line number, "PATH:LINE") for each line of a JSONL file's text, in order;
+/// an empty line or one that is not JSON is a usage error naming it. Returns the lines read.
+size_t for_each_jsonl_line(
+    std::string_view text, const std::string& path,
+    const std::function<void(const fields::Json&, size_t, const std::string&)>& fn);
 /// Reads and tokenizes `path` into examples of at most `context` inputs (context >= 1).
 Dataset load_dataset(const std::string& path, int context, const Tokenizer& tok);
 /// The same from the file's bytes in memory (`path` names it in errors; `jsonl` as the file
@@ -92,6 +102,10 @@ struct Split {
 void check_val_fraction(double val_fraction);
 /// Deterministic split (see the top of this file); val_fraction in [0, 1).
 Split split_dataset(std::vector<Example> examples, double val_fraction, uint64_t seed);
+/// Which of n items that split holds out (true = validation).
+std::vector<bool> validation_mask(size_t n, double val_fraction, uint64_t seed);
+/// The order epoch `epoch` of a Batcher with `seed` visits n items in.
+std::vector<size_t> epoch_order(size_t n, uint64_t seed, uint64_t epoch);
 
 struct MicroBatch {
   int B = 0, T = 0;

@@ -336,22 +336,16 @@ size_t Gpt2Grad::activation_floats() const {
   return n;
 }
 
-float Gpt2Grad::forward(Pool& pool, const float* params, const int32_t* ids,
-                        const int32_t* targets) {
+void Gpt2Grad::trunk(Pool& pool, const float* params, const int32_t* ids) {
   blas_single_threaded();
   const ModelConfig& cfg = layout_.cfg;
   const int N = N_, T = T_, C = cfg.n_embd, NH = cfg.n_head, HS = C / NH, F = cfg.ff();
   const int V = cfg.vocab_size, L = cfg.n_layer;
   const float eps = cfg.layer_norm_epsilon, scale = 1.0f / std::sqrt(static_cast<float>(HS));
-  for (int i = 0; i < N; i++) {
+  for (int i = 0; i < N; i++)
     if (ids[i] < 0 || ids[i] >= V)
       usage_error("training: token id {} at position {} is out of range [0, {})", ids[i], i, V);
-    if (targets[i] < -1 || targets[i] >= V)
-      usage_error("training: target {} at position {} is out of range [-1, {})", targets[i], i,
-                  V);
-  }
   std::copy(ids, ids + N, ids_.begin());
-  std::copy(targets, targets + N, targets_.begin());
   params_ = params;
   const ModelTensors<const float> w = layout_.view(params);
   const size_t NC = static_cast<size_t>(N) * C;
@@ -413,6 +407,19 @@ float Gpt2Grad::forward(Pool& pool, const float* params, const int32_t* ids,
   }
   layernorm_forward(pool, lnf_.data(), meanf_.data(), rstdf_.data(), x_[L].data(), w.ln_f_w,
                     w.ln_f_b, N, C, eps);
+}
+
+float Gpt2Grad::forward(Pool& pool, const float* params, const int32_t* ids,
+                        const int32_t* targets) {
+  const ModelConfig& cfg = layout_.cfg;
+  const int N = N_, C = cfg.n_embd, V = cfg.vocab_size;
+  for (int i = 0; i < N; i++)
+    if (targets[i] < -1 || targets[i] >= V)
+      usage_error("training: target {} at position {} is out of range [-1, {})", targets[i], i,
+                  V);
+  trunk(pool, params, ids);
+  std::copy(targets, targets + N, targets_.begin());
+  const float* wte = layout_.view(params).wte;
   // The head only on the rows with a target (SFT scores a few positions of each sequence):
   // their lnf rows gathered in row order into datty_ (scratch until backward's layers), when
   // not every row is scored; probs_ row m belongs to row scored_[m].
@@ -447,24 +454,41 @@ float Gpt2Grad::forward(Pool& pool, const float* params, const int32_t* ids,
   return n_targets_ ? static_cast<float>(loss / n_targets_) : 0.0f;
 }
 
+double Gpt2Grad::sequence_loss(int b) const {
+  double s = 0;
+  for (size_t m = 0; m < scored_.size(); m++)
+    if (scored_[m] / T_ == b) s += row_loss_[m];
+  return s;
+}
+
+int Gpt2Grad::sequence_targets(int b) const {
+  int n = 0;
+  for (int r : scored_) n += r / T_ == b;
+  return n;
+}
+
 void Gpt2Grad::backward(Pool& pool, float* grads, float weight) {
+  const std::vector<float> w(B_, weight);
+  backward_weighted(pool, grads, w.data());
+}
+
+void Gpt2Grad::backward_weighted(Pool& pool, float* grads, const float* seq_weight) {
   if (!ready_) runtime_error("training: backward() without a forward() before it");
   ready_ = false;
   blas_single_threaded();
   const ModelConfig& cfg = layout_.cfg;
-  const int N = N_, T = T_, C = cfg.n_embd, NH = cfg.n_head, HS = C / NH, F = cfg.ff();
-  const int V = cfg.vocab_size, L = cfg.n_layer;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
+  const int N = N_, C = cfg.n_embd, V = cfg.vocab_size;
   const ModelTensors<const float> w = layout_.view(params_);
   const ModelTensors<float> g = layout_.view(grads);
 
-  // d loss / d logits = weight·(p - onehot(target)) on the scored rows (the others have no
-  // logits: their gradient is 0)
+  // d loss / d logits = weight·(p - onehot(target)) on the scored rows, weight that of the
+  // row's sequence (the other rows have no logits: their gradient is 0)
   const int M = static_cast<int>(scored_.size());
   pool.run(blocks(M, kRowBlock), [&](int blk) {
     const int m1 = std::min(M, (blk + 1) * kRowBlock);
     for (int m = blk * kRowBlock; m < m1; m++) {
       float* z = probs_.data() + static_cast<size_t>(m) * V;
+      const float weight = seq_weight[scored_[m] / T_];
       for (int i = 0; i < V; i++) z[i] *= weight;
       z[targets_[scored_[m]]] -= weight;
     }
@@ -483,6 +507,38 @@ void Gpt2Grad::backward(Pool& pool, float* grads, float weight) {
       std::memcpy(dln_.data() + static_cast<size_t>(scored_[m]) * C,
                   dqkv_.data() + static_cast<size_t>(m) * C, C * sizeof(float));
   }
+  backward_trunk(pool, grads);
+}
+
+void Gpt2Grad::forward_hidden(Pool& pool, const float* params, const int32_t* ids) {
+  trunk(pool, params, ids);
+  scored_.clear();
+  n_targets_ = 0;
+  ready_ = true;
+}
+
+void Gpt2Grad::backward_hidden(Pool& pool, float* grads, std::span<const int> rows,
+                               const float* dh) {
+  if (!ready_) runtime_error("training: backward_hidden() without a forward_hidden() before it");
+  ready_ = false;
+  blas_single_threaded();
+  const size_t C = layout_.cfg.n_embd;
+  std::fill(dln_.begin(), dln_.end(), 0.0f);
+  for (size_t i = 0; i < rows.size(); i++) {
+    float* d = dln_.data() + static_cast<size_t>(rows[i]) * C;
+    for (size_t j = 0; j < C; j++) d[j] += dh[i * C + j];
+  }
+  backward_trunk(pool, grads);
+}
+
+// From dln_ = d loss / d lnf (N, C) down to the embeddings.
+void Gpt2Grad::backward_trunk(Pool& pool, float* grads) {
+  const ModelConfig& cfg = layout_.cfg;
+  const int N = N_, T = T_, C = cfg.n_embd, NH = cfg.n_head, HS = C / NH, F = cfg.ff();
+  const int L = cfg.n_layer;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
+  const ModelTensors<const float> w = layout_.view(params_);
+  const ModelTensors<float> g = layout_.view(grads);
   std::fill(dx_.begin(), dx_.end(), 0.0f);
   layernorm_backward(pool, dx_.data(), g.ln_f_w, g.ln_f_b, dln_.data(), x_[L].data(),
                      meanf_.data(), rstdf_.data(), w.ln_f_w, N, C);

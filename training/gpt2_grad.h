@@ -53,6 +53,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "core/kernels/kernels.h"
@@ -81,6 +82,24 @@ class Gpt2Grad {
   /// floats). Once per forward() (it consumes the probabilities in place).
   void backward(kernels::Pool& pool, float* grads, float weight);
 
+  /// Like backward(), each sequence b's scored rows with their own weight seq_weight[b] (B
+  /// floats; may be negative): the preference losses (DPO) weigh a pair's two completions
+  /// with opposite signs.
+  void backward_weighted(kernels::Pool& pool, float* grads, const float* seq_weight);
+  /// Σ of the cross-entropies of sequence b's scored rows in the last forward() (double, row
+  /// order) = −log p(its targets); and how many rows of it were scored.
+  double sequence_loss(int b) const;
+  int sequence_targets(int b) const;
+
+  /// The trunk alone (no LM head, no targets): the final hidden states (after ln_f) of every
+  /// row, final_hidden(row), for a head of the caller's (the reward model's score).
+  void forward_hidden(kernels::Pool& pool, const float* params, const int32_t* ids);
+  const float* final_hidden(int row) const { return lnf_.data() + static_cast<size_t>(row) * layout_.cfg.n_embd; }
+  /// After forward_hidden(): adds ∂/∂params of Σ_i dh[i]·final_hidden(rows[i]) to grads
+  /// (dh: rows.size() × n_embd floats).
+  void backward_hidden(kernels::Pool& pool, float* grads, std::span<const int> rows,
+                       const float* dh);
+
   /// Floats of activations and backward scratch held (the formula above).
   size_t activation_floats() const;
 
@@ -88,6 +107,9 @@ class Gpt2Grad {
   int T() const { return T_; }
 
  private:
+  void trunk(kernels::Pool& pool, const float* params, const int32_t* ids);
+  void backward_trunk(kernels::Pool& pool, float* grads);
+
   const ParamLayout& layout_;
   int B_, T_, N_;
   const float* params_ = nullptr;

@@ -4,8 +4,11 @@
 
 namespace gpt2::training {
 
-ParamLayout::ParamLayout(const ModelConfig& c) : cfg(c) {
-  for (TensorSpec& s : gpt2_tensor_specs(c)) {
+ParamLayout::ParamLayout(const ModelConfig& c, bool with_score_head)
+    : cfg(c), score_head(with_score_head) {
+  std::vector<TensorSpec> specs = gpt2_tensor_specs(c);
+  if (with_score_head) specs.push_back({"score.weight", {1, c.n_embd}});
+  for (TensorSpec& s : specs) {
     ParamTensor t;
     t.size = 1;
     for (int64_t d : s.shape) t.size *= static_cast<size_t>(d);

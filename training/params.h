@@ -26,10 +26,16 @@ struct ParamTensor {
 
 struct ParamLayout {
   ModelConfig cfg;
-  std::vector<ParamTensor> tensors;  ///< models/tensors.h order
+  std::vector<ParamTensor> tensors;  ///< models/tensors.h order (then score.weight, if any)
   size_t total = 0;                  ///< floats in the whole buffer
+  /// A reward model's layout: the GPT-2 tensors, then its scalar head "score.weight" [1, C]
+  /// (Hugging Face GPT2ForSequenceClassification, num_labels 1), the last tensor, decayed as
+  /// a matrix. view() names the GPT-2 tensors only; score() is the head.
+  bool score_head = false;
 
-  explicit ParamLayout(const ModelConfig& c);
+  explicit ParamLayout(const ModelConfig& c, bool with_score_head = false);
+  /// The head's offset in the buffer (score_head layouts only).
+  size_t score_offset() const { return tensors.back().offset; }
   /// The tensor named `name` (models/tensors.h names); throws gpt2::Error if there is none.
   const ParamTensor& find(const std::string& name) const;
   /// Each tensor of a buffer in this layout (total floats at `base`) by name: T is const float

@@ -30,6 +30,12 @@ std::vector<float> random_init(const ParamLayout& layout, uint64_t seed) {
   return p;
 }
 
+void init_score_head(const ParamLayout& layout, std::vector<float>& params, uint64_t seed) {
+  SplitMix64 rng{seed ^ 0x53434f5245000000ull};  // "SCORE"
+  float* d = params.data() + layout.score_offset();
+  for (int j = 0; j < layout.cfg.n_embd; ++j) d[j] = static_cast<float>(0.02 * rng.normal());
+}
+
 void validate(const TrainOptions& o, const ModelConfig& cfg) {
   if (o.context < 1 || o.context > cfg.n_positions)
     param_error("context", o.context,
@@ -51,15 +57,39 @@ void validate(const TrainOptions& o, const ModelConfig& cfg) {
   if (!(o.weight_decay >= 0) || !std::isfinite(o.weight_decay))
     param_error("weight_decay", o.weight_decay, "is out of range (must be >= 0)");
   if (o.val_batches < 1) param_error("val_batches", o.val_batches, "is out of range (must be >= 1)");
+  if (o.method == Method::Dpo && (!(o.beta > 0) || !std::isfinite(o.beta)))
+    param_error("beta", o.beta, "is out of range (must be > 0)");
 }
+
+namespace {
+const std::vector<Example> kNoExamples;
+const std::vector<PreferencePair> kNoPairs;
+}  // namespace
 
 Trainer::Trainer(const ParamLayout& layout, std::vector<float> params,
                  const std::vector<Example>& train, const std::vector<Example>& val,
                  const TrainOptions& opts, kernels::Pool& pool, int32_t pad_id)
+    : Trainer(layout, std::move(params), train, val, kNoPairs, kNoPairs, opts, pool, pad_id) {
+  if (opts.method != Method::Sft) runtime_error("Trainer: the pair methods train on pairs");
+}
+
+Trainer::Trainer(const ParamLayout& layout, std::vector<float> params,
+                 const std::vector<PreferencePair>& train, const std::vector<PreferencePair>& val,
+                 const TrainOptions& opts, kernels::Pool& pool, int32_t pad_id)
+    : Trainer(layout, std::move(params), kNoExamples, kNoExamples, train, val, opts, pool,
+              pad_id) {}
+
+Trainer::Trainer(const ParamLayout& layout, std::vector<float> params,
+                 const std::vector<Example>& train, const std::vector<Example>& val,
+                 const std::vector<PreferencePair>& ptrain,
+                 const std::vector<PreferencePair>& pval, const TrainOptions& opts,
+                 kernels::Pool& pool, int32_t pad_id)
     : layout_(layout),
       params_(std::move(params)),
       train_(train),
       val_(val),
+      ptrain_(ptrain),
+      pval_(pval),
       opts_(opts),
       pool_(pool),
       pad_id_(pad_id),
@@ -69,16 +99,138 @@ Trainer::Trainer(const ParamLayout& layout, std::vector<float> params,
       adam_(layout, AdamWOptions{.weight_decay = opts.weight_decay}) {
   if (params_.size() != layout.total)
     runtime_error("Trainer: {} parameters given, the layout has {}", params_.size(), layout.total);
-  if (train_.empty()) usage_error("no training examples (the data holds no usable sequence)");
+  if (train_.empty() && ptrain_.empty())
+    usage_error("no training examples (the data holds no usable sequence)");
+  if (opts.method == Method::Reward && !layout.score_head)
+    runtime_error("Trainer: a reward model's layout has a score head");
   grads_.assign(layout.total, 0.0f);
   adam_.state().m.assign(layout.total, 0.0f);
   adam_.state().v.assign(layout.total, 0.0f);
-  grad_ = std::make_unique<Gpt2Grad>(layout, opts.micro_batch, opts.context);
+  grad_ = std::make_unique<Gpt2Grad>(layout, (pairs() ? 2 : 1) * opts.micro_batch, opts.context);
+  if (opts.method == Method::Dpo) {
+    const auto batches = [&](size_t n) { return (n + opts.micro_batch - 1) / opts.micro_batch; };
+    ref_train_ = reference_values(ptrain_, epoch_order(ptrain_.size(), opts.seed, 0),
+                                  batches(ptrain_.size()));
+    ref_val_ = reference_values(pval_, epoch_order(pval_.size(), opts.seed, 0),
+                                std::min<size_t>(batches(pval_.size()), opts.val_batches));
+  }
+}
+
+std::vector<double> Trainer::reference_values(const std::vector<PreferencePair>& data,
+                                              const std::vector<size_t>& order, size_t batches) {
+  std::vector<double> ref(2 * data.size(), 0.0);
+  const int P = opts_.micro_batch;
+  for (size_t i = 0; i < batches; ++i) {
+    const MicroBatch mb = pair_batch(data, order, i, P, opts_.context, pad_id_);
+    double out[2];
+    grad_->forward(pool_, params_.data(), mb.ids.data(), mb.targets.data());
+    for (int k = 0; k < mb.rows; ++k) {
+      const size_t pair = order[i * P + k];
+      completion_logps(*grad_, k, opts_.ipo, out);
+      ref[2 * pair] = out[0];
+      ref[2 * pair + 1] = out[1];
+    }
+  }
+  return ref;
+}
+
+void Trainer::pair_micro_batch(const std::vector<PreferencePair>& data,
+                               const std::vector<size_t>& order, size_t index,
+                               const std::vector<double>* ref, float weight, PairSums& acc,
+                               float* grads) {
+  const int P = opts_.micro_batch;
+  const MicroBatch mb = pair_batch(data, order, index, P, opts_.context, pad_id_);
+  std::vector<const PreferencePair*> in_batch;
+  std::vector<double> refs;
+  for (int k = 0; k < mb.rows; ++k) {
+    const size_t pair = order[index * P + k];
+    in_batch.push_back(&data[pair]);
+    if (ref && !ref->empty()) refs.insert(refs.end(), {(*ref)[2 * pair], (*ref)[2 * pair + 1]});
+  }
+  const PairLoss kind = opts_.method == Method::Reward ? PairLoss::Reward
+                        : opts_.ipo                    ? PairLoss::Ipo
+                                                       : PairLoss::Sigmoid;
+  pair_forward_backward(*grad_, pool_, layout_, params_.data(), mb, in_batch, refs, kind,
+                        opts_.beta, weight, acc, grads);
+}
+
+StepResult::PairMetrics Trainer::metrics_of(const PairSums& s) const {
+  StepResult::PairMetrics m;
+  if (s.n == 0) return m;
+  const double n = static_cast<double>(s.n);
+  m.chosen = s.chosen / n;
+  m.rejected = s.rejected / n;
+  m.margin = (s.chosen - s.rejected) / n;
+  m.accuracy = s.correct / n;
+  return m;
+}
+
+StepResult Trainer::pair_step(const std::function<bool()>& stop) {
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  StepResult r;
+  const int accum = opts_.batch / opts_.micro_batch;
+  const size_t n = ptrain_.size(), P = opts_.micro_batch;
+  const uint64_t per_epoch = (n + P - 1) / P;
+  int64_t pairs_in_step = 0;
+  for (int a = 0; a < accum; ++a) {
+    const uint64_t g = static_cast<uint64_t>(step_) * accum + a;
+    const size_t idx = g % per_epoch;
+    pairs_in_step += static_cast<int64_t>(std::min(P, n - idx * P));
+  }
+  std::fill(grads_.begin(), grads_.end(), 0.0f);
+  const float weight = 1.0f / static_cast<float>(pairs_in_step);
+  PairSums acc;
+  for (int a = 0; a < accum; ++a) {
+    if (stop && stop()) {
+      r.stopped = true;
+      return r;
+    }
+    const uint64_t g = static_cast<uint64_t>(step_) * accum + a;
+    const std::vector<size_t> order = epoch_order(n, opts_.seed, g / per_epoch);
+    pair_micro_batch(ptrain_, order, g % per_epoch, &ref_train_, weight, acc, grads_.data());
+  }
+  r.loss = acc.loss / static_cast<double>(acc.n);
+  r.pairs = metrics_of(acc);
+  r.lr = schedule_.at(static_cast<int>(step_));
+  r.positions = static_cast<int64_t>(opts_.batch) * 2 * opts_.context;
+  update(r, t0);
+  return r;
+}
+
+double Trainer::pair_evaluate() {
+  val_metrics_ = {};
+  if (pval_.empty()) return std::nan("");
+  const size_t P = opts_.micro_batch;
+  const size_t n = std::min<size_t>((pval_.size() + P - 1) / P, opts_.val_batches);
+  const std::vector<size_t> order = epoch_order(pval_.size(), opts_.seed, 0);
+  PairSums acc;
+  for (size_t i = 0; i < n; ++i) pair_micro_batch(pval_, order, i, &ref_val_, 0.0f, acc, nullptr);
+  val_metrics_ = metrics_of(acc);
+  return acc.loss / static_cast<double>(acc.n);
 }
 
 Trainer::~Trainer() = default;
 
+// The end of a step: a loss or gradient norm that is not finite refuses it (nothing changed);
+// else the gradient is clipped and AdamW updates the parameters.
+void Trainer::update(StepResult& r, std::chrono::steady_clock::time_point t0) {
+  if (!std::isfinite(r.loss)) {
+    r.finite = false;
+    return;
+  }
+  r.grad_norm = clip_grad_norm(layout_, grads_, opts_.grad_clip, &pool_);
+  if (!std::isfinite(r.grad_norm)) {
+    r.finite = false;
+    return;
+  }
+  adam_.step(params_, grads_, r.lr, &pool_);
+  ++step_;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 StepResult Trainer::step(const std::function<bool()>& stop) {
+  if (pairs()) return pair_step(stop);
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
   StepResult r;
@@ -110,22 +262,12 @@ StepResult Trainer::step(const std::function<bool()>& stop) {
   r.loss = scored > 0 ? loss_sum / static_cast<double>(scored) : 0.0;
   r.lr = schedule_.at(static_cast<int>(step_));
   r.positions = static_cast<int64_t>(opts_.batch) * opts_.context;
-  if (!std::isfinite(r.loss)) {
-    r.finite = false;
-    return r;
-  }
-  r.grad_norm = clip_grad_norm(layout_, grads_, opts_.grad_clip, &pool_);
-  if (!std::isfinite(r.grad_norm)) {
-    r.finite = false;
-    return r;
-  }
-  adam_.step(params_, grads_, r.lr, &pool_);
-  ++step_;
-  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  update(r, t0);
   return r;
 }
 
 double Trainer::evaluate() {
+  if (pairs()) return pair_evaluate();
   if (val_.empty()) return std::nan("");
   const size_t n = std::min<size_t>(val_batcher_.batches_per_epoch(), opts_.val_batches);
   double sum = 0;
@@ -150,8 +292,11 @@ void Trainer::save(const std::string& outdir, SaveDType dtype,
   s.step = step_;
   const int accum = opts_.batch / opts_.micro_batch;
   const uint64_t g = static_cast<uint64_t>(step_) * accum;
-  s.epoch = static_cast<int64_t>(g / batcher_.batches_per_epoch());
-  s.batch = static_cast<int64_t>(g % batcher_.batches_per_epoch());
+  const uint64_t per_epoch =
+      pairs() ? (ptrain_.size() + opts_.micro_batch - 1) / opts_.micro_batch
+              : batcher_.batches_per_epoch();
+  s.epoch = static_cast<int64_t>(g / per_epoch);
+  s.batch = static_cast<int64_t>(g % per_epoch);
   s.options = options;
   s.adam = std::move(adam_.state());  // lent, not copied (2 × the parameters' size)
   try {

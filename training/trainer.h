@@ -23,6 +23,8 @@
 // the moments, the step and run_options(), which --resume compares).
 #pragma once
 
+#include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -36,11 +38,19 @@
 #include "training/data.h"
 #include "training/gpt2_grad.h"
 #include "training/params.h"
+#include "training/preference.h"
 #include "training/schedule.h"
 
 namespace gpt2::training {
 
+/// What a run optimises: next-token cross-entropy (SFT), DPO on preference pairs, or a
+/// reward model's Bradley-Terry loss on them (training/preference.h).
+enum class Method { Sft, Dpo, Reward };
+
 struct TrainOptions {
+  Method method = Method::Sft;
+  double beta = 0.1;             ///< DPO's β (> 0)
+  bool ipo = false;              ///< DPO with TRL's ipo loss instead of sigmoid
   int context = 256;          ///< T, positions per sequence
   int micro_batch = 4;        ///< sequences per forward/backward
   int batch = 4;              ///< sequences per optimizer step (a multiple of micro_batch)
@@ -66,12 +76,22 @@ struct StepResult {
   double grad_norm = 0;  ///< before clipping
   int64_t positions = 0; ///< positions processed (batch × context, padding included)
   double seconds = 0;    ///< wall time of the step
+  /// Pair methods: means over the step's pairs of the chosen and rejected rewards (DPO:
+  /// β·log-ratio; reward: the scores), their difference, and the share of pairs whose chosen
+  /// reward is the higher (TRL's rewards/*; a reward model's accuracy). NaN for SFT.
+  struct PairMetrics {
+    double chosen = std::nan(""), rejected = std::nan(""), margin = std::nan(""),
+           accuracy = std::nan("");
+  } pairs;
 };
 
 /// Parameters in GPT-2's initialisation (Hugging Face GPT2PreTrainedModel._init_weights):
 /// every matrix and embedding N(0, 0.02²), the attention and MLP output projections
 /// N(0, (0.02/√(2·n_layer))²), biases 0, LayerNorm gains 1. Deterministic in `seed`.
 std::vector<float> random_init(const ParamLayout& layout, uint64_t seed);
+/// A new reward head (score.weight of a score_head layout) in `params`: N(0, 0.02²)
+/// (transformers' initializer_range), deterministic in `seed`.
+void init_score_head(const ParamLayout& layout, std::vector<float>& params, uint64_t seed);
 
 class Trainer {
  public:
@@ -81,13 +101,23 @@ class Trainer {
   Trainer(const ParamLayout& layout, std::vector<float> params, const std::vector<Example>& train,
           const std::vector<Example>& val, const TrainOptions& opts, kernels::Pool& pool,
           int32_t pad_id);
+  /// The pair methods (opts.method Dpo or Reward; Reward needs a score_head layout). micro_batch
+  /// and batch count pairs (a micro-batch is 2 × micro_batch sequences). DPO: the reference
+  /// log-probabilities of every pair are computed here, from `params` (the starting model), in
+  /// the micro-batches epoch 0 and evaluate() use, so the first step's loss is exactly ln 2
+  /// (sigmoid) and its rewards 0.
+  Trainer(const ParamLayout& layout, std::vector<float> params,
+          const std::vector<PreferencePair>& train, const std::vector<PreferencePair>& val,
+          const TrainOptions& opts, kernels::Pool& pool, int32_t pad_id);
   ~Trainer();
 
   /// The next step (step() < total steps). `stop` is polled between micro-batches.
   StepResult step(const std::function<bool()>& stop = {});
   /// Validation loss (NaN when there is no validation data).
   double evaluate();
-  bool has_validation() const { return !val_.empty(); }
+  bool has_validation() const { return !val_.empty() || !pval_.empty(); }
+  /// The pair metrics of the last evaluate() (pair methods).
+  const StepResult::PairMetrics& val_metrics() const { return val_metrics_; }
 
   int64_t steps_done() const { return step_; }
   int64_t total_steps() const { return opts_.steps; }
@@ -103,10 +133,32 @@ class Trainer {
   void restore(TrainerState state);
 
  private:
+  Trainer(const ParamLayout& layout, std::vector<float> params, const std::vector<Example>& train,
+          const std::vector<Example>& val, const std::vector<PreferencePair>& ptrain,
+          const std::vector<PreferencePair>& pval, const TrainOptions& opts, kernels::Pool& pool,
+          int32_t pad_id);
+  bool pairs() const { return opts_.method != Method::Sft; }
+  // One pair micro-batch: forward, the pairs' losses (summed into `acc`), backward with
+  // `weight` per pair unless grads is null (evaluation). ref: the reference values of the
+  // pairs in `order` (2 per pair), or null.
+  void pair_micro_batch(const std::vector<PreferencePair>& data, const std::vector<size_t>& order,
+                        size_t index, const std::vector<double>* ref, float weight,
+                        PairSums& acc, float* grads);
+  std::vector<double> reference_values(const std::vector<PreferencePair>& data,
+                                       const std::vector<size_t>& order, size_t batches);
+  StepResult::PairMetrics metrics_of(const PairSums& s) const;
+  StepResult pair_step(const std::function<bool()>& stop);
+  void update(StepResult& r, std::chrono::steady_clock::time_point t0);
+  double pair_evaluate();
+
   const ParamLayout& layout_;
   std::vector<float> params_, grads_;
   const std::vector<Example>& train_;
   const std::vector<Example>& val_;
+  const std::vector<PreferencePair>& ptrain_;
+  const std::vector<PreferencePair>& pval_;
+  std::vector<double> ref_train_, ref_val_;  // DPO: per pair (chosen, rejected), by pair index
+  StepResult::PairMetrics val_metrics_;
   TrainOptions opts_;
   kernels::Pool& pool_;
   int32_t pad_id_;

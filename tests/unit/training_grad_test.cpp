@@ -18,10 +18,12 @@
 #include "training/checkpoint.h"
 #include "training/gpt2_grad.h"
 #include "source_dir.h"
+#include "training_util.h"
 
 using namespace gpt2;
 using training::Gpt2Grad;
 using training::ParamLayout;
+using training_test::rel_err;
 
 namespace {
 
@@ -86,15 +88,6 @@ Result run(const Fixture& fx, int threads) {
   return r;
 }
 
-// ‖a − b‖ / ‖b‖ in double
-double rel_err(const float* a, const float* b, size_t n) {
-  double d = 0, s = 0;
-  for (size_t i = 0; i < n; i++) {
-    d += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
-    s += static_cast<double>(b[i]) * b[i];
-  }
-  return std::sqrt(d) / std::sqrt(s);
-}
 
 }  // namespace
 

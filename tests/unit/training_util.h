@@ -2,6 +2,7 @@
 #pragma once
 
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -35,6 +36,16 @@ inline gpt2::ModelConfig tiny_config() {
   c.vocab_size = 50;
   c.eos_token_id = c.bos_token_id = 49;
   return c;
+}
+
+/// ‖a − b‖ / ‖b‖ in double (the gradient tests' measure against PyTorch)
+inline double rel_err(const float* a, const float* b, size_t n) {
+  double d = 0, s = 0;
+  for (size_t i = 0; i < n; i++) {
+    d += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
+    s += static_cast<double>(b[i]) * b[i];
+  }
+  return std::sqrt(d) / std::sqrt(s);
 }
 
 }  // namespace training_test
