@@ -329,7 +329,19 @@ std::shared_ptr<TokenConstraint> compile_constraint(const ConstraintSpec& spec, 
                                                     size_t n_vocab, int32_t eos,
                                                     std::vector<std::string>* ignored) {
   if (!spec.active()) return nullptr;
-  const std::string gbnf = constraint_gbnf(spec, ignored);
+  std::string gbnf;
+  try {
+    gbnf = constraint_gbnf(spec, ignored);
+  } catch (const ParamError& e) {
+    // the schema compiler names "json_schema"; a request may have given the schema in
+    // another field (response_format.json_schema.schema)
+    if (spec.param.empty() || e.param() == spec.param) throw;
+    throw ParamError(spec.param, "",
+                     {e.message([&](std::string_view p) {
+                       return p == e.param() ? spec.param : std::string(p);
+                     })},
+                     ParamError::Form::Sentence, e.kind());
+  }
   struct Entry {
     std::string key;
     std::shared_ptr<TokenConstraint> c;
