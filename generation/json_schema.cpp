@@ -343,6 +343,32 @@ bool is_prim_name(const std::string& n) {
 
 // ---- rules -------------------------------------------------------------------------------
 
+/// The rule names a GBNF body refers to.
+std::vector<std::string> references(const std::string& b) {
+  std::vector<std::string> out;
+  auto word = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+  };
+  for (size_t i = 0; i < b.size();) {
+    const char c = b[i];
+    if (c == '"' || c == '[') {
+      const char close = c == '"' ? '"' : ']';
+      for (++i; i < b.size() && b[i] != close; ++i)
+        if (b[i] == '\\') ++i;
+      ++i;
+    } else if (c == '{') {
+      while (i < b.size() && b[i] != '}') ++i;
+    } else if (word(c)) {
+      const size_t start = i;
+      while (i < b.size() && word(b[i])) ++i;
+      out.push_back(b.substr(start, i - start));
+    } else {
+      ++i;
+    }
+  }
+  return out;
+}
+
 class Rules {
  public:
   /// A rule with this body (an existing one when some rule already has it).
@@ -370,9 +396,20 @@ class Rules {
       }
     return name;
   }
+  /// The rules reachable from root, by name.
   std::string text() const {
+    std::set<std::string> seen;
+    std::vector<std::string> todo = {"root"};
+    while (!todo.empty()) {
+      const std::string name = todo.back();
+      todo.pop_back();
+      if (seen.count(name) || !body_.count(name)) continue;
+      seen.insert(name);
+      for (const std::string& r : references(body_.at(name))) todo.push_back(r);
+    }
     std::string out;
-    for (const auto& [name, body] : body_) out += name + " ::= " + body + "\n";
+    for (const auto& [name, body] : body_)
+      if (seen.count(name)) out += name + " ::= " + body + "\n";
     return out;
   }
 
@@ -415,7 +452,11 @@ std::string digit_range(const std::string& x, const std::string& y) {
   const size_t n = x.size();
   if (n == 0) return "";
   if (x == y) return lit(x);
-  if (x[0] == y[0]) return lit(x.substr(0, 1)) + " " + digit_range(x.substr(1), y.substr(1));
+  if (x[0] == y[0]) {
+    size_t p = 1;
+    while (p < n && x[p] == y[p]) ++p;
+    return lit(x.substr(0, p)) + " " + digit_range(x.substr(p), y.substr(p));
+  }
   const std::string xr = x.substr(1), yr = y.substr(1);
   const bool x_zeros = xr.find_first_not_of('0') == std::string::npos;
   const bool y_nines = yr.find_first_not_of('9') == std::string::npos;
@@ -455,16 +496,15 @@ std::vector<std::pair<std::string, int>> nonneg_range(int64_t a, int64_t b) {
   return out;
 }
 
-/// Joined, with runs of whole digit counts ([1-9] [0-9]{k}) written as one repetition.
-std::string nonneg_range_expr(int64_t a, int64_t b) {
+/// The alternatives, with runs of whole digit counts ([1-9] [0-9]{k}) written as one repetition.
+std::vector<std::string> nonneg_range_alts(int64_t a, int64_t b) {
   const auto pieces = nonneg_range(a, b);
   std::vector<std::string> alts;
   int run_lo = -1, run_hi = -1;
   auto flush = [&] {
     if (run_lo < 0) return;
-    alts.push_back(run_lo == run_hi && run_lo == 0
-                       ? "[1-9]"
-                       : "[1-9] [0-9]" + rep(run_lo, run_hi));
+    alts.push_back("[1-9] " + (run_lo == run_hi ? digits_any(static_cast<size_t>(run_lo))
+                                                : "[0-9]" + rep(run_lo, run_hi)));
     run_lo = run_hi = -1;
   };
   for (const auto& [expr, L] : pieces) {
@@ -480,15 +520,15 @@ std::string nonneg_range_expr(int64_t a, int64_t b) {
     }
   }
   flush();
-  return alternation(alts);
+  return alts;
 }
 
 /// Integers in [lo, hi] (within +-kCap), as JSON writes them; "-0" when 0 is in range.
 Expr integer_range(int64_t lo, int64_t hi) {
   if (lo > hi) return std::nullopt;
   std::vector<std::string> alts;
-  if (hi >= 0) alts.push_back(nonneg_range_expr(std::max<int64_t>(lo, 0), hi));
-  if (lo < 0) alts.push_back("\"-\" " + nonneg_range_expr(std::max<int64_t>(1, -hi), -lo));
+  if (hi >= 0) alts = nonneg_range_alts(std::max<int64_t>(lo, 0), hi);
+  if (lo < 0) alts.push_back("\"-\" " + alternation(nonneg_range_alts(std::max<int64_t>(1, -hi), -lo)));
   if (lo <= 0 && hi >= 0) alts.push_back("\"-0\"");
   return alternation(alts);
 }
@@ -1283,6 +1323,38 @@ class Compiler {
     return rules_.add(name, join(alts, " | "));
   }
 
+  /// x{lo,hi} (hi < 0: unbounded) with counts above what a GBNF repetition may say
+  /// (kMaxRepeat) split into rules: x{0,n} = x{kMaxRepeat} x{0,n-kMaxRepeat} | x{0,kMaxRepeat-1}.
+  std::string repeat(const std::string& x, int64_t lo, int64_t hi, const std::string& hint,
+                     const std::string& ptr) {
+    constexpr int64_t kMaxRepeat = 10000;
+    if (lo <= kMaxRepeat && hi <= kMaxRepeat) return x + rep(lo, hi);
+    if (hi > 1000 * kMaxRepeat || lo > 1000 * kMaxRepeat)
+      fail(ParamError::Kind::Unsupported,
+           "unsupported JSON Schema length or item count above 10000000 at " + ptr);
+    std::vector<std::string> parts;
+    int64_t fixed = lo;
+    while (fixed > kMaxRepeat) {
+      parts.push_back(x + rep(kMaxRepeat, kMaxRepeat));
+      fixed -= kMaxRepeat;
+    }
+    if (hi < 0) {
+      parts.push_back(x + rep(fixed, -1));
+      return "( " + join(parts, " ") + " )";
+    }
+    if (fixed > 0) parts.push_back(x + rep(fixed, fixed));
+    int64_t n = hi - lo;
+    // Nested from the inside out.
+    std::string inner = n % kMaxRepeat == 0 ? "" : x + rep(0, n % kMaxRepeat);
+    for (int64_t k = n / kMaxRepeat; k > 0; --k) {
+      const std::string body = x + rep(kMaxRepeat, kMaxRepeat) + (inner.empty() ? "" : " " + inner) +
+                               " | " + x + rep(0, kMaxRepeat - 1);
+      inner = rules_.add(hint + "-upto", body);
+    }
+    if (!inner.empty()) parts.push_back(inner);
+    return "( " + join(parts, " ") + " )";
+  }
+
   // -- enum / const --
   /// Whether an enum/const value also satisfies the sibling keywords checked here (type,
   /// lengths, pattern, numeric bounds, item counts, required).
@@ -1552,11 +1624,11 @@ class Compiler {
       const int64_t cmax = max_items < 0 ? -1 : max_items - k;
       const std::string sep = "( \",\" space " + *it + " )";
       if (k > 0) {
-        tail = sep + rep(cmin, cmax);
+        tail = repeat(sep, cmin, cmax, name + "-items", ptr);
       } else if (cmin == 0) {
-        tail = "( " + *it + (cmax == 1 ? "" : " " + sep + rep(0, cmax < 0 ? -1 : cmax - 1)) + " )?";
+        tail = "( " + *it + (cmax == 1 ? "" : " " + repeat(sep, 0, cmax < 0 ? -1 : cmax - 1, name + "-items", ptr)) + " )?";
       } else {
-        tail = *it + (cmax == 1 ? "" : " " + sep + rep(cmin - 1, cmax < 0 ? -1 : cmax - 1));
+        tail = *it + (cmax == 1 ? "" : " " + repeat(sep, cmin - 1, cmax < 0 ? -1 : cmax - 1, name + "-items", ptr));
       }
     }
     std::string seq = tail;
@@ -1603,7 +1675,8 @@ class Compiler {
     if (s.contains("pattern")) return pattern_expr(s, ptr, hint, min_len, max_len, counted);
     if (!counted) return rules_.prim("string");
     rules_.prim("counted-char");
-    return rules_.add(hint, "\"\\\"\" counted-char" + rep(min_len, max_len) + " \"\\\"\" space");
+    return rules_.add(hint, "\"\\\"\" " + repeat("counted-char", min_len, max_len, hint + "-chars", ptr) +
+                                " \"\\\"\" space");
   }
 
   std::string emit(const Node& n) {
