@@ -1152,6 +1152,87 @@ class Compiler {
     out.push_back(rest);
   }
 
+  static Json conjunction(std::vector<Json> schemas) {
+    if (schemas.empty()) return true;
+    if (schemas.size() == 1) return schemas[0];
+    Json a = Json::array();
+    for (Json& x : schemas) a.push_back(std::move(x));
+    return Json{{"allOf", a}};
+  }
+
+  /// Properties and array positions across allOf's conjuncts: a member one conjunct lists
+  /// and another does not is held to that other's additionalProperties (items) as well.
+  static void merge_members(const std::vector<Json>& parts, Json& m) {
+    std::vector<std::string> keys;
+    bool objects = false;
+    for (const Json& p : parts) {
+      if (p.contains("additionalProperties")) objects = true;
+      if (!p.contains("properties")) continue;
+      objects = true;
+      for (auto it = p.at("properties").begin(); it != p.at("properties").end(); ++it)
+        if (std::find(keys.begin(), keys.end(), it.key()) == keys.end()) keys.push_back(it.key());
+    }
+    if (objects) {
+      Json props = Json::object();
+      for (const std::string& k : keys) {
+        std::vector<Json> sch;
+        for (const Json& p : parts) {
+          if (p.contains("properties") && p.at("properties").contains(k))
+            sch.push_back(p.at("properties").at(k));
+          else if (p.contains("additionalProperties"))
+            sch.push_back(p.at("additionalProperties"));
+        }
+        props[k] = conjunction(sch);
+      }
+      if (!keys.empty()) m["properties"] = props;
+      std::vector<Json> addl;
+      for (const Json& p : parts)
+        if (p.contains("additionalProperties")) addl.push_back(p.at("additionalProperties"));
+      if (!addl.empty()) m["additionalProperties"] = conjunction(addl);
+    }
+    // Arrays: each conjunct as (prefix, rest) in 2020-12 terms.
+    struct Arr {
+      std::vector<Json> prefix;
+      std::optional<Json> rest;
+    };
+    std::vector<Arr> arrs;
+    for (const Json& p : parts) {
+      if (!p.contains("prefixItems") && !p.contains("items") && !p.contains("additionalItems")) continue;
+      Arr a;
+      if (p.contains("prefixItems"))
+        for (const Json& x : p.at("prefixItems")) a.prefix.push_back(x);
+      if (p.contains("items")) {
+        if (p.at("items").is_array()) {
+          if (!p.contains("prefixItems"))
+            for (const Json& x : p.at("items")) a.prefix.push_back(x);
+          if (p.contains("additionalItems")) a.rest = p.at("additionalItems");
+        } else {
+          a.rest = p.at("items");
+        }
+      }
+      arrs.push_back(std::move(a));
+    }
+    if (arrs.empty()) return;
+    size_t n = 0;
+    for (const Arr& a : arrs) n = std::max(n, a.prefix.size());
+    Json prefix = Json::array();
+    for (size_t i = 0; i < n; ++i) {
+      std::vector<Json> sch;
+      for (const Arr& a : arrs) {
+        if (i < a.prefix.size())
+          sch.push_back(a.prefix[i]);
+        else if (a.rest)
+          sch.push_back(*a.rest);
+      }
+      prefix.push_back(conjunction(sch));
+    }
+    if (n) m["prefixItems"] = prefix;
+    std::vector<Json> rest;
+    for (const Arr& a : arrs)
+      if (a.rest) rest.push_back(*a.rest);
+    if (!rest.empty()) m["items"] = conjunction(rest);
+  }
+
   static void tighten(Json& m, const Json& b, const char* key, bool take_max) {
     if (!b.contains(key)) return;
     if (!m.contains(key)) {
@@ -1260,14 +1341,21 @@ class Compiler {
         if (!target) return rules_.prim("value");
         return ref_rule(*target, at);
       }
+      std::vector<Json> all;
+      conjuncts(s, ptr, all, 0);
       std::vector<Json> parts;
-      conjuncts(s, ptr, parts, 0);
-      Json m = Json::object();
-      for (const Json& p : parts) {
+      for (const Json& p : all) {
         if (p.is_boolean()) {
           if (!p.get<bool>()) return std::nullopt;
           continue;
         }
+        parts.push_back(p);
+      }
+      Json m = Json::object();
+      merge_members(parts, m);
+      for (Json p : parts) {
+        for (const char* k : {"properties", "additionalProperties", "prefixItems", "items", "additionalItems"})
+          p.erase(k);
         if (!merge_into(m, p, ptr)) return std::nullopt;
       }
       return visit(m, ptr, name);

@@ -177,9 +177,15 @@ TEST_CASE("json_schema: anyOf, oneOf, allOf, $ref with recursion") {
   REJECTS(any, "\"abc\"");
   Checker all(R"({"allOf": [{"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]},
                             {"properties": {"b": {"type": "string"}}, "required": ["b"]}],
-                  "additionalProperties": false})");
+                  "properties": {"a": true, "b": true}, "additionalProperties": false})");
   ACCEPTS(all, R"({"a": 1, "b": "x"})");
   REJECTS(all, R"({"a": 1})");
+  REJECTS(all, R"({"a": 1, "b": 2})");
+  REJECTS(all, R"({"a": 1, "b": "x", "c": 0})");
+  // additionalProperties counts only its own schema's properties (so this allows no object).
+  CHECK(error_of(R"({"type": "object", "allOf": [{"properties": {"a": {}}, "required": ["a"]}],
+                     "additionalProperties": false})") ==
+        "json_schema: malformed JSON Schema: the schema accepts no value at #");
   Checker tree(R"({"$defs": {"node": {"type": "object", "properties": {"v": {"type": "integer"},
                    "kids": {"type": "array", "items": {"$ref": "#/$defs/node"}}}, "required": ["v"],
                    "additionalProperties": false}}, "$ref": "#/$defs/node"})");

@@ -130,6 +130,14 @@ CASES = [
         {"properties": {"id": {"maximum": 10}, "name": {"type": "string"}}, "required": ["name"]}],
      }, "instances": [{"id": 1, "name": "a"}, {"id": 10, "name": ""}, {"id": 11, "name": "a"},
                       {"id": 0, "name": "a"}, {"id": 5}, {"name": "a"}]},
+    {"name": "allof-additional-properties", "schema": {"allOf": [
+        {"type": "object", "properties": {"a": {"type": "integer"}}, "additionalProperties": False},
+        {"properties": {"a": {"minimum": 0}, "b": {"type": "string"}}}]},
+     "instances": [{}, {"a": 1}, {"a": -1}, {"b": "x"}, {"a": 1, "b": "x"}, {"c": 1}]},
+    {"name": "allof-tuple", "schema": {"allOf": [
+        {"type": "array", "prefixItems": [{"type": "integer"}], "items": False},
+        {"prefixItems": [{"minimum": 1}, {"type": "string"}]}]},
+     "instances": [[], [1], [0], [1, "x"], ["x"]]},
     {"name": "anyof-with-siblings", "schema": {
         "type": "object", "properties": {"v": {"type": "integer"}}, "required": ["v"],
         "additionalProperties": False,
