@@ -124,7 +124,7 @@ int run_grammar(GrammarParams& gp) {
   LineReader reader;
   std::string line;
   size_t index = 0;
-  bool bad = false;
+  size_t n_bad = 0;
   while (reader.next(line, true) == LineReader::Status::Line) {
     LineInput in;
     try {
@@ -135,14 +135,14 @@ int run_grammar(GrammarParams& gp) {
       all_ok = all_ok && r.accepted && r.complete;
       write_stdout(fields::dump(result_json(tok, in.id, index, r)) + "\n");
     } catch (const LineError& e) {
-      bad = true;
+      ++n_bad;
       write_stdout(error_line(index, in.id, e.what()) + "\n");
     }
     ++index;
   }
   if (interrupted()) return static_cast<int>(ExitCode::Interrupted);
-  if (bad) {
-    log::error("some lines were not valid input (see their \"error\" fields)");
+  if (n_bad > 0) {
+    report_bad_lines(n_bad, index);
     return static_cast<int>(ExitCode::Usage);
   }
   return all_ok ? 0 : 1;
