@@ -17,7 +17,8 @@ namespace gpt2::generation {
 namespace {
 
 constexpr int kMaxRepeat = 10000;
-constexpr int kMaxDepth = 200;  // nested parentheses (keeps the recursive parser's stack small)
+constexpr int kMaxDepth = 200;
+constexpr size_t kMaxElems = 1 << 20;  // compiled elements, repetitions expanded  // nested parentheses (keeps the recursive parser's stack small)
 
 [[noreturn]] void fail_at(std::string_view src, size_t off, const std::string& param,
                           const std::string& problem) {
@@ -431,7 +432,15 @@ class Compiler {
   }
 
  private:
+  void check_size(size_t more) const {
+    if (g_.elems.size() + more > kMaxElems)
+      fail_at(src_, g_.defs[cur_owner_].offset, param_,
+              fmt::format("rule '{}' is too large once its repetitions are expanded (more than {} "
+                          "elements)",
+                          g_.defs[cur_owner_].name, kMaxElems));
+  }
   uint32_t append(std::vector<Elem>& seq) {
+    check_size(seq.size() + 1);
     const auto start = static_cast<uint32_t>(g_.elems.size());
     g_.elems.insert(g_.elems.end(), seq.begin(), seq.end());
     g_.elems.push_back({Elem::End, 0});
@@ -546,6 +555,7 @@ class Compiler {
       case Expr::Repeat: {
         std::vector<Elem> x;
         emit(e.alts[0][0], x);
+        check_size(out.size() + x.size() * static_cast<size_t>(std::max(e.min, e.max) + 1));
         for (int i = 0; i < e.min; ++i) out.insert(out.end(), x.begin(), x.end());
         if (e.max < 0) {
           const uint32_t s = reserve_rule();  // S ::= x S | ε

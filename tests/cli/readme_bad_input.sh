@@ -101,6 +101,8 @@ def q4(h):
 q4_dtype = with_header("q4", q4)
 long_prompt = "a" + " a" * 200                     # 201 tokens
 bad_utf8 = b"ab\xff"
+bad_gbnf = os.path.join(T, "bad.gbnf")
+open(bad_gbnf, "w").write('root ::= item\nitem ::= "a" valu\n')
 
 # --- the examples: (row's Case cell, message index, argv, stdin, PATH[, "tail"]) ------------
 EXAMPLES = [
@@ -128,6 +130,12 @@ EXAMPLES = [
     ("`--prompt-ids` non-number (`x7`, `-1`, `1.5`, > 9 digits)", 0, ["generate", "--prompt-ids", "x7"], None, None),
     ("`--logit-bias` malformed (e.g. contains a newline)", 0, ["generate", "--logit-bias", "1=2\nx", "hi"], None, None),
     ("`--logit-bias` id ≥ vocabulary", 0, ["generate", "--logit-bias", "50257=1", "hi"], None, None),
+    ("`--grammar` file with an error (undefined rule, unbalanced bracket, bad escape, empty grammar, a rule that can never finish, left recursion, too large)", 0, ["grammar", "--grammar", bad_gbnf], None, bad_gbnf),
+    ("More than one of `--json`, `--json-schema`, `--grammar` (a JSONL line or request with two of `grammar`, `json_schema`, `response_format`: that line's error / a 400 naming the field)", 0, ["generate", "--json", "--grammar", bad_gbnf, "hi"], None, None),
+    ("`--json-schema` text that is not JSON", 0, ["generate", "--json-schema", "{x", "hi"], None, None),
+    ("`--lenient` without `--json-schema`", 0, ["generate", "--lenient", "hi"], None, None),
+    ("`gpt2 grammar` without a constraint", 0, ["grammar"], None, None),
+    ("A constrained sample cut by `-n` (`finish_reason` length)", 0, ["generate", "-m", MODEL, "-n", "2", "--seed", "1", "--json", "hi"], None, None),
     ("Prompt file does not exist", 0, ["tokenize", "-f", T + "/missing"], None, T + "/missing"),
     ("Prompt file is a directory", 0, ["generate", "-f", T], None, T),
     ("Invalid UTF-8 in the prompt", 0, ["tokenize"], bad_utf8, None),
