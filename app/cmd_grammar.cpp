@@ -7,6 +7,9 @@
 //                              "complete", "rejected_at_byte"?, "rejected_token"?}.
 // Exit 0 when every text is accepted and complete, 1 when one is not, 2 for bad input.
 // No model is loaded: the vocabulary is GPT-2's (50,257 ids, EOS 50256).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "app/commands.h"
@@ -32,7 +35,11 @@ struct GrammarParams {
   bool jsonl = false;
   std::string format = "text";
   bool format_given = false;
+  bool timings = false;  // --timings: compile and mask times on stderr (scripts/bench-grammar)
 };
+
+using Clock = std::chrono::steady_clock;
+std::vector<double> g_mask_us;  // --timings: the full mask's time at every checked token
 
 struct CheckResult {
   bool accepted = true, complete = false;
@@ -46,6 +53,9 @@ CheckResult check_text(generation::TokenConstraint& c, const Tokenizer& tok, std
   size_t at = 0;
   for (int32_t id : tok.encode_ordinary(text)) {
     const std::string_view b = tok.token_bytes(id);
+    const auto t0 = Clock::now();
+    c.mask(st.state());
+    g_mask_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
     if (!st.allowed(id)) {
       size_t used = 0;
       c.advance(st.state(), b, &used);  // where inside the token the text leaves the language
@@ -108,7 +118,40 @@ int run_grammar(GrammarParams& gp) {
     return 0;
   }
 
+  // --timings: the vocabulary trie is built once per process, before any constraint: build it
+  // first so compile_ms is the constraint's own cost
+  if (gp.timings) {
+    generation::ConstraintSpec warm;
+    warm.kind = generation::ConstraintSpec::Kind::Grammar;
+    warm.grammar = "root ::= \"a\"";
+    warm.param = "grammar";
+    (void)generation::compile_constraint(warm, tok, static_cast<size_t>(tok.vocab_size()), tok.eot_id());
+  }
+  const auto t_compile = Clock::now();
   auto c = build_constraint(gp.constraint, spec, static_cast<size_t>(tok.vocab_size()), tok.eot_id());
+  const double compile_ms = std::chrono::duration<double, std::milli>(Clock::now() - t_compile).count();
+  struct Report {  // --timings, at every return
+    const GrammarParams& gp;
+    double compile_ms;
+    generation::TokenConstraint& c;
+    ~Report() {
+      if (!gp.timings) return;
+      std::vector<double> v = g_mask_us;
+      std::sort(v.begin(), v.end());
+      const auto pct = [&](double q) {
+        return v.empty() ? 0.0 : v[std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())))];
+      };
+      double sum = 0;
+      for (double x : v) sum += x;
+      std::fprintf(stderr, "%s\n",
+                   fields::dump(ojson{{"compile_ms", compile_ms},
+                                      {"masks", v.size()},
+                                      {"states", c.n_states()},
+                                      {"mask_us", {{"p50", pct(0.5)}, {"p99", pct(0.99)},
+                                                   {"mean", v.empty() ? 0.0 : sum / static_cast<double>(v.size())}}}})
+                       .c_str());
+    }
+  } report{gp, compile_ms, *c};
   bool all_ok = true;
   if (!gp.jsonl) {
     const std::optional<std::string> text = read_text_input(gp.input);
@@ -169,6 +212,9 @@ Command add_grammar_command(CLI::App& root) {
   sub->add_flag("--check", p.check, "Check texts against the constraint (token by token)");
   sub->add_flag("--jsonl", p.jsonl,
                 "With --check: one text per stdin line (a JSON string or {\"id\"?, \"text\"})");
+  sub->add_flag("--timings", p.timings,
+                "With --check: compile time and the full-mask time per token (p50/p99/mean µs) "
+                "as one JSON line on stderr");
   sub->add_option("--format", p.format, "Output of --check: text | json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str()

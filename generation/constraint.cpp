@@ -7,6 +7,7 @@
 #include <limits>
 #include <list>
 #include <mutex>
+#include <tuple>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 #include <unordered_set>
@@ -32,6 +33,18 @@ struct VecHash {
   }
 };
 
+// The vocabulary's byte strings as a trie in preorder.
+struct VocabTrie {
+  std::vector<uint8_t> t_byte;
+  std::vector<uint16_t> t_depth;   // 1 = a first byte
+  std::vector<uint32_t> t_skip;    // index after the node's subtree
+  std::vector<int32_t> t_token;    // token ending here, or -1
+  std::vector<std::pair<uint32_t, int32_t>> t_extra;  // further tokens with the same bytes
+  size_t max_depth = 0;
+};
+
+std::shared_ptr<const VocabTrie> build_trie(const Tokenizer& tok, size_t n_vocab, int32_t eos);
+
 }  // namespace
 
 struct TokenConstraint::Impl {
@@ -49,13 +62,7 @@ struct TokenConstraint::Impl {
   std::vector<std::unique_ptr<std::vector<uint64_t>>> masks;
   size_t cached_masks = 0;
 
-  // vocabulary trie in preorder
-  std::vector<uint8_t> t_byte;
-  std::vector<uint16_t> t_depth;   // 1 = a first byte
-  std::vector<uint32_t> t_skip;    // index after the node's subtree
-  std::vector<int32_t> t_token;    // token ending here, or -1
-  std::vector<std::pair<uint32_t, int32_t>> t_extra;  // further tokens with the same bytes
-  size_t max_depth = 0;
+  std::shared_ptr<const VocabTrie> trie;  // shared by every constraint over the same vocabulary
   size_t words = 0;
   int32_t eos = -1;
 
@@ -130,7 +137,13 @@ struct TokenConstraint::Impl {
 
   void compute_mask(uint32_t s, std::vector<uint64_t>& m) {
     m.assign(words, 0);
-    std::vector<uint32_t> st(max_depth + 1);
+    const VocabTrie& T = *trie;
+    const auto& t_byte = T.t_byte;
+    const auto& t_depth = T.t_depth;
+    const auto& t_skip = T.t_skip;
+    const auto& t_token = T.t_token;
+    const auto& t_extra = T.t_extra;
+    std::vector<uint32_t> st(T.max_depth + 1);
     st[0] = s;
     const size_t n = t_byte.size();
     size_t i = 0;
@@ -155,19 +168,21 @@ struct TokenConstraint::Impl {
   }
 };
 
-TokenConstraint::TokenConstraint(std::shared_ptr<const Grammar> g, const Tokenizer& tok,
-                                 size_t n_vocab, int32_t eos, std::string kind)
-    : grammar_(std::move(g)), tok_(&tok), n_vocab_(n_vocab), eos_(eos), kind_(std::move(kind)),
-      impl_(std::make_unique<Impl>()) {
-  Impl& m = *impl_;
-  m.g = &grammar_->impl();
-  m.words = (n_vocab_ + 63) / 64;
-  m.eos = eos_ >= 0 && static_cast<size_t>(eos_) < n_vocab_ ? eos_ : -1;
+namespace {
+
+std::shared_ptr<const VocabTrie> build_trie(const Tokenizer& tok, size_t n_vocab, int32_t eos) {
+  static std::mutex mu;
+  static std::vector<std::tuple<const Tokenizer*, size_t, int32_t, std::shared_ptr<const VocabTrie>>> cache;
+  std::lock_guard lock(mu);
+  for (const auto& [t, n, e, trie] : cache)
+    if (t == &tok && n == n_vocab && e == eos) return trie;
+  auto built = std::make_shared<VocabTrie>();
+  VocabTrie& m = *built;
   // the trie: sort ids by bytes, then emit nodes in preorder
   std::vector<int32_t> ids;
-  for (size_t i = 0; i < n_vocab_; ++i) {
+  for (size_t i = 0; i < n_vocab; ++i) {
     const auto id = static_cast<int32_t>(i);
-    if (id == eos_) continue;
+    if (id == eos) continue;
     const std::string_view b = tok.token_bytes(id);
     if (b.empty()) continue;
     if (b.size() > 4 && b.substr(0, 2) == "<|" && b.substr(b.size() - 2) == "|>") continue;  // special
@@ -207,6 +222,21 @@ TokenConstraint::TokenConstraint(std::shared_ptr<const Grammar> g, const Tokeniz
     m.t_skip[path.back()] = static_cast<uint32_t>(m.t_byte.size());
     path.pop_back();
   }
+  cache.emplace_back(&tok, n_vocab, eos, built);
+  return built;
+}
+
+}  // namespace
+
+TokenConstraint::TokenConstraint(std::shared_ptr<const Grammar> g, const Tokenizer& tok,
+                                 size_t n_vocab, int32_t eos, std::string kind)
+    : grammar_(std::move(g)), tok_(&tok), n_vocab_(n_vocab), eos_(eos), kind_(std::move(kind)),
+      impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.g = &grammar_->impl();
+  m.words = (n_vocab_ + 63) / 64;
+  m.eos = eos_ >= 0 && static_cast<size_t>(eos_) < n_vocab_ ? eos_ : -1;
+  m.trie = build_trie(tok, n_vocab_, eos_);
   m.start();  // state 0 (or nothing: a grammar whose root matches nothing)
 }
 
