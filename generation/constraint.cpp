@@ -10,7 +10,6 @@
 #include <tuple>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "core/error.h"
 #include "generation/grammar_impl.h"
@@ -68,7 +67,18 @@ struct TokenConstraint::Impl {
 
   // closure scratch
   std::vector<uint32_t> out;
-  std::unordered_set<uint32_t> seen;
+  // stacks already expanded in this closure: mark[stack] == epoch (cheaper than a hash set)
+  std::vector<uint32_t> mark;
+  uint32_t epoch = 0;
+  bool empty_seen = false;
+  void new_closure() {
+    out.clear();
+    if (++epoch == 0) {  // wrapped: forget every mark
+      std::fill(mark.begin(), mark.end(), 0);
+      epoch = 1;
+    }
+    empty_seen = false;
+  }
 
   uint32_t node(uint32_t pos, uint32_t parent) {
     const uint64_t key = (uint64_t{pos} << 32) | parent;
@@ -83,10 +93,15 @@ struct TokenConstraint::Impl {
 
   void expand(uint32_t stack) {
     if (stack == kEmpty) {
-      if (seen.insert(kEmpty).second) out.push_back(kEmpty);
+      if (!empty_seen) {
+        empty_seen = true;
+        out.push_back(kEmpty);
+      }
       return;
     }
-    if (!seen.insert(stack).second) return;
+    if (stack >= mark.size()) mark.resize(std::max<size_t>(stack + 1, mark.size() * 2), 0);
+    if (mark[stack] == epoch) return;
+    mark[stack] = epoch;
     const auto [pos, parent] = nodes[stack];
     const Elem& e = g->elems[pos];
     if (e.kind == Elem::Bytes) {
@@ -112,8 +127,7 @@ struct TokenConstraint::Impl {
   }
 
   uint32_t start() {
-    out.clear();
-    seen.clear();
+    new_closure();
     for (uint32_t a : g->rules[g->root]) expand(cont(a, kNone));
     return intern(out);
   }
@@ -121,8 +135,7 @@ struct TokenConstraint::Impl {
   uint32_t step(uint32_t s, uint8_t b) {
     uint32_t& t = trans[size_t{s} * 256 + b];
     if (t != kUnknown) return t;
-    out.clear();
-    seen.clear();
+    new_closure();
     for (uint32_t st : states[s]) {
       if (st == kEmpty) continue;
       const auto [pos, parent] = nodes[st];
