@@ -201,7 +201,7 @@ int run_bench(const BenchParams& bp) {
           }
           results.push_back({test, t, dname, kernels::isa_name(), backend, median(rates),
                              *std::min_element(rates.begin(), rates.end()),
-                             *std::max_element(rates.begin(), rates.end())});
+                             *std::max_element(rates.begin(), rates.end()), "", 0, 0, 0});
           log::info("{} {} {} threads={}: median {:.2f} t/s", test, dname, backend, t,
                     results.back().median);
           return true;

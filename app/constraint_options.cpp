@@ -70,12 +70,7 @@ std::shared_ptr<generation::TokenConstraint> build_constraint(const ConstraintOp
   try {
     auto c = generation::compile_constraint(spec, Tokenizer::gpt2(), n_vocab, eos, &ignored);
     if (!ignored.empty()) {
-      std::string list;
-      for (const auto& k : ignored) {
-        if (!list.empty()) list += ", ";
-        list += k;
-      }
-      log::warn("--lenient: ignored unsupported JSON Schema keywords: {}", list);
+      log::warn("--lenient: ignored unsupported JSON Schema keywords: {}", generation::ignored_list(ignored));
     }
     return c;
   } catch (const ParamError& e) {

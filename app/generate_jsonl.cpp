@@ -129,12 +129,7 @@ int run_generate_jsonl(const GenerateParams& gp, const Model& model, double load
           throw LineError(line_message(e));
         }
         if (!ignored.empty()) {
-          std::string list;
-          for (const auto& k : ignored) {
-            if (!list.empty()) list += ", ";
-            list += k;
-          }
-          L->lenient_warning = "ignored unsupported JSON Schema keywords: " + list;
+          L->lenient_warning = "ignored unsupported JSON Schema keywords: " + generation::ignored_list(ignored);
         }
       }
       std::vector<int32_t> prompt = in.tokens(tok, policy, static_cast<int64_t>(lim.n_vocab), "prompt");

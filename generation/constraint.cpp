@@ -357,6 +357,15 @@ std::string constraint_gbnf(const ConstraintSpec& spec, std::vector<std::string>
   return {};
 }
 
+std::string ignored_list(const std::vector<std::string>& ignored) {
+  std::string list;
+  for (const auto& k : ignored) {
+    if (!list.empty()) list += ", ";
+    list += k;
+  }
+  return list;
+}
+
 std::shared_ptr<TokenConstraint> compile_constraint(const ConstraintSpec& spec, const Tokenizer& tok,
                                                     size_t n_vocab, int32_t eos,
                                                     std::vector<std::string>* ignored) {

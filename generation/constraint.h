@@ -171,6 +171,9 @@ struct ConstraintSpec {
 /// `ignored` receives the keywords --lenient ignored. Throws ParamError naming spec.param.
 std::string constraint_gbnf(const ConstraintSpec& spec, std::vector<std::string>* ignored = nullptr);
 
+/// The keywords a lenient schema ignored, as one list for a warning ("'a' at #, 'b' at #/x").
+std::string ignored_list(const std::vector<std::string>& ignored);
+
 /// A TokenConstraint for a spec (nullptr for Kind::None), reused from a small cache when the
 /// same GBNF was compiled before for the same vocabulary. Throws ParamError naming spec.param.
 std::shared_ptr<TokenConstraint> compile_constraint(const ConstraintSpec& spec, const Tokenizer& tok,

@@ -44,12 +44,7 @@ void finish_job(GenerationJob& job, const Object& body, const ModelInfo& m, uint
     std::vector<std::string> ignored;
     constraint = generation::compile_constraint(spec, Tokenizer::gpt2(), m.limits.n_vocab, m.limits.eos, &ignored);
     if (!ignored.empty()) {
-      std::string list;
-      for (const auto& k : ignored) {
-        if (!list.empty()) list += ", ";
-        list += k;
-      }
-      log::warn("\"strict\": false: ignored unsupported JSON Schema keywords: {}", list);
+      log::warn("\"strict\": false: ignored unsupported JSON Schema keywords: {}", generation::ignored_list(ignored));
     }
   }
   for (const auto& p : job.prompts)
