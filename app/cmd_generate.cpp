@@ -133,6 +133,10 @@ void check_flags(GenerateParams& gp) {
   generation::validate_search(gp.search, gp.sp);
   check_search_flags(gp.search, gp.sp, gp.sampling_flags_given, gp.num_samples);
   if (!gp.search.active()) warn_unused_samplers(gp.sp);
+  gp.spec = constraint_spec(gp.constraint);
+  if (gp.search.active() && gp.spec.active())
+    usage_error("{} cannot be combined with --json, --json-schema or --grammar (a search takes "
+                "no constraint)", gp.search.contrastive() ? "--penalty-alpha" : "--beams");
 }
 
 // The prompt's ids: --prompt-ids, or TEXT / -f / stdin encoded under --special (none: empty).
@@ -178,6 +182,8 @@ std::vector<generation::Sequence> run_samples(const GenerateParams& gp, generati
     generation::Sequence r = gen.run(req, on_event, [] { return interrupted(); });
     interrupted_run = r.finish_reason() == generation::FinishReason::Interrupted;
     if (scorer && !interrupted_run) rewards.push_back(scorer(r));
+    if (auto w = constraint_warning(r))
+      log::warn("{}{}", gp.num_samples > 1 ? fmt::format("sample {}: ", s) : std::string(), *w);
     if (text_out && gp.num_samples > 1) write_stdout("\n\n");
     if (jsonl) {
       json ev = {{"event", "sample"},
@@ -340,8 +346,10 @@ int run_generate(GenerateParams& gp) {
       return rm->score(*rm_pool, ids);
     };
   }
-  const std::vector<generation::Sequence> results = run_samples(
-      gp, gen, tok, prompt, settings_of(gp, seed), echo_text, was_interrupted, scorer, rewards);
+  RequestSettings settings = settings_of(gp, seed);
+  settings.constraint = build_constraint(gp.constraint, gp.spec, lim.n_vocab, lim.eos);
+  const std::vector<generation::Sequence> results =
+      run_samples(gp, gen, tok, prompt, settings, echo_text, was_interrupted, scorer, rewards);
   if (!rewards.empty()) {
     best = static_cast<size_t>(std::max_element(rewards.begin(), rewards.end()) - rewards.begin());
     log::info("best of {}: sample {} (reward {:.4f})", rewards.size(), *best, rewards[*best]);
@@ -370,6 +378,7 @@ Command add_generate_command(CLI::App& root) {
       "  gpt2 generate --temperature 0 -n 20 \"The meaning of life is\"\n"
       "  gpt2 generate --format json --logprobs 3 -n 5 \"Hello\"\n"
       "  printf '\"Once upon\"\\n{{\"id\":7,\"prompt\":\"Hi\",\"n\":2}}\\n' | gpt2 generate --jsonl -n 8\n"
+      "  gpt2 generate --json-schema person.json -n 80 \"Extract: Ann, 31, Paris\"\n"
       "\n"
       "Sampler chain (default order: {}), then a seeded draw (greedy when --temperature 0).\n"
       "Defaults: temperature {} | top-k {} | top-p {} | min-p {} | typical-p {} |\n"
@@ -456,6 +465,7 @@ Command add_generate_command(CLI::App& root) {
   sub->add_option("--penalty-alpha", p.search.penalty_alpha,
                   "Contrastive search with --top-k K candidates: (1-A)p - A max cos-similarity");
   sub->add_flag("--stats", p.stats, "Load time and tokens/s on stderr");
+  add_constraint_options(sub, p.constraint);
   c.run = [gp, sub]() -> int {
     for (const char* f : {"--temperature", "--top-k", "--top-p", "--min-p", "--typical-p"})
       if (sub->count(f) > 0) gp->sampling_flags_given.push_back(f);

@@ -39,6 +39,7 @@ generation::Request make_request(const std::vector<int32_t>& prompt, const Reque
   req.stop = s.stop;
   req.ignore_eos = s.ignore_eos;
   req.logprobs = s.logprobs;
+  req.constraint = s.constraint;
   return req;
 }
 
@@ -90,6 +91,18 @@ json token_logprobs_json(const Tokenizer& tok, int32_t id, const generation::Tok
   return j;
 }
 
+std::optional<std::string> constraint_warning(const generation::Sequence& r) {
+  if (!r.constrained() || r.constraint_complete()) return std::nullopt;
+  switch (r.finish_reason()) {
+    case generation::FinishReason::Length:
+      return "the token limit ended the constrained output early: the text is a valid prefix, "
+             "not a complete one";
+    case generation::FinishReason::Stop:
+      return "a stop string cut the constrained output before it was complete";
+    default: return std::nullopt;
+  }
+}
+
 json sample_json(const Tokenizer& tok, const generation::Sequence& r, const std::string& echo_text,
                  bool with_logprobs) {
   json j = {{"text", echo_text + utf8_replace_invalid(r.text())},
@@ -103,6 +116,7 @@ json sample_json(const Tokenizer& tok, const generation::Sequence& r, const std:
     j["tokens"] = std::move(toks);
     generation::add_logprob_summary(j, tok, r.ids(), r.logprobs());
   }
+  if (auto w = constraint_warning(r)) j["warning"] = *w;
   return j;
 }
 

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "app/constraint_options.h"
 #include "app/input.h"
 #include "app/model_options.h"
 #include "generation/generation.h"
@@ -56,6 +57,8 @@ struct GenerateParams {
   std::string early_stopping = "false";
   // the sampling flags given on the command line (a search refuses them)
   std::vector<std::string> sampling_flags_given;
+  ConstraintOptions constraint;    // --json / --json-schema / --grammar / --lenient
+  generation::ConstraintSpec spec;  // what they ask for (check_flags)
 };
 
 struct RequestSettings {
@@ -67,6 +70,7 @@ struct RequestSettings {
   int logprobs = 0;
   int n = 1;  // samples
   generation::SearchParams search;  // active(): the request is searched, not sampled
+  std::shared_ptr<generation::TokenConstraint> constraint;  // null = none
 };
 
 /// The command-line settings (sampler order and logit bias already parsed into gp.sp).
@@ -97,6 +101,12 @@ nlohmann::ordered_json token_logprobs_json(const Tokenizer& tok, int32_t id,
 /// One finished sample of --format json (and of each --jsonl line): {"text", "ids",
 /// "finish_reason", "seed", "tokens"? and generation::add_logprob_summary's fields (when the
 /// request asked for log-probabilities)}.
+/// "finish_reason", "seed", "tokens"? (when the request asked for log-probabilities),
+/// "warning"? (a constrained text left incomplete)}.
+/// Under a constraint, a sample whose text is not complete: why ("the token limit ended the
+/// constrained output early: the text is a valid prefix, not a complete one").
+std::optional<std::string> constraint_warning(const generation::Sequence& r);
+
 nlohmann::ordered_json sample_json(const Tokenizer& tok, const generation::Sequence& r,
                                    const std::string& echo_text, bool with_logprobs);
 

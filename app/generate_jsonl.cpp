@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/utf8.h"
 #include "generation/batch.h"
+#include "generation/constraint_fields.h"
 #include "sampling/request_fields.h"
 #include "sampling/rng.h"
 
@@ -31,6 +32,7 @@ struct Line {
   RequestSettings s;
   std::string echo_text;
   std::optional<std::string> warning;
+  std::optional<std::string> lenient_warning;  // "strict": false ignored these keywords
   int submitted = 0, finished = 0;
   std::vector<ojson> samples;  // s.n, filled as they finish
 };
@@ -40,7 +42,9 @@ constexpr std::initializer_list<const char*> kLineFields = {
     "id", "prompt", "prompt_ids", "max_tokens", "temperature", "top_k", "top_p", "min_p",
     "seed", "stop", "logprobs", "n",
     // search decoding (generation/search.h read_search_fields)
-    "beams", "length_penalty", "early_stopping", "num_return", "penalty_alpha"};
+    "beams", "length_penalty", "early_stopping", "num_return", "penalty_alpha",
+    // structured output (generation/constraint_fields.h)
+    "json_schema", "grammar", "response_format"};
 
 // The line's settings: the command line's, overridden by the fields given (core/json_fields.h
 // rules, the sampler fields' ranges from sampling's table). Without "seed" and without
@@ -78,7 +82,8 @@ int run_generate_jsonl(const GenerateParams& gp, const Model& model, double load
   const SpecialPolicy policy = parse_special_policy(gp.input.special);
   generation::BatchEngine engine(model, gp.batch, tok);
   const generation::ModelLimits& lim = engine.limits();
-  const RequestSettings cli = settings_of(gp, gp.seed.value_or(0));
+  RequestSettings cli = settings_of(gp, gp.seed.value_or(0));
+  cli.constraint = build_constraint(gp.constraint, gp.spec, lim.n_vocab, lim.eos);
   const size_t max_batch = static_cast<size_t>(gp.batch);
   const size_t max_pending = kPendingPerSlot * max_batch;
 
@@ -136,11 +141,29 @@ int run_generate_jsonl(const GenerateParams& gp, const Model& model, double load
       read_line_input(j, "prompt", in);
       L->id = in.id;
       L->s = line_settings(j, cli, !gp.seed);
+      if (j.is_object()) {  // the line's constraint replaces the command line's
+        std::vector<std::string> ignored;
+        try {
+          const auto spec = generation::read_constraint_fields(fields::Object(j));
+          if (spec.active())
+            L->s.constraint = generation::compile_constraint(spec, tok, lim.n_vocab, lim.eos, &ignored);
+        } catch (const ParamError& e) {
+          throw LineError(line_message(e));
+        }
+        if (!ignored.empty()) {
+          L->lenient_warning = "ignored unsupported JSON Schema keywords: " + generation::ignored_list(ignored);
+        }
+      }
       std::vector<int32_t> prompt = in.tokens(tok, policy, static_cast<int64_t>(lim.n_vocab), "prompt");
       if (gp.echo && !prompt.empty()) L->echo_text = utf8_replace_invalid(tok.decode(prompt));
       L->prompt = generation::effective_prompt(std::move(prompt), lim);
       L->warning = context_warning(L->prompt, lim);
+      if (L->lenient_warning)
+        L->warning = L->warning ? *L->warning + "; " + *L->lenient_warning : *L->lenient_warning;
       L->samples.resize(static_cast<size_t>(L->s.n));
+      if (L->s.search.active() && L->s.constraint)
+        throw LineError(fmt::format("{} cannot be combined with a constraint (json_schema, grammar or "
+                                    "response_format)", L->s.search.contrastive() ? "penalty_alpha" : "beams"));
       if (L->s.search.active()) {
         Line& raw = *L;
         live.emplace(index, std::move(L));

@@ -36,6 +36,10 @@ constexpr std::pair<std::string_view, std::string_view> kFlags[] = {
     {"early_stopping", "--early-stopping"},
     {"num_return", "--num-return"},
     {"penalty_alpha", "--penalty-alpha"},
+    // structured output (generation/constraint.h, generation/json_schema.h)
+    {"grammar", "--grammar"},
+    {"json_schema", "--json-schema"},
+    {"json", "--json"},
     // input, tokenizer, model
     {"prompt_ids", "--prompt-ids"},
     {"special", "--special"},

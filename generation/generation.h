@@ -45,6 +45,11 @@
 //   * Log-probabilities: model distribution under logprob/top, the sampled-from
 //     distribution under final_* (generation/logprobs.h).
 //   * Determinism: a sequence's tokens depend only on its request and the logits it is fed.
+//   * Constraint (generation/constraint.h): mask first, then the chain — every id the
+//     constraint does not allow after the text so far gets -inf before the chain runs, EOS
+//     only where the text is complete; log-probabilities' model side uses the unmasked
+//     logits. A complete text that cannot continue ends the sequence (finish Stop) even under
+//     ignore_eos.
 #pragma once
 
 #include <cstdint>
@@ -54,6 +59,7 @@
 #include <string>
 #include <vector>
 
+#include "generation/constraint.h"
 #include "generation/holdback.h"
 #include "generation/logprobs.h"
 #include "models/model.h"
@@ -83,6 +89,7 @@ struct Request {
   std::vector<std::string> stop;  // non-empty strings
   bool ignore_eos = false;
   int logprobs = 0;  // alternatives per token; 0 = no log-probabilities
+  std::shared_ptr<TokenConstraint> constraint;  // null = unconstrained
 };
 
 /// The prompt the model is conditioned on: `prompt`, or {bos} when it is empty.
@@ -133,6 +140,9 @@ class Sequence {
   /// Length until done.
   FinishReason finish_reason() const { return finish_.value_or(FinishReason::Length); }
   uint64_t seed() const { return seed_; }
+  bool constrained() const { return cs_.has_value(); }
+  /// Under a constraint: the text so far is complete (true without a constraint).
+  bool constraint_complete() const { return complete_; }
 
  private:
   Event finish(Event ev, FinishReason r);
@@ -151,6 +161,9 @@ class Sequence {
   std::vector<TokenLogprobs> logprobs_;
   LogprobCalculator lp_;
   std::optional<FinishReason> finish_;
+  std::optional<ConstraintState> cs_;
+  std::vector<float> masked_;  // the logits under the constraint's mask
+  bool complete_ = true;
 };
 
 /// Timings of a Generator, summed over its runs.

@@ -54,6 +54,10 @@ Sequence::Sequence(const Request& req, const ModelLimits& lim, const Tokenizer& 
   if (req.ignore_eos) sp.banned.push_back(lim_.eos);  // as llama.cpp: EOS is never drawn
   chain_ = sampling::make_chain(sp);
   for (int32_t id : prompt_) chain_->accept(id, false);
+  if (req.constraint) {
+    cs_.emplace(req.constraint);
+    complete_ = cs_->complete();
+  }
   if (max_tokens_ == 0) finish_ = FinishReason::Length;
 }
 
@@ -68,6 +72,7 @@ Event Sequence::finish(Event ev, FinishReason r) {
   // candidate array and the logprob buffers are ~1 MB with GPT-2's vocabulary)
   chain_.reset();
   lp_ = LogprobCalculator{};
+  masked_ = {};
   window_ = {};
   ev.text += utf8_replace_invalid(hold_.take_rest());
   ev.finish = r;
@@ -78,9 +83,25 @@ Event Sequence::interrupt() { return finish(Event{}, FinishReason::Interrupted);
 
 Event Sequence::step(std::span<const float> logits) {
   const std::span<const float> lv = logits.first(lim_.n_vocab);
-  const int32_t id = chain_->sample(lv);
+  int32_t id;
+  if (cs_) {
+    // a complete text with nowhere to go ends here (EOS may be banned by ignore_eos)
+    if (complete_ && !cs_->can_continue()) return finish(Event{}, FinishReason::Stop);
+    masked_.assign(lv.begin(), lv.end());
+    cs_->apply(masked_);
+    id = chain_->sample(masked_);
+    // every allowed token banned by the chain too (bias, no-repeat-ngram): stop on the
+    // valid prefix rather than leave the language
+    if (!cs_->allowed(id)) return finish(Event{}, FinishReason::Length);
+  } else {
+    id = chain_->sample(lv);
+  }
   if (id == lim_.eos) return finish(Event{}, FinishReason::Eos);
   chain_->accept(id, true);
+  if (cs_) {
+    cs_->accept(id);
+    complete_ = cs_->complete();
+  }
   Event ev;
   ev.id = id;
   ev.index = static_cast<int>(ids_.size());

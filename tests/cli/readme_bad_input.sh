@@ -101,6 +101,8 @@ def q4(h):
 q4_dtype = with_header("q4", q4)
 long_prompt = "a" + " a" * 200                     # 201 tokens
 bad_utf8 = b"ab\xff"
+bad_gbnf = os.path.join(T, "bad.gbnf")
+open(bad_gbnf, "w").write('root ::= item\nitem ::= "a" valu\n')
 
 # --- the examples: (row's Case cell, message index, argv, stdin, PATH[, "tail"]) ------------
 EXAMPLES = [
@@ -134,6 +136,13 @@ EXAMPLES = [
     ("`--early-stopping maybe`", 0, ["generate", "--early-stopping", "maybe", "hi"], None, None),
     ("`--penalty-alpha` outside [0, 1]", 0, ["generate", "--penalty-alpha", "1.5", "--top-k", "4", "hi"], None, None),
     ("`--penalty-alpha` without `--top-k`", 0, ["generate", "--penalty-alpha", "0.6", "hi"], None, None),
+    ("A search with a constraint (`--beams 2 --json`; also `--penalty-alpha`, and a `--jsonl` line's `beams` with `json_schema`…, a 400 on the server)", 0, ["generate", "--beams", "2", "--json", "hi"], None, None),
+    ("`--grammar` file with an error (undefined rule, unbalanced bracket, bad escape, empty grammar, a rule that can never finish, left recursion, too large)", 0, ["grammar", "--grammar", bad_gbnf], None, bad_gbnf),
+    ("More than one of `--json`, `--json-schema`, `--grammar` (a JSONL line or request with two of `grammar`, `json_schema`, `response_format`: that line's error / a 400 naming the field)", 0, ["generate", "--json", "--grammar", bad_gbnf, "hi"], None, None),
+    ("`--json-schema` text that is not JSON", 0, ["generate", "--json-schema", "{x", "hi"], None, None),
+    ("`--lenient` without `--json-schema`", 0, ["generate", "--lenient", "hi"], None, None),
+    ("`gpt2 grammar` without a constraint", 0, ["grammar"], None, None),
+    ("A constrained sample cut by `-n` (`finish_reason` length)", 0, ["generate", "-m", MODEL, "-n", "2", "--seed", "1", "--json", "hi"], None, None),
     ("Prompt file does not exist", 0, ["tokenize", "-f", T + "/missing"], None, T + "/missing"),
     ("Prompt file is a directory", 0, ["generate", "-f", T], None, T),
     ("Invalid UTF-8 in the prompt", 0, ["tokenize"], bad_utf8, None),

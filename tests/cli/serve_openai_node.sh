@@ -1,6 +1,7 @@
 # gpt2 serve with the official OpenAI Node SDK (npm `openai`, the exact version pinned in
 # tests/node/package.json and package-lock.json): a completion, a streamed chat, and chat
-# log-probabilities read the way a classifier reads them (tests/node/openai_sdk.mjs). The SDK
+# log-probabilities read the way a classifier reads them (tests/node/openai_sdk.mjs), and the
+# course's structured-output example (tests/node/structured.mjs). The SDK
 # is installed once into the build tree (BUILD/tests/node, `npm ci`: needs node and npm and
 # the npm registry, or an earlier install). The classifier's top_logprobs must equal
 # `gpt2 inspect-logits` on the same prompt ids (the model distribution, docs/serve.md).
@@ -12,7 +13,8 @@ command -v node > /dev/null || fail "node not found (apt-get install nodejs npm)
 command -v npm > /dev/null || fail "npm not found (apt-get install npm)"
 NODE_DIR=$(cd "$(dirname "$BIN")/.." && pwd)/tests/node
 mkdir -p "$NODE_DIR"
-cp "$REPO/tests/node/package.json" "$REPO/tests/node/package-lock.json" "$REPO/tests/node/openai_sdk.mjs" "$NODE_DIR/"
+cp "$REPO/tests/node/package.json" "$REPO/tests/node/package-lock.json" "$REPO/tests/node/openai_sdk.mjs" \
+  "$REPO/tests/node/structured.mjs" "$NODE_DIR/"
 want=$(jq -r .dependencies.openai "$REPO/tests/node/package.json")
 have=$(jq -r .version "$NODE_DIR/node_modules/openai/package.json" 2>/dev/null || true)
 if [ "$have" != "$want" ]; then
@@ -42,6 +44,16 @@ assert len(top) == len(ins) == 5
 for a, b in zip(top, ins):
     assert a["token"] == b["text"], (a, b)
     assert abs(a["logprob"] - b["logprob"]) < 1e-9, (a, b)
+EOF
+# The course's structured-output example (person extraction, response_format json_schema):
+# every complete answer validates against the schema (python3-jsonschema, not our engine).
+node "$NODE_DIR/structured.mjs" "$URL/v1" test-key "$REPO/tests/data/grammar/person.json" "$T/people.json" ||
+  fail "the structured-output SDK checks failed"
+/usr/bin/python3 - "$T/people.json" "$REPO/tests/data/grammar/person.json" << 'EOF' || fail "a structured answer does not validate"
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[2]))
+for text in json.load(open(sys.argv[1])):
+    jsonschema.validate(json.loads(text), schema)
 EOF
 stop_server
 echo "PASS"
