@@ -55,6 +55,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "generation/constraint.h"
 
 namespace gpt2 {
 namespace {
@@ -65,8 +66,15 @@ using Expr = std::optional<std::string>;  // nullopt: no value is valid
 constexpr int64_t kCap = 9999999999999999;  // the largest 16-digit integer
 constexpr int kMaxDepth = 200;
 
-[[noreturn]] void fail(ParamError::Kind kind, std::string problem) {
-  throw ParamError("json_schema", "", {std::move(problem)}, ParamError::Form::Colon, kind);
+[[noreturn]] void fail(ParamError::Kind kind, const std::string& problem) {
+  std::string line;  // one line: control characters (from keys in pointers) escaped
+  for (char c : problem) {
+    if (static_cast<unsigned char>(c) < 0x20)
+      line += "\\u00" + std::string(1, "0123456789abcdef"[(c >> 4) & 15]) + "0123456789abcdef"[c & 15];
+    else
+      line += c;
+  }
+  throw ParamError("json_schema", "", {std::move(line)}, ParamError::Form::Colon, kind);
 }
 
 std::string pointer_token(std::string_view key) {
@@ -571,7 +579,14 @@ const Ranges& line_terminators() {
 class RegexParser {
  public:
   RegexParser(std::string_view pattern, std::string ptr)
-      : cps_(decode_utf8(pattern)), pattern_(pattern), ptr_(std::move(ptr)) {}
+      : cps_(decode_utf8(pattern)), pattern_(shown(pattern)), ptr_(std::move(ptr)) {}
+  /// The pattern as messages show it: JSON-quoted, at most 60 bytes of it.
+  static std::string shown(std::string_view p) {
+    std::string s(p.substr(0, 60));
+    while (!s.empty() && (static_cast<unsigned char>(s.back()) & 0xC0) == 0x80) s.pop_back();
+    if (!s.empty() && static_cast<unsigned char>(s.back()) >= 0xC0) s.pop_back();
+    return Json(s).dump() + (p.size() > 60 ? "..." : "");
+  }
 
   Node parse() {
     Node n = alt();
@@ -581,11 +596,11 @@ class RegexParser {
 
  private:
   [[noreturn]] void bad(const std::string& why) {
-    malformed(ptr_, "'pattern' " + Json(pattern_).dump() + " is not a valid regular expression (" +
+    malformed(ptr_, "'pattern' " + pattern_ + " is not a valid regular expression (" +
                         why + ")");
   }
   [[noreturn]] void unsupported(const std::string& what) {
-    fail(ParamError::Kind::Unsupported, "unsupported JSON Schema pattern " + Json(pattern_).dump() +
+    fail(ParamError::Kind::Unsupported, "unsupported JSON Schema pattern " + pattern_ +
                                             " (" + what + ") at " + ptr_);
   }
   bool more() const { return pos_ < cps_.size(); }
@@ -1837,7 +1852,7 @@ class Compiler {
         a.kids.pop_back();
       }
       if (has_anchor(a))
-        fail(ParamError::Kind::Unsupported, "unsupported JSON Schema pattern " + Json(pattern).dump() +
+        fail(ParamError::Kind::Unsupported, "unsupported JSON Schema pattern " + RegexParser::shown(pattern) +
                                                 " ('^' or '$' not at an end) at " + pptr);
       if (counted) {
         // Lengths: fine when every match fits; else narrow the one variable-length part.
@@ -2038,7 +2053,17 @@ class Compiler {
 
 JsonSchemaGrammar json_schema_to_gbnf(const nlohmann::ordered_json& schema,
                                       const JsonSchemaOptions& options) {
-  return Compiler(schema, options.lenient).run();
+  JsonSchemaGrammar g = Compiler(schema, options.lenient).run();
+  // The GBNF checks catch what only the whole grammar shows: a $ref cycle that consumes
+  // nothing ({"$ref": "#"}), which no JSON text can satisfy.
+  try {
+    generation::Grammar::parse(g.gbnf, "json_schema");
+  } catch (const ParamError& e) {
+    fail(ParamError::Kind::Value,
+         "malformed JSON Schema: no JSON text satisfies it (a $ref cycle that consumes nothing?): " +
+             std::string(e.what()).substr(std::string("json_schema: ").size()));
+  }
+  return g;
 }
 
 JsonSchemaGrammar json_schema_to_gbnf(const nlohmann::json& schema, const JsonSchemaOptions& options) {

@@ -303,6 +303,25 @@ CASES = [
         "required": ["n", "t", "f", "s"], "additionalProperties": False},
      "instances": [{"n": None, "t": True, "f": 1.5, "s": "tab\there"}, {"n": None, "t": False, "f": 1.5, "s": "tab\there"},
                    {"n": None, "t": True, "f": 1.6, "s": "tab\there"}, {"n": None, "t": True, "f": 1.5, "s": "tab here"}]},
+    {"name": "choices-refused", "schema": {
+        "type": "object", "properties": {"n": {"type": "integer"}, "e": {"enum": ["a"]}}},
+     "instances": [
+         {"n": 1, "e": "a"},
+         {"e": "a", "n": 1},
+         Raw('{"n": 1.0}'),
+         Raw('{"n": 12345678901234567}'),
+         Raw('{"e": "\\u0061"}'),
+         Raw('{"\\u006e": 1}'),
+         Raw('{"x": 1, "n": 1}'),
+     ],
+     "known_rejected": {
+         1: "listed properties in the schema's order",
+         2: "an integer is written without a fraction",
+         3: "at most 16 digits",
+         4: "enum/const strings written as JSON writes them",
+         5: "keys written without escapes where a listed key could start",
+         6: "extra members after the listed ones",
+     }},
     {"name": "nested-arrays", "schema": {"type": "array", "items": {"type": "array", "items": {"type": "number"}, "maxItems": 2}, "maxItems": 2},
      "instances": [[], [[]], [[1, 2], [3]], [[1, 2, 3]], [[1], [2], [3]], [["x"]]]},
 ]
