@@ -920,7 +920,8 @@ const std::vector<Format>& formats() {
 const std::set<std::string>& annotations() {
   static const std::set<std::string> s = {"title",    "description", "default",  "examples",
                                           "$schema",  "$id",         "$comment", "readOnly",
-                                          "writeOnly", "deprecated", "$defs",    "definitions"};
+                                          "writeOnly", "deprecated", "$defs",    "definitions",
+                                          "contentEncoding", "contentMediaType", "contentSchema"};
   return s;
 }
 const std::set<std::string>& supported() {

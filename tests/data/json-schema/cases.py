@@ -322,6 +322,44 @@ CASES = [
          5: "keys written without escapes where a listed key could start",
          6: "extra members after the listed ones",
      }},
+    {"name": "pydantic-model", "schema": {
+        "$defs": {
+            "Pet": {"properties": {"kind": {"enum": ["cat", "dog"], "title": "Kind", "type": "string"},
+                                   "name": {"title": "Name", "type": "string"}},
+                    "required": ["kind", "name"], "title": "Pet", "type": "object"}},
+        "properties": {
+            "id": {"title": "Id", "type": "integer"},
+            "nickname": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None, "title": "Nickname"},
+            "pets": {"items": {"$ref": "#/$defs/Pet"}, "title": "Pets", "type": "array"},
+            "score": {"default": 0.5, "maximum": 1, "minimum": 0, "title": "Score", "type": "number"}},
+        "required": ["id", "pets"], "title": "Owner", "type": "object"},
+     "instances": [
+         {"id": 1, "pets": []},
+         {"id": 1, "nickname": None, "pets": [{"kind": "cat", "name": "Tom"}], "score": 1},
+         {"id": 1, "nickname": "x", "pets": [{"kind": "dog", "name": "Rex", "age": 3}]},
+         {"id": 1, "pets": [{"kind": "cow", "name": "M"}]},
+         {"id": 1, "pets": [{"kind": "cat"}]},
+         {"id": 1, "pets": [], "score": 1.5},
+         {"pets": []},
+     ]},
+    {"name": "openai-strict-function", "schema": {
+        "type": "object",
+        "properties": {
+            "query": {"type": "string"},
+            "filters": {"type": "object", "properties": {
+                "from": {"type": ["string", "null"], "format": "date"},
+                "limit": {"type": "integer", "minimum": 1, "maximum": 50}},
+                "required": ["from", "limit"], "additionalProperties": False},
+            "sort": {"anyOf": [{"const": "relevance"}, {"const": "date"}]}},
+        "required": ["query", "filters", "sort"], "additionalProperties": False},
+     "instances": [
+         {"query": "q", "filters": {"from": None, "limit": 10}, "sort": "date"},
+         {"query": "", "filters": {"from": "2024-01-31", "limit": 50}, "sort": "relevance"},
+         {"query": "q", "filters": {"from": "2024-02-30", "limit": 10}, "sort": "date"},
+         {"query": "q", "filters": {"from": None, "limit": 51}, "sort": "date"},
+         {"query": "q", "filters": {"from": None}, "sort": "date"},
+         {"query": "q", "filters": {"from": None, "limit": 10}, "sort": "name"},
+     ]},
     {"name": "nested-arrays", "schema": {"type": "array", "items": {"type": "array", "items": {"type": "number"}, "maxItems": 2}, "maxItems": 2},
      "instances": [[], [[]], [[1, 2], [3]], [[1, 2, 3]], [[1], [2], [3]], [["x"]]]},
 ]
