@@ -184,6 +184,12 @@ CASES = [
      "instances": [-1, 1, 0, 0.5, -0.999, 1.0, Raw("1.000"), 1.0001, -1.5, 2, Raw("-0.0")]},
     {"name": "number-exclusive", "schema": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 100},
      "instances": [0.001, 50, 99.99, 0, 100, Raw("0.000"), Raw("100.0"), -0.5, 100.5]},
+    {"name": "number-decimal-bounds", "schema": {"type": "number", "minimum": 0.25, "exclusiveMaximum": 1.5},
+     "instances": [0.25, 0.3, 1, 1.4999, Raw("0.250"), Raw("1.49999999999"), 0.2, 0.24999, 1.5, Raw("1.50"), 1.5001, 2, 0, -0.3]},
+    {"name": "number-negative-decimal", "schema": {"type": "number", "exclusiveMinimum": -2.75, "maximum": -0.001},
+     "instances": [-2.7, -0.001, -1, Raw("-2.7500001"), -2.75, -2.76, -0.0009, 0, 1, Raw("-0.0010")]},
+    {"name": "number-point-bounds", "schema": {"type": "number", "minimum": 0.05, "maximum": 0.05},
+     "instances": [0.05, Raw("0.0500"), 0.051, 0.049, 0, Raw("0.05000000000000001")]},
     {"name": "probability", "schema": {"type": "object", "properties": {
         "label": {"type": "string", "enum": ["positive", "negative", "neutral"]},
         "score": {"type": "number", "minimum": 0, "maximum": 1}},
