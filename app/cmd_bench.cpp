@@ -3,6 +3,12 @@
 //   ppN: one batched eval of N seeded random tokens into an empty cache (all N tokens in one
 //        Session::eval call; only the last position's logits are computed, as llama-bench);
 //   tgN: N single-token evals starting from an empty cache (llama-bench's tg128).
+//   tgN with --json-schema S | --grammar G | --json (an extra result, "constraint"): the same
+//        evals, each followed by the constraint's full token mask over the logits and a greedy
+//        pick of an allowed token, which is the next input (a complete text starts over).
+//        "mask_us": p50/p99/mean of the mask time per step (computing the full mask and
+//        applying it to the logits; one thread), measured with a fresh automaton for each
+//        repetition, so its caches start cold every time.
 // Each (dtype, backend, threads) combination loads the model once (weights are mmapped, so this is
 // cheap; --dtype converts once at load), runs one untimed warm-up of each test, then -r
 // timed repetitions. Reported: median, min and max tokens/s over the repetitions.
@@ -16,12 +22,14 @@
 #include <vector>
 
 #include "app/commands.h"
+#include "app/constraint_options.h"
 #include "app/model_options.h"
 #include "app/output.h"
 #include "core/cpu.h"
 #include "core/error.h"
 #include "core/kernels/blas.h"
 #include "core/log.h"
+#include "generation/generation.h"
 #include "models/model.h"
 
 namespace gpt2::app {
@@ -40,6 +48,7 @@ struct BenchParams {
   std::string dtypes = "f32";
   std::string backends = "auto";  // comma list
   std::string format = "table";
+  ConstraintOptions constraint;
 };
 
 struct Result {
@@ -49,6 +58,8 @@ struct Result {
   std::string isa;      // kernel set in use (kernels::isa_name())
   std::string backend;  // as asked: auto, own or blas
   double median, min, max;
+  std::string constraint;  // with a constraint: "json_schema" | "grammar" | "json_object"
+  double mask_p50 = 0, mask_p99 = 0, mask_mean = 0;  // µs per full mask
 };
 
 std::vector<int> parse_threads(const std::string& s) {
@@ -103,7 +114,10 @@ std::string table(const std::string& model, const std::vector<Result>& rs) {
   rows.push_back(
       {"model", "dtype", "isa", "backend", "threads", "test", "t/s (median)", "min", "max"});
   for (const auto& r : rs)
-    rows.push_back({model, r.dtype, r.isa, r.backend, std::to_string(r.threads), r.test,
+    rows.push_back({model, r.dtype, r.isa, r.backend, std::to_string(r.threads),
+                    r.constraint.empty() ? r.test
+                                         : fmt::format("{} {} (mask us p50 {:.0f}, p99 {:.0f}, mean {:.0f})",
+                                                       r.test, r.constraint, r.mask_p50, r.mask_p99, r.mask_mean),
                     fmt_rate(r.median), fmt_rate(r.min), fmt_rate(r.max)});
   std::vector<size_t> w(rows[0].size(), 0);
   for (const auto& row : rows)
@@ -141,8 +155,9 @@ int run_bench(const BenchParams& bp) {
   const std::vector<std::string> backends = split_comma_list(bp.backends);
   if (backends.empty()) usage_error("--backend: empty list");
   for (const auto& b : backends) kernels::parse_backend(b);  // usage error naming --backend
+  const generation::ConstraintSpec spec = constraint_spec(bp.constraint);
 
-  const int tests = (bp.n_prompt > 0) + (bp.n_gen > 0);
+  const int tests = (bp.n_prompt > 0) + (bp.n_gen > 0) * (spec.active() ? 2 : 1);
   Progress progress(static_cast<int>(dtypes.size() * backends.size() * threads.size()) * tests *
                     (bp.reps + 1));
   std::vector<Result> results;
@@ -214,6 +229,53 @@ int run_bench(const BenchParams& bp) {
           });
           if (!ok) return static_cast<int>(ExitCode::Interrupted);
         }
+        if (bp.n_gen > 0 && spec.active()) {
+          const auto lim = generation::ModelLimits::of(cfg, Tokenizer::gpt2());
+          const auto compiled = build_constraint(bp.constraint, spec, lim.n_vocab, lim.eos);
+          std::vector<double> mask_us;
+          std::vector<float> logits;
+          const bool ok = measure("tg" + std::to_string(bp.n_gen), bp.n_gen, [&](bool warmup) {
+            // a fresh automaton each repetition: every mask cache starts cold
+            auto c = std::make_shared<generation::TokenConstraint>(
+                compiled->grammar_ptr(), Tokenizer::gpt2(), lim.n_vocab, lim.eos,
+                compiled->kind());
+            auto st = std::make_unique<generation::ConstraintState>(c);
+            session.reset();
+            const int n = warmup ? 1 : bp.n_gen;
+            int32_t next = lim.bos;
+            const auto t0 = Clock::now();
+            for (int i = 0; i < n; ++i) {
+              const auto out = session.eval(std::span<const int32_t>(&next, 1), false);
+              logits.assign(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(lim.n_vocab));
+              if (st->complete() && !st->can_continue()) st = std::make_unique<generation::ConstraintState>(c);
+              const auto m0 = Clock::now();
+              st->apply(logits);
+              const double us = std::chrono::duration<double, std::micro>(Clock::now() - m0).count();
+              if (!warmup) mask_us.push_back(us);
+              next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+              if (next == lim.eos) {  // complete: start over
+                st = std::make_unique<generation::ConstraintState>(c);
+                next = lim.bos;
+              } else {
+                st->accept(next);
+              }
+            }
+            const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+            return warmup ? s * bp.n_gen : s;
+          });
+          if (!ok) return static_cast<int>(ExitCode::Interrupted);
+          Result& r = results.back();
+          r.constraint = spec.kind_name();
+          std::sort(mask_us.begin(), mask_us.end());
+          const auto pct = [&](double q) {
+            return mask_us[std::min(mask_us.size() - 1, static_cast<size_t>(q * static_cast<double>(mask_us.size())))];
+          };
+          r.mask_p50 = pct(0.5);
+          r.mask_p99 = pct(0.99);
+          double sum = 0;
+          for (double v : mask_us) sum += v;
+          r.mask_mean = sum / static_cast<double>(mask_us.size());
+        }
       }
     }
   }
@@ -231,6 +293,13 @@ int run_bench(const BenchParams& bp) {
                               {"median", r.median},
                               {"min", r.min},
                               {"max", r.max}});
+    for (size_t i = 0; i < results.size(); ++i)
+      if (!results[i].constraint.empty()) {
+        j["results"][i]["constraint"] = results[i].constraint;
+        j["results"][i]["mask_us"] = {{"p50", results[i].mask_p50},
+                                      {"p99", results[i].mask_p99},
+                                      {"mean", results[i].mask_mean}};
+      }
     write_stdout(j.dump(2) + "\n");
   } else {
     write_stdout(table(model_name, results));
@@ -264,6 +333,7 @@ Command add_bench_command(CLI::App& root) {
       ->capture_default_str();
   add_backend_option(sub, bp->backends, true);
   sub->add_option("--format", bp->format, "Output: table|json")->capture_default_str();
+  add_constraint_options(sub, bp->constraint);
   sub->footer(
       "Tests follow llama-bench: ppN = one batched eval of N random tokens into an empty\n"
       "cache; tgN = N single-token evals from an empty cache. Rates are tokens/s.\n"

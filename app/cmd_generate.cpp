@@ -105,6 +105,7 @@ void check_flags(GenerateParams& gp) {
   for (const auto& b : gp.logit_bias) gp.sp.logit_bias.push_back(sampling::parse_logit_bias(b));
   sampling::validate(gp.sp);
   warn_unused_samplers(gp.sp);
+  gp.spec = constraint_spec(gp.constraint);
 }
 
 // The prompt's ids: --prompt-ids, or TEXT / -f / stdin encoded under --special (none: empty).
@@ -145,6 +146,8 @@ std::vector<generation::Sequence> run_samples(const GenerateParams& gp, generati
     };
     generation::Sequence r = gen.run(req, on_event, [] { return interrupted(); });
     interrupted_run = r.finish_reason() == generation::FinishReason::Interrupted;
+    if (auto w = constraint_warning(r))
+      log::warn("{}{}", gp.num_samples > 1 ? fmt::format("sample {}: ", s) : std::string(), *w);
     if (text_out && gp.num_samples > 1) write_stdout("\n\n");
     if (jsonl) {
       json ev = {{"event", "sample"},
@@ -221,8 +224,10 @@ int run_generate(GenerateParams& gp) {
   const std::string echo_text =
       gp.echo && !unconditional ? utf8_replace_invalid(tok.decode(prompt)) : std::string();
   bool was_interrupted = false;
+  RequestSettings settings = settings_of(gp, seed);
+  settings.constraint = build_constraint(gp.constraint, gp.spec, lim.n_vocab, lim.eos);
   const std::vector<generation::Sequence> results =
-      run_samples(gp, gen, tok, prompt, settings_of(gp, seed), echo_text, was_interrupted);
+      run_samples(gp, gen, tok, prompt, settings, echo_text, was_interrupted);
   if (gp.format != "text")
     write_summary(gp, *model, tok, seed, prompt, results, echo_text, gen.stats(), load_ms);
   report_timings(gen.stats(), load_ms, n_prompt_window, gp.stats);
@@ -244,6 +249,7 @@ Command add_generate_command(CLI::App& root) {
       "  gpt2 generate --temperature 0 -n 20 \"The meaning of life is\"\n"
       "  gpt2 generate --format json --logprobs 3 -n 5 \"Hello\"\n"
       "  printf '\"Once upon\"\\n{{\"id\":7,\"prompt\":\"Hi\",\"n\":2}}\\n' | gpt2 generate --jsonl -n 8\n"
+      "  gpt2 generate --json-schema person.json -n 80 \"Extract: Ann, 31, Paris\"\n"
       "\n"
       "Sampler chain (default order: {}), then a seeded draw (greedy when --temperature 0).\n"
       "Defaults: temperature {} | top-k {} | top-p {} | min-p {} | typical-p {} |\n"
@@ -310,6 +316,7 @@ Command add_generate_command(CLI::App& root) {
       ->capture_default_str()
       ->each([gp](const std::string&) { gp->batch_given = true; });
   sub->add_flag("--stats", p.stats, "Load time and tokens/s on stderr");
+  add_constraint_options(sub, p.constraint);
   c.run = [gp]() -> int { return run_generate(*gp); };
   return c;
 }

@@ -45,6 +45,7 @@
 #include "core/log.h"
 #include "core/parse.h"
 #include "core/utf8.h"
+#include "generation/generation.h"
 #include "generation/scoring.h"
 #include "models/model.h"
 #include "models/score.h"
@@ -180,6 +181,10 @@ void parse_options(InspectParams& p) {
     check_jsonl_options(p);
   else if (p.batch_given)
     usage_error("--batch needs --jsonl");
+  if (constraint_spec(p.constraint).active() &&
+      (p.all_positions || p.jsonl || !p.choices.empty() || p.format == "npy"))
+    usage_error("a constraint (--json, --json-schema, --grammar) marks the tokens allowed after the "
+                "prompt: not with --all-positions, --jsonl, --choice or --format npy");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -499,6 +504,14 @@ int run_inspect(InspectParams& p) {
   check_against_model(p, cfg, pr.ids);
   if (!p.choices.empty()) return run_choices(p, *model, tok, std::move(pr), policy);
   if (pr.ids.empty()) pr.ids.push_back(cfg.bos_token_id);  // condition on <|endoftext|>
+  if (const auto spec = constraint_spec(p.constraint); spec.active()) {
+    const auto lim = generation::ModelLimits::of(cfg, tok);
+    auto c = build_constraint(p.constraint, spec, lim.n_vocab, lim.eos);
+    const uint64_t* m = c->mask(c->start());
+    p.allowed.assign(m, m + (lim.n_vocab + 63) / 64);
+    p.allowed.resize((static_cast<size_t>(cfg.vocab_size) + 63) / 64, 0);  // padded rows: never
+    for (uint64_t w : p.allowed) p.n_allowed += static_cast<size_t>(__builtin_popcountll(w));
+  }
 
   const Report r = evaluate(*model, std::move(pr.ids), p);
   std::string payload;
@@ -597,6 +610,7 @@ Command add_inspect_command(CLI::App& root) {
                   "--all-positions) to each earlier token: LAYER or all");
   sub->add_option("--head", p->head, "With --attention: one head (default: mean over heads)");
   c.app = sub;
+  add_constraint_options(sub, p->constraint);
   c.run = [p] { return run_inspect(*p); };
   return c;
 }

@@ -35,6 +35,7 @@ generation::Request make_request(const std::vector<int32_t>& prompt, const Reque
   req.stop = s.stop;
   req.ignore_eos = s.ignore_eos;
   req.logprobs = s.logprobs;
+  req.constraint = s.constraint;
   return req;
 }
 
@@ -86,6 +87,18 @@ json token_logprobs_json(const Tokenizer& tok, int32_t id, const generation::Tok
   return j;
 }
 
+std::optional<std::string> constraint_warning(const generation::Sequence& r) {
+  if (!r.constrained() || r.constraint_complete()) return std::nullopt;
+  switch (r.finish_reason()) {
+    case generation::FinishReason::Length:
+      return "the token limit ended the constrained output early: the text is a valid prefix, "
+             "not a complete one";
+    case generation::FinishReason::Stop:
+      return "a stop string cut the constrained output before it was complete";
+    default: return std::nullopt;
+  }
+}
+
 json sample_json(const Tokenizer& tok, const generation::Sequence& r, const std::string& echo_text,
                  bool with_logprobs) {
   json j = {{"text", echo_text + utf8_replace_invalid(r.text())},
@@ -98,6 +111,7 @@ json sample_json(const Tokenizer& tok, const generation::Sequence& r, const std:
       toks.push_back(token_logprobs_json(tok, r.ids()[i], r.logprobs()[i]));
     j["tokens"] = std::move(toks);
   }
+  if (auto w = constraint_warning(r)) j["warning"] = *w;
   return j;
 }
 

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "app/constraint_options.h"
 #include "app/input.h"
 #include "app/model_options.h"
 #include "generation/generation.h"
@@ -46,6 +47,8 @@ struct GenerateParams {
   bool jsonl = false;  // --jsonl: one request per stdin line (app/generate_jsonl.h)
   int batch = 16;      // --batch: sequences decoded together with --jsonl
   bool batch_given = false;
+  ConstraintOptions constraint;    // --json / --json-schema / --grammar / --lenient
+  generation::ConstraintSpec spec;  // what they ask for (check_flags)
 };
 
 struct RequestSettings {
@@ -56,6 +59,7 @@ struct RequestSettings {
   bool ignore_eos = false;
   int logprobs = 0;
   int n = 1;  // samples
+  std::shared_ptr<generation::TokenConstraint> constraint;  // null = none
 };
 
 /// The command-line settings (sampler order and logit bias already parsed into gp.sp).
@@ -84,7 +88,12 @@ nlohmann::ordered_json token_logprobs_json(const Tokenizer& tok, int32_t id,
                                            const generation::TokenLogprobs& t);
 
 /// One finished sample of --format json (and of each --jsonl line): {"text", "ids",
-/// "finish_reason", "seed", "tokens"? (when the request asked for log-probabilities)}.
+/// "finish_reason", "seed", "tokens"? (when the request asked for log-probabilities),
+/// "warning"? (a constrained text left incomplete)}.
+/// Under a constraint, a sample whose text is not complete: why ("the token limit ended the
+/// constrained output early: the text is a valid prefix, not a complete one").
+std::optional<std::string> constraint_warning(const generation::Sequence& r);
+
 nlohmann::ordered_json sample_json(const Tokenizer& tok, const generation::Sequence& r,
                                    const std::string& echo_text, bool with_logprobs);
 

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/utf8.h"
 #include "generation/batch.h"
+#include "generation/constraint_fields.h"
 #include "sampling/request_fields.h"
 #include "sampling/rng.h"
 
@@ -31,6 +32,7 @@ struct Line {
   RequestSettings s;
   std::string echo_text;
   std::optional<std::string> warning;
+  std::optional<std::string> lenient_warning;  // "strict": false ignored these keywords
   int submitted = 0, finished = 0;
   std::vector<ojson> samples;  // s.n, filled as they finish
 };
@@ -38,7 +40,7 @@ struct Line {
 // The fields a line may give (docs/cli.md); any other draws one warning.
 constexpr std::initializer_list<const char*> kLineFields = {
     "id", "prompt", "prompt_ids", "max_tokens", "temperature", "top_k", "top_p", "min_p",
-    "seed", "stop", "logprobs", "n"};
+    "seed", "stop", "logprobs", "n", "json_schema", "grammar", "response_format"};
 
 // The line's settings: the command line's, overridden by the fields given (core/json_fields.h
 // rules, the sampler fields' ranges from sampling's table). Without "seed" and without
@@ -70,7 +72,8 @@ int run_generate_jsonl(const GenerateParams& gp, const Model& model, double load
   const SpecialPolicy policy = parse_special_policy(gp.input.special);
   generation::BatchEngine engine(model, gp.batch, tok);
   const generation::ModelLimits& lim = engine.limits();
-  const RequestSettings cli = settings_of(gp, gp.seed.value_or(0));
+  RequestSettings cli = settings_of(gp, gp.seed.value_or(0));
+  cli.constraint = build_constraint(gp.constraint, gp.spec, lim.n_vocab, lim.eos);
   const size_t max_batch = static_cast<size_t>(gp.batch);
   const size_t max_pending = kPendingPerSlot * max_batch;
 
@@ -116,10 +119,30 @@ int run_generate_jsonl(const GenerateParams& gp, const Model& model, double load
       read_line_input(j, "prompt", in);
       L->id = in.id;
       L->s = line_settings(j, cli, !gp.seed);
+      if (j.is_object()) {  // the line's constraint replaces the command line's
+        std::vector<std::string> ignored;
+        try {
+          const auto spec = generation::read_constraint_fields(fields::Object(j));
+          if (spec.active())
+            L->s.constraint = generation::compile_constraint(spec, tok, lim.n_vocab, lim.eos, &ignored);
+        } catch (const ParamError& e) {
+          throw LineError(line_message(e));
+        }
+        if (!ignored.empty()) {
+          std::string list;
+          for (const auto& k : ignored) {
+            if (!list.empty()) list += ", ";
+            list += k;
+          }
+          L->lenient_warning = "ignored unsupported JSON Schema keywords: " + list;
+        }
+      }
       std::vector<int32_t> prompt = in.tokens(tok, policy, static_cast<int64_t>(lim.n_vocab), "prompt");
       if (gp.echo && !prompt.empty()) L->echo_text = utf8_replace_invalid(tok.decode(prompt));
       L->prompt = generation::effective_prompt(std::move(prompt), lim);
       L->warning = context_warning(L->prompt, lim);
+      if (L->lenient_warning)
+        L->warning = L->warning ? *L->warning + "; " + *L->lenient_warning : *L->lenient_warning;
       L->samples.resize(static_cast<size_t>(L->s.n));
       submit_one(*L);  // Sequence's own checks: a refused request is this line's error
     } catch (const LineError& e) {

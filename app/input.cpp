@@ -44,6 +44,8 @@ std::string read_all(int fd, const std::string& name) {
   return data;
 }
 
+}  // namespace
+
 std::string read_file(const std::string& path) {
   if (path == "-") return read_all(0, "stdin");
   struct stat st {};
@@ -61,8 +63,6 @@ std::string read_file(const std::string& path) {
     throw;
   }
 }
-
-}  // namespace
 
 void add_text_input_options(CLI::App* sub, TextInputOptions& o) {
   // Bound to a vector of words through a callback (which CLI11 calls only when at least one

@@ -28,4 +28,7 @@ void add_text_input_options(CLI::App* sub, TextInputOptions& o);
 /// given and stdin is a terminal. A missing file or a directory is a usage error (exit 2).
 std::optional<std::string> read_text_input(const TextInputOptions& o);
 
+/// All bytes of a file ('-' = stdin); a missing file or a directory is a usage error.
+std::string read_file(const std::string& path);
+
 }  // namespace gpt2::app

@@ -113,6 +113,7 @@ void row_extras(json& j, const PositionStats& ps, const InspectParams& p, int32_
     for (size_t f = 0; f < p.filters.size(); f++) sv.push_back(ps.survives(f, id));
     j["survives"] = std::move(sv);
   }
+  if (!p.allowed.empty()) j["allowed"] = p.is_allowed(id);
 }
 
 }  // namespace
@@ -279,6 +280,7 @@ void position_block(std::string& out, const Report& r, const Tokenizer& tok,
                                  pad("token", w), "logit", "prob", "logprob");
   head += temps_header(p);
   for (const Filter& f : p.filters) head += "  " + f.spec;
+  if (!p.allowed.empty()) head += "  allowed";
   out += st(kDim, head) + "\n";
   double mass = 0.0;
   std::vector<double> mass_t(p.temps.size(), 0.0);
@@ -298,6 +300,7 @@ void position_block(std::string& out, const Report& r, const Tokenizer& tok,
       line += "  " + pad(ps.survives(f, row.id) ? "✓" : "·", fw / 2 + 1, true) +
               std::string(fw - fw / 2 - 1, ' ');
     }
+    if (!p.allowed.empty()) line += "  " + pad(p.is_allowed(row.id) ? "✓" : "·", 4, true) + "   ";
     line += "  " + st(kBar, prob_bar(prob, kBarWidth));
     if (ps.next && ps.next->id == row.id) line += st(kNext, " ◀ next");
     out += line + "\n";
@@ -312,6 +315,9 @@ void position_block(std::string& out, const Report& r, const Tokenizer& tok,
   for (size_t f = 0; f < p.filters.size(); f++)
     out += fmt::format("  {}: {} token{} survive\n", p.filters[f].spec, ps.survivors[f],
                        ps.survivors[f] == 1 ? "" : "s");
+  if (!p.allowed.empty())
+    out += fmt::format("  {}: {} token{} allowed after the prompt\n", constraint_flag(p.constraint),
+                       p.n_allowed, p.n_allowed == 1 ? "" : "s");
   attention_table(out, r, tok, ps, st);
   out += "\n";
 }

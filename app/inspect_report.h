@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "app/constraint_options.h"
 #include "app/input.h"
 #include "app/inspect_util.h"
 #include "app/model_options.h"
@@ -60,6 +61,10 @@ struct InspectParams {
   std::vector<double> temps;
   std::vector<Filter> filters;
   int attn_layer = -2;  // -2 none, -1 all
+  ConstraintOptions constraint;  // --json / --json-schema / --grammar
+  std::vector<uint64_t> allowed;  // the constraint's token mask after the prompt (empty: none)
+  size_t n_allowed = 0;
+  bool is_allowed(int32_t id) const { return (allowed[static_cast<size_t>(id) >> 6] >> (id & 63)) & 1; }
 };
 
 struct Row {

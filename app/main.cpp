@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
   commands.push_back(app::add_bench_command(root));
   commands.push_back(app::add_serve_command(root));
   commands.push_back(app::add_finetune_command(root));
+  commands.push_back(app::add_grammar_command(root));
 
   try {
     app::refuse_empty_equals_values(argc, argv);  // `--stop=` (app/cli_args.h)

@@ -30,6 +30,10 @@ constexpr std::pair<std::string_view, std::string_view> kFlags[] = {
     {"logprobs", "--logprobs"},
     {"stop", "--stop"},
     {"seed", "--seed"},
+    // structured output (generation/constraint.h, generation/json_schema.h)
+    {"grammar", "--grammar"},
+    {"json_schema", "--json-schema"},
+    {"json", "--json"},
     // input, tokenizer, model
     {"prompt_ids", "--prompt-ids"},
     {"special", "--special"},

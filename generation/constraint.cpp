@@ -13,10 +13,7 @@
 
 #include "core/error.h"
 #include "generation/grammar_impl.h"
-#if __has_include("generation/json_schema.h")
 #include "generation/json_schema.h"
-#define GPT2_HAVE_JSON_SCHEMA 1
-#endif
 
 namespace gpt2::generation {
 
@@ -304,7 +301,6 @@ const char* ConstraintSpec::kind_name() const {
 std::string constraint_gbnf(const ConstraintSpec& spec, std::vector<std::string>* ignored) {
   switch (spec.kind) {
     case ConstraintSpec::Kind::Grammar: return spec.grammar;
-#ifdef GPT2_HAVE_JSON_SCHEMA
     case ConstraintSpec::Kind::JsonObject: return json_object_gbnf();
     case ConstraintSpec::Kind::JsonSchema: {
       JsonSchemaOptions o;
@@ -313,13 +309,6 @@ std::string constraint_gbnf(const ConstraintSpec& spec, std::vector<std::string>
       if (ignored) *ignored = std::move(g.ignored);
       return std::move(g.gbnf);
     }
-#else
-    (void)ignored;
-    case ConstraintSpec::Kind::JsonObject:
-    case ConstraintSpec::Kind::JsonSchema:
-      throw ParamError(spec.param, "", {"JSON Schema support is not built in"}, ParamError::Form::Colon,
-                       ParamError::Kind::Unsupported);
-#endif
     case ConstraintSpec::Kind::None: break;
   }
   return {};
@@ -329,7 +318,19 @@ std::shared_ptr<TokenConstraint> compile_constraint(const ConstraintSpec& spec, 
                                                     size_t n_vocab, int32_t eos,
                                                     std::vector<std::string>* ignored) {
   if (!spec.active()) return nullptr;
-  const std::string gbnf = constraint_gbnf(spec, ignored);
+  std::string gbnf;
+  try {
+    gbnf = constraint_gbnf(spec, ignored);
+  } catch (const ParamError& e) {
+    // the schema compiler names "json_schema"; a request may have given the schema in
+    // another field (response_format.json_schema.schema)
+    if (spec.param.empty() || e.param() == spec.param) throw;
+    throw ParamError(spec.param, "",
+                     {e.message([&](std::string_view p) {
+                       return p == e.param() ? spec.param : std::string(p);
+                     })},
+                     ParamError::Form::Sentence, e.kind());
+  }
   struct Entry {
     std::string key;
     std::shared_ptr<TokenConstraint> c;

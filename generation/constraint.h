@@ -116,6 +116,7 @@ class TokenConstraint {
   size_t n_vocab() const { return n_vocab_; }
   int32_t eos() const { return eos_; }
   const Grammar& grammar() const { return *grammar_; }
+  const std::shared_ptr<const Grammar>& grammar_ptr() const { return grammar_; }
   const Tokenizer& tokenizer() const { return *tok_; }
   /// "grammar" | "json_schema" | "json_object": where the grammar came from.
   const std::string& kind() const { return kind_; }
@@ -158,7 +159,7 @@ struct ConstraintSpec {
   enum class Kind { None, Grammar, JsonSchema, JsonObject };
   Kind kind = Kind::None;
   std::string grammar;              // Kind::Grammar: GBNF text
-  std::shared_ptr<const nlohmann::json> schema;  // Kind::JsonSchema
+  std::shared_ptr<const nlohmann::ordered_json> schema;  // Kind::JsonSchema (keys in document order)
   bool lenient = false;             // JsonSchema: ignore unsupported keywords
   std::string param;                // the parameter errors name ("grammar", "json_schema", …)
   bool active() const { return kind != Kind::None; }

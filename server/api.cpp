@@ -8,7 +8,9 @@
 
 #include "core/error.h"
 #include "core/json_fields.h"
+#include "core/log.h"
 #include "core/utf8.h"
+#include "generation/constraint_fields.h"
 #include "sampling/request_fields.h"
 #include "tokenizer/chat.h"
 
@@ -35,6 +37,21 @@ void finish_job(GenerationJob& job, const Object& body, const ModelInfo& m, uint
   const uint64_t seed = body.seed().value_or(random_seed);
   const sampling::SamplerParams sp = sampler_params(body.json(), m.limits.n_vocab);
   const bool ignore_eos = body.boolean("ignore_eos").value_or(false);
+  // response_format / grammar / json_schema (generation/constraint_fields.h): compiled once
+  // per request (and cached across requests by GBNF text)
+  std::shared_ptr<generation::TokenConstraint> constraint;
+  if (const auto spec = generation::read_constraint_fields(body); spec.active()) {
+    std::vector<std::string> ignored;
+    constraint = generation::compile_constraint(spec, Tokenizer::gpt2(), m.limits.n_vocab, m.limits.eos, &ignored);
+    if (!ignored.empty()) {
+      std::string list;
+      for (const auto& k : ignored) {
+        if (!list.empty()) list += ", ";
+        list += k;
+      }
+      log::warn("\"strict\": false: ignored unsupported JSON Schema keywords: {}", list);
+    }
+  }
   for (const auto& p : job.prompts)
     if (generation::prompt_window(p, m.limits).size() < p.size())
       bad_request(prompt_field, "context_length_exceeded",
@@ -54,6 +71,7 @@ void finish_job(GenerationJob& job, const Object& body, const ModelInfo& m, uint
       // logprobs 0 still reports the chosen token's log-probability: ask for one alternative
       // and show none (the chosen token's value does not depend on N).
       r.logprobs = job.logprobs ? std::max(1, job.top_logprobs) : 0;
+      r.constraint = constraint;
       job.choices.push_back(std::move(r));
     }
   }
@@ -67,11 +85,6 @@ void refuse_unsupported(const Object& body) {
     bad_request("best_of", "unsupported_value", "'best_of' other than n is not supported");
   if (const json* t = body.find("tools"); t && !(t->is_array() && t->empty()))
     bad_request("tools", "unsupported_value", "'tools' (function calling) is not supported");
-  if (const auto rf = body.object("response_format")) {
-    const json* t = rf->find("type");
-    if (t && !(t->is_string() && *t == "text"))
-      bad_request("response_format", "unsupported_value", "only response_format {\"type\":\"text\"} is supported");
-  }
 }
 
 /// Runs a parser; a ParamError from the field reader or a library becomes a 400 naming the field.
