@@ -27,6 +27,8 @@
 #include "core/parse.h"
 #include "core/utf8.h"
 #include "models/config.h"
+#include "generation/constraint.h"
+#include "generation/json_schema.h"
 #include "models/safetensors.h"
 #include "sampling/sampler.h"
 #include "tokenizer/tokenizer.h"
