@@ -55,6 +55,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "generation/constraint.h"
 
 namespace gpt2 {
 namespace {
@@ -65,8 +66,15 @@ using Expr = std::optional<std::string>;  // nullopt: no value is valid
 constexpr int64_t kCap = 9999999999999999;  // the largest 16-digit integer
 constexpr int kMaxDepth = 200;
 
-[[noreturn]] void fail(ParamError::Kind kind, std::string problem) {
-  throw ParamError("json_schema", "", {std::move(problem)}, ParamError::Form::Colon, kind);
+[[noreturn]] void fail(ParamError::Kind kind, const std::string& problem) {
+  std::string line;  // one line: control characters (from keys in pointers) escaped
+  for (char c : problem) {
+    if (static_cast<unsigned char>(c) < 0x20)
+      line += "\\u00" + std::string(1, "0123456789abcdef"[(c >> 4) & 15]) + "0123456789abcdef"[c & 15];
+    else
+      line += c;
+  }
+  throw ParamError("json_schema", "", {std::move(line)}, ParamError::Form::Colon, kind);
 }
 
 std::string pointer_token(std::string_view key) {
@@ -571,7 +579,14 @@ const Ranges& line_terminators() {
 class RegexParser {
  public:
   RegexParser(std::string_view pattern, std::string ptr)
-      : cps_(decode_utf8(pattern)), pattern_(pattern), ptr_(std::move(ptr)) {}
+      : cps_(decode_utf8(pattern)), pattern_(shown(pattern)), ptr_(std::move(ptr)) {}
+  /// The pattern as messages show it: JSON-quoted, at most 60 bytes of it.
+  static std::string shown(std::string_view p) {
+    std::string s(p.substr(0, 60));
+    while (!s.empty() && (static_cast<unsigned char>(s.back()) & 0xC0) == 0x80) s.pop_back();
+    if (!s.empty() && static_cast<unsigned char>(s.back()) >= 0xC0) s.pop_back();
+    return Json(s).dump() + (p.size() > 60 ? "..." : "");
+  }
 
   Node parse() {
     Node n = alt();
@@ -581,11 +596,11 @@ class RegexParser {
 
  private:
   [[noreturn]] void bad(const std::string& why) {
-    malformed(ptr_, "'pattern' " + Json(pattern_).dump() + " is not a valid regular expression (" +
+    malformed(ptr_, "'pattern' " + pattern_ + " is not a valid regular expression (" +
                         why + ")");
   }
   [[noreturn]] void unsupported(const std::string& what) {
-    fail(ParamError::Kind::Unsupported, "unsupported JSON Schema pattern " + Json(pattern_).dump() +
+    fail(ParamError::Kind::Unsupported, "unsupported JSON Schema pattern " + pattern_ +
                                             " (" + what + ") at " + ptr_);
   }
   bool more() const { return pos_ < cps_.size(); }
@@ -905,7 +920,8 @@ const std::vector<Format>& formats() {
 const std::set<std::string>& annotations() {
   static const std::set<std::string> s = {"title",    "description", "default",  "examples",
                                           "$schema",  "$id",         "$comment", "readOnly",
-                                          "writeOnly", "deprecated", "$defs",    "definitions"};
+                                          "writeOnly", "deprecated", "$defs",    "definitions",
+                                          "contentEncoding", "contentMediaType", "contentSchema"};
   return s;
 }
 const std::set<std::string>& supported() {
@@ -1837,7 +1853,7 @@ class Compiler {
         a.kids.pop_back();
       }
       if (has_anchor(a))
-        fail(ParamError::Kind::Unsupported, "unsupported JSON Schema pattern " + Json(pattern).dump() +
+        fail(ParamError::Kind::Unsupported, "unsupported JSON Schema pattern " + RegexParser::shown(pattern) +
                                                 " ('^' or '$' not at an end) at " + pptr);
       if (counted) {
         // Lengths: fine when every match fits; else narrow the one variable-length part.
@@ -1926,15 +1942,12 @@ class Compiler {
       if (!e) return std::nullopt;
       return rules_.add(hint, *e + " space");
     }
-    // Numbers: integer-valued bounds only.
+    // Numbers: decimal bounds, exact (see magnitude()).
     for (Bound* b : {&lo, &hi}) {
       if (!b->has) continue;
       const char* key = b == &lo ? (lo.excl ? "exclusiveMinimum" : "minimum")
                                  : (hi.excl ? "exclusiveMaximum" : "maximum");
-      if (!std::isfinite(b->v) || std::floor(b->v) != b->v) {
-        unsupported("keyword", key, ptr + " (a non-integer bound on a number)");
-        b->has = false;
-      } else if (b->excl && std::fabs(b->v) >= 9007199254740992.0) {
+      if (b->excl && std::fabs(b->v) >= 9007199254740992.0) {
         unsupported("keyword", key, ptr + " (an exclusive bound beyond 2^53 on a number)");
         b->has = false;
       }
@@ -1945,83 +1958,150 @@ class Compiler {
     const bool limit = (lo.has && lo.excl) || (hi.has && hi.excl);
     std::vector<std::string> alts;
     // x >= 0 as +m, x <= 0 as -m ("-0" is 0).
-    {
-      // m = x: lower max(lo, 0), upper hi.
-      int64_t A = 0;
-      bool A_excl = false;
-      if (lo.has && lo.v >= 0) {
-        A = clamp(lo.v);
-        A_excl = lo.excl;
-      }
-      bool B_inf = !hi.has;
-      int64_t B = B_inf ? 0 : clamp(hi.v);
-      bool B_excl = hi.has && hi.excl;
-      if (!(hi.has && (hi.v < 0 || (hi.v == 0 && hi.excl)))) {
-        if (Expr e = magnitude(A, A_excl, B, B_excl, B_inf, limit)) alts.push_back(*e);
-      }
+    if (!(hi.has && (hi.v < 0 || (hi.v == 0 && hi.excl)))) {
+      std::optional<Bound> mlo, mhi;
+      if (lo.has && lo.v >= 0) mlo = lo;
+      if (hi.has) mhi = hi;
+      if (Expr e = magnitude(mlo, mhi, limit)) alts.push_back(*e);
     }
-    {
-      // m = -x: lower max(-hi, 0), upper -lo.
-      int64_t A = 0;
-      bool A_excl = false;
-      if (hi.has && hi.v <= 0) {
-        A = clamp(-hi.v);
-        A_excl = hi.excl;
-      }
-      bool B_inf = !lo.has;
-      int64_t B = B_inf ? 0 : clamp(-lo.v);
-      bool B_excl = lo.has && lo.excl;
-      if (!(lo.has && (lo.v > 0 || (lo.v == 0 && lo.excl)))) {
-        if (Expr e = magnitude(A, A_excl, B, B_excl, B_inf, limit)) alts.push_back("\"-\" " + *e);
-      }
+    if (!(lo.has && (lo.v > 0 || (lo.v == 0 && lo.excl)))) {
+      std::optional<Bound> mlo, mhi;
+      if (hi.has && hi.v <= 0) mlo = Bound{true, -hi.v, hi.excl};
+      if (lo.has) mhi = Bound{true, -lo.v, lo.excl};
+      if (Expr e = magnitude(mlo, mhi, limit)) alts.push_back("\"-\" " + *e);
     }
     if (alts.empty()) return std::nullopt;
     return rules_.add(hint, alternation(alts) + " space");
   }
 
-  /// Decimal numbers m = I[.F] (no exponent) with A <(=) m <(=) B.
-  Expr magnitude(int64_t A, bool A_excl, int64_t B, bool B_excl, bool B_inf, bool limit) {
-    if (A > kCap) return std::nullopt;
-    if (B_inf || B > kCap) {
-      B = kCap;
-      B_excl = false;
-      B_inf = true;
+  /// The exact decimal of a double's shortest representation: integer part, fraction digits
+  /// (no trailing zeros). v >= 0 and below 1e16.
+  static std::pair<int64_t, std::string> to_decimal(double v) {
+    const std::string s = fmt::format("{}", v);
+    std::string digits;
+    int point = -1, exp = 0;
+    size_t i = 0;
+    for (; i < s.size() && s[i] != 'e' && s[i] != 'E'; ++i) {
+      if (s[i] == '.')
+        point = static_cast<int>(digits.size());
+      else
+        digits += s[i];
     }
-    auto frac_digits = [&](int len) { return limit ? std::max(0, 15 - len) : 16; };
-    auto frac_any = [&](int len) -> std::string {
-      const int d = frac_digits(len);
-      return d == 0 ? "" : "( \".\" [0-9]" + rep(1, d) + " )?";
-    };
-    auto frac_nonzero = [&](int len) -> Expr {
-      const int d = frac_digits(len);
-      if (d == 0) return std::nullopt;
-      std::vector<std::string> alts;
-      for (int z = 0; z < d; ++z) {
-        std::string a = z == 0 ? "" : (z == 1 ? "\"0\" " : "\"0\"{" + std::to_string(z) + "} ");
-        a += "[1-9]";
-        if (d - 1 - z > 0) a += " [0-9]" + rep(0, d - 1 - z);
-        alts.push_back(a);
+    if (i < s.size()) exp = std::stoi(s.substr(i + 1));
+    if (point < 0) point = static_cast<int>(digits.size());
+    point += exp;
+    std::string ip, fp;
+    if (point <= 0) {
+      ip = "0";
+      fp = std::string(static_cast<size_t>(-point), '0') + digits;
+    } else if (point >= static_cast<int>(digits.size())) {
+      ip = digits + std::string(static_cast<size_t>(point) - digits.size(), '0');
+    } else {
+      ip = digits.substr(0, static_cast<size_t>(point));
+      fp = digits.substr(static_cast<size_t>(point));
+    }
+    while (!fp.empty() && fp.back() == '0') fp.pop_back();
+    return {std::stoll(ip), fp};
+  }
+
+  /// Fraction digit strings D of at most `rem` more digits with a <(=) 0.D <(=) b, given that
+  /// the digits so far equal a's (tlo) / b's (thi); a and b have no trailing zeros.
+  struct Frac {
+    bool empty_ok = false;          // D may end here
+    std::vector<std::string> alts;  // non-empty continuations
+  };
+  static Frac frac_between(const std::string& a, bool a_incl, bool tlo, const std::string& b,
+                           bool b_incl, bool thi, size_t pos, int rem) {
+    Frac f;
+    const bool past_a = pos >= a.size(), past_b = pos >= b.size();
+    f.empty_ok = (!tlo || (past_a && a_incl)) && (!thi || !past_b || b_incl);
+    if (rem == 0) return f;
+    const std::string any = "[0-9]" + rep(1, rem);
+    if (!thi && (!tlo || (past_a && a_incl))) {  // anything from here
+      f.alts.push_back(any);
+      return f;
+    }
+    if (!thi && past_a) {  // equal to a so far, exclusive: some digit must be non-zero
+      for (int z = 0; z < rem; ++z) {
+        std::string x = z == 0 ? "" : (z == 1 ? "\"0\" " : "\"0\"{" + std::to_string(z) + "} ");
+        x += "[1-9]";
+        if (rem - 1 - z > 0) x += " [0-9]" + rep(0, rem - 1 - z);
+        f.alts.push_back(x);
       }
-      return "\".\" " + alternation(alts);
+      return f;
+    }
+    if (tlo && thi && past_a && past_b) {  // equal to both: only zeros follow
+      if (f.empty_ok) f.alts.push_back("\"0\"" + rep(1, rem));
+      return f;
+    }
+    if (!tlo && past_b) {  // equal to b so far: only zeros keep it (and only when inclusive)
+      if (b_incl) f.alts.push_back("\"0\"" + rep(1, rem));
+      return f;
+    }
+    const int lo_d = tlo ? (past_a ? 0 : a[pos] - '0') : 0;
+    const int hi_d = thi ? (past_b ? 0 : b[pos] - '0') : 9;
+    if (lo_d > hi_d) return f;
+    const int free_lo = tlo ? lo_d + 1 : lo_d, free_hi = thi ? hi_d - 1 : hi_d;
+    if (free_lo <= free_hi) {
+      std::string x = digit_class(static_cast<char>('0' + free_lo), static_cast<char>('0' + free_hi));
+      if (rem > 1) x += " [0-9]" + rep(0, rem - 1);
+      f.alts.push_back(x);
+    }
+    auto tight = [&](int d, bool nlo, bool nhi) {
+      const Frac sub = frac_between(a, a_incl, nlo, b, b_incl, nhi, pos + 1, rem - 1);
+      const std::string dl = lit(std::string(1, static_cast<char>('0' + d)));
+      if (sub.alts.empty()) {
+        if (sub.empty_ok) f.alts.push_back(dl);
+        return;
+      }
+      f.alts.push_back(dl + " ( " + join(sub.alts, " | ") + " )" + (sub.empty_ok ? "?" : ""));
     };
-    const std::string frac_zero = "( \".\" \"0\"{1,16} )?";
-    std::vector<std::string> alts;
+    if (tlo && thi && lo_d == hi_d) {
+      tight(lo_d, true, true);
+    } else {
+      if (tlo) tight(lo_d, true, false);
+      if (thi) tight(hi_d, false, true);
+    }
+    return f;
+  }
+  /// "." D as a GBNF suffix (optional when D may be empty); nullopt when nothing fits.
+  static Expr fraction(const Frac& f) {
+    if (f.alts.empty()) return f.empty_ok ? Expr("") : std::nullopt;
+    const std::string x = "\".\" ( " + join(f.alts, " | ") + " )";
+    return f.empty_ok ? "( " + x + " )?" : x;
+  }
+
+  /// Decimal numbers m = I[.F] (no exponent) with lo <(=) m <(=) hi (lo, hi >= 0; absent:
+  /// 0 inclusive / unbounded), exactly: I at lo's integer part with F above lo's fraction,
+  /// I strictly between with any F, I at hi's integer part with F below hi's fraction. With
+  /// `limit` (an exclusive bound) at most 15 significant digits.
+  Expr magnitude(std::optional<Bound> lo, std::optional<Bound> hi, bool limit) {
+    if (lo && lo->v >= 1e16) return std::nullopt;
+    if (hi && hi->v >= 1e16) hi.reset();
+    const auto [IA, FA] = lo ? to_decimal(lo->v) : std::pair<int64_t, std::string>{0, ""};
+    const bool a_incl = !lo || !lo->excl;
+    const auto [IB, FB] = hi ? to_decimal(hi->v) : std::pair<int64_t, std::string>{kCap, ""};
+    const bool b_incl = !hi || !hi->excl;
+    if (IA > IB) return std::nullopt;
     auto len_of = [](int64_t v) { return static_cast<int>(std::to_string(v).size()); };
-    // I == A with a fraction that is not all zeros (exclusive lower bound).
-    const int64_t from = A_excl ? A + 1 : A;
-    if (A_excl && (B_inf || A < B)) {
-      if (Expr f = frac_nonzero(len_of(A))) alts.push_back(lit(std::to_string(A)) + " " + *f);
+    auto rem = [&](int len) { return limit ? std::max(0, 15 - len) : 16; };
+    std::vector<std::string> alts;
+    auto add = [&](const std::string& ip, Expr frac) {
+      if (!frac) return;
+      const bool seq = ip.find(' ') != std::string::npos && ip[0] != '(';
+      alts.push_back(frac->empty() ? ip : (seq ? "( " + ip + " )" : ip) + " " + *frac);
+    };
+    if (hi && IA == IB) {
+      add(lit(std::to_string(IA)),
+          fraction(frac_between(FA, a_incl, true, FB, b_incl, true, 0, rem(len_of(IA)))));
+    } else {
+      add(lit(std::to_string(IA)), fraction(frac_between(FA, a_incl, true, "", true, false, 0, rem(len_of(IA)))));
+      const int64_t to = hi ? IB - 1 : kCap;
+      if (IA + 1 <= to)
+        for (const auto& [expr, L] : nonneg_range(IA + 1, to))
+          add(expr, fraction(frac_between("", true, false, "", true, false, 0, rem(L))));
+      if (hi) add(lit(std::to_string(IB)), fraction(frac_between("", true, false, FB, b_incl, true, 0, rem(len_of(IB)))));
     }
-    // I in [from, to] with any fraction.
-    const int64_t to = B_inf ? B : B - 1;
-    if (from <= to)
-      for (const auto& [expr, L] : nonneg_range(from, to)) {
-        const std::string f = frac_any(L);
-        alts.push_back(f.empty() ? expr : (expr.find(' ') != std::string::npos && expr[0] != '(' ? "( " + expr + " )" : expr) + " " + f);
-      }
-    // I == B with a zero fraction (inclusive upper bound).
-    if (!B_inf && !B_excl && (B > A || (B == A && !A_excl)))
-      alts.push_back(lit(std::to_string(B)) + " " + frac_zero);
     if (alts.empty()) return std::nullopt;
     return alternation(alts);
   }
@@ -2038,7 +2118,17 @@ class Compiler {
 
 JsonSchemaGrammar json_schema_to_gbnf(const nlohmann::ordered_json& schema,
                                       const JsonSchemaOptions& options) {
-  return Compiler(schema, options.lenient).run();
+  JsonSchemaGrammar g = Compiler(schema, options.lenient).run();
+  // The GBNF checks catch what only the whole grammar shows: a $ref cycle that consumes
+  // nothing ({"$ref": "#"}), which no JSON text can satisfy.
+  try {
+    generation::Grammar::parse(g.gbnf, "json_schema");
+  } catch (const ParamError& e) {
+    fail(ParamError::Kind::Value,
+         "malformed JSON Schema: no JSON text satisfies it (a $ref cycle that consumes nothing?): " +
+             std::string(e.what()).substr(std::string("json_schema: ").size()));
+  }
+  return g;
 }
 
 JsonSchemaGrammar json_schema_to_gbnf(const nlohmann::json& schema, const JsonSchemaOptions& options) {

@@ -106,6 +106,8 @@ open(bad_gbnf, "w").write('root ::= item\nitem ::= "a" valu\n')
 
 # --- the examples: (row's Case cell, message index, argv, stdin, PATH[, "tail"]) ------------
 EXAMPLES = [
+    ("Unsupported JSON Schema keyword (`--json-schema`; likewise a `--jsonl` line's or a request's schema)", 0, ["grammar", "--json-schema", '{"type":"object","properties":{"tags":{"type":"array","uniqueItems":true}}}'], None, None),
+    ("Malformed JSON Schema (`minItems` > `maxItems`, a keyword value of the wrong type, a `$ref` that does not resolve, a schema no value satisfies)", 0, ["grammar", "--json-schema", '{"type":"array","items":{"type":"array","minItems":3,"maxItems":1}}'], None, None),
     ("Several words as TEXT (`gpt2 generate Once upon a time`)", 0, ["generate", "-m", MODEL, "-n", "2", "Once", "upon", "a", "time"], None, None),
     ("`--threads 0`", 0, ["generate", "-m", MODEL, "-n", "1", "--threads", "0", "hi"], None, None),
     ("Empty prompt", 0, ["generate", "-m", MODEL, "-n", "1", ""], None, None),

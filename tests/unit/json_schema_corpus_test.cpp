@@ -28,14 +28,15 @@ TEST_CASE("json_schema corpus: the grammar accepts exactly what jsonschema valid
   std::string line;
   while (std::getline(in, line)) {
     const OJson row = OJson::parse(line);
-    const std::string key = row["schema"].dump();
-    auto& c = compiled[key];
-    if (!c) {
+    auto& c = compiled[row["case"].get<std::string>()];
+    if (row.contains("schema")) {  // a case's first line
       INFO("case " << row["case"].get<std::string>());
       const auto g = json_schema_to_gbnf(row["schema"]);
       c = std::make_shared<TokenConstraint>(Grammar::parse(g.gbnf, "json_schema"), tok, 50257, 50256,
                                             "json_schema");
+      continue;
     }
+    REQUIRE(c);
     const std::string text = row["text"].get<std::string>();
     const bool expect = row["valid"].get<bool>();
     const auto s = c->advance(c->start(), text);
@@ -69,5 +70,5 @@ TEST_CASE("json_schema corpus: the grammar accepts exactly what jsonschema valid
   WARN("corpus: " << n << " texts (" << valid << " valid, " << known << " valid but refused by design), "
                   << compiled.size() << " schemas; " << invalid_accepted << " invalid accepted, "
                   << valid_rejected << " valid rejected");
-  CHECK(n > 500);
+  CHECK(n > 2000);
 }

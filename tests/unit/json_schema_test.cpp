@@ -288,7 +288,7 @@ TEST_CASE("json_schema: errors name the keyword and its JSON pointer") {
   CHECK(g.gbnf.find("root ::=") != std::string::npos);
 }
 
-TEST_CASE("json_schema: annotations are ignored; the plain-json overload works") {
+TEST_CASE("json_schema: annotations are ignored and the plain-json overload works") {
   const auto a = json_schema_to_gbnf(nlohmann::json::parse(
       R"({"title": "t", "description": "d", "default": 1, "examples": [1], "$schema": "x", "$id": "y",
           "$comment": "z", "type": "integer"})"));

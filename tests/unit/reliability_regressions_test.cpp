@@ -27,6 +27,8 @@
 #include "core/parse.h"
 #include "core/utf8.h"
 #include "models/config.h"
+#include "generation/constraint.h"
+#include "generation/json_schema.h"
 #include "models/safetensors.h"
 #include "sampling/sampler.h"
 #include "tokenizer/tokenizer.h"
@@ -59,6 +61,11 @@ namespace fz_training_data {
 #include "../fuzz/fuzz_training_data.cpp"
 #undef LLVMFuzzerTestOneInput
 }  // namespace fz_training_data
+namespace fz_json_schema {
+#define LLVMFuzzerTestOneInput fuzz_json_schema_one_input
+#include "../fuzz/fuzz_json_schema.cpp"
+#undef LLVMFuzzerTestOneInput
+}  // namespace fz_json_schema
 
 namespace {
 
@@ -100,6 +107,9 @@ TEST_CASE("fuzz regressions: --logit-bias", "[reliability]") {
 }
 TEST_CASE("fuzz regressions: finetune data", "[reliability]") {
   CHECK(replay("training_data", fz_training_data::fuzz_training_data_one_input) > 0);
+}
+TEST_CASE("fuzz regressions: JSON Schema compiler", "[reliability]") {
+  CHECK(replay("json_schema", fz_json_schema::fuzz_json_schema_one_input) > 0);
 }
 
 TEST_CASE("parse_token_ids: grammar and messages", "[reliability]") {

@@ -184,6 +184,12 @@ CASES = [
      "instances": [-1, 1, 0, 0.5, -0.999, 1.0, Raw("1.000"), 1.0001, -1.5, 2, Raw("-0.0")]},
     {"name": "number-exclusive", "schema": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 100},
      "instances": [0.001, 50, 99.99, 0, 100, Raw("0.000"), Raw("100.0"), -0.5, 100.5]},
+    {"name": "number-decimal-bounds", "schema": {"type": "number", "minimum": 0.25, "exclusiveMaximum": 1.5},
+     "instances": [0.25, 0.3, 1, 1.4999, Raw("0.250"), Raw("1.49999999999"), 0.2, 0.24999, 1.5, Raw("1.50"), 1.5001, 2, 0, -0.3]},
+    {"name": "number-negative-decimal", "schema": {"type": "number", "exclusiveMinimum": -2.75, "maximum": -0.001},
+     "instances": [-2.7, -0.001, -1, Raw("-2.7500001"), -2.75, -2.76, -0.0009, 0, 1, Raw("-0.0010")]},
+    {"name": "number-point-bounds", "schema": {"type": "number", "minimum": 0.05, "maximum": 0.05},
+     "instances": [0.05, Raw("0.0500"), 0.051, 0.049, 0, Raw("0.05000000000000001")]},
     {"name": "probability", "schema": {"type": "object", "properties": {
         "label": {"type": "string", "enum": ["positive", "negative", "neutral"]},
         "score": {"type": "number", "minimum": 0, "maximum": 1}},
@@ -303,6 +309,63 @@ CASES = [
         "required": ["n", "t", "f", "s"], "additionalProperties": False},
      "instances": [{"n": None, "t": True, "f": 1.5, "s": "tab\there"}, {"n": None, "t": False, "f": 1.5, "s": "tab\there"},
                    {"n": None, "t": True, "f": 1.6, "s": "tab\there"}, {"n": None, "t": True, "f": 1.5, "s": "tab here"}]},
+    {"name": "choices-refused", "schema": {
+        "type": "object", "properties": {"n": {"type": "integer"}, "e": {"enum": ["a"]}}},
+     "instances": [
+         {"n": 1, "e": "a"},
+         {"e": "a", "n": 1},
+         Raw('{"n": 1.0}'),
+         Raw('{"n": 12345678901234567}'),
+         Raw('{"e": "\\u0061"}'),
+         Raw('{"\\u006e": 1}'),
+         Raw('{"x": 1, "n": 1}'),
+     ],
+     "known_rejected": {
+         1: "listed properties in the schema's order",
+         2: "an integer is written without a fraction",
+         3: "at most 16 digits",
+         4: "enum/const strings written as JSON writes them",
+         5: "keys written without escapes where a listed key could start",
+         6: "extra members after the listed ones",
+     }},
+    {"name": "pydantic-model", "schema": {
+        "$defs": {
+            "Pet": {"properties": {"kind": {"enum": ["cat", "dog"], "title": "Kind", "type": "string"},
+                                   "name": {"title": "Name", "type": "string"}},
+                    "required": ["kind", "name"], "title": "Pet", "type": "object"}},
+        "properties": {
+            "id": {"title": "Id", "type": "integer"},
+            "nickname": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None, "title": "Nickname"},
+            "pets": {"items": {"$ref": "#/$defs/Pet"}, "title": "Pets", "type": "array"},
+            "score": {"default": 0.5, "maximum": 1, "minimum": 0, "title": "Score", "type": "number"}},
+        "required": ["id", "pets"], "title": "Owner", "type": "object"},
+     "instances": [
+         {"id": 1, "pets": []},
+         {"id": 1, "nickname": None, "pets": [{"kind": "cat", "name": "Tom"}], "score": 1},
+         {"id": 1, "nickname": "x", "pets": [{"kind": "dog", "name": "Rex", "age": 3}]},
+         {"id": 1, "pets": [{"kind": "cow", "name": "M"}]},
+         {"id": 1, "pets": [{"kind": "cat"}]},
+         {"id": 1, "pets": [], "score": 1.5},
+         {"pets": []},
+     ]},
+    {"name": "openai-strict-function", "schema": {
+        "type": "object",
+        "properties": {
+            "query": {"type": "string"},
+            "filters": {"type": "object", "properties": {
+                "from": {"type": ["string", "null"], "format": "date"},
+                "limit": {"type": "integer", "minimum": 1, "maximum": 50}},
+                "required": ["from", "limit"], "additionalProperties": False},
+            "sort": {"anyOf": [{"const": "relevance"}, {"const": "date"}]}},
+        "required": ["query", "filters", "sort"], "additionalProperties": False},
+     "instances": [
+         {"query": "q", "filters": {"from": None, "limit": 10}, "sort": "date"},
+         {"query": "", "filters": {"from": "2024-01-31", "limit": 50}, "sort": "relevance"},
+         {"query": "q", "filters": {"from": "2024-02-30", "limit": 10}, "sort": "date"},
+         {"query": "q", "filters": {"from": None, "limit": 51}, "sort": "date"},
+         {"query": "q", "filters": {"from": None}, "sort": "date"},
+         {"query": "q", "filters": {"from": None, "limit": 10}, "sort": "name"},
+     ]},
     {"name": "nested-arrays", "schema": {"type": "array", "items": {"type": "array", "items": {"type": "number"}, "maxItems": 2}, "maxItems": 2},
      "instances": [[], [[]], [[1, 2], [3]], [[1, 2, 3]], [[1], [2], [3]], [["x"]]]},
 ]
