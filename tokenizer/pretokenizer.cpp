@@ -9,20 +9,25 @@ namespace gpt2::pretok {
 namespace {
 
 using unicode::CharClass;
+using unicode::Fine;
 
-// Classes of ASCII bytes, so the common case needs no table walk.
+// Classes of ASCII bytes, so the common case needs no table walk: fine (cl100k, o200k) and
+// coarse (gpt2).
 struct AsciiClasses {
-  uint8_t c[128];
-  constexpr AsciiClasses() : c() {
+  uint8_t fine[128], c[128];
+  constexpr AsciiClasses() : fine(), c() {
     for (int i = 0; i < 128; ++i) {
-      CharClass k = unicode::Other;
-      if ((i >= 'a' && i <= 'z') || (i >= 'A' && i <= 'Z'))
-        k = unicode::Letter;
+      Fine k = unicode::None;
+      if (i >= 'A' && i <= 'Z')
+        k = unicode::Upper;
+      else if (i >= 'a' && i <= 'z')
+        k = unicode::Lower;
       else if (i >= '0' && i <= '9')
-        k = unicode::Number;
+        k = unicode::FNumber;
       else if (i == ' ' || (i >= 0x09 && i <= 0x0D))
-        k = unicode::Space;
-      c[i] = k;
+        k = unicode::FSpace;
+      fine[i] = k;
+      c[i] = unicode::coarse(k);
     }
   }
 };
@@ -137,32 +142,11 @@ size_t piece_end(std::string_view text, size_t pos) {
 
 namespace {
 
-using unicode::Fine;
-
-struct AsciiFine {
-  uint8_t c[128];
-  constexpr AsciiFine() : c() {
-    for (int i = 0; i < 128; ++i) {
-      Fine k = unicode::None;
-      if (i >= 'A' && i <= 'Z')
-        k = unicode::Upper;
-      else if (i >= 'a' && i <= 'z')
-        k = unicode::Lower;
-      else if (i >= '0' && i <= '9')
-        k = unicode::FNumber;
-      else if (i == ' ' || (i >= 0x09 && i <= 0x0D))
-        k = unicode::FSpace;
-      c[i] = k;
-    }
-  }
-};
-constexpr AsciiFine kAsciiFine;
-
 inline Fine fine_at(const uint8_t* s, size_t n, size_t i, size_t& len) {
   uint8_t b = s[i];
   if (b < 0x80) {
     len = 1;
-    return static_cast<Fine>(kAsciiFine.c[b]);
+    return static_cast<Fine>(kAscii.fine[b]);
   }
   uint32_t cp;
   if (!decode_at(s, n, i, cp, len)) return unicode::None;

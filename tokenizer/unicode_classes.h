@@ -27,9 +27,11 @@ inline Fine fine_class(uint32_t cp) {
   return static_cast<Fine>(kClassStage2[kClassStage1[cp >> 8] * 256u + (cp & 255u)]);
 }
 
-inline CharClass char_class(uint32_t cp) {
-  static constexpr CharClass kCoarse[7] = {Other, Letter, Letter, Letter, Other, Number, Space};
-  return kCoarse[fine_class(cp)];
+constexpr CharClass coarse(Fine f) {
+  constexpr CharClass kCoarse[7] = {Other, Letter, Letter, Letter, Other, Number, Space};
+  return kCoarse[f];
 }
+
+inline CharClass char_class(uint32_t cp) { return coarse(fine_class(cp)); }
 
 }  // namespace gpt2::unicode
