@@ -345,6 +345,7 @@ Command add_bench_command(CLI::App& root) {
   sub->add_option("-m,--model", bp->model,
                   "Checkpoint directory, .safetensors file, or built-in model name "
                   "(default: $GPT2_MODEL, else 'demo')");
+  add_model_encoding_option(sub);  // refuses all but gpt2 (app/model_options.h)
   sub->add_option("-p,--n-prompt", bp->n_prompt,
                   "Prompt tokens for the ppN test (one batched eval; 0 = skip)")
       ->capture_default_str();

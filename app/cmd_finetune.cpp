@@ -502,6 +502,7 @@ Command add_finetune_command(CLI::App& root) {
   sub->add_option("-m,--model", p->model.model,
                   "Checkpoint to start from: directory, .safetensors file, or built-in name "
                   "(default: $GPT2_MODEL, else 'demo')");
+  add_model_encoding_option(sub);  // refuses all but gpt2 (app/model_options.h)
   sub->add_option("-t,--threads", p->model.threads, "Worker threads (0 = all cores; results are "
                   "bit-identical for any count)")->capture_default_str();
   sub->add_option("--backend", p->model.backend, "Matrix products: auto|blas (both OpenBLAS, "

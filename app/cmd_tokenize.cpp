@@ -1,15 +1,20 @@
-// gpt2 tokenize — GPT-2 BPE ids (tiktoken-exact) for a text, a batch, or back to bytes.
+// gpt2 tokenize — BPE ids (tiktoken-exact) for a text, a batch, or back to bytes.
 // docs/cli.md "gpt2 tokenize":
 //   default      TEXT / -f FILE / stdin  ->  ids on one line
 //   --format     ids | pieces (ID<TAB>PIECE) | json ({"ids","pieces","count"}) | count
 //   --jsonl      one JSON string or {"text":…} per input line -> {"ids":[…],"count":N} per
 //                line, in input order, encoded on -t/--threads threads (0 = all cores)
 //   --decode     ids (spaces, commas, newlines, or a JSON array) -> the exact bytes
-//   --special    error | allow | text for the literal <|endoftext|>
+//   --special    error | allow | text for the literal special tokens (<|endoftext|>, …)
+//   --encoding   gpt2 (default) | r50k_base | p50k_base | cl100k_base | o200k_base, or
+//   --model-name NAME mapped as tiktoken's encoding_for_model (gpt-4o -> o200k_base)
+//   --vocab      the encoding's n_vocab, mergeable count and special tokens (text; --format
+//                json {"encoding","n_vocab","mergeable","special":{name:id}}; --format tsv
+//                token_id<TAB>text per id, --limit N rows; docs/tokenizer.md)
 //
 // PIECE escaping (pieces format and the json "pieces" array): a piece is written as a JSON
 // string. Valid UTF-8 is kept as is (with the usual JSON escapes for '"', '\' and control
-// characters). 344 GPT-2 tokens are not valid UTF-8 on their own (a fragment of a multi-byte
+// characters). 344 GPT-2 tokens (and many of the other encodings') are not valid UTF-8 on their own (a fragment of a multi-byte
 // character); each byte of such an invalid part is written as the four characters \xNN, so
 // in the JSON text it reads "\\xNN". The token's bytes stay fully visible (replacement
 // with U+FFFD would make e.g. tokens 447 and 564 look identical); the id beside it
@@ -41,10 +46,14 @@ namespace {
 
 struct TokenizeOptions {
   TextInputOptions input;
-  std::string format = "ids";  // ids | pieces | json | count
+  std::string format = "ids";  // ids | pieces | json | count | tsv (--vocab only)
   bool jsonl = false;
   bool decode = false;
   int threads = 0;  // 0 = all cores
+  std::string encoding;    // empty: gpt2, or from --model-name
+  std::string model_name;
+  bool vocab = false;
+  int64_t limit = -1;      // --vocab --format tsv: rows; -1 = all
 };
 
 void append_int(std::string& s, int64_t v) {
@@ -124,8 +133,8 @@ void append_piece_json(std::string& s, std::string_view bytes) {
   s.push_back('"');
 }
 
-std::string format_ids(const std::vector<int32_t>& ids, const std::string& format) {
-  const Tokenizer& tok = Tokenizer::gpt2();
+std::string format_ids(const Tokenizer& tok, const std::vector<int32_t>& ids,
+                       const std::string& format) {
   std::string out;
   if (format == "ids") {
     out.reserve(ids.size() * 6 + 1);
@@ -157,13 +166,10 @@ std::string format_ids(const std::vector<int32_t>& ids, const std::string& forma
 }
 
 // --decode input: a JSON array, or ids separated by spaces, commas or newlines.
-std::vector<int32_t> parse_ids(std::string_view s) {
-  const Tokenizer& tok = Tokenizer::gpt2();
+std::vector<int32_t> parse_ids(const Tokenizer& tok, std::string_view s) {
   std::vector<int32_t> ids;
   auto check = [&](int64_t v, std::string_view text) {
-    if (!tok.valid_id(v))
-      usage_error("--decode: unknown token id {} (the vocabulary has ids 0..{})", text,
-                  tok.vocab_size() - 1);
+    if (!tok.valid_id(v)) usage_error("--decode: unknown token id {} ({})", text, tok.id_range());
     ids.push_back(static_cast<int32_t>(v));
   };
   size_t first = s.find_first_not_of(" \t\r\n");
@@ -220,9 +226,8 @@ std::string hex(std::string_view bytes) {
   return out;
 }
 
-int run_decode(const TokenizeOptions& o, const std::string& input) {
-  std::vector<int32_t> ids = parse_ids(input);
-  const Tokenizer& tok = Tokenizer::gpt2();
+int run_decode(const Tokenizer& tok, const TokenizeOptions& o, const std::string& input) {
+  std::vector<int32_t> ids = parse_ids(tok, input);
   std::string bytes = tok.decode(ids);
   if (o.format == "json") {
     nlohmann::ordered_json j;
@@ -232,7 +237,7 @@ int run_decode(const TokenizeOptions& o, const std::string& input) {
   } else if (o.format == "ids") {
     write_stdout(bytes);  // exact bytes, no newline
   } else {
-    write_stdout(format_ids(ids, o.format));  // pieces / count of the given ids
+    write_stdout(format_ids(tok, ids, o.format));  // pieces / count of the given ids
   }
   return 0;
 }
@@ -240,13 +245,13 @@ int run_decode(const TokenizeOptions& o, const std::string& input) {
 // One --jsonl line -> {"ids":[…],"count":N}\n appended to out (ids is scratch). A bad line
 // is a LineError (app/jsonl_input.h, the line reader generate --jsonl uses); run_jsonl adds
 // its number.
-void encode_jsonl_line(std::string_view line, SpecialPolicy policy, std::vector<int32_t>& ids,
-                       std::string& out) {
+void encode_jsonl_line(const Tokenizer& tok, std::string_view line, SpecialPolicy policy,
+                       std::vector<int32_t>& ids, std::string& out) {
   LineInput in;
   read_line_input(parse_line(line), "text", in);
   if (!in.text) throw LineError("\"prompt_ids\": tokenize --jsonl encodes text: give \"text\"");
   try {
-    ids = Tokenizer::gpt2().encode(*in.text, policy);
+    ids = tok.encode(*in.text, policy);
   } catch (const Error& e) {
     throw LineError(cli_message(e));
   }
@@ -262,7 +267,8 @@ void encode_jsonl_line(std::string_view line, SpecialPolicy policy, std::vector<
 // whoever finishes a chunk writes every finished chunk that is next in input order (under a
 // mutex), so output streams in input order and memory stays bounded. On a bad line the
 // error names its line number (output of earlier chunks may already have been written).
-int run_jsonl(const TokenizeOptions& o, const std::string& input, SpecialPolicy policy) {
+int run_jsonl(const Tokenizer& tok, const TokenizeOptions& o, const std::string& input,
+              SpecialPolicy policy) {
   constexpr size_t kChunkBytes = 64 * 1024;
   std::vector<size_t> bounds{0};  // chunk c = [bounds[c], bounds[c + 1])
   while (bounds.back() < input.size()) {
@@ -286,7 +292,6 @@ int run_jsonl(const TokenizeOptions& o, const std::string& input, SpecialPolicy 
   std::atomic<bool> failed{false};
   std::mutex write_mu;
   size_t next_write = 0;  // guarded by write_mu
-  Tokenizer::gpt2();      // build the vocabulary once, before the workers start
 
   auto worker = [&] {
     std::vector<int32_t> ids;
@@ -302,7 +307,7 @@ int run_jsonl(const TokenizeOptions& o, const std::string& input, SpecialPolicy 
           size_t nl = text.find('\n', i);
           if (nl == std::string_view::npos) nl = text.size();
           ++line;
-          encode_jsonl_line(text.substr(i, nl - i), policy, ids, ch.out);
+          encode_jsonl_line(tok, text.substr(i, nl - i), policy, ids, ch.out);
           i = nl + 1;
         }
       } catch (...) {
@@ -358,9 +363,95 @@ int run_jsonl(const TokenizeOptions& o, const std::string& input, SpecialPolicy 
   return 0;
 }
 
+// The encoding of --encoding / --model-name (gpt2 without either).
+Encoding chosen_encoding(const TokenizeOptions& o) {
+  if (!o.encoding.empty() && !o.model_name.empty())
+    usage_error("give either --encoding or --model-name, not both");
+  if (!o.model_name.empty()) return encoding_for_model(o.model_name);
+  return o.encoding.empty() ? Encoding::Gpt2 : parse_encoding(o.encoding);
+}
+
+// A token's text for the vocabulary TSV: UTF-8 with replacement, special tokens as
+// <SPECIAL name>; backslash, tab, newline and carriage return escaped (\\, \t, \n, \r) so a
+// row stays one line with two fields.
+void append_tsv_text(std::string& out, const Tokenizer& tok, int32_t id) {
+  if (tok.is_special(id)) {
+    out += "<SPECIAL ";
+    out += tok.token_bytes(id);
+    out += '>';
+    return;
+  }
+  for (char c : utf8_replace_invalid(tok.token_bytes(id))) {
+    switch (c) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+}
+
+int run_vocab(const Tokenizer& tok, const TokenizeOptions& o) {
+  if (o.format == "json") {
+    nlohmann::ordered_json j;
+    j["encoding"] = tok.name();
+    j["n_vocab"] = tok.vocab_size();
+    j["mergeable"] = tok.mergeable_count();
+    j["special"] = nlohmann::ordered_json::object();
+    for (const auto& sp : tok.special_tokens()) j["special"][std::string(sp.text)] = sp.id;
+    write_stdout(fields::dump(j) + "\n");
+  } else if (o.format == "tsv") {
+    std::string out;
+    int64_t rows = 0;
+    for (int32_t id = 0; id < tok.vocab_size() && (o.limit < 0 || rows < o.limit); ++id) {
+      if (!tok.valid_id(id)) continue;  // ids tiktoken has no token for (cl100k_base 100261..)
+      append_int(out, id);
+      out.push_back('\t');
+      append_tsv_text(out, tok, id);
+      out.push_back('\n');
+      ++rows;
+      if (out.size() >= (1u << 16)) {
+        write_stdout(out);
+        out.clear();
+      }
+    }
+    write_stdout(out);
+  } else {
+    std::string out = fmt::format("encoding: {}\nn_vocab: {}\nmergeable tokens: {}\nspecial tokens: {}\n",
+                                  tok.name(), tok.vocab_size(), tok.mergeable_count(),
+                                  tok.special_tokens().size());
+    for (const auto& sp : tok.special_tokens()) out += fmt::format("  {}\t{}\n", sp.text, sp.id);
+    write_stdout(out);
+  }
+  return 0;
+}
+
 int run(const TokenizeOptions& o) {
   if (o.threads < 0) usage_error("--threads {} is out of range (must be >= 0)", o.threads);
   SpecialPolicy policy = parse_special_policy(o.input.special);
+  const Tokenizer& tok = Tokenizer::get(chosen_encoding(o));
+  if (o.limit < -1) usage_error("--limit {} is out of range (must be >= 0)", o.limit);
+  if (o.limit != -1 && !(o.vocab && o.format == "tsv"))
+    usage_error("--limit needs --vocab --format tsv (it counts the vocabulary's rows)");
+  if (o.vocab) {
+    if (o.jsonl || o.decode) usage_error("--vocab cannot be combined with {}", o.jsonl ? "--jsonl" : "--decode");
+    if (o.format == "pieces" || o.format == "count")
+      usage_error("--vocab takes --format ids (the default: a summary), json or tsv, not {}", o.format);
+    if (!o.input.file.empty() || o.input.text)
+      usage_error("--vocab reads no input: drop TEXT and -f/--file");
+    return run_vocab(tok, o);
+  }
+  if (o.format == "tsv") usage_error("--format tsv needs --vocab (the vocabulary as token_id<TAB>text)");
   if (o.jsonl && o.decode) usage_error("--jsonl and --decode cannot be combined");
   if (o.jsonl && o.format != "ids")
     usage_error(
@@ -370,10 +461,10 @@ int run(const TokenizeOptions& o) {
   std::optional<std::string> input = read_text_input(o.input);
   if (!input)
     usage_error("no input: give TEXT, -f FILE, or pipe text on stdin (see gpt2 tokenize --help)");
-  if (o.decode) return run_decode(o, *input);
-  if (o.jsonl) return run_jsonl(o, *input, policy);
-  std::vector<int32_t> ids = Tokenizer::gpt2().encode(*input, policy);
-  write_stdout(format_ids(ids, o.format));
+  if (o.decode) return run_decode(tok, o, *input);
+  if (o.jsonl) return run_jsonl(tok, o, *input, policy);
+  std::vector<int32_t> ids = tok.encode(*input, policy);
+  write_stdout(format_ids(tok, ids, o.format));
   return 0;
 }
 
@@ -382,8 +473,10 @@ int run(const TokenizeOptions& o) {
 Command add_tokenize_command(CLI::App& root) {
   auto o = std::make_shared<TokenizeOptions>();
   Command c;
-  c.app = root.add_subcommand("tokenize",
-                              "GPT-2 BPE token ids (tiktoken-exact): encode, decode, count, batch");
+  c.app = root.add_subcommand(
+      "tokenize",
+      "BPE token ids (tiktoken-exact; gpt2, cl100k_base, o200k_base, …): encode, decode, count, "
+      "batch, vocabulary");
   CLI::App* sub = c.app;
   add_text_input_options(sub, o->input);
   sub->get_option("TEXT")->description(
@@ -394,8 +487,20 @@ Command add_tokenize_command(CLI::App& root) {
   sub->add_option("--format", o->format,
                   "Output: ids (one line), pieces (ID<TAB>PIECE a line, PIECE a JSON string; "
                   "bytes of a partial UTF-8 character as \\\\xNN), json, count")
-      ->check(CLI::IsMember({"ids", "pieces", "json", "count"}))
+      ->check(CLI::IsMember({"ids", "pieces", "json", "count", "tsv"}))
       ->capture_default_str();
+  sub->add_option("--encoding", o->encoding,
+                  "Vocabulary: gpt2 (default; = r50k_base), r50k_base, p50k_base, cl100k_base "
+                  "(GPT-4, GPT-3.5), o200k_base (GPT-4o and later), each with its own special "
+                  "tokens");
+  sub->add_option("--model-name", o->model_name,
+                  "Pick the encoding as tiktoken's encoding_for_model does: gpt-4o, gpt-4o-*, "
+                  "gpt-4, gpt-3.5-turbo, text-davinci-003, …");
+  sub->add_flag("--vocab", o->vocab,
+                "Print the encoding's n_vocab, mergeable count and special tokens (--format "
+                "json: {\"encoding\",\"n_vocab\",\"mergeable\",\"special\"}; --format tsv: "
+                "token_id<TAB>text per id)");
+  sub->add_option("--limit", o->limit, "With --vocab --format tsv: print the first N ids only");
   sub->add_flag("--jsonl", o->jsonl,
                 "Batch: each input line is a JSON string or {\"text\":...}; prints "
                 "{\"ids\":[...],\"count\":N} per line, in input order");
@@ -412,8 +517,10 @@ Command add_tokenize_command(CLI::App& root) {
       "  gpt2 tokenize --decode 31373 995             # hello world\n"
       "  gpt2 tokenize --special allow \"a<|endoftext|>b\"\n"
       "  printf '\"one\"\\n{\"text\":\"two\"}\\n' | gpt2 tokenize --jsonl -t 2\n"
-      "Ids equal tiktoken's gpt2 encoding (Unicode 16.0 classes). Invalid UTF-8 input is\n"
-      "replaced like Python's errors=\"replace\", with a warning.");
+      "  gpt2 tokenize --model-name gpt-4o --format pieces \"Database normalization\"\n"
+      "  gpt2 tokenize --encoding o200k_base --vocab --format tsv --limit 5000 > vocab.tsv\n"
+      "Ids equal tiktoken's (Unicode 16.0 classes). Invalid UTF-8 input is replaced like\n"
+      "Python's errors=\"replace\", with a warning. Models here use the gpt2 encoding.");
   c.run = [o]() -> int { return run(*o); };
   return c;
 }

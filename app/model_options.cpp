@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "core/kernels/blas.h"
 #include "core/log.h"
+#include "tokenizer/tokenizer.h"
 
 namespace gpt2::app {
 
@@ -30,6 +31,26 @@ void add_model_options(CLI::App* sub, ModelOptions& o) {
   sub->add_option("--dtype", o.dtype, "Weight precision while running: f32|f16|bf16|q8")
       ->capture_default_str();
   add_backend_option(sub, o.backend, false);
+  add_model_encoding_option(sub);
+}
+
+void add_model_encoding_option(CLI::App* sub) {
+  const std::string cmd = sub->get_name();
+  sub->add_option("--encoding",
+                  "Tokenizer: gpt2 (= r50k_base), the only one GPT-2 models use; tiktoken's "
+                  "other encodings are for gpt2 tokenize")
+      ->check([cmd](const std::string& v) -> std::string {
+        std::string known;
+        for (std::string_view n : encoding_names()) known += (known.empty() ? "" : ", ") + std::string(n);
+        bool is_known = false;
+        for (std::string_view n : encoding_names()) is_known = is_known || n == v;
+        if (!is_known) return fmt::format("'{}' is not a known encoding (known: {})", v, known);
+        if (v == "gpt2" || v == "r50k_base") return "";
+        return fmt::format(
+            "'{}' cannot be used with gpt2 {}: GPT-2 models use the gpt2 encoding (r50k_base); "
+            "{} is for gpt2 tokenize",
+            v, cmd, v);
+      });
 }
 
 CLI::Option* add_backend_option(CLI::App* sub, std::string& value, bool list) {

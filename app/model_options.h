@@ -24,8 +24,13 @@ struct ModelOptions {
 /// needed: gpt2::Error (Runtime, exit 1) saying which kind it is.
 void refuse_reward_model(const Model& model);
 
-/// Adds -m/--model, -t/--threads, --dtype, --backend to `sub`.
+/// Adds -m/--model, -t/--threads, --dtype, --backend and --encoding to `sub`.
 void add_model_options(CLI::App* sub, ModelOptions& o);
+
+/// --encoding on a command that runs a model: GPT-2 models use the gpt2 encoding, so only
+/// gpt2 (= r50k_base) is taken; another of tiktoken's encodings is a usage error saying so
+/// (they are for gpt2 tokenize), an unknown name one listing the known names.
+void add_model_encoding_option(CLI::App* sub);
 
 /// The --backend option (its help names every value); `list`: bench's comma list.
 CLI::Option* add_backend_option(CLI::App* sub, std::string& value, bool list);

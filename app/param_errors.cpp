@@ -43,6 +43,8 @@ constexpr std::pair<std::string_view, std::string_view> kFlags[] = {
     // input, tokenizer, model
     {"prompt_ids", "--prompt-ids"},
     {"special", "--special"},
+    {"encoding", "--encoding"},
+    {"model_name", "--model-name"},
     {"dtype", "--dtype"},
     {"threads", "--threads"},
     {"backend", "--backend"},

@@ -1,13 +1,20 @@
-// GPT-2 byte-level BPE (see tokenizer.h).
+// Byte-level BPE for tiktoken's encodings (see tokenizer.h).
 //
-// Data (immutable after Tokenizer::gpt2() builds it once, so any number of threads may
-// encode at the same time):
-//   bytes_    all token byte strings back to back, token r at [off_[r], off_[r + 1])
-//   table_    open-addressing hash map, token bytes -> rank (rank == token id)
-//   byte_rank_[b]  the rank of the one-byte token b (ranks 0..255 are the 256 single bytes,
-//             in GPT-2's bytes_to_unicode order, not in byte order)
+// Data, one Impl per vocabulary (immutable after Tokenizer::get() builds it once, so any
+// number of threads may encode at the same time; gpt2 and r50k_base share one):
+//   bytes_    all token byte strings back to back, id r at [off_[r], off_[r + 1]); special
+//             tokens hold their text, ids that are neither (cl100k_base's 100261..100275)
+//             are empty and marked invalid in kind_
+//   table_    open-addressing hash map, mergeable token bytes -> rank (rank == token id)
+//   byte_rank_[b]  the rank of the one-byte token b (every encoding has all 256 bytes, in
+//             GPT-2's bytes_to_unicode order, not in byte order)
+// Vocabularies: gpt2 from the base64 rank file data/gpt2.tiktoken; p50k_base, cl100k_base,
+// o200k_base from data/*.ranks (length-prefixed bytes per rank, scripts/convert-tiktoken-ranks).
+// Special tokens, n_vocab and the pattern of each encoding are in kSpecs below (the converter
+// checks them against tiktoken's package).
 //
-// Encoding (tiktoken's encode_ordinary): split the text with the pre-tokenizer; look up each
+// Encoding (tiktoken's encode_ordinary): split the text with the encoding's pre-tokenizer
+// (pretokenizer.h); look up each
 // whole piece first (most pieces are one token); otherwise merge byte pairs, always the
 // adjacent pair whose concatenated bytes have the lowest rank, leftmost first on ties, until
 // no adjacent pair is a token. Ranks of byte strings are looked up directly (tiktoken
@@ -21,8 +28,8 @@
 //    (pair rank, start) over a doubly linked list of parts with lazy deletion: a popped
 //    entry is used only if that pair still exists with that rank. O(n log n); tiktoken's
 //    own merge is quadratic there (1 MB of "a" takes minutes).
-//  - Short pieces (<= 24 bytes) that are not one token go through a per-thread
-//    direct-mapped cache of 4096 results (exact byte compare on hit): words in
+//  - Short pieces (<= 24 bytes) that are not one token go through a per-thread,
+//    per-vocabulary direct-mapped cache of 4096 results (exact byte compare on hit): words in
 //    non-English text and identifiers in code repeat a lot, and merge_small was ~40% of
 //    the encode profile before it.
 //  - Lookups of byte strings longer than the longest token are skipped without hashing.
@@ -30,7 +37,8 @@
 //    62 MB/s vs 6.5 MB/s for native tiktoken (tiktoken-node 0.0.7), same ids; 1 MB of
 //    "a" 0.19 s, 1 MB random letters 0.18 s, 1 MB of one CJK character 0.07 s.
 //  - The vocabulary is parsed from the embedded rank file at first use (~2-3 ms of the
-//    ~8 ms CPU of `gpt2 tokenize hi`); not worth a precomputed table.
+//    ~8 ms CPU of `gpt2 tokenize hi`; o200k_base's 200k tokens take longer); not worth a
+//    precomputed table.
 //  - The hash reads each key with at most a few unaligned loads inside the key's bounds.
 #include "tokenizer/tokenizer.h"
 
@@ -45,13 +53,17 @@
 
 extern "C" const char gpt2_vocab_blob_begin[];
 extern "C" const char gpt2_vocab_blob_end[];
+extern "C" const char gpt2_p50k_blob_begin[];
+extern "C" const char gpt2_p50k_blob_end[];
+extern "C" const char gpt2_cl100k_blob_begin[];
+extern "C" const char gpt2_cl100k_blob_end[];
+extern "C" const char gpt2_o200k_blob_begin[];
+extern "C" const char gpt2_o200k_blob_end[];
 
 namespace gpt2 {
 
 namespace {
 
-constexpr int32_t kNumRanks = 50256;  // ranks 0..50255 from gpt2.tiktoken
-constexpr int32_t kEotId = 50256;
 constexpr std::string_view kEotText = "<|endoftext|>";
 constexpr uint32_t kNoRank = std::numeric_limits<uint32_t>::max();
 constexpr size_t kLargePiece = 128;
@@ -111,15 +123,59 @@ int base64_value(uint8_t c) {
   return -1;
 }
 
-[[noreturn]] void corrupt_vocab(size_t line) {
-  runtime_error("built-in vocabulary is corrupt at line {} (rebuild gpt2)", line);
+[[noreturn]] void corrupt_vocab(std::string_view name, std::string_view where) {
+  runtime_error("built-in vocabulary {} is corrupt at {} (rebuild gpt2)", name, where);
 }
+
+// What each encoding is: its vocabulary blob, pattern, special tokens (id order) and n_vocab.
+struct Spec {
+  Encoding encoding;
+  std::string_view name;
+  pretok::Pattern pattern;
+  const char* blob_begin;
+  const char* blob_end;
+  bool base64_text;  // gpt2.tiktoken; else .ranks
+  int32_t n_vocab;
+  int32_t mergeable;
+  std::vector<Tokenizer::Special> specials;
+  int cache_slot;  // index of this vocabulary's per-thread piece cache
+};
+
+const std::vector<Spec>& specs() {
+  static const std::vector<Spec> kSpecs = {
+      {Encoding::Gpt2, "gpt2", pretok::Pattern::Gpt2, gpt2_vocab_blob_begin, gpt2_vocab_blob_end,
+       true, 50257, 50256, {{kEotText, 50256}}, 0},
+      {Encoding::R50kBase, "r50k_base", pretok::Pattern::Gpt2, gpt2_vocab_blob_begin,
+       gpt2_vocab_blob_end, true, 50257, 50256, {{kEotText, 50256}}, 0},
+      {Encoding::P50kBase, "p50k_base", pretok::Pattern::Gpt2, gpt2_p50k_blob_begin,
+       gpt2_p50k_blob_end, false, 50281, 50280, {{kEotText, 50256}}, 1},
+      {Encoding::Cl100kBase, "cl100k_base", pretok::Pattern::Cl100k, gpt2_cl100k_blob_begin,
+       gpt2_cl100k_blob_end, false, 100277, 100256,
+       {{kEotText, 100257},
+        {"<|fim_prefix|>", 100258},
+        {"<|fim_middle|>", 100259},
+        {"<|fim_suffix|>", 100260},
+        {"<|endofprompt|>", 100276}},
+       2},
+      {Encoding::O200kBase, "o200k_base", pretok::Pattern::O200k, gpt2_o200k_blob_begin,
+       gpt2_o200k_blob_end, false, 200019, 199998, {{kEotText, 199999}, {"<|endofprompt|>", 200018}},
+       3},
+  };
+  return kSpecs;
+}
+constexpr int kCacheSlots = 4;
+
+constexpr std::string_view kNames[] = {"gpt2", "r50k_base", "p50k_base", "cl100k_base",
+                                       "o200k_base"};
 
 }  // namespace
 
 struct Tokenizer::Impl {
+  const Spec& spec_;
   std::string bytes_;
-  std::vector<uint32_t> off_;  // kNumRanks + 2 entries (the special token last)
+  std::vector<uint32_t> off_;  // n_vocab + 1 entries
+  enum Kind : uint8_t { kInvalid = 0, kMergeable = 1, kSpecial = 2 };
+  std::vector<uint8_t> kind_;  // per id
   struct Slot {
     uint32_t hash;  // high bits of the key's hash (fast reject)
     uint32_t rank;  // kNoRank = empty
@@ -129,12 +185,39 @@ struct Tokenizer::Impl {
   uint32_t byte_rank_[256];
   size_t max_len_ = 0;
 
-  Impl() { load(std::string_view(gpt2_vocab_blob_begin, gpt2_vocab_blob_end)); }
+  explicit Impl(const Spec& spec) : spec_(spec) {
+    std::string_view blob(spec.blob_begin, static_cast<size_t>(spec.blob_end - spec.blob_begin));
+    off_.reserve(static_cast<size_t>(spec.n_vocab) + 1);
+    kind_.reserve(static_cast<size_t>(spec.n_vocab));
+    if (spec.base64_text)
+      load_tiktoken(blob);
+    else
+      load_ranks(blob);
+    // Special tokens and the ids that are neither, up to n_vocab.
+    for (const Special& sp : spec.specials) {
+      if (sp.id < static_cast<int32_t>(off_.size())) {  // placed in a hole by load_ranks
+        if (kind_[static_cast<size_t>(sp.id)] != kSpecial) corrupt_vocab(spec.name, "its special ids");
+        continue;
+      }
+      while (static_cast<int32_t>(off_.size()) < sp.id) add_token({}, kInvalid);
+      add_token(sp.text, kSpecial);
+    }
+    if (static_cast<int32_t>(off_.size()) != spec.n_vocab) corrupt_vocab(spec.name, "its end");
+    off_.push_back(static_cast<uint32_t>(bytes_.size()));
+    build_table();
+  }
 
-  void load(std::string_view blob) {
+  void add_token(std::string_view bytes, Kind kind) {
+    off_.push_back(static_cast<uint32_t>(bytes_.size()));
+    bytes_.append(bytes);
+    kind_.push_back(kind);
+  }
+
+  // `base64(token) SPACE rank` per line, ranks dense from 0 (gpt2.tiktoken).
+  void load_tiktoken(std::string_view blob) {
     bytes_.reserve(blob.size() * 3 / 4);
-    off_.reserve(kNumRanks + 2);
     size_t line = 0;
+    std::string tok;
     for (size_t i = 0; i < blob.size();) {
       size_t nl = blob.find('\n', i);
       if (nl == std::string_view::npos) nl = blob.size();
@@ -142,47 +225,74 @@ struct Tokenizer::Impl {
       i = nl + 1;
       if (l.empty()) continue;
       ++line;
+      auto bad = [&] { corrupt_vocab(spec_.name, fmt::format("line {}", line)); };
       size_t sp = l.find(' ');
-      if (sp == std::string_view::npos) corrupt_vocab(line);
+      if (sp == std::string_view::npos) bad();
       // rank: must equal the line number - 1 (ranks are dense and ordered).
       int64_t rank = 0;
       for (char ch : l.substr(sp + 1)) {
-        if (ch < '0' || ch > '9') corrupt_vocab(line);
+        if (ch < '0' || ch > '9') bad();
         rank = rank * 10 + (ch - '0');
       }
-      if (rank != static_cast<int64_t>(off_.size())) corrupt_vocab(line);
-      off_.push_back(static_cast<uint32_t>(bytes_.size()));
+      if (rank != static_cast<int64_t>(off_.size())) bad();
+      tok.clear();
       uint32_t acc = 0;
       int nbits = 0;
       for (char ch : l.substr(0, sp)) {
         if (ch == '=') break;
         int v = base64_value(static_cast<uint8_t>(ch));
-        if (v < 0) corrupt_vocab(line);
+        if (v < 0) bad();
         acc = (acc << 6) | static_cast<uint32_t>(v);
         nbits += 6;
         if (nbits >= 8) {
           nbits -= 8;
-          bytes_.push_back(static_cast<char>((acc >> nbits) & 0xFF));
+          tok.push_back(static_cast<char>((acc >> nbits) & 0xFF));
         }
       }
-      if (bytes_.size() == off_.back()) corrupt_vocab(line);
+      if (tok.empty()) bad();
+      add_token(tok, kMergeable);
     }
-    if (off_.size() != static_cast<size_t>(kNumRanks)) corrupt_vocab(line);
-    off_.push_back(static_cast<uint32_t>(bytes_.size()));
-    bytes_.append(kEotText);
-    off_.push_back(static_cast<uint32_t>(bytes_.size()));
+  }
 
+  // One length byte then the token's bytes per rank; length 0: no token at that rank (a
+  // special token's id, as p50k_base's 50256, or unused).
+  void load_ranks(std::string_view blob) {
+    bytes_.reserve(blob.size());
+    for (size_t i = 0; i < blob.size();) {
+      size_t len = static_cast<uint8_t>(blob[i++]);
+      if (i + len > blob.size()) corrupt_vocab(spec_.name, fmt::format("rank {}", off_.size()));
+      if (len) {
+        add_token(blob.substr(i, len), kMergeable);
+      } else {
+        const Special* sp = nullptr;
+        for (const Special& s : spec_.specials)
+          if (s.id == static_cast<int32_t>(off_.size())) sp = &s;
+        if (sp)
+          add_token(sp->text, kSpecial);
+        else
+          add_token({}, kInvalid);
+      }
+      i += len;
+    }
+  }
+
+  void build_table() {
+    int32_t mergeable = 0;
+    for (uint8_t k : kind_) mergeable += k == kMergeable;
+    if (mergeable != spec_.mergeable) corrupt_vocab(spec_.name, "its size");
     size_t cap = 1;
-    while (cap < static_cast<size_t>(kNumRanks) * 2) cap <<= 1;
+    while (cap < static_cast<size_t>(mergeable) * 2) cap <<= 1;
     table_.assign(cap, Slot{0, kNoRank});
     mask_ = cap - 1;
     std::fill(std::begin(byte_rank_), std::end(byte_rank_), kNoRank);
-    for (int32_t r = 0; r < kNumRanks; ++r) {
+    for (int32_t r = 0; r < spec_.n_vocab; ++r) {
+      if (kind_[r] != kMergeable) continue;
       std::string_view t = token(r);
       max_len_ = std::max(max_len_, t.size());
       if (t.size() == 1) byte_rank_[static_cast<uint8_t>(t[0])] = static_cast<uint32_t>(r);
       auto* p = reinterpret_cast<const uint8_t*>(t.data());
-      if (find(p, t.size()) != kNoRank) runtime_error("built-in vocabulary repeats rank {}", r);
+      if (find(p, t.size()) != kNoRank)
+        runtime_error("built-in vocabulary {} repeats rank {}", spec_.name, r);
       uint64_t h = hash_bytes(p, t.size());
       for (uint64_t idx = h & mask_;; idx = (idx + 1) & mask_) {
         if (table_[idx].rank == kNoRank) {
@@ -192,7 +302,7 @@ struct Tokenizer::Impl {
       }
     }
     for (uint32_t r : byte_rank_)
-      if (r == kNoRank) runtime_error("built-in vocabulary lacks a single-byte token");
+      if (r == kNoRank) runtime_error("built-in vocabulary {} lacks a single-byte token", spec_.name);
   }
 
   std::string_view token(int32_t r) const {
@@ -242,7 +352,8 @@ struct Tokenizer::Impl {
     }
     // Short pieces that are not one token: a per-thread direct-mapped cache of results
     // (the vocabulary never changes, so an entry stays valid for the life of the thread).
-    thread_local std::unique_ptr<CacheEntry[]> cache;
+    thread_local std::unique_ptr<CacheEntry[]> caches[kCacheSlots];
+    std::unique_ptr<CacheEntry[]>& cache = caches[spec_.cache_slot];
     if (!cache) cache.reset(new CacheEntry[kCacheEntries]());
     uint64_t h = hash_bytes(p, n);
     CacheEntry& e = cache[(h >> 20) & (kCacheEntries - 1)];
@@ -351,27 +462,152 @@ struct Tokenizer::Impl {
     for (uint32_t a = 0; a != kNone; a = s.next[a]) out.push_back(static_cast<int32_t>(s.tok[a]));
   }
 
-  void encode_ordinary(std::string_view text, std::vector<int32_t>& out) const {
+  template <size_t (*PieceEnd)(std::string_view, size_t)>
+  void encode_pieces(std::string_view text, std::vector<int32_t>& out) const {
     Scratch scratch;
     auto* p = reinterpret_cast<const uint8_t*>(text.data());
     for (size_t i = 0; i < text.size();) {
-      size_t e = pretok::piece_end(text, i);
+      size_t e = PieceEnd(text, i);
       encode_piece(p + i, e - i, out, scratch);
       i = e;
     }
   }
+
+  void encode_ordinary(std::string_view text, std::vector<int32_t>& out) const {
+    switch (spec_.pattern) {
+      case pretok::Pattern::Gpt2:
+        return encode_pieces<pretok::piece_end>(text, out);
+      case pretok::Pattern::Cl100k:
+        return encode_pieces<pretok::piece_end_cl100k>(text, out);
+      case pretok::Pattern::O200k:
+        return encode_pieces<pretok::piece_end_o200k>(text, out);
+    }
+  }
+
+  // The first special token at or after `from`: its offset (npos if none) and which.
+  size_t find_special(std::string_view text, size_t from, const Special*& which) const {
+    // Every special token starts with "<|" and none is a prefix of another.
+    for (size_t at = text.find("<|", from); at != std::string_view::npos;
+         at = text.find("<|", at + 1)) {
+      for (const Special& sp : spec_.specials)
+        if (text.substr(at, sp.text.size()) == sp.text) {
+          which = &sp;
+          return at;
+        }
+    }
+    return std::string_view::npos;
+  }
 };
 
-const Tokenizer& Tokenizer::gpt2() {
-  static const Tokenizer tok;
-  return tok;
+std::span<const std::string_view> encoding_names() { return kNames; }
+
+std::string_view encoding_name(Encoding e) { return kNames[static_cast<int>(e)]; }
+
+namespace {
+std::string known_encodings() {
+  std::string s;
+  for (std::string_view n : kNames) s += (s.empty() ? "" : ", ") + std::string(n);
+  return s;
+}
+}  // namespace
+
+Encoding parse_encoding(std::string_view name) {
+  for (size_t i = 0; i < std::size(kNames); ++i)
+    if (kNames[i] == name) return static_cast<Encoding>(i);
+  throw ParamError("encoding", fmt::format("'{}'", name),
+                   {fmt::format("is not a known encoding (known: {})", known_encodings())});
 }
 
-Tokenizer::Tokenizer() : impl_(new Impl()) {}
-Tokenizer::~Tokenizer() { delete impl_; }
+Encoding encoding_for_model(std::string_view model) {
+  // tiktoken/model.py (MODEL_TO_ENCODING, then MODEL_PREFIX_TO_ENCODING in its order).
+  using E = Encoding;
+  static constexpr std::pair<std::string_view, E> kExact[] = {
+      {"o1", E::O200kBase}, {"o3", E::O200kBase}, {"o4-mini", E::O200kBase},
+      {"gpt-5", E::O200kBase}, {"gpt-4.1", E::O200kBase}, {"gpt-4o", E::O200kBase},
+      {"gpt-4", E::Cl100kBase}, {"gpt-3.5-turbo", E::Cl100kBase}, {"gpt-3.5", E::Cl100kBase},
+      {"gpt-35-turbo", E::Cl100kBase}, {"davinci-002", E::Cl100kBase},
+      {"babbage-002", E::Cl100kBase}, {"text-embedding-ada-002", E::Cl100kBase},
+      {"text-embedding-3-small", E::Cl100kBase}, {"text-embedding-3-large", E::Cl100kBase},
+      {"text-davinci-003", E::P50kBase}, {"text-davinci-002", E::P50kBase},
+      {"text-davinci-001", E::R50kBase}, {"text-curie-001", E::R50kBase},
+      {"text-babbage-001", E::R50kBase}, {"text-ada-001", E::R50kBase},
+      {"davinci", E::R50kBase}, {"curie", E::R50kBase}, {"babbage", E::R50kBase},
+      {"ada", E::R50kBase}, {"code-davinci-002", E::P50kBase}, {"code-davinci-001", E::P50kBase},
+      {"code-cushman-002", E::P50kBase}, {"code-cushman-001", E::P50kBase},
+      {"davinci-codex", E::P50kBase}, {"cushman-codex", E::P50kBase},
+      {"text-similarity-davinci-001", E::R50kBase}, {"text-similarity-curie-001", E::R50kBase},
+      {"text-similarity-babbage-001", E::R50kBase}, {"text-similarity-ada-001", E::R50kBase},
+      {"text-search-davinci-doc-001", E::R50kBase}, {"text-search-curie-doc-001", E::R50kBase},
+      {"text-search-babbage-doc-001", E::R50kBase}, {"text-search-ada-doc-001", E::R50kBase},
+      {"code-search-babbage-code-001", E::R50kBase}, {"code-search-ada-code-001", E::R50kBase},
+      {"gpt2", E::Gpt2}, {"gpt-2", E::Gpt2},
+  };
+  static constexpr std::pair<std::string_view, E> kPrefix[] = {
+      {"o1-", E::O200kBase}, {"o3-", E::O200kBase}, {"o4-mini-", E::O200kBase},
+      {"gpt-5", E::O200kBase}, {"gpt-4.5-", E::O200kBase}, {"gpt-4.1-", E::O200kBase},
+      {"chatgpt-4o-", E::O200kBase}, {"gpt-4o-", E::O200kBase}, {"gpt-4-", E::Cl100kBase},
+      {"gpt-3.5-turbo-", E::Cl100kBase}, {"gpt-35-turbo-", E::Cl100kBase},
+      {"ft:gpt-4o", E::O200kBase}, {"ft:gpt-4", E::Cl100kBase},
+      {"ft:gpt-3.5-turbo", E::Cl100kBase}, {"ft:davinci-002", E::Cl100kBase},
+      {"ft:babbage-002", E::Cl100kBase},
+  };
+  for (const auto& [name, e] : kExact)
+    if (name == model) return e;
+  for (const auto& [prefix, e] : kPrefix)
+    if (model.substr(0, prefix.size()) == prefix) return e;
+  throw ParamError(
+      "model_name", fmt::format("'{}'", model),
+      {"is not a model tiktoken maps to an encoding (known: gpt-4o, gpt-4o-*, gpt-4.1, gpt-5*, "
+       "o1, o3, o4-mini, chatgpt-4o-*, gpt-4, gpt-4-*, gpt-3.5-turbo, gpt-3.5-turbo-*, "
+       "text-embedding-3-small/large, text-embedding-ada-002, davinci-002, babbage-002, ft:…, "
+       "text-davinci-003/002/001, code-davinci-002, davinci, curie, babbage, ada, gpt2; "
+       "or give --encoding: " + known_encodings() + ")"});
+}
 
-int Tokenizer::vocab_size() const { return kNumRanks + 1; }
-int32_t Tokenizer::eot_id() const { return kEotId; }
+const Tokenizer& Tokenizer::gpt2() { return get(Encoding::Gpt2); }
+
+const Tokenizer& Tokenizer::get(Encoding e) {
+  static const Tokenizer gpt2_tok(Encoding::Gpt2, new Impl(specs()[0]), true);
+  switch (e) {
+    case Encoding::Gpt2:
+      return gpt2_tok;
+    case Encoding::R50kBase: {
+      static const Tokenizer tok(Encoding::R50kBase, gpt2_tok.impl_, false);
+      return tok;
+    }
+    case Encoding::P50kBase: {
+      static const Tokenizer tok(e, new Impl(specs()[2]), true);
+      return tok;
+    }
+    case Encoding::Cl100kBase: {
+      static const Tokenizer tok(e, new Impl(specs()[3]), true);
+      return tok;
+    }
+    case Encoding::O200kBase: {
+      static const Tokenizer tok(e, new Impl(specs()[4]), true);
+      return tok;
+    }
+  }
+  throw std::invalid_argument("unknown encoding");
+}
+
+Tokenizer::Tokenizer(Encoding e, const Impl* impl, bool owns) : encoding_(e), impl_(impl), owns_(owns) {}
+Tokenizer::~Tokenizer() {
+  if (owns_) delete impl_;
+}
+
+int Tokenizer::vocab_size() const { return impl_->spec_.n_vocab; }
+int Tokenizer::mergeable_count() const { return impl_->spec_.mergeable; }
+int32_t Tokenizer::eot_id() const { return impl_->spec_.specials.front().id; }
+std::span<const Tokenizer::Special> Tokenizer::special_tokens() const {
+  return impl_->spec_.specials;
+}
+bool Tokenizer::valid_id(int64_t id) const {
+  return id >= 0 && id < vocab_size() && impl_->kind_[static_cast<size_t>(id)] != Impl::kInvalid;
+}
+bool Tokenizer::is_special(int32_t id) const {
+  return valid_id(id) && impl_->kind_[static_cast<size_t>(id)] == Impl::kSpecial;
+}
 
 std::vector<int32_t> Tokenizer::encode_ordinary(std::string_view text) const {
   std::vector<int32_t> out;
@@ -382,27 +618,27 @@ std::vector<int32_t> Tokenizer::encode_ordinary(std::string_view text) const {
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text, SpecialPolicy policy) const {
   if (policy == SpecialPolicy::Text) return encode_ordinary(text);
-  size_t at = text.find(kEotText);
+  const Special* sp = nullptr;
+  size_t at = impl_->find_special(text, 0, sp);
   if (policy == SpecialPolicy::Error) {
     if (at != std::string_view::npos)
       throw ParamError("special", "",
-                       {fmt::format("the text contains the special token '<|endoftext|>' (at "
-                                    "byte {}); use ",
-                                    at),
-                        ParamRef{"special"}, fmt::format(" allow to encode it as id {}, or ", kEotId),
+                       {fmt::format("the text contains the special token '{}' (at byte {}); use ",
+                                    sp->text, at),
+                        ParamRef{"special"}, fmt::format(" allow to encode it as id {}, or ", sp->id),
                         ParamRef{"special"}, " text to encode it as plain text"},
                        ParamError::Form::Sentence);
     return encode_ordinary(text);
   }
-  // Allow: ordinary text between occurrences; pieces never merge across the special token.
+  // Allow: ordinary text between occurrences; pieces never merge across a special token.
   std::vector<int32_t> out;
   out.reserve(text.size() / 4 + 8);
   size_t from = 0;
   while (at != std::string_view::npos) {
     impl_->encode_ordinary(text.substr(from, at - from), out);
-    out.push_back(kEotId);
-    from = at + kEotText.size();
-    at = text.find(kEotText, from);
+    out.push_back(sp->id);
+    from = at + sp->text.size();
+    at = impl_->find_special(text, from, sp);
   }
   impl_->encode_ordinary(text.substr(from), out);
   return out;
@@ -412,13 +648,20 @@ std::string Tokenizer::decode(std::span<const int32_t> ids) const {
   size_t total = 0;
   for (int32_t id : ids) {
     if (!valid_id(id))
-      usage_error("unknown token id {} (the vocabulary has ids 0..{})", id, vocab_size() - 1);
+      usage_error("unknown token id {} ({})", id, id_range());
     total += impl_->off_[id + 1] - impl_->off_[id];
   }
   std::string out;
   out.reserve(total);
   for (int32_t id : ids) out.append(impl_->token(id));
   return out;
+}
+
+std::string Tokenizer::id_range() const {
+  if (encoding_ == Encoding::Gpt2) return fmt::format("the vocabulary has ids 0..{}", vocab_size() - 1);
+  bool dense = mergeable_count() + static_cast<int>(special_tokens().size()) == vocab_size();
+  return fmt::format("the {} vocabulary has ids 0..{}{}", name(), vocab_size() - 1,
+                     dense ? "" : ", not all of them used");
 }
 
 std::string_view Tokenizer::token_bytes(int32_t id) const {

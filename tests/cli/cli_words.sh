@@ -89,7 +89,7 @@ err "not a number"          "gpt2: error: --temperature/--temp: 'hot' is not a n
     generate --temperature hot hi
 err "not an integer (float)" "gpt2: error: -t/--threads: '1.5' is not an integer (see gpt2 tokenize --help)" \
     tokenize -t 1.5 hi
-err "not a choice"          "gpt2: error: --format: 'xml' is not one of ids, pieces, json, count (see gpt2 tokenize --help)" \
+err "not a choice"          "gpt2: error: --format: 'xml' is not one of ids, pieces, json, count, tsv (see gpt2 tokenize --help)" \
     tokenize --format xml hi
 err "not a choice (special)" "gpt2: error: --special: 'maybe' is not one of error, allow, text (see gpt2 generate --help)" \
     generate --special maybe hi

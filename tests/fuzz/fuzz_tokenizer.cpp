@@ -1,6 +1,8 @@
 // libFuzzer target for the tokenizer: on any bytes, encode under every policy never crashes
 // and decode(encode(s)) == s (the pre-tokenizer and BPE are byte-level, so this holds for
 // invalid UTF-8 too); for valid UTF-8 the checked property is the documented round trip.
+// The other encodings (p50k_base, cl100k_base, o200k_base: their own pre-tokenizers and special
+// tokens) get the same round trips, and their pieces never hold a special id under Text.
 // Also exercises utf8_replace_invalid (its output is always valid UTF-8, and unchanged for
 // valid input) and utf8_incomplete_tail.
 #include <cstddef>
@@ -30,6 +32,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   for (int32_t id : ids)
     if (!tok.valid_id(id) || id == tok.eot_id()) std::abort();
+  for (gpt2::Encoding e : {gpt2::Encoding::P50kBase, gpt2::Encoding::Cl100kBase,
+                           gpt2::Encoding::O200kBase}) {
+    const auto& other = gpt2::Tokenizer::get(e);
+    auto o_ids = other.encode_ordinary(s);
+    if (other.decode(o_ids) != s) std::abort();
+    for (int32_t id : o_ids)
+      if (!other.valid_id(id) || other.is_special(id)) std::abort();
+    if (other.decode(other.encode(s, gpt2::SpecialPolicy::Allow)) != s) std::abort();
+  }
 
   size_t bad = 0;
   std::string fixed = gpt2::utf8_replace_invalid(s, &bad);
