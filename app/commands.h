@@ -21,5 +21,6 @@ Command add_inspect_command(CLI::App& root);
 Command add_bench_command(CLI::App& root);
 Command add_serve_command(CLI::App& root);
 Command add_finetune_command(CLI::App& root);
+Command add_embed_command(CLI::App& root);
 
 }  // namespace gpt2::app

@@ -67,6 +67,8 @@ int main(int argc, char** argv) {
       "                  e.g.  gpt2 serve --port 8080\n"
       "  finetune        train a checkpoint on text or prompt/response JSONL (SFT)\n"
       "                  e.g.  gpt2 finetune --data pairs.jsonl -o tuned --steps 200\n"
+      "  embed           embeddings: vectors per text, similarities, PCA plot, wte/wpe rows\n"
+      "                  e.g.  printf 'Dog\\nPuppy\\nCat\\n' | gpt2 embed --similarity\n"
       "\n"
       "Model: --model PATH|demo, or $GPT2_MODEL; default: the built-in demo model.\n"
       "Exit codes: 0 ok, 1 run-time failure, 2 usage error, 130 interrupted.");
@@ -82,6 +84,7 @@ int main(int argc, char** argv) {
   commands.push_back(app::add_bench_command(root));
   commands.push_back(app::add_serve_command(root));
   commands.push_back(app::add_finetune_command(root));
+  commands.push_back(app::add_embed_command(root));
 
   try {
     app::refuse_empty_equals_values(argc, argv);  // `--stop=` (app/cli_args.h)

@@ -8,6 +8,7 @@
 //        "data: [DONE]". A write that fails (the client went away) cancels the request's
 //        sequences at once, so its slot is free by the next step.
 //   GET  /v1/models, /health; POST /tokenize, /detokenize (llama-server's shapes).
+//   POST /v1/embeddings (also /embeddings): server/embeddings.h, run on the engine thread.
 // Every error is OpenAI's {"error":{...}} with the HTTP status (400 naming the field, 401
 // without the key, 404, 413 over the body limit, 503 when the queue is full); a handler's
 // exception is a 500 and the server keeps serving. With an API key every route but /health
@@ -22,6 +23,7 @@
 
 #include "models/model.h"
 #include "server/api.h"
+#include "generation/embedding.h"
 #include "server/engine.h"
 
 namespace gpt2::server {
@@ -33,6 +35,7 @@ struct ServerOptions {
   size_t max_body = 8u << 20;    // bytes; larger bodies get 413
   int parallel = 4;              // sequences decoded together
   size_t max_queue = 64;         // sequences waiting beyond those
+  generation::Pooling embedding_pooling = generation::Pooling::Mean;  // POST /v1/embeddings
 };
 
 /// The served model's id (the checkpoint directory's or file's name, or the built-in name)
