@@ -317,7 +317,9 @@ std::string render_pca_svg(const std::vector<Entry>& es, const std::vector<Text>
   for (int i = 0; i < n; i++) {
     const double cx = px(coord(i, 0)), cy = py(coord(i, 1));
     s += fmt::format("<circle class=\"point\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"5\" fill=\"#1f77b4\"/>\n", cx, cy);
-    s += fmt::format("<text class=\"label\" x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n", cx + 8, cy - 6,
+    const bool right = cx > L + 0.7 * (W - L - R);  // labels on the right half end at the point
+    s += fmt::format("<text class=\"label\" x=\"{:.1f}\" y=\"{:.1f}\"{}>{}</text>\n",
+                     right ? cx - 8 : cx + 8, cy - 6, right ? " text-anchor=\"end\"" : "",
                      xml_escape(truncate_columns(entry_label(es[i], texts, tok), 40)));
   }
   return s + "</svg>\n";
@@ -383,7 +385,7 @@ int run_table(const EmbedParams& p) {
     } else {
       out = fmt::format("{{\"object\":\"list\",\"table\":\"{}\",\"data\":[", wte ? "wte" : "wpe");
       for (size_t k = 0; k < lines.size(); k++)
-        out += (k ? "," : "") + std::string("{\"object\":\"embedding\",") + lines[k] + "}";
+        out += std::string(k ? "," : "") + "{\"object\":\"embedding\"," + lines[k] + "}";
       out += "],\"model\":" + fields::dump(model->name()) + "}\n";
     }
   }
@@ -479,7 +481,7 @@ int run_embed(EmbedParams& p) {
   } else {
     out = "{\"object\":\"list\",\"data\":[";
     for (size_t k = 0; k < entries.size(); k++)
-      out += (k ? "," : "") + std::string("{\"object\":\"embedding\",") +
+      out += std::string(k ? "," : "") + "{\"object\":\"embedding\"," +
              entry_fields(entries[k], k, texts, tok) + "}";
     out += "],\"model\":" + fields::dump(model->name()) +
            fmt::format(",\"usage\":{{\"prompt_tokens\":{},\"total_tokens\":{}}}", n_tokens,

@@ -4,12 +4,13 @@
 #include <fmt/format.h>
 
 #include "app/inspect_util.h"
+#include "generation/embedding.h"
 
 namespace gpt2::app {
 
 const char* const kNoPositionNote =
-    "run without position embeddings (wpe): every token sees the same position, so the model "
-    "cannot tell word order (the course's ablation)";
+    "run without position embeddings (wpe): nothing tells the model where a token stands but "
+    "the causal mask (the course's ablation)";
 
 void HiddenReport::append(std::span<const float> pass, int T) {
   // data is (layers, positions, C): insert each layer's T rows after that layer's rows
@@ -45,12 +46,11 @@ std::string layer_title(const HiddenReport& h, int l) {
 std::string hidden_json_member(const HiddenReport& h) {
   std::string s = "\"hidden_states\":[";
   for (int l = 0; l < h.layers(); l++) {
-    s += (l ? ",{\"layer\":" : "{\"layer\":") + layer_name(h, l) + ",\"positions\":[";
+    if (l) s += ',';
+    s += "{\"layer\":" + layer_name(h, l) + ",\"positions\":[";
     for (int t = 0; t < h.positions(); t++) {
-      s += t ? ",[" : "[";
-      const auto v = h.row(l, t);
-      for (size_t i = 0; i < v.size(); i++) s += (i ? "," : "") + fmt::format("{}", v[i]);
-      s += "]";
+      if (t) s += ',';
+      s += generation::floats_json(h.row(l, t));
     }
     s += "]}";
   }
