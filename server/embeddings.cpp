@@ -23,11 +23,11 @@ EmbeddingsRequest parse_embeddings(const json& body_json, const ModelInfo& m, co
   body.string("model");
   body.string("user");
   const json& input = body.require("input");
-  if (input.is_array() && input.size() > kMaxEmbeddingInputs)
+  const bool list = input.is_array() && !input.empty() && !input.front().is_number_integer();
+  if (list && input.size() > kMaxEmbeddingInputs)
     bad_request("input", "invalid_value",
                 fmt::format("'input' has {} items (at most {})", input.size(), kMaxEmbeddingInputs));
   r.inputs = token_lists(input, "input", tok, m.limits.n_vocab);
-  const bool list = input.is_array() && !input.empty() && !input.front().is_number_integer();
   for (size_t i = 0; i < r.inputs.size(); ++i) {
     const std::string field = list ? fmt::format("input[{}]", i) : "input";
     if (r.inputs[i].empty())
@@ -72,7 +72,9 @@ std::string embeddings_response(const EmbeddingsRequest& req,
         std::memcpy(&u, &v[k], 4);
         for (int b = 0; b < 4; ++b) bytes[k * 4 + b] = static_cast<char>((u >> (8 * b)) & 0xFF);
       }
-      s += "\"" + base64(bytes) + "\"";
+      s += '"';
+      s += base64(bytes);
+      s += '"';
     } else {
       s += generation::floats_json(v);
     }

@@ -46,7 +46,7 @@ bad() {  # bad BODY PARAM
 }
 bad '{"input":"Dog","dimensions":8}' dimensions
 bad '{"input":[]}' input
-bad "{\"input\":[$(seq -s, 1 2049)]}" input
+bad "{\"input\":[$(seq -s, 1 2049)]}" input  # one text longer than the context
 bad "{\"input\":[$(printf '"a",%.0s' $(seq 1 2048))\"a\"]}" input
 bad '{"input":["Dog",""]}' 'input[1]'
 bad '{"input":[[1,2],[50257]]}' 'input[1]'

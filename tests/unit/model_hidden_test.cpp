@@ -16,7 +16,6 @@
 #include "generation/embedding.h"
 #include "models/model.h"
 #include "tests/unit/isa_scope.h"
-#include "models/model_impl.h"
 #include "source_dir.h"
 
 using namespace gpt2;
@@ -49,7 +48,8 @@ TEST_CASE("hidden states: layer 0, ln_f and the logits agree with the weights",
   auto model = Model::load(kTiny);
   const ModelConfig& c = model->config();
   const int C = c.n_embd;
-  const Weights& w = model->impl().w;
+  const float* wte = model->token_embeddings().data();  // also the LM head: tiny is tied
+  const float* wpe = model->position_embeddings().data();
   Session s(*model);
   const auto ids = ids_from(3, 6);
   HiddenStates hs;
@@ -61,12 +61,12 @@ TEST_CASE("hidden states: layer 0, ln_f and the logits agree with the weights",
   for (int t = 0; t < 6; t++) {
     const auto x0 = hs.row(0, t);
     for (int i = 0; i < C; i++)
-      CHECK(x0[i] == w.wte[ids[t] * C + i] + w.wpe[t * C + i]);
+      CHECK(x0[i] == wte[ids[t] * C + i] + wpe[t * C + i]);
     // logits[t][v] = ln_f[t] · wte[v] (tied head), to rounding
     const auto lnf = hs.row(hs.layers.size() - 1, t);
     for (int v = 0; v < c.vocab_size; v += 7) {
       double dot = 0;
-      for (int i = 0; i < C; i++) dot += static_cast<double>(lnf[i]) * w.lm_head[v * C + i];
+      for (int i = 0; i < C; i++) dot += static_cast<double>(lnf[i]) * wte[v * C + i];
       CHECK(std::abs(dot - logits[t * c.vocab_size + v]) < 1e-3);
     }
   }
@@ -77,7 +77,7 @@ TEST_CASE("hidden states: layer 0, ln_f and the logits agree with the weights",
   h0.layers = {0, c.n_layer};
   np.eval(ids, false, &h0);
   for (int t = 0; t < 6; t++)
-    for (int i = 0; i < C; i++) CHECK(h0.row(0, t)[i] == w.wte[ids[t] * C + i]);
+    for (int i = 0; i < C; i++) CHECK(h0.row(0, t)[i] == wte[ids[t] * C + i]);
   CHECK(std::memcmp(h0.row(1, 5).data(), hs.row(c.n_layer, 5).data(), C * sizeof(float)) != 0);
   // a layer outside 0..n_layer is a ParamError naming "layer"
   HiddenStates bad;
