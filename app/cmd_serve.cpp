@@ -93,8 +93,10 @@ Command add_serve_command(CLI::App& root) {
   c.app = sub;
   sub->footer(
       "Endpoints: POST /v1/completions, POST /v1/chat/completions, GET /v1/models, GET /health,\n"
-      "  POST /tokenize, POST /detokenize, POST /v1/embeddings. Omitted fields take OpenAI's defaults (temperature 1,\n"
-      "  top_p 1, n 1, max_tokens 16 on completions), not generate's. Details: docs/serve.md.\n"
+      "  POST /tokenize, POST /detokenize, POST /inspect (inspect-logits' JSON), POST /v1/embeddings.\n"
+      "  Omitted fields take OpenAI's defaults (temperature 1, top_p 1, n 1, max_tokens 16 on\n"
+      "  completions), not generate's. GET / is a web page to look into the model (--no-webui: off).\n"
+      "  Details: docs/serve.md.\n"
       "Start-up prints 'gpt2 serve: listening on http://HOST:PORT' on stderr.\n"
       "Example:\n"
       "  gpt2 serve -m gpt2 --port 8080 &\n"
@@ -121,6 +123,8 @@ Command add_serve_command(CLI::App& root) {
                   "ln_f), mean | last, L2-normalised (gpt2 embed's defaults)")
       ->check(CLI::IsMember({"mean", "last"}))
       ->capture_default_str();
+  sub->add_flag("--no-webui", [&p](int64_t) { p.server.webui = false; },
+                "Do not serve the web page at GET / (the API stays)");
   c.run = [sp]() -> int { return run_serve(*sp); };
   return c;
 }

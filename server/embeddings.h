@@ -1,5 +1,5 @@
 // POST /v1/embeddings (OpenAI's endpoint; docs/embeddings.md): the body parsed into texts,
-// their vectors computed by generation::embed_texts on the engine thread (Engine::exclusive),
+// their vectors computed by generation::embed_texts between two engine steps (Engine::with_model),
 // and OpenAI's answer {"object":"list","data":[{"object":"embedding","index","embedding"}],
 // "model","usage":{"prompt_tokens","total_tokens"}}.
 //

@@ -121,28 +121,6 @@ EngineStatus Engine::status() const {
   return s;
 }
 
-void Engine::exclusive(const std::function<void(const Model&)>& fn) {
-  std::packaged_task<void()> task([&] { fn(model_); });
-  std::future<void> done = task.get_future();
-  {
-    std::lock_guard lk(mu_);
-    if (stopping_) throw ApiError(503, "server_error", "shutting_down", "", "the server is shutting down");
-    exclusive_.push_back(std::move(task));
-    work_ = true;
-  }
-  cv_.notify_all();
-  done.get();
-}
-
-void Engine::run_exclusive() {
-  std::deque<std::packaged_task<void()>> tasks;
-  {
-    std::lock_guard lk(mu_);
-    tasks.swap(exclusive_);
-  }
-  for (auto& t : tasks) t();  // an exception is kept in the task's future
-}
-
 void Engine::loop() {
   for (;;) {
     {
@@ -152,8 +130,10 @@ void Engine::loop() {
       work_ = false;
     }
     try {
-      do run_exclusive();
-      while (engine_.step());
+      for (;;) {
+        std::lock_guard ml(model_mu_);
+        if (!engine_.step()) break;
+      }
     } catch (const std::exception& e) {
       // Requests are checked at submit(); a failure here is a bug or out of memory. End
       // every sequence (their clients get a final chunk) and keep serving.

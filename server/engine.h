@@ -9,18 +9,16 @@
 //             short) copy each Event into it; the HTTP thread waits on it with next(). The
 //             Job is shared (shared_ptr) so a callback never outlives it.
 //   cancel()  a client went away (a failed write): its sequences end at the next step.
-//   exclusive() runs a function on the engine thread between two steps (the forward passes of
-//             one model share its thread pool, so only this thread runs them): POST
-//             /v1/embeddings runs its texts' passes there, generation resuming after them.
 //   shutdown() refuses new work, cancels everything running or queued (each gets its final
 //             event: streams end cleanly), and joins the thread once it is idle.
+//   with_model() another forward pass on the served model (POST /inspect): the model's
+//             thread pool runs one pass at a time, so the engine thread holds the same lock
+//             around each step and the caller's pass runs between two steps.
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <functional>
-#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -82,16 +80,19 @@ class Engine {
   /// Stops taking work, cancels everything, waits for the engine thread to finish.
   void shutdown();
   EngineStatus status() const;
-  /// Runs fn(model) on the engine thread between steps and returns when it has (its exception
-  /// is rethrown here). ApiError 503 when shutting down.
-  void exclusive(const std::function<void(const Model&)>& fn);
   const generation::ModelLimits& limits() const { return engine_.limits(); }
+  /// Calls fn(model) between two engine steps (never during one) and returns its result.
+  template <typename F>
+  auto with_model(F&& fn) {
+    std::lock_guard lk(model_mu_);
+    return fn(model_);
+  }
 
  private:
   void loop();
-  void run_exclusive();  // the queued exclusive() functions, on the engine thread
 
   const Model& model_;
+  std::mutex model_mu_;  // one forward pass at a time: held around each step and by with_model
   const Tokenizer& tok_;
   generation::BatchEngine engine_;
   const int parallel_;
@@ -103,7 +104,6 @@ class Engine {
   size_t live_ = 0;                         // sequences submitted and not finished
   std::unordered_set<uint64_t> handles_;    // their handles (for shutdown)
   size_t running_ = 0;                      // as of the last step
-  std::deque<std::packaged_task<void()>> exclusive_;  // guarded by mu_
   std::thread thread_;
 };
 

@@ -16,6 +16,8 @@
 #include "core/utf8.h"
 #include "sampling/rng.h"
 #include "server/embeddings.h"
+#include "server/inspect.h"
+#include "server/webui.h"
 
 namespace gpt2::server {
 
@@ -100,8 +102,10 @@ struct HttpServer::Impl {
   void add_generation_routes();   // POST /v1/completions, /v1/chat/completions
   void add_token_routes();        // POST /apply-template, /tokenize, /detokenize
   void add_embedding_routes();    // POST /v1/embeddings (server/embeddings.h)
+  void add_page_routes();         // GET / (the web page, unless --no-webui), POST /inspect
   void generate(const httplib::Request& req, httplib::Response& res, bool chat);
-  void stream(httplib::Response& res, GenerationJob job, std::shared_ptr<Job> handle, ResponseMeta meta);
+  void stream(httplib::Response& res, GenerationJob job, std::shared_ptr<Job> handle, ResponseMeta meta,
+              bool token_ids);
 };
 
 HttpServer::HttpServer(Engine& engine, ModelInfo info, ServerOptions opts, const Tokenizer& tok)
@@ -185,6 +189,7 @@ void HttpServer::Impl::routes() {
   add_info_routes();
   add_generation_routes();
   add_token_routes();
+  add_page_routes();
   add_embedding_routes();
 }
 
@@ -196,7 +201,8 @@ void HttpServer::Impl::add_embedding_routes() {
     eo.pooling = opts.embedding_pooling;
     std::vector<generation::Embedding> vectors;
     constexpr int kEmbedBatch = 16;  // texts per pass: the vectors are the same for any batch
-    engine.exclusive([&](const Model& model) { generation::embed_texts(model, r.inputs, eo, kEmbedBatch, vectors); });
+    // between two engine steps: one model's forward passes share its thread pool
+    engine.with_model([&](const Model& model) { generation::embed_texts(model, r.inputs, eo, kEmbedBatch, vectors); });
     res.status = 200;
     res.set_content(embeddings_response(r, vectors, info.id), "application/json");
   });
@@ -219,7 +225,9 @@ void HttpServer::Impl::configure_transport() {
 
 void HttpServer::Impl::require_api_key() {
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (opts.api_key.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
+    // The page itself holds no secret: it asks for the key and sends it with each call.
+    const bool page = opts.webui && req.path == "/" && (req.method == "GET" || req.method == "HEAD");
+    if (opts.api_key.empty() || req.path == "/health" || page) return httplib::Server::HandlerResponse::Unhandled;
     const std::string auth = req.get_header_value("Authorization");
     const std::string_view prefix = "Bearer ";
     const bool ok = auth.size() >= prefix.size() && auth.compare(0, prefix.size(), prefix) == 0 &&
@@ -273,7 +281,8 @@ void HttpServer::Impl::add_info_routes() {
                                               {"object", "model"},
                                               {"created", 0},
                                               {"owned_by", "gpt2"},
-                                              {"meta", {{"n_ctx_train", info.limits.n_ctx}, {"n_vocab", info.limits.n_vocab}}}}})}});
+                                              {"meta", {{"n_ctx_train", info.limits.n_ctx}, {"n_vocab", info.limits.n_vocab},
+                                                        {"chat_template", chat_template_name(info.chat)}}}}})}});
   });
   http.Get("/v1/models", models);
   http.Get("/models", models);
@@ -317,12 +326,37 @@ void HttpServer::Impl::add_token_routes() {
   }));
 }
 
+void HttpServer::Impl::add_page_routes() {
+  if (opts.webui)
+    http.Get("/", [](const httplib::Request&, httplib::Response& res) {
+      res.set_header("Cache-Control", "no-cache");
+      // The page needs nothing from elsewhere; say so to the browser too.
+      res.set_header("Content-Security-Policy",
+                     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                     "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'");
+      res.set_header("X-Content-Type-Options", "nosniff");
+      const std::string_view page = webui_page();
+      res.set_content(page.data(), page.size(), "text/html; charset=utf-8");
+    });
+  http.Post("/inspect", api([this](const httplib::Request& req, httplib::Response& res) {
+    const InspectRequest r = parse_inspect(parse_body(req.body), info, tok);
+    const std::vector<float> logits = engine.with_model([&](const Model& model) {
+      Session s(model);
+      const std::span<const float> row = s.eval(r.ids);
+      return std::vector<float>(row.begin(), row.end());
+    });
+    send_json(res, 200, inspect_response(r, logits, info.id, tok));
+  }));
+}
+
 void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& res, bool chat) {
   if (stopping) throw ApiError(503, "server_error", "shutting_down", "", "the server is shutting down");
   const json body = parse_body(req.body);
   GenerationJob job = chat ? parse_chat(body, info, tok, sampling::random_seed())
                            : parse_completion(body, info, tok, sampling::random_seed());
   ResponseMeta meta{(chat ? "chatcmpl-" : "cmpl-") + random_hex(24), static_cast<int64_t>(std::time(nullptr)), info.id};
+  // vLLM's extension: each choice (each streamed chunk) also carries its tokens' ids.
+  const bool token_ids = fields::Object(body).boolean("return_token_ids").value_or(false);
   ++active;
   std::shared_ptr<Job> handle;
   try {
@@ -332,18 +366,22 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
     throw;
   }
   if (job.stream) {
-    stream(res, std::move(job), std::move(handle), std::move(meta));  // `active` ends with the stream
+    stream(res, std::move(job), std::move(handle), std::move(meta), token_ids);  // `active` ends with the stream
     return;
   }
   std::vector<ChoiceResult> results(job.choices.size());
   Update u;
   while (!handle->done())
     if (handle->next(u, kPollMs) && u.finish) results[u.choice] = std::move(u.result);
-  send_json(res, 200, chat ? chat_response(meta, job, results, tok) : completion_response(meta, job, results, tok));
+  json doc = chat ? chat_response(meta, job, results, tok) : completion_response(meta, job, results, tok);
+  if (token_ids)
+    for (size_t c = 0; c < results.size(); ++c) doc["choices"][c]["token_ids"] = results[c].ids;
+  send_json(res, 200, doc);
   --active;
 }
 
-void HttpServer::Impl::stream(httplib::Response& res, GenerationJob job, std::shared_ptr<Job> handle, ResponseMeta meta) {
+void HttpServer::Impl::stream(httplib::Response& res, GenerationJob job, std::shared_ptr<Job> handle, ResponseMeta meta,
+                              bool token_ids) {
   struct State {
     GenerationJob job;
     std::shared_ptr<Job> handle;
@@ -361,7 +399,7 @@ void HttpServer::Impl::stream(httplib::Response& res, GenerationJob job, std::sh
   st->results.resize(st->job.choices.size());
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
-  auto provider = [this, st](size_t, httplib::DataSink& sink) -> bool {
+  auto provider = [this, st, token_ids](size_t, httplib::DataSink& sink) -> bool {
     State& s = *st;
     const GenerationJob& job = s.job;
     auto write = [&](const std::string& data) {
@@ -396,9 +434,11 @@ void HttpServer::Impl::stream(httplib::Response& res, GenerationJob job, std::sh
                       : completion_logprobs(tok, std::span(&id, 1), std::span(&*u.logprobs, 1), s.offset[c],
                                             job.top_logprobs);
       }
-      if (!u.text.empty() || !lp.is_null()) {
-        out += sse(job.chat ? chat_chunk(s.meta, c, &u.text, false, lp, nullptr)
-                            : completion_chunk(s.meta, c, u.text, lp, nullptr));
+      if (!u.text.empty() || !lp.is_null() || (token_ids && u.id >= 0)) {
+        json chunk = job.chat ? chat_chunk(s.meta, c, &u.text, false, lp, nullptr)
+                              : completion_chunk(s.meta, c, u.text, lp, nullptr);
+        if (token_ids) chunk["choices"][0]["token_ids"] = u.id >= 0 ? json::array({u.id}) : json::array();
+        out += sse(chunk);
         s.offset[c] += u.text.size();
       }
       if (u.finish) {

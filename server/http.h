@@ -8,7 +8,10 @@
 //        "data: [DONE]". A write that fails (the client went away) cancels the request's
 //        sequences at once, so its slot is free by the next step.
 //   GET  /v1/models, /health; POST /tokenize, /detokenize (llama-server's shapes).
-//   POST /v1/embeddings (also /embeddings): server/embeddings.h, run on the engine thread.
+//   GET  /  the web page (server/webui.h; off with --no-webui), served without the key: it
+//        asks for it. POST /inspect  the next-token distribution (server/inspect.h).
+//   "return_token_ids": true (vLLM's field) adds "token_ids" to each choice and chunk.
+//   POST /v1/embeddings (also /embeddings): server/embeddings.h, run between two engine steps.
 // Every error is OpenAI's {"error":{...}} with the HTTP status (400 naming the field, 401
 // without the key, 404, 413 over the body limit, 503 when the queue is full); a handler's
 // exception is a 500 and the server keeps serving. With an API key every route but /health
@@ -34,6 +37,7 @@ struct ServerOptions {
   std::string api_key;           // empty: no authentication
   size_t max_body = 8u << 20;    // bytes; larger bodies get 413
   int parallel = 4;              // sequences decoded together
+  bool webui = true;             // GET / serves the web page (server/webui.h)
   size_t max_queue = 64;         // sequences waiting beyond those
   generation::Pooling embedding_pooling = generation::Pooling::Mean;  // POST /v1/embeddings
 };
