@@ -19,6 +19,10 @@
 //   5. render         table | json | tsv | npy (app/inspect_report.h); --output writes a
 //                     file through a temp file + rename; --plot an SVG (app/inspect_plot.h)
 //
+// --hidden-states: step 3 also collects every layer's hidden states at every position
+// (models/model.h HiddenStates), rendered by app/inspect_hidden.h in each format;
+// --no-position-embeddings runs the Session without wpe (with a note in the output).
+//
 // --choice TEXT (>= 2) is its own path after step 2: app/inspect_choices.h scores each
 // choice as a continuation of the prompt (the prompt evaluated once, its KV cache reused).
 //
@@ -36,6 +40,7 @@
 #include "app/commands.h"
 #include "app/input.h"
 #include "app/inspect_choices.h"
+#include "app/inspect_hidden.h"
 #include "app/inspect_report.h"
 #include "app/inspect_util.h"
 #include "app/jsonl_input.h"
@@ -142,7 +147,8 @@ void check_choice_options(const InspectParams& p) {
       {!p.temps.empty(), "--temperature"},  {!p.filters.empty(), "--filters"},
       {!p.plot.empty(), "--plot"},          {p.attn_layer != -2, "--attention"},
       {p.stride != 0, "--stride"},          {p.top_k_given, "--top-k"},
-      {p.format == "npy", "--format npy"}};
+      {p.format == "npy", "--format npy"},  {p.hidden_states, "--hidden-states"},
+      {p.no_position_embeddings, "--no-position-embeddings"}};
   for (const auto& [given, flag] : other)
     if (given) usage_error("--choice cannot be combined with {}", flag);
 }
@@ -157,7 +163,8 @@ void check_jsonl_options(InspectParams& p) {
       {p.format_given, "--format"},         {!p.output.empty(), "--output"},
       {!p.temps.empty(), "--temperature"},  {!p.filters.empty(), "--filters"},
       {!p.plot.empty(), "--plot"},          {p.attn_layer != -2, "--attention"},
-      {!p.choices.empty(), "--choice"}};
+      {!p.choices.empty(), "--choice"},     {p.hidden_states, "--hidden-states"},
+      {p.no_position_embeddings, "--no-position-embeddings"}};
   for (const auto& [given, flag] : other)
     if (given) usage_error("--jsonl cannot be combined with {}", flag);
   p.format = "json";  // positions (with --full / -k) as --format json writes them
@@ -175,6 +182,10 @@ void parse_options(InspectParams& p) {
   if (!p.attention.empty()) p.attn_layer = parse_attention(p.attention);
   if (p.head != -1 && p.attn_layer == -2) usage_error("--head needs --attention LAYER|all");
   if (p.head < -1) usage_error("--head {} is out of range (must be >= 0)", p.head);
+  if (p.dims < 1) usage_error("--dims {} is out of range (must be >= 1)", p.dims);
+  if (p.dims_given && !p.hidden_states) usage_error("--dims needs --hidden-states");
+  if (p.hidden_states && p.format == "npy" && p.values != "logits")
+    usage_error("--values cannot be combined with --hidden-states (npy holds the hidden states)");
   if (!p.choices.empty()) check_choice_options(p);
   if (p.batch < 1) usage_error("--batch {} is out of range (must be >= 1)", p.batch);
   if (p.jsonl)
@@ -287,7 +298,8 @@ class AttentionRows {
   std::map<int, std::vector<AttnRow>> rows_;
 };
 
-Report evaluate(Model& model, std::vector<int32_t> ids, const InspectParams& p) {
+Report evaluate(Model& model, std::vector<int32_t> ids, const InspectParams& p,
+                HiddenReport* hidden) {
   const ModelConfig& cfg = model.config();
   const int V = cfg.vocab_size, P = cfg.n_positions, NH = cfg.n_head;
   const bool keep_values = p.full || p.format == "npy";
@@ -303,6 +315,17 @@ Report evaluate(Model& model, std::vector<int32_t> ids, const InspectParams& p) 
   r.ids = ids;
   const int T = static_cast<int>(ids.size());
   Session s(model);
+  if (p.no_position_embeddings) s.set_position_embeddings(false);
+  HiddenStates hs;
+  if (hidden) {
+    if (T > P)
+      usage_error("--hidden-states: the prompt has {} tokens, more than the context ({})", T, P);
+    for (int l = 0; l <= cfg.n_layer; l++) hs.layers.push_back(l);
+    hs.layers.push_back(HiddenStates::kLnF);
+    hidden->n_layer = cfg.n_layer;
+    hidden->n_embd = cfg.n_embd;
+    hidden->position_embeddings = !p.no_position_embeddings;
+  }
 
   AttentionRows attn(p, NH);
   if (p.attn_layer != -2) attn.observe(s);
@@ -310,7 +333,12 @@ Report evaluate(Model& model, std::vector<int32_t> ids, const InspectParams& p) 
   Progress progress(T);
   // Evaluates ids[from, to) (one step); reports positions >= first.
   auto eval_step = [&](int from, int to, int first, bool all_logits) {
-    auto lg = s.eval(std::span<const int32_t>(ids.data() + from, to - from), all_logits);
+    auto lg = s.eval(std::span<const int32_t>(ids.data() + from, to - from), all_logits,
+                     hidden ? &hs : nullptr);
+    if (hidden) {
+      hidden->ids.insert(hidden->ids.end(), ids.begin() + from, ids.begin() + to);
+      hidden->append(hs.data, to - from);
+    }
     auto add = [&](const float* row, int i) {
       score_position(r, row, V, i, p, keep_values, true);
       r.positions.back().attention = attn.take(i);
@@ -513,16 +541,30 @@ int run_inspect(InspectParams& p) {
     for (uint64_t w : p.allowed) p.n_allowed += static_cast<size_t>(__builtin_popcountll(w));
   }
 
-  const Report r = evaluate(*model, std::move(pr.ids), p);
+  HiddenReport hidden;
+  const Report r = evaluate(*model, std::move(pr.ids), p, p.hidden_states ? &hidden : nullptr);
   std::string payload;
-  if (p.format == "json")
+  const bool hs = p.hidden_states;
+  if (p.format == "json") {
     payload = render_json(r, tok, p);
-  else if (p.format == "tsv")
-    payload = render_tsv(r, tok, p);
-  else if (p.format == "npy")
-    payload = render_npy(r, p, cfg.vocab_size);
-  else
+    std::string extra;
+    if (p.no_position_embeddings)
+      extra += fmt::format(",\"position_embeddings\":false,\"note\":{}",
+                           json(kNoPositionNote).dump());
+    if (hs) extra += "," + hidden_json_member(hidden);
+    payload.insert(payload.rfind('}'), extra);  // members of the document
+  } else if (p.format == "tsv") {
+    payload = hs ? render_hidden_tsv(hidden, tok) : render_tsv(r, tok, p);
+  } else if (p.format == "npy") {
+    payload = hs ? render_hidden_npy(hidden) : render_npy(r, p, cfg.vocab_size);
+  } else {
     payload = render_table(r, tok, p, p.output.empty() && use_color());
+    if (p.no_position_embeddings && !hs)
+      payload = fmt::format("note: {}\n", kNoPositionNote) + payload;
+    if (hs) payload += render_hidden_table(hidden, tok, p.dims);
+  }
+  if (p.no_position_embeddings && (p.format == "tsv" || p.format == "npy"))
+    log::warn("{}", kNoPositionNote);
   if (!p.plot.empty()) write_file_atomic(p.plot, render_plot(r, tok, p));
   emit(p, payload);
   return 0;
@@ -609,6 +651,17 @@ Command add_inspect_command(CLI::App& root) {
                   "Attention weights from the last position (every position with "
                   "--all-positions) to each earlier token: LAYER or all");
   sub->add_option("--head", p->head, "With --attention: one head (default: mean over heads)");
+  sub->add_flag("--hidden-states", p->hidden_states,
+                "The hidden state of every layer (0 = wte+wpe, 1..n_layer = block outputs, then "
+                "after ln_f) at every position (JSON \"hidden_states\"; npy [layers, positions, "
+                "dim]; tsv one row per layer and position)");
+  noting_given(sub->add_option("--dims", p->dims,
+                               "With --hidden-states: values shown per layer and position in the "
+                               "table"),
+               p, &InspectParams::dims_given);
+  sub->add_flag("--no-position-embeddings", p->no_position_embeddings,
+                "Run without the position embeddings wpe (an ablation: the model loses word "
+                "order); the output carries a note");
   c.app = sub;
   add_constraint_options(sub, p->constraint);
   c.run = [p] { return run_inspect(*p); };

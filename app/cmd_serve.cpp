@@ -29,6 +29,7 @@ struct ServeParams {
   ModelOptions model;
   server::ServerOptions server;
   std::string chat_template;  // empty: detect
+  std::string pooling = "mean";  // POST /v1/embeddings
   int max_queue = 64;
   long long max_body = 8ll << 20;
 };
@@ -43,6 +44,7 @@ int run_serve(ServeParams& p) {
   if (p.max_body < 1024) usage_error("--max-body {} is out of range (must be >= 1024 bytes)", p.max_body);
   if (so.host.empty()) usage_error("--host: an empty address");
   so.max_queue = static_cast<size_t>(p.max_queue);
+  so.embedding_pooling = generation::parse_pooling(p.pooling);
   so.max_body = static_cast<size_t>(p.max_body);
   if (so.api_key.empty())
     if (const char* k = std::getenv("GPT2_API_KEY"); k && *k) so.api_key = k;
@@ -91,9 +93,9 @@ Command add_serve_command(CLI::App& root) {
   c.app = sub;
   sub->footer(
       "Endpoints: POST /v1/completions, POST /v1/chat/completions, GET /v1/models, GET /health,\n"
-      "  POST /tokenize, POST /detokenize, POST /inspect (inspect-logits' JSON). Omitted fields\n"
-      "  take OpenAI's defaults (temperature 1, top_p 1, n 1, max_tokens 16 on completions), not\n"
-      "  generate's. GET / is a web page to look into the model (--no-webui: off).\n"
+      "  POST /tokenize, POST /detokenize, POST /inspect (inspect-logits' JSON), POST /v1/embeddings.\n"
+      "  Omitted fields take OpenAI's defaults (temperature 1, top_p 1, n 1, max_tokens 16 on\n"
+      "  completions), not generate's. GET / is a web page to look into the model (--no-webui: off).\n"
       "  Details: docs/serve.md.\n"
       "Start-up prints 'gpt2 serve: listening on http://HOST:PORT' on stderr.\n"
       "Example:\n"
@@ -116,6 +118,11 @@ Command add_serve_command(CLI::App& root) {
                   "dialogpt | plain (default: dialogpt when the model path or config.json's "
                   "_name_or_path names DialoGPT, else plain)")
       ->check(CLI::IsMember({"dialogpt", "plain"}));
+  sub->add_option("--pooling", p.pooling,
+                  "POST /v1/embeddings: one vector per input from the final hidden states (after "
+                  "ln_f), mean | last, L2-normalised (gpt2 embed's defaults)")
+      ->check(CLI::IsMember({"mean", "last"}))
+      ->capture_default_str();
   sub->add_flag("--no-webui", [&p](int64_t) { p.server.webui = false; },
                 "Do not serve the web page at GET / (the API stays)");
   c.run = [sp]() -> int { return run_serve(*sp); };

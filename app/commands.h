@@ -23,5 +23,6 @@ Command add_serve_command(CLI::App& root);
 Command add_finetune_command(CLI::App& root);
 Command add_reward_command(CLI::App& root);
 Command add_grammar_command(CLI::App& root);
+Command add_embed_command(CLI::App& root);
 
 }  // namespace gpt2::app

@@ -57,6 +57,10 @@ struct InspectParams {
   bool jsonl = false;                // --jsonl: one text per stdin line (--all-positions)
   int batch = 16;                    // --batch: texts per forward pass with --jsonl
   bool batch_given = false, format_given = false;
+  bool hidden_states = false;        // --hidden-states: every layer at every position
+  int dims = 10;                     // --dims: values per layer and position in the table
+  bool dims_given = false;
+  bool no_position_embeddings = false;  // --no-position-embeddings (the ablation)
   // parsed
   std::vector<double> temps;
   std::vector<Filter> filters;

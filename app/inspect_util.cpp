@@ -184,9 +184,13 @@ std::string prob_bar(double p, int width) {
   return s;
 }
 
-std::string npy_header(int64_t rows, int64_t cols) {
+namespace {
+std::string npy_header_of(const std::vector<int64_t>& shape) {
+  std::string dims;
+  for (int64_t d : shape) dims += fmt::format("{}, ", d);
+  if (shape.size() > 1) dims.resize(dims.size() - 2);
   std::string dict =
-      fmt::format("{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {}), }}", rows, cols);
+      fmt::format("{{'descr': '<f4', 'fortran_order': False, 'shape': ({}), }}", dims);
   // magic (6) + version (2) + header length (2) + dict + padding + '\n' = multiple of 64
   const size_t unpadded = 10 + dict.size() + 1;
   const size_t total = (unpadded + 63) / 64 * 64;
@@ -198,11 +202,20 @@ std::string npy_header(int64_t rows, int64_t cols) {
   h += static_cast<char>((hl >> 8) & 0xFF);
   return h + dict;
 }
+}  // namespace
+
+std::string npy_header(int64_t rows, int64_t cols) { return npy_header_of({rows, cols}); }
 
 std::string npy_bytes(const std::vector<float>& data, int64_t rows, int64_t cols) {
-  if (static_cast<int64_t>(data.size()) != rows * cols)
-    runtime_error("npy: {} values for shape ({}, {})", data.size(), rows, cols);
-  std::string out = npy_header(rows, cols);
+  return npy_bytes(data, std::vector<int64_t>{rows, cols});
+}
+
+std::string npy_bytes(const std::vector<float>& data, const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  if (static_cast<int64_t>(data.size()) != n)
+    runtime_error("npy: {} values for a shape of {} values", data.size(), n);
+  std::string out = npy_header_of(shape);
   const size_t h = out.size();
   out.resize(h + data.size() * 4);
   for (size_t i = 0; i < data.size(); i++) {

@@ -72,6 +72,8 @@ json json_number(double v);
 
 std::string npy_header(int64_t rows, int64_t cols);
 std::string npy_bytes(const std::vector<float>& data, int64_t rows, int64_t cols);
+/// The same for any shape (e.g. [layers, positions, dim]).
+std::string npy_bytes(const std::vector<float>& data, const std::vector<int64_t>& shape);
 
 std::string xml_escape(std::string_view s);
 

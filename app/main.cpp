@@ -70,6 +70,8 @@ int main(int argc, char** argv) {
       "                  (--method dpo|reward: preference pairs; DPO or a reward model)\n"
       "  reward          score texts with a reward model\n"
       "                  e.g.  gpt2 reward -m rm \"ROMEO: But soft\"\n"
+      "  embed           embeddings: vectors per text, similarities, PCA plot, wte/wpe rows\n"
+      "                  e.g.  printf 'Dog\\nPuppy\\nCat\\n' | gpt2 embed --similarity\n"
       "\n"
       "Model: --model PATH|demo, or $GPT2_MODEL; default: the built-in demo model.\n"
       "Exit codes: 0 ok, 1 run-time failure, 2 usage error, 130 interrupted.");
@@ -87,6 +89,7 @@ int main(int argc, char** argv) {
   commands.push_back(app::add_finetune_command(root));
   commands.push_back(app::add_reward_command(root));
   commands.push_back(app::add_grammar_command(root));
+  commands.push_back(app::add_embed_command(root));
 
   try {
     app::refuse_empty_equals_values(argc, argv);  // `--stop=` (app/cli_args.h)

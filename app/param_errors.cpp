@@ -49,6 +49,10 @@ constexpr std::pair<std::string_view, std::string_view> kFlags[] = {
     {"threads", "--threads"},
     {"backend", "--backend"},
     {"chat_template", "--chat-template"},
+    // embeddings (generation/embedding.h, models/model.h HiddenStates)
+    {"layer", "--layer"},
+    {"pooling", "--pooling"},
+    {"normalize", "--normalize"},
     // training (training/trainer.h TrainOptions, training/data.h, training/checkpoint.h)
     {"context", "--context"},
     {"micro_batch", "--micro-batch"},

@@ -61,6 +61,12 @@ const ModelConfig& Model::config() const { return impl_->cfg; }
 const std::string& Model::name() const { return impl_->name; }
 DType Model::dtype() const { return impl_->dtype; }
 int Model::threads() const { return impl_->pool->threads(); }
+std::span<const float> Model::token_embeddings() const {
+  return {impl_->w.wte, static_cast<size_t>(impl_->cfg.vocab_size) * impl_->cfg.n_embd};
+}
+std::span<const float> Model::position_embeddings() const {
+  return {impl_->w.wpe, static_cast<size_t>(impl_->cfg.n_positions) * impl_->cfg.n_embd};
+}
 
 namespace {
 

@@ -177,6 +177,10 @@ class Model {
   const std::string& name() const;
   DType dtype() const;
   int threads() const;
+  /// The embedding tables as the forward pass reads them (f32 whatever --dtype): wte
+  /// [V, C] and wpe [P, C], row-major (gpt2 embed --wte / --wpe).
+  std::span<const float> token_embeddings() const;
+  std::span<const float> position_embeddings() const;
 
   struct Impl;
   const Impl& impl() const { return *impl_; }

@@ -212,6 +212,38 @@ sampling::SamplerParams read_sampler_params(const json& body, size_t n_vocab) {
   return sp;
 }
 
+}  // namespace
+
+std::vector<std::vector<int32_t>> token_lists(const json& v, const std::string& field, const Tokenizer& tok,
+                                              size_t n_vocab) {
+  std::vector<std::vector<int32_t>> raw;
+  auto encode = [&](const json& s) { return tok.encode(s.get_ref<const std::string&>(), SpecialPolicy::Allow); };
+  if (v.is_string()) {
+    raw.push_back(encode(v));
+  } else if (v.is_array()) {
+    if (v.empty()) bad_request(field, "invalid_value", fmt::format("'{}' is an empty array", field));
+    const json& first = v.front();
+    if (first.is_number_integer()) {
+      raw.push_back(fields::token_ids(v, field, n_vocab));
+    } else if (first.is_string()) {
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (!v[i].is_string()) fields::wrong_type(fmt::format("{}[{}]", field, i), "a string", v[i]);
+        raw.push_back(encode(v[i]));
+      }
+    } else if (first.is_array()) {
+      for (size_t i = 0; i < v.size(); ++i)
+        raw.push_back(fields::token_ids(v[i], fmt::format("{}[{}]", field, i), n_vocab));
+    } else {
+      fields::wrong_type(field + "[0]", "a string, a token id or an array of token ids", first);
+    }
+  } else {
+    fields::wrong_type(field, "a string, an array of strings or an array of token ids", v);
+  }
+  return raw;
+}
+
+namespace {
+
 GenerationJob completion_job(const json& body_json, const ModelInfo& m, const Tokenizer& tok, uint64_t random_seed) {
   const Object body(body_json);
   refuse_unsupported(body);
@@ -219,30 +251,10 @@ GenerationJob completion_job(const json& body_json, const ModelInfo& m, const To
   // prompt: a string, an array of strings, an array of ids, or an array of arrays of ids.
   std::vector<std::vector<int32_t>> raw;
   const json* p = body.find("prompt");
-  auto encode = [&](const json& s) { return tok.encode(s.get_ref<const std::string&>(), SpecialPolicy::Allow); };
-  if (!p) {
+  if (!p)
     raw.emplace_back();  // OpenAI's default prompt: <|endoftext|> (unconditional)
-  } else if (p->is_string()) {
-    raw.push_back(encode(*p));
-  } else if (p->is_array()) {
-    if (p->empty()) bad_request("prompt", "invalid_value", "'prompt' is an empty array");
-    const json& first = p->front();
-    if (first.is_number_integer()) {
-      raw.push_back(fields::token_ids(*p, "prompt", m.limits.n_vocab));
-    } else if (first.is_string()) {
-      for (size_t i = 0; i < p->size(); ++i) {
-        if (!(*p)[i].is_string()) fields::wrong_type(fmt::format("prompt[{}]", i), "a string", (*p)[i]);
-        raw.push_back(encode((*p)[i]));
-      }
-    } else if (first.is_array()) {
-      for (size_t i = 0; i < p->size(); ++i)
-        raw.push_back(fields::token_ids((*p)[i], fmt::format("prompt[{}]", i), m.limits.n_vocab));
-    } else {
-      fields::wrong_type("prompt[0]", "a string, a token id or an array of token ids", first);
-    }
-  } else {
-    fields::wrong_type("prompt", "a string, an array of strings or an array of token ids", *p);
-  }
+  else
+    raw = token_lists(*p, "prompt", tok, m.limits.n_vocab);
   if (raw.size() > static_cast<size_t>(kMaxChoices))
     bad_request("prompt", "invalid_value", fmt::format("'prompt' has {} prompts (at most {})", raw.size(), kMaxChoices));
 

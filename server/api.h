@@ -106,6 +106,12 @@ struct GenerationJob {
   generation::SearchParams search;
 };
 
+/// A prompt-like field (completions' `prompt`, embeddings' `input`): a string, an array of
+/// strings, an array of token ids or an array of arrays of ids, as token id lists (strings
+/// encoded with special tokens allowed); 400 naming the field (an empty array too).
+std::vector<std::vector<int32_t>> token_lists(const json& v, const std::string& field, const Tokenizer& tok,
+                                              size_t n_vocab);
+
 /// The body as a JSON object; 400 invalid_json (or invalid_type when not an object).
 json parse_body(std::string_view body);
 

@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/utf8.h"
 #include "sampling/rng.h"
+#include "server/embeddings.h"
 #include "server/inspect.h"
 #include "server/webui.h"
 
@@ -100,6 +101,7 @@ struct HttpServer::Impl {
   void add_info_routes();         // GET /health, /v1/models
   void add_generation_routes();   // POST /v1/completions, /v1/chat/completions
   void add_token_routes();        // POST /apply-template, /tokenize, /detokenize
+  void add_embedding_routes();    // POST /v1/embeddings (server/embeddings.h)
   void add_page_routes();         // GET / (the web page, unless --no-webui), POST /inspect
   void generate(const httplib::Request& req, httplib::Response& res, bool chat);
   void stream(httplib::Response& res, GenerationJob job, std::shared_ptr<Job> handle, ResponseMeta meta,
@@ -188,6 +190,24 @@ void HttpServer::Impl::routes() {
   add_generation_routes();
   add_token_routes();
   add_page_routes();
+  add_embedding_routes();
+}
+
+void HttpServer::Impl::add_embedding_routes() {
+  auto embeddings = api([this](const httplib::Request& req, httplib::Response& res) {
+    if (stopping.load()) throw ApiError(503, "server_error", "shutting_down", "", "the server is shutting down");
+    const EmbeddingsRequest r = parse_embeddings(parse_body(req.body), info, tok);
+    generation::EmbedOptions eo;
+    eo.pooling = opts.embedding_pooling;
+    std::vector<generation::Embedding> vectors;
+    constexpr int kEmbedBatch = 16;  // texts per pass: the vectors are the same for any batch
+    // between two engine steps: one model's forward passes share its thread pool
+    engine.with_model([&](const Model& model) { generation::embed_texts(model, r.inputs, eo, kEmbedBatch, vectors); });
+    res.status = 200;
+    res.set_content(embeddings_response(r, vectors, info.id), "application/json");
+  });
+  http.Post("/v1/embeddings", embeddings);
+  http.Post("/embeddings", embeddings);
 }
 
 void HttpServer::Impl::configure_transport() {

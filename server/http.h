@@ -11,6 +11,7 @@
 //   GET  /  the web page (server/webui.h; off with --no-webui), served without the key: it
 //        asks for it. POST /inspect  the next-token distribution (server/inspect.h).
 //   "return_token_ids": true (vLLM's field) adds "token_ids" to each choice and chunk.
+//   POST /v1/embeddings (also /embeddings): server/embeddings.h, run between two engine steps.
 // Every error is OpenAI's {"error":{...}} with the HTTP status (400 naming the field, 401
 // without the key, 404, 413 over the body limit, 503 when the queue is full); a handler's
 // exception is a 500 and the server keeps serving. With an API key every route but /health
@@ -25,6 +26,7 @@
 
 #include "models/model.h"
 #include "server/api.h"
+#include "generation/embedding.h"
 #include "server/engine.h"
 
 namespace gpt2::server {
@@ -37,6 +39,7 @@ struct ServerOptions {
   int parallel = 4;              // sequences decoded together
   bool webui = true;             // GET / serves the web page (server/webui.h)
   size_t max_queue = 64;         // sequences waiting beyond those
+  generation::Pooling embedding_pooling = generation::Pooling::Mean;  // POST /v1/embeddings
 };
 
 /// The served model's id (the checkpoint directory's or file's name, or the built-in name)

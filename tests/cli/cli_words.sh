@@ -67,12 +67,12 @@ err "unknown option =value" "gpt2: error: unknown option '--no-such-flag' (see g
 err "unknown short option"  "gpt2: error: unknown option '-x' (see gpt2 inspect-logits --help)" \
     inspect-logits -x hi
 err "unknown global option" "gpt2: error: unknown option '-q' (see gpt2 --help)" -q
-err "unknown command"       "gpt2: error: unknown command 'generat'; did you mean generate? Commands: tokenize, generate, inspect-logits, bench, serve, finetune, reward, grammar. (see gpt2 --help)" \
+err "unknown command"       "gpt2: error: unknown command 'generat'; did you mean generate? Commands: tokenize, generate, inspect-logits, bench, serve, finetune, reward, grammar, embed. (see gpt2 --help)" \
     generat Once upon a time
 # the command word comes first: a typo in it is named whatever follows (flags included)
 for args in "generat -n 3 x" "generat --tempreature 1 x" "-v generat -n 3" "generat x --bogus"; do
   # shellcheck disable=SC2086
-  err "unknown command, then: $args" "gpt2: error: unknown command 'generat'; did you mean generate? Commands: tokenize, generate, inspect-logits, bench, serve, finetune, reward, grammar. (see gpt2 --help)" \
+  err "unknown command, then: $args" "gpt2: error: unknown command 'generat'; did you mean generate? Commands: tokenize, generate, inspect-logits, bench, serve, finetune, reward, grammar, embed. (see gpt2 --help)" \
       $args
 done
 err "unknown flag before a command word" "gpt2: error: unknown option '--bogus' (see gpt2 --help)" \

@@ -168,6 +168,12 @@ EXAMPLES = [
     ("Header not JSON / not UTF-8 / not an object / empty", 0, ["generate", "-m", not_json_header, "hi"], None, not_json_header),
     ("Unknown / unsupported dtype", 0, ["generate", "-m", q4_dtype, "hi"], None, q4_dtype, "tail"),
     ("Missing shard", 0, ["generate", "-m", shard, "hi"], None, shard),
+    ("`gpt2 embed`: an empty text (`printf 'Dog\\n\\nCat\\n' | gpt2 embed`)", 0, ["embed", "-m", tiny], b"Dog\n\nCat\n", None),
+    ("`gpt2 embed --layer` out of range", 0, ["embed", "-m", tiny, "--layer", "3", "hi"], None, None),
+    ("`gpt2 embed --wte` / `--wpe` beyond the table", 0, ["embed", "-m", MODEL, "--wte", "50257"], None, None),
+    ("`gpt2 embed --plot` with fewer than 3 texts", 0, ["embed", "-m", tiny, "--plot", T + "/p.svg"], b"Dog\nCat\n", None),
+    ("`gpt2 embed --similarity` with one text", 0, ["embed", "-m", tiny, "--similarity", "Dog"], None, None),
+    ("`gpt2 embed --jsonl`: a token id outside the vocabulary, a text longer than the context", 0, ["embed", "-m", MODEL, "--jsonl"], b'{"prompt_ids":[50257]}\n', None),
 ]
 
 def pattern(msg, path):

@@ -51,7 +51,7 @@ expect 400 'messages[0].content' invalid_type /v1/chat/completions '{"messages":
 expect 400 top_logprobs invalid_value /v1/chat/completions '{"messages":[{"role":"user","content":"Hi"}],"top_logprobs":2}'
 expect 400 tokens invalid_value /detokenize '{"tokens":[-1]}'
 expect 400 content invalid_type /tokenize '{"text":"Hi"}'
-expect 404 null not_found /v1/embeddings '{"input":"Hi"}'
+expect 404 null not_found /v1/images/generations '{"prompt":"Hi"}'
 python3 -c 'print("{\"prompt\":\"" + "a" * 70000 + "\"}")' > "$T/big.json"
 curl -s -o "$T/e.json" -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @"$T/big.json" "$URL$C" > "$T/status" || true
 [ "$(cat "$T/status")" = 413 ] || fail "over --max-body: status $(cat "$T/status")"

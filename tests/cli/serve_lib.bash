@@ -10,6 +10,8 @@
 #                 for exact comparisons of texts). jq, not python3: it starts 30x faster.
 #   sse_text FILE   concatenates the text of the SSE chunks in FILE (completion "text" or chat
 #                 delta "content", choice 0), checking the stream ends with "data: [DONE]".
+#   node_sdk      installs the OpenAI Node SDK pinned in tests/node into BUILD/tests/node once
+#                 (`npm ci`: needs node, npm and the registry, or an earlier install); sets NODE_DIR.
 # Waiting is polling on a condition with a bound (never a sleep as synchronisation).
 T=$(mktemp -d)
 SPID="" CPID=""
@@ -77,4 +79,25 @@ for ev in lines[:-1]:
             out.append(c["text"])
 sys.stdout.write("".join(out))
 EOF
+}
+
+node_sdk() {
+  command -v node > /dev/null || fail "node not found (apt-get install nodejs npm)"
+  command -v npm > /dev/null || fail "npm not found (apt-get install npm)"
+  NODE_DIR=$(cd "$(dirname "$BIN")/.." && pwd)/tests/node
+  mkdir -p "$NODE_DIR"
+  cp "$REPO/tests/node/package.json" "$REPO/tests/node/package-lock.json" "$REPO"/tests/node/*.mjs "$NODE_DIR/"
+  local want have
+  want=$(jq -r .dependencies.openai "$REPO/tests/node/package.json")
+  have=$(jq -r .version "$NODE_DIR/node_modules/openai/package.json" 2>/dev/null || true)
+  # Several serve tests run at once (ctest -j): one npm ci at a time in NODE_DIR, the others
+  # wait for it and then find the SDK in place.
+  exec {lock_fd}> "$NODE_DIR/.npm.lock"
+  flock "$lock_fd"
+  have=$(jq -r .version "$NODE_DIR/node_modules/openai/package.json" 2>/dev/null || true)
+  if [ "$have" != "$want" ]; then
+    (cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error > "$T/npm.log" 2>&1) ||
+      fail "npm ci in $NODE_DIR failed: $(tail -5 "$T/npm.log")"
+  fi
+  flock -u "$lock_fd"
 }

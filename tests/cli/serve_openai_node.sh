@@ -9,18 +9,7 @@ set -euo pipefail
 BIN=$1 REPO=$2
 source "$REPO/tests/cli/serve_lib.bash"
 
-command -v node > /dev/null || fail "node not found (apt-get install nodejs npm)"
-command -v npm > /dev/null || fail "npm not found (apt-get install npm)"
-NODE_DIR=$(cd "$(dirname "$BIN")/.." && pwd)/tests/node
-mkdir -p "$NODE_DIR"
-cp "$REPO/tests/node/package.json" "$REPO/tests/node/package-lock.json" "$REPO/tests/node/openai_sdk.mjs" \
-  "$REPO/tests/node/structured.mjs" "$NODE_DIR/"
-want=$(jq -r .dependencies.openai "$REPO/tests/node/package.json")
-have=$(jq -r .version "$NODE_DIR/node_modules/openai/package.json" 2>/dev/null || true)
-if [ "$have" != "$want" ]; then
-  (cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error > "$T/npm.log" 2>&1) ||
-    fail "npm ci in $NODE_DIR failed: $(tail -5 "$T/npm.log")"
-fi
+node_sdk  # serve_lib.bash: the pinned SDK in BUILD/tests/node, NODE_DIR
 
 start_server node -m "$MODEL" --threads 1 --api-key test-key
 node "$NODE_DIR/openai_sdk.mjs" "$URL/v1" test-key "$T/top.json" || fail "the OpenAI SDK checks failed"
