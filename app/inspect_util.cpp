@@ -160,17 +160,6 @@ std::string prompt_tail(const Tokenizer& tok, std::span<const int32_t> ids, int 
   return s;
 }
 
-json token_json(const Tokenizer& tok, int32_t id) {
-  const std::string_view b = token_bytes(tok, id);
-  json j = {{"id", id}, {"text", utf8_replace_invalid(b)}};
-  if (!utf8_valid(b)) {
-    json bytes = json::array();
-    for (unsigned char ch : b) bytes.push_back(static_cast<int>(ch));
-    j["bytes"] = std::move(bytes);
-  }
-  return j;
-}
-
 json json_number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
 std::string prob_bar(double p, int width) {

@@ -12,7 +12,7 @@
 //   prob_bar        a bar of Unicode eighth blocks (▏▎▍▌▋▊▉█), `width` cells for p = 1
 //   fmt_prob        4 decimals, or 2 significant digits below 0.001 (never a false 0.0000)
 //   Style           ANSI styling of table parts, a no-op when colour is off
-//   vis, prompt_tail, token_json   token pieces for tables and JSON
+//   vis, prompt_tail               token pieces for tables (token_json: tokenizer/token_json.h)
 //   npy_bytes       a NumPy .npy v1.0 file: float32 little endian, C order, shape (rows,
 //                   cols); header dict padded with spaces and ended by '\n' so the data
 //                   starts at a multiple of 64 bytes
@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "models/score.h"
+#include "tokenizer/token_json.h"
 #include "tokenizer/tokenizer.h"
 
 namespace gpt2::app {
@@ -66,7 +67,6 @@ std::string vis(const Tokenizer& tok, int32_t id);
 /// tokens only ("…" in front when cut).
 std::string prompt_tail(const Tokenizer& tok, std::span<const int32_t> ids, int end, int cols);
 /// {"id", "text"} and, when the bytes are not valid UTF-8 on their own, "bytes".
-json token_json(const Tokenizer& tok, int32_t id);
 /// A finite double, or null (JSON has no inf/nan).
 json json_number(double v);
 

@@ -6,10 +6,10 @@
 #include <numeric>
 
 #include "core/json_fields.h"
-#include "core/utf8.h"
 #include "models/score.h"
 #include "sampling/filter.h"
 #include "sampling/sampler.h"
+#include "tokenizer/token_json.h"
 
 namespace gpt2::server {
 
@@ -18,18 +18,6 @@ namespace {
 using fields::Object;
 
 json finite_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-
-// {"id","text"} and "bytes" when the piece is not valid UTF-8 alone (inspect-logits' tokens).
-json token_entry(const Tokenizer& tok, int32_t id) {
-  const std::string_view b = id < tok.vocab_size() ? tok.token_bytes(id) : std::string_view();
-  json j = {{"id", id}, {"text", utf8_replace_invalid(b)}};
-  if (!utf8_valid(b)) {
-    json bytes = json::array();
-    for (unsigned char ch : b) bytes.push_back(static_cast<int>(ch));
-    j["bytes"] = std::move(bytes);
-  }
-  return j;
-}
 
 // Throws the sampler's own ParamError for an unknown filter or a value out of its range.
 void check_filter(const std::string& name, double value) {
@@ -137,7 +125,7 @@ json inspect_response(const InspectRequest& req, std::span<const float> logits, 
 
   json doc = {{"model", model}};
   json tokens = json::array();
-  for (int32_t id : req.ids) tokens.push_back(token_entry(tok, id));
+  for (int32_t id : req.ids) tokens.push_back(token_json(tok, id));
   doc["tokens"] = std::move(tokens);
   if (!req.temperatures.empty()) doc["temperatures"] = req.temperatures;
   if (!req.filters.empty()) {
@@ -149,7 +137,7 @@ json inspect_response(const InspectRequest& req, std::span<const float> logits, 
   json top = json::array();
   for (int i = 0; i < rows; i++) {
     const int32_t id = order[static_cast<size_t>(i)];
-    json t = token_entry(tok, id);
+    json t = token_json(tok, id);
     t["logit"] = finite_or_null(l[id]);
     t["prob"] = finite_or_null(std::exp(l[id] - lse));
     t["logprob"] = finite_or_null(l[id] - lse);
