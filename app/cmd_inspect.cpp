@@ -116,11 +116,7 @@ std::vector<Filter> parse_filters(const std::string& list) {
     const std::string name = f.substr(0, eq);
     const auto v = parse_number(f.substr(eq + 1));
     if (!v || !std::isfinite(*v)) usage_error("--filters: '{}' has no numeric value", f);
-    // the sampler checks name and range itself (one implementation): try it on 2 tokens
-    sampling::Candidates probe;
-    const float two[2] = {0.0f, -1.0f};
-    probe.assign(two);
-    sampling::apply_filter(name, *v, probe);
+    sampling::check_filter(name, *v);  // the sampler's own name and range checks
     filters.push_back({name, *v, f});
   }
   return filters;

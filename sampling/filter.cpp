@@ -9,21 +9,26 @@
 
 namespace gpt2::sampling {
 
-void apply_filter(std::string_view name, double value, Candidates& c) {
+void check_filter(std::string_view name, double value) {
   if (!is_filter_step(name))
     param_problem("filters",
                   fmt::format("unknown filter '{}' (known: top_k, top_p, min_p, typical_p)", name));
-  std::unique_ptr<Sampler> s;
-  const bool unit = value >= 0.0 && value <= 1.0;
   if (name == "top_k") {
     if (!(value >= 0.0) || value != std::floor(value) || value > 1e9)
       param_problem("filters", fmt::format("top_k={} must be a whole number >= 0", value));
-    s = make_top_k(static_cast<int>(value));
-  } else {  // top_p, min_p, typical_p
-    if (!unit) param_problem("filters", fmt::format("{}={} must be in [0, 1]", name, value));
-    const float v = static_cast<float>(value);
-    s = name == "top_p" ? make_top_p(v) : name == "min_p" ? make_min_p(v) : make_typical_p(v);
+  } else if (!(value >= 0.0 && value <= 1.0)) {  // top_p, min_p, typical_p
+    param_problem("filters", fmt::format("{}={} must be in [0, 1]", name, value));
   }
+}
+
+void apply_filter(std::string_view name, double value, Candidates& c) {
+  check_filter(name, value);
+  const float v = static_cast<float>(value);
+  const std::unique_ptr<Sampler> s =
+      name == "top_k"   ? make_top_k(static_cast<int>(value))
+      : name == "top_p" ? make_top_p(v)
+      : name == "min_p" ? make_min_p(v)
+                        : make_typical_p(v);
   s->apply(c);
 }
 

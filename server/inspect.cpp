@@ -19,14 +19,6 @@ using fields::Object;
 
 json finite_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
-// Throws the sampler's own ParamError for an unknown filter or a value out of its range.
-void check_filter(const std::string& name, double value) {
-  sampling::Candidates probe;
-  const float two[2] = {0.0f, -1.0f};
-  probe.assign(two);
-  sampling::apply_filter(name, value, probe);
-}
-
 std::vector<std::pair<std::string, double>> read_filters(const json& f) {
   std::vector<std::pair<std::string, double>> out;
   if (f.is_string()) {  // "top_k=40,top_p=0.95", as --filters
@@ -52,7 +44,7 @@ std::vector<std::pair<std::string, double>> read_filters(const json& f) {
   } else {
     fields::wrong_type("filters", "a string (\"top_k=40,top_p=0.95\") or an object", f);
   }
-  for (const auto& [name, v] : out) check_filter(name, v);
+  for (const auto& [name, v] : out) sampling::check_filter(name, v);
   return out;
 }
 
