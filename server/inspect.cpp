@@ -1,7 +1,6 @@
 // POST /inspect of gpt2 serve (design in server/inspect.h).
 #include "server/inspect.h"
 
-#include <algorithm>
 #include <cmath>
 
 #include "core/json_fields.h"
