@@ -11,6 +11,7 @@
 //   3. embed      generation::embed_texts: up to --batch texts per forward pass through the
 //                 one Scheduler (models::Batch), the --layer's hidden states pooled and
 //                 normalised (generation/embedding.h); identical for any --batch / --threads
+//                 (--stats: the load and this step timed apart, on stderr)
 //   4. render     json (OpenAI's list, "similarity" beside "data" with --similarity) | jsonl
 //                 | tsv (index, text, values; with --similarity the labelled matrix) | npy
 //                 (--output); --plot FILE.svg: the vectors' first two principal components
@@ -19,6 +20,8 @@
 // --wte IDS / --wpe POSITIONS print rows of the embedding tables instead (as stored; L2 only
 // with an explicit --normalize l2), tsv as the course writes them: id, token text, values.
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <optional>
 #include <string>
@@ -58,6 +61,7 @@ struct EmbedParams {
   bool similarity = false;
   std::string plot;
   std::string wte, wpe;              // --wte IDS / --wpe POSITIONS
+  bool stats = false;                // load and embedding times on stderr
 };
 
 // One text to embed, with what the output says about it.
@@ -74,6 +78,10 @@ struct Entry {
   int position = -1;            // token position with --pooling none
   std::span<const float> v;
 };
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
 
 std::string where(const Text& t) { return t.line ? fmt::format("line {}: ", t.line) : ""; }
 
@@ -419,7 +427,9 @@ int run_embed(EmbedParams& p) {
   };
   if (!p.jsonl) check_count(texts.size());
 
+  const auto t_load = std::chrono::steady_clock::now();
   std::unique_ptr<Model> model = load_model(p.model);
+  const double load_ms = ms_since(t_load);
   const ModelConfig& cfg = model->config();
   generation::check_embed_options(eo, cfg);
   if (p.jsonl) {
@@ -440,8 +450,23 @@ int run_embed(EmbedParams& p) {
     n_tokens += t.ids.size();
   }
   std::vector<generation::Embedding> embs;
+  const auto t_embed = std::chrono::steady_clock::now();
   if (!generation::embed_texts(*model, ids, eo, p.batch, embs, [] { return !interrupted(); }))
     return static_cast<int>(ExitCode::Interrupted);
+  const double embed_ms = ms_since(t_embed);
+  // --stats: the steady state apart from the load (what scripts/bench-embed reads)
+  auto report = [&](const std::string& line) {
+    if (p.stats)
+      std::fprintf(stderr, "%s\n", line.c_str());
+    else
+      log::info("{}", line);
+  };
+  report(fmt::format("load: {:.1f} ms", load_ms));
+  report(fmt::format("embed: {} texts, {} tokens in {:.1f} ms ({:.1f} texts/s, {:.1f} tokens/s; "
+                     "--batch {})",
+                     ids.size(), n_tokens, embed_ms,
+                     embed_ms > 0 ? ids.size() * 1000.0 / embed_ms : 0.0,
+                     embed_ms > 0 ? n_tokens * 1000.0 / embed_ms : 0.0, p.batch));
 
   std::vector<Entry> entries;
   for (size_t i = 0; i < embs.size(); i++)
@@ -545,6 +570,8 @@ Command add_embed_command(CLI::App& root) {
                   "Write an SVG of the texts on their first two principal components (>= 3 texts)");
   sub->add_option("--wte", p->wte, "Rows of the token-embedding table, e.g. 0-99,464");
   sub->add_option("--wpe", p->wpe, "Rows of the position-embedding table, e.g. 0-9");
+  sub->add_flag("--stats", p->stats,
+                "Load time and embedding time (texts/s, tokens/s; load excluded) on stderr");
   c.app = sub;
   c.run = [p] { return run_embed(*p); };
   return c;

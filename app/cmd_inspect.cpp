@@ -2,8 +2,8 @@
 //
 // Pipeline:
 //   1. options        parse and check every flag BEFORE the model loads (exit 2):
-//                     --temperature LIST, --filters SPEC (checked by the sampler's own
-//                     apply_filter), --values, --format npy needs --output, --attention,
+//                     --temperature LIST, --filters SPEC (generation/position_stats.h's
+//                     parsers; the sampler's own check_filter), --values, --format npy needs --output, --attention,
 //                     what --choice and --jsonl cannot be combined with
 //   2. prompt ids     --prompt-ids, or TEXT / -f FILE / stdin through the tokenizer
 //   3. evaluate       Session::eval with every position's logits, in chunks of <= 256
@@ -51,11 +51,11 @@
 #include "core/parse.h"
 #include "core/utf8.h"
 #include "generation/generation.h"
+#include "generation/position_stats.h"
 #include "generation/scoring.h"
 #include "models/model.h"
 #include "models/score.h"
 #include "sampling/candidates.h"
-#include "sampling/filter.h"
 #include "tokenizer/tokenizer.h"
 
 namespace gpt2::app {
@@ -67,65 +67,10 @@ constexpr int kChunk = 256;    // tokens per eval call (progress granularity)
 // ---------------------------------------------------------------------------------------
 // 1. options
 
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char ch : s) {
-    if (ch == ',' || ch == ';') {
-      out.push_back(cur);
-      cur.clear();
-    } else if (ch != ' ') {
-      cur += ch;
-    }
-  }
-  out.push_back(cur);
-  return out;
-}
-
-std::optional<double> parse_number(const std::string& s) {
-  if (s.empty()) return std::nullopt;
-  try {
-    size_t used = 0;
-    const double v = std::stod(s, &used);
-    if (used != s.size()) return std::nullopt;
-    return v;
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-}
-
-// --temperature LIST
-std::vector<double> parse_temperatures(const std::string& list) {
-  std::vector<double> temps;
-  for (const std::string& t : split_list(list)) {
-    const auto v = parse_number(t);
-    if (!v || !std::isfinite(*v) || *v < 0.0 || *v > 1e6)
-      usage_error("--temperature: '{}' is not a temperature (a number >= 0; 0 = greedy)", t);
-    temps.push_back(*v);
-  }
-  return temps;
-}
-
-// --filters SPEC: NAME=VALUE,...
-std::vector<Filter> parse_filters(const std::string& list) {
-  std::vector<Filter> filters;
-  for (const std::string& f : split_list(list)) {
-    const size_t eq = f.find('=');
-    if (eq == std::string::npos)
-      usage_error("--filters: '{}' is not NAME=VALUE (e.g. top_k=40,top_p=0.95,min_p=0.05)", f);
-    const std::string name = f.substr(0, eq);
-    const auto v = parse_number(f.substr(eq + 1));
-    if (!v || !std::isfinite(*v)) usage_error("--filters: '{}' has no numeric value", f);
-    sampling::check_filter(name, *v);  // the sampler's own name and range checks
-    filters.push_back({name, *v, f});
-  }
-  return filters;
-}
-
 // --attention LAYER|all: the layer, -1 for all.
 int parse_attention(const std::string& a) {
   if (a == "all") return -1;
-  const auto v = parse_number(a);
+  const auto v = parse_double(a);
   if (!v || *v < 0 || *v != std::floor(*v) || *v > 1e6)
     usage_error("--attention: '{}' is not a layer number or 'all'", a);
   return static_cast<int>(*v);
@@ -169,8 +114,8 @@ void check_jsonl_options(InspectParams& p) {
 void parse_options(InspectParams& p) {
   if (p.top_k < 0) usage_error("--top-k {} is out of range (must be >= 0)", p.top_k);
   if (p.stride < 0) usage_error("--stride {} is out of range (must be >= 1)", p.stride);
-  if (!p.temperature_list.empty()) p.temps = parse_temperatures(p.temperature_list);
-  if (!p.filter_list.empty()) p.filters = parse_filters(p.filter_list);
+  if (!p.temperature_list.empty()) p.temps = generation::parse_temperatures(p.temperature_list);
+  if (!p.filter_list.empty()) p.filters = generation::parse_filters(p.filter_list);
   if (p.format == "npy" && p.output.empty())
     usage_error("--format npy writes binary data: give --output FILE");
   if (p.values != "logits" && p.format != "npy")

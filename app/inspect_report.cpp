@@ -5,75 +5,22 @@
 #include <cmath>
 
 #include "app/inspect_plot.h"
-#include "sampling/filter.h"
 
 namespace gpt2::app {
 
 // ---------------------------------------------------------------------------------------
 // statistics
 
-double prob_t(const PositionStats& ps, const std::vector<double>& temps, size_t ti, int32_t id,
-              float logit) {
-  const double t = temps[ti];
-  if (t <= 0.0) return id == ps.argmax ? 1.0 : 0.0;
-  return std::exp(static_cast<double>(logit) / t - ps.lse_t[ti]);
-}
-
 PositionStats position_stats(const float* logits, int V, int index, std::optional<int32_t> next,
                              const InspectParams& p, bool keep_values) {
-  PositionStats ps;
-  ps.index = index;
-  const double lse = log_sum_exp(logits, V, 1.0);
-  double h = 0.0;
-  for (int i = 0; i < V; i++) {
-    const double lp = logits[i] - lse;
-    if (lp > -745.0) h -= std::exp(lp) * lp;
-  }
-  ps.entropy = h;
-  const auto before = [&](int32_t a, int32_t b) {
-    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
-  };
-  if (next) {
-    int rank = 1;
-    for (int i = 0; i < V; i++) rank += before(i, *next) ? 1 : 0;
-    ps.next = Row{*next, logits[*next], logits[*next] - lse, rank};
-  }
+  generation::StatsOptions o;
   // --full: JSON keeps -k "top" rows and adds "logits"; table and tsv show every row
   const bool every_row = p.full && (p.format == "table" || p.format == "tsv");
-  const int k = every_row ? V : std::min(p.top_k, V);
-  std::vector<int32_t> order(V);
-  for (int i = 0; i < V; i++) order[i] = i;
-  const int sorted = std::max(k, 1);
-  std::partial_sort(order.begin(), order.begin() + sorted, order.end(), before);
-  ps.argmax = order[0];
-  ps.max_logprob = logits[ps.argmax] - lse;
-  for (int i = 0; i < k; i++)
-    ps.top.push_back(Row{order[i], logits[order[i]], logits[order[i]] - lse, i + 1});
-  for (double t : p.temps) {
-    if (t <= 0.0) {
-      ps.lse_t.push_back(NAN);
-      ps.entropy_t.push_back(0.0);
-      continue;
-    }
-    const double inv = 1.0 / t, l = log_sum_exp(logits, V, inv);
-    double ht = 0.0;
-    for (int i = 0; i < V; i++) {
-      const double lp = logits[i] * inv - l;
-      if (lp > -745.0) ht -= std::exp(lp) * lp;
-    }
-    ps.lse_t.push_back(l);
-    ps.entropy_t.push_back(ht);
-  }
-  for (const Filter& f : p.filters) {
-    ps.kept.push_back(
-        sampling::filter_survivors(f.name, f.value, std::span<const float>(logits, V)));
-    ps.survivors.push_back(static_cast<int>(ps.kept.back().size()));
-    double mass = 0.0;
-    for (int32_t id : ps.kept.back()) mass += std::exp(logits[id] - lse);
-    ps.survivor_mass.push_back(mass);
-  }
-  if (keep_values) ps.values.assign(logits, logits + V);
-  return ps;
+  o.rows = every_row ? V : p.top_k;
+  o.temperatures = p.temps;
+  o.filters = p.filters;
+  o.keep_values = keep_values;
+  return PositionStats{generation::position_stats(logits, V, index, next, o), {}};
 }
 
 void score_position(Report& r, const float* row, int V, int i, const InspectParams& p,
@@ -96,55 +43,10 @@ void score_position(Report& r, const float* row, int V, int i, const InspectPara
 // ---------------------------------------------------------------------------------------
 // render
 
-namespace {
-
-constexpr int kBarWidth = 24;  // cells of a probability bar at p = 1
-
-// Extra per-row fields with --temperature / --filters.
-void row_extras(json& j, const PositionStats& ps, const InspectParams& p, int32_t id, float logit) {
-  if (!p.temps.empty()) {
-    json pr = json::array();
-    for (size_t t = 0; t < p.temps.size(); t++)
-      pr.push_back(json_number(prob_t(ps, p.temps, t, id, logit)));
-    j["probs"] = std::move(pr);
-  }
-  if (!p.filters.empty()) {
-    json sv = json::array();
-    for (size_t f = 0; f < p.filters.size(); f++) sv.push_back(ps.survives(f, id));
-    j["survives"] = std::move(sv);
-  }
-  if (!p.allowed.empty()) j["allowed"] = p.is_allowed(id);
-}
-
-}  // namespace
-
 json positions_json(const Report& r, const Tokenizer& tok, const InspectParams& p) {
   json positions = json::array();
   for (const PositionStats& ps : r.positions) {
-    json pj = {{"index", ps.index}, {"entropy", json_number(ps.entropy)}};
-    if (ps.next) {
-      json n = token_json(tok, ps.next->id);
-      n["logprob"] = json_number(ps.next->logprob);
-      n["rank"] = ps.next->rank;
-      row_extras(n, ps, p, ps.next->id, ps.next->logit);
-      pj["next"] = std::move(n);
-    }
-    json top = json::array();
-    for (const Row& row : ps.top) {
-      json t = token_json(tok, row.id);
-      t["logit"] = json_number(row.logit);
-      t["prob"] = json_number(std::exp(row.logprob));
-      t["logprob"] = json_number(row.logprob);
-      row_extras(t, ps, p, row.id, row.logit);
-      top.push_back(std::move(t));
-    }
-    pj["top"] = std::move(top);
-    if (!p.temps.empty()) {
-      json e = json::array();
-      for (double v : ps.entropy_t) e.push_back(json_number(v));
-      pj["entropies"] = std::move(e);
-    }
-    if (!p.filters.empty()) pj["survivors"] = ps.survivors;
+    json pj = generation::position_json(ps, tok, p.temps, p.filters, p.allowed);
     if (p.full) {
       json l = json::array();
       for (float v : ps.values) l.push_back(json_number(v));
@@ -167,16 +69,7 @@ json positions_json(const Report& r, const Tokenizer& tok, const InspectParams& 
 }
 
 std::string render_json(const Report& r, const Tokenizer& tok, const InspectParams& p) {
-  json doc = {{"model", r.model}};
-  json tokens = json::array();
-  for (int32_t id : r.ids) tokens.push_back(token_json(tok, id));
-  doc["tokens"] = std::move(tokens);
-  if (!p.temps.empty()) doc["temperatures"] = p.temps;
-  if (!p.filters.empty()) {
-    json fl = json::array();
-    for (const Filter& f : p.filters) fl.push_back({{"name", f.name}, {"value", f.value}});
-    doc["filters"] = std::move(fl);
-  }
+  json doc = generation::inspect_head_json(r.model, r.ids, tok, p.temps, p.filters);
   doc["positions"] = positions_json(r, tok, p);
   if (r.summary) {
     doc["summary"] = {
@@ -189,6 +82,8 @@ std::string render_json(const Report& r, const Tokenizer& tok, const InspectPara
 }
 
 namespace {
+
+constexpr int kBarWidth = 24;  // cells of a probability bar at p = 1
 
 std::string fmt_g(double v) { return fmt::format("{:.8g}", v); }
 

@@ -3,14 +3,15 @@
 // command evaluates (a Session, or ScoringJobs with --jsonl), hands every position's logits
 // row to score_position, and writes what a render_* returns.
 //
-//   PositionStats   one position: entropy, the top rows, the prompt's actual next token
-//                   with its log-probability and rank, per --temperature log-normalisers
-//                   and entropies, per --filters survivors (the sampler's own
-//                   filter_survivors), the whole row with --full / npy, attention rows
+//   PositionStats   one position: generation/position_stats.h's statistics (entropy, the
+//                   top rows, the prompt's actual next token with its rank, per --temperature
+//                   log-normalisers and entropies, per --filters survivors; the whole row
+//                   with --full / npy), plus the attention rows
 //   Report          the prompt as evaluated, its positions, and with --all-positions the
 //                   summed log-probability of the predicted tokens (perplexity)
-//   render_*        table (Unicode bars, colour on a terminal) | json (docs/cli.md shape;
-//                   positions_json is also each --jsonl line's "positions") | tsv | npy
+//   render_*        table (Unicode bars, colour on a terminal) | json (docs/cli.md shape:
+//                   generation's inspect_head_json and position_json, the JSON POST /inspect
+//                   prints too; positions_json is also each --jsonl line's "positions") | tsv | npy
 //                   ([positions, V] float32 of --values) | plot (app/inspect_plot.h)
 //
 // Probabilities under temperature T: p_T(i) = exp(l_i/T - lse_T), lse_T = log Σ exp(l_j/T);
@@ -26,15 +27,12 @@
 #include "app/input.h"
 #include "app/inspect_util.h"
 #include "app/model_options.h"
+#include "generation/position_stats.h"
 #include "tokenizer/tokenizer.h"
 
 namespace gpt2::app {
 
-struct Filter {
-  std::string name;  // top_k | top_p | min_p | typical_p
-  double value;
-  std::string spec;  // "top_k=40" as the user wrote it
-};
+using generation::Filter;  // --filters, parsed by generation::parse_filters
 
 struct InspectParams {
   TextInputOptions input;
@@ -71,12 +69,7 @@ struct InspectParams {
   bool is_allowed(int32_t id) const { return (allowed[static_cast<size_t>(id) >> 6] >> (id & 63)) & 1; }
 };
 
-struct Row {
-  int32_t id;
-  float logit;
-  double logprob;
-  int rank;  // 1 = most likely (ties: lower id first)
-};
+using Row = generation::TokenRow;
 
 struct AttnRow {
   int layer;
@@ -84,24 +77,10 @@ struct AttnRow {
   std::vector<float> weights;  // index+1 keys (absolute positions 0..index)
 };
 
-struct PositionStats {
-  int index;                      // position of the last token of the prefix
-  double entropy;                 // nats, T = 1
-  std::optional<Row> next;        // the prompt's actual next token, when the prompt continues
-  std::vector<Row> top;           // top-k by logit (all V with --full)
-  std::vector<double> lse_t;      // per --temperature: log Σ exp(l/T) (T = 0: unused)
-  std::vector<double> entropy_t;  // per --temperature
-  int32_t argmax = 0;
-  double max_logprob = 0.0;                // log-probability of the arg-max
-  std::vector<int> survivors;              // per --filters: tokens that survive
-  std::vector<double> survivor_mass;       // per --filters: their total probability
-  std::vector<std::vector<int32_t>> kept;  // per --filters: surviving ids, sorted
-  std::vector<float> values;               // (V) with --full or npy
+// One position: the next-token statistics (generation/position_stats.h; with --full or npy
+// the whole row in `values`) and the attention rows of --attention.
+struct PositionStats : generation::PositionStats {
   std::vector<AttnRow> attention;
-
-  bool survives(size_t f, int32_t id) const {
-    return std::binary_search(kept[f].begin(), kept[f].end(), id);
-  }
 };
 
 struct Report {
@@ -114,9 +93,7 @@ struct Report {
   int n_head = 0;
 };
 
-/// Probability of a logit under temperature index ti of the position.
-double prob_t(const PositionStats& ps, const std::vector<double>& temps, size_t ti, int32_t id,
-              float logit);
+using generation::prob_t;
 
 PositionStats position_stats(const float* logits, int V, int index, std::optional<int32_t> next,
                              const InspectParams& p, bool keep_values);

@@ -1,6 +1,8 @@
 // See parse.h.
 #include "core/parse.h"
 
+#include <stdexcept>
+
 #include "core/error.h"
 
 namespace gpt2 {
@@ -58,6 +60,18 @@ void check_token_ids(const std::vector<int32_t>& ids, int64_t vocab_size, std::s
     if (id < 0 || id >= vocab_size)
       param_problem(std::string(param),
                     fmt::format("token id {} is outside the vocabulary (size {})", id, vocab_size));
+}
+
+std::optional<double> parse_double(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  try {
+    size_t used = 0;
+    const double v = std::stod(s, &used);
+    if (used != s.size()) return std::nullopt;
+    return v;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
 }
 
 }  // namespace gpt2

@@ -12,7 +12,10 @@
 //                   pass (at most the context), the layer's hidden states only (no LM head),
 //                   pooled when the pass is done.
 //   embed_texts     many texts through one Scheduler, up to `batch` texts per forward pass,
-//                   so each weight matrix is read once per pass for all of them. Batch
+//                   shortest first (so a pass seldom mixes short texts with texts of
+//                   kGemmMinT tokens or more, which have their own kernels: a mixed pass reads
+//                   the weights twice), so each weight matrix is read once per pass for all
+//                   of them. Batch
 //                   invariance (models/model.h) makes every vector bit-identical for any
 //                   batch size and thread count.
 #pragma once
@@ -84,9 +87,9 @@ class EmbeddingJob : public Job {
 };
 
 /// Embeds `texts` (token ids; each 1…n_positions ids, else a usage error naming its index)
-/// with up to `batch` texts per forward pass; result i belongs to texts[i]. `between` (if
-/// set) runs after every pass; returning false stops early (the results so far are kept,
-/// the rest left empty; the function returns false then).
+/// with up to `batch` texts per forward pass, shortest first; result i belongs to texts[i].
+/// `between` (if set) runs after every pass; returning false stops early (the results so far
+/// are kept, the rest left empty; the function returns false then).
 bool embed_texts(const Model& model, const std::vector<std::vector<int32_t>>& texts,
                  const EmbedOptions& o, int batch, std::vector<Embedding>& out,
                  const std::function<bool()>& between = {});

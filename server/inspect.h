@@ -8,10 +8,11 @@
 // Answer:  {"model", "tokens":[{id,text}], "temperatures"?, "filters"?:[{name,value}],
 //           "positions":[{index, entropy, top:[{id,text,logit,prob,logprob,probs?,survives?}],
 //           entropies?, survivors?}], "chain":{"survivors","mass"}}
-// The same numbers as the CLI because they come from the same code: the logits of one
-// models::Session pass (run between two engine steps, Engine::with_model), log_sum_exp of
-// models/score.h, and the sampler's own filter steps (sampling/filter.h filter_survivors,
-// apply_filter) — each filter alone, as --filters marks them. "chain" is what the sampler
+// The same bytes as the CLI because they come from the same code: the logits of one
+// models::Session pass (run between two engine steps, Engine::with_model), and the
+// statistics and JSON of generation/position_stats.h (the "filters" string parsed as
+// --filters is; each filter alone, by the sampler's own filter steps, as --filters marks
+// them). "chain" is what the sampler
 // chain keeps with all the filters together, in the chain's order (top_k, typical_p, top_p,
 // min_p; then temperature when one T is given: T = 0 keeps the arg-max only), and their
 // probability mass under the model's distribution: the page's survivor count. Top-k, top-p
@@ -24,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "generation/position_stats.h"
 #include "server/api.h"
 
 namespace gpt2::server {
@@ -32,7 +34,7 @@ struct InspectRequest {
   std::vector<int32_t> ids;  // the prompt as evaluated (its last n_ctx tokens)
   int top = 10;              // rows
   std::vector<double> temperatures;
-  std::vector<std::pair<std::string, double>> filters;  // in the order given
+  std::vector<generation::Filter> filters;  // in the order given
 };
 
 /// The request body; 400 naming the field.

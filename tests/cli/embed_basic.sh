@@ -2,7 +2,7 @@
 # gpt2 embed on the tiny fixture (C = 32, vocabulary 96) and the full-vocabulary test model:
 # the pooled vector equals the PyTorch reference (scripts/make-reference's hidden.bin) within
 # 1e-4; OpenAI's JSON shape with usage; jsonl, tsv, npy; --pooling none/last, --layer,
-# --normalize; identical bytes for --batch 1/3/16 and --threads 1/2; --similarity (JSON and
+# --normalize; identical bytes for --batch 1/3/16 and --threads 1/2; --stats on stderr; --similarity (JSON and
 # labelled TSV matrix); --plot (SVG with the labels and the explained variance on the axes);
 # --wte / --wpe rows equal the checkpoint's tensors.
 set -u
@@ -62,6 +62,11 @@ for b in 1 3 16; do
   done
 done
 for f in "$T"/b*.t*; do cmp -s "$f" "$T/b1.t1" || die "$(basename "$f") differs from --batch 1 --threads 1"; done
+# --stats: the load and the embedding time apart, on stderr only (stdout unchanged)
+"$BIN" embed -m "$MODEL" --stats -f "$T/words.txt" --format jsonl > "$T/stats.out" 2> "$T/stats.err" || die "--stats exit $?"
+cmp -s "$T/stats.out" "$T/b1.t1" || die "--stats changed stdout"
+grep -qE '^load: [0-9.]+ ms$' "$T/stats.err" || die "--stats: no load line: $(cat "$T/stats.err")"
+grep -qE '^embed: 6 texts, [0-9]+ tokens in [0-9.]+ ms \([0-9.]+ texts/s, [0-9.]+ tokens/s; --batch 16\)$' "$T/stats.err" || die "--stats: no embed line: $(cat "$T/stats.err")"
 
 # --- formats
 "$BIN" embed -m "$MODEL" -f "$T/words.txt" --format tsv > "$T/words.tsv" || die "tsv exit $?"
