@@ -92,24 +92,80 @@ namespace {
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 // The processors of a search: the sampler chain's steps that change scores without filtering
-// or drawing (logit_bias, penalties, no_repeat_ngram, in the request's order) and the bans
-// (ignore_eos). Greedy closes the chain (make_chain needs a selector; nothing reads it).
+// or drawing (logit_bias, penalties, no_repeat_ngram, in the request's order; only those
+// that change something) and the bans (ignore_eos). Greedy closes the chain (make_chain
+// needs a selector; nothing reads it).
 sampling::SamplerParams processor_params(const Request& req, const ModelLimits& lim) {
   sampling::SamplerParams p = req.sampler;
   std::vector<std::string> order;
-  for (const auto& n : p.order)
-    if (n == "logit_bias" || n == "penalties" || n == "no_repeat_ngram") order.push_back(n);
+  for (const auto& n : p.order) {
+    const bool active =
+        (n == "logit_bias" && !p.logit_bias.empty()) ||
+        (n == "penalties" && p.repeat_last_n != 0 &&
+         (p.repeat_penalty != 1.0f || p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f)) ||
+        (n == "no_repeat_ngram" && p.no_repeat_ngram > 0);
+    if (active) order.push_back(n);
+  }
   p.order = std::move(order);
   p.temperature = 0;
   if (req.ignore_eos) p.banned.push_back(lim.eos);
   return p;
 }
 
-// Applies `chain` to `in` (one value per samplable id) into `out`, in id order.
-void process(sampling::Chain& chain, std::span<const float> in, std::vector<float>& out) {
-  chain.sample(in);
-  out.assign(in.size(), kNegInf);
-  for (const auto& d : chain.candidates().data) out[static_cast<size_t>(d.id)] = d.logit;
+// The processors of one sequence: a chain when some step changes scores (it keeps the
+// sequence's history), else only the bans, applied in place (no chain: no copy of the
+// vocabulary into a candidate array, no softmax, nothing to clone when a beam splits).
+struct Processors {
+  std::unique_ptr<sampling::Chain> chain;  // null: bans only
+  const std::vector<int32_t>* banned = nullptr;
+
+  static Processors make(const sampling::SamplerParams& pp, std::span<const int32_t> prompt) {
+    Processors p;
+    p.banned = &pp.banned;
+    if (pp.order.empty()) return p;
+    p.chain = sampling::make_chain(pp);
+    for (int32_t id : prompt) p.chain->accept(id, false);
+    return p;
+  }
+  Processors clone() const {
+    Processors p;
+    p.banned = banned;
+    if (chain) p.chain.reset(static_cast<sampling::Chain*>(chain->clone().release()));
+    return p;
+  }
+  void accept(int32_t id) {
+    if (chain) chain->accept(id, true);
+  }
+  // `in` (one value per samplable id) processed into `out`, in id order; `in` may be
+  // overwritten.
+  void apply(std::vector<float>& in, std::vector<float>& out) {
+    if (!chain) {
+      for (int32_t id : *banned)
+        if (id >= 0 && static_cast<size_t>(id) < in.size()) in[static_cast<size_t>(id)] = kNegInf;
+      out.swap(in);
+      return;
+    }
+    chain->sample(in);
+    out.assign(in.size(), kNegInf);
+    for (const auto& d : chain->candidates().data) out[static_cast<size_t>(d.id)] = d.logit;
+  }
+};
+
+// The `keep` best finite values of `row` as (value, id), best first (ties: lower id). A value
+// of -inf (masked or banned) is never among them.
+void top_finite(std::span<const float> row, size_t keep, std::vector<std::pair<float, int32_t>>& out) {
+  out.clear();
+  out.reserve(keep + 1);
+  float thr = kNegInf;  // an entry must beat this to enter
+  for (size_t v = 0; v < row.size(); ++v) {
+    const float x = row[v];
+    if (!(x > thr)) continue;
+    const auto at = std::upper_bound(out.begin(), out.end(), x,
+                                     [](float a, const std::pair<float, int32_t>& e) { return a > e.first; });
+    out.insert(at, {x, static_cast<int32_t>(v)});
+    if (out.size() > keep) out.pop_back();
+    if (out.size() == keep) thr = out.back().first;
+  }
 }
 
 // A Candidates array with p = exp(score) for LogprobCalculator's final distribution.
@@ -138,7 +194,7 @@ bool append_checking_stops(std::string& text, std::string_view bytes,
 }
 
 struct Beam {
-  std::unique_ptr<sampling::Chain> chain;  // processors with this beam's history
+  Processors proc;  // with this beam's history
   std::vector<int32_t> ids;
   std::string text;
   double score = 0;  // sum of processed log-probabilities
@@ -311,13 +367,12 @@ std::vector<Hypothesis> Searcher::Impl::beam_search(const Request& req, const Se
 
   const sampling::SamplerParams pp = processor_params(req, lim);
   std::vector<Beam> beams(1);
-  beams[0].chain = sampling::make_chain(pp);
-  for (int32_t id : prompt) beams[0].chain->accept(id, false);
+  beams[0].proc = Processors::make(pp, prompt);
 
   std::vector<std::vector<float>> logp(static_cast<size_t>(N));  // processed log-probs per beam
   std::vector<float> lsm(V);
   std::vector<Candidate> cand;
-  std::vector<int32_t> idx(V);
+  std::vector<std::pair<float, int32_t>> top;
   bool done = false, interrupted = false;
   int g = 0;  // tokens generated
   while (true) {
@@ -331,20 +386,18 @@ std::vector<Hypothesis> Searcher::Impl::beam_search(const Request& req, const Se
     for (size_t b = 0; b < beams.size(); ++b) {
       const std::span<const float> lv = std::span<const float>(logits[b]).first(V);
       const double lse = log_sum_exp(lv.data(), static_cast<int>(V));
+      lsm.resize(V);
       for (size_t v = 0; v < V; ++v) lsm[v] = static_cast<float>(lv[v] - lse);
-      process(*beams[b].chain, lsm, logp[b]);
-      const std::vector<float>& row = logp[b];
-      for (size_t v = 0; v < V; ++v) idx[v] = static_cast<int32_t>(v);
-      std::partial_sort(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(keep), idx.end(),
-                        [&](int32_t x, int32_t y) { return row[x] != row[y] ? row[x] > row[y] : x < y; });
-      for (size_t i = 0; i < keep; ++i)
-        cand.push_back({beams[b].score + row[static_cast<size_t>(idx[i])], static_cast<int>(b), idx[i]});
+      beams[b].proc.apply(lsm, logp[b]);
+      top_finite(logp[b], keep, top);
+      for (const auto& [x, id] : top) cand.push_back({beams[b].score + x, static_cast<int>(b), id});
     }
     std::stable_sort(cand.begin(), cand.end(), [](const Candidate& x, const Candidate& y) {
       if (x.score != y.score) return x.score > y.score;
       return x.beam != y.beam ? x.beam < y.beam : x.token < y.token;
     });
     if (cand.size() > keep) cand.resize(keep);
+    if (cand.empty()) break;  // no beam may continue (every token banned): they end here
 
     // walk the candidates: endings among the first N finish, the rest continue
     ++g;
@@ -385,20 +438,18 @@ std::vector<Hypothesis> Searcher::Impl::beam_search(const Request& req, const Se
     }
     done = finished.is_done(cand.front().score, g);
     stats.generated_tokens += 1;
-    // the chains follow their beams: a beam's first continuation takes its chain, the others
-    // get clones (made before it moves)
+    // the processors follow their beams: a beam's first continuation takes them, the others
+    // get clones (made before they move)
     std::vector<bool> taken(beams.size(), false), first(next.size(), false);
     for (size_t i = 0; i < next.size(); ++i) {
       first[i] = !taken[static_cast<size_t>(src[i])];
       taken[static_cast<size_t>(src[i])] = true;
     }
     for (size_t i = 0; i < next.size(); ++i)
-      if (!first[i])
-        next[i].chain.reset(static_cast<sampling::Chain*>(
-            beams[static_cast<size_t>(src[i])].chain->clone().release()));
+      if (!first[i]) next[i].proc = beams[static_cast<size_t>(src[i])].proc.clone();
     for (size_t i = 0; i < next.size(); ++i)
-      if (first[i]) next[i].chain = std::move(beams[static_cast<size_t>(src[i])].chain);
-    for (auto& b : next) b.chain->accept(b.ids.back(), true);
+      if (first[i]) next[i].proc = std::move(beams[static_cast<size_t>(src[i])].proc);
+    for (auto& b : next) b.proc.accept(b.ids.back());
     if (done || g >= max_new) {
       beams = std::move(next);
       break;
@@ -517,9 +568,8 @@ std::vector<Hypothesis> Searcher::Impl::contrastive(const Request& req, const Se
   for (int k = 1; k < K; ++k) copy_cache(static_cast<size_t>(k), 0);
 
   const sampling::SamplerParams pp = processor_params(req, lim);
-  std::unique_ptr<sampling::Chain> chain = sampling::make_chain(pp);
-  for (int32_t id : prompt) chain->accept(id, false);
-  std::vector<float> proc, logp(V);
+  Processors procs = Processors::make(pp, prompt);
+  std::vector<float> in, proc, logp(V);
   std::vector<int32_t> idx(V);
   std::vector<double> p(V);
   std::vector<HiddenStates> hs(static_cast<size_t>(K));
@@ -532,7 +582,8 @@ std::vector<Hypothesis> Searcher::Impl::contrastive(const Request& req, const Se
       break;
     }
     const std::span<const float> lv = std::span<const float>(logits).first(V);
-    process(*chain, lv, proc);
+    in.assign(lv.begin(), lv.end());
+    procs.apply(in, proc);
     // softmax of the processed logits (sum in double), the K most likely (ties: lower id)
     const double lse = log_sum_exp(proc.data(), static_cast<int>(V));
     for (size_t v = 0; v < V; ++v) {
@@ -581,7 +632,7 @@ std::vector<Hypothesis> Searcher::Impl::contrastive(const Request& req, const Se
       h.logprobs.emplace_back();
       fill_logprobs(h.logprobs.back(), id, lv, logp, req.logprobs);
     }
-    chain->accept(id, true);
+    procs.accept(id);
     if (append_checking_stops(h.text, tok.token_bytes(id), req.stop)) {
       h.finish = FinishReason::Stop;
       break;
