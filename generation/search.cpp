@@ -195,6 +195,7 @@ bool append_checking_stops(std::string& text, std::string_view bytes,
 
 struct Beam {
   Processors proc;  // with this beam's history
+  std::optional<ConstraintState> cs;  // under a constraint: this beam's place in it
   std::vector<int32_t> ids;
   std::string text;
   double score = 0;  // sum of processed log-probabilities
@@ -368,6 +369,19 @@ std::vector<Hypothesis> Searcher::Impl::beam_search(const Request& req, const Se
   const sampling::SamplerParams pp = processor_params(req, lim);
   std::vector<Beam> beams(1);
   beams[0].proc = Processors::make(pp, prompt);
+  if (req.constraint) beams[0].cs.emplace(req.constraint);
+  // a beam nothing may continue (the constraint complete with nowhere to go and EOS banned,
+  // or every allowed token banned by a processor) ends as it is, as Sequence ends
+  const auto end_beam = [&](Beam& b) {
+    Hypothesis h;
+    h.ids = b.ids;
+    h.text = b.text;
+    h.logprobs = b.logprobs;
+    const bool complete = !b.cs || b.cs->complete();
+    if (b.cs) h.constraint_complete = complete;
+    h.finish = complete && b.cs ? FinishReason::Stop : FinishReason::Length;
+    finished.add(std::move(h), b.score, std::max(static_cast<int>(b.ids.size()), 1));
+  };
 
   std::vector<std::vector<float>> logp(static_cast<size_t>(N));  // processed log-probs per beam
   std::vector<float> lsm(V);
@@ -388,8 +402,10 @@ std::vector<Hypothesis> Searcher::Impl::beam_search(const Request& req, const Se
       const double lse = log_sum_exp(lv.data(), static_cast<int>(V));
       lsm.resize(V);
       for (size_t v = 0; v < V; ++v) lsm[v] = static_cast<float>(lv[v] - lse);
+      if (beams[b].cs) beams[b].cs->apply(lsm);  // the mask first, then the processors
       beams[b].proc.apply(lsm, logp[b]);
       top_finite(logp[b], keep, top);
+      if (top.empty()) end_beam(beams[b]);
       for (const auto& [x, id] : top) cand.push_back({beams[b].score + x, static_cast<int>(b), id});
     }
     std::stable_sort(cand.begin(), cand.end(), [](const Candidate& x, const Candidate& y) {
@@ -397,7 +413,10 @@ std::vector<Hypothesis> Searcher::Impl::beam_search(const Request& req, const Se
       return x.beam != y.beam ? x.beam < y.beam : x.token < y.token;
     });
     if (cand.size() > keep) cand.resize(keep);
-    if (cand.empty()) break;  // no beam may continue (every token banned): they end here
+    if (cand.empty()) {  // no beam may continue: each has ended (end_beam)
+      beams.clear();
+      break;
+    }
 
     // walk the candidates: endings among the first N finish, the rest continue
     ++g;
@@ -409,6 +428,8 @@ std::vector<Hypothesis> Searcher::Impl::beam_search(const Request& req, const Se
       const bool eos = c.token == lim.eos && !req.ignore_eos;
       std::string text = from.text;
       const bool stop = !eos && append_checking_stops(text, tok.token_bytes(c.token), req.stop);
+      std::optional<ConstraintState> cs = from.cs;
+      if (cs && !eos) cs->accept(c.token);
       auto with_token = [&](auto& h) {
         h.ids = from.ids;
         h.logprobs = from.logprobs;
@@ -426,6 +447,7 @@ std::vector<Hypothesis> Searcher::Impl::beam_search(const Request& req, const Se
         with_token(h);
         h.text = std::move(text);
         h.finish = eos ? FinishReason::Eos : FinishReason::Stop;
+        if (cs) h.constraint_complete = cs->complete();
         finished.add(std::move(h), c.score, g);
         continue;
       }
@@ -433,6 +455,7 @@ std::vector<Hypothesis> Searcher::Impl::beam_search(const Request& req, const Se
       with_token(nb);
       nb.text = std::move(text);
       nb.score = c.score;
+      nb.cs = std::move(cs);
       next.push_back(std::move(nb));
       src.push_back(c.beam);
     }
@@ -450,7 +473,7 @@ std::vector<Hypothesis> Searcher::Impl::beam_search(const Request& req, const Se
     for (size_t i = 0; i < next.size(); ++i)
       if (first[i]) next[i].proc = std::move(beams[static_cast<size_t>(src[i])].proc);
     for (auto& b : next) b.proc.accept(b.ids.back());
-    if (done || g >= max_new) {
+    if (done || g >= max_new || next.empty()) {
       beams = std::move(next);
       break;
     }
@@ -515,6 +538,7 @@ std::vector<Hypothesis> Searcher::Impl::beam_search(const Request& req, const Se
       h.text = std::move(b.text);
       h.logprobs = std::move(b.logprobs);
       h.finish = interrupted ? FinishReason::Interrupted : FinishReason::Length;
+      if (b.cs) h.constraint_complete = b.cs->complete();
       const int len = static_cast<int>(h.ids.size());
       finished.add(std::move(h), b.score, std::max(len, 1));
     }
@@ -570,40 +594,49 @@ std::vector<Hypothesis> Searcher::Impl::contrastive(const Request& req, const Se
   const sampling::SamplerParams pp = processor_params(req, lim);
   Processors procs = Processors::make(pp, prompt);
   std::vector<float> in, proc, logp(V);
-  std::vector<int32_t> idx(V);
   std::vector<double> p(V);
   std::vector<HiddenStates> hs(static_cast<size_t>(K));
   std::vector<BatchItem> items(static_cast<size_t>(K));
   std::vector<int32_t> toks(static_cast<size_t>(K));
+  std::optional<ConstraintState> cs;
+  if (req.constraint) cs.emplace(req.constraint);
+  std::vector<std::pair<float, int32_t>> top;
   h.finish = FinishReason::Length;
   while (static_cast<int>(h.ids.size()) < max_new) {
     if (cancelled && cancelled()) {
       h.finish = FinishReason::Interrupted;
       break;
     }
+    // a complete text with nowhere to go ends here (as Sequence: even under ignore_eos)
+    if (cs && cs->complete() && !cs->can_continue()) {
+      h.finish = FinishReason::Stop;
+      break;
+    }
     const std::span<const float> lv = std::span<const float>(logits).first(V);
     in.assign(lv.begin(), lv.end());
+    if (cs) cs->apply(in);  // the mask first, then the processors
     procs.apply(in, proc);
-    // softmax of the processed logits (sum in double), the K most likely (ties: lower id)
+    // softmax of the processed logits (sum in double), the K most likely (ties: lower id;
+    // fewer when fewer are allowed: a masked or banned token is never a candidate)
     const double lse = log_sum_exp(proc.data(), static_cast<int>(V));
     for (size_t v = 0; v < V; ++v) {
       p[v] = std::exp(static_cast<double>(proc[v]) - lse);
       logp[v] = static_cast<float>(proc[v] - lse);
     }
-    for (size_t v = 0; v < V; ++v) idx[v] = static_cast<int32_t>(v);
-    std::partial_sort(idx.begin(), idx.begin() + K, idx.end(),
-                      [&](int32_t a, int32_t b) { return p[a] != p[b] ? p[a] > p[b] : a < b; });
+    top_finite(proc, static_cast<size_t>(K), top);
+    const int Kn = static_cast<int>(top.size());
+    if (Kn == 0) break;  // every allowed token banned: stop on the valid prefix (Length)
     // one pass: candidate k appended in Session k (each holds the sequence's cache)
-    for (int k = 0; k < K; ++k) {
-      toks[k] = idx[k];
+    for (int k = 0; k < Kn; ++k) {
+      toks[k] = top[static_cast<size_t>(k)].second;
       hs[k].layers = {HiddenStates::kLnF};
       items[k] = BatchItem{sessions[k].get(), std::span<const int32_t>(&toks[k], 1), false, &hs[k]};
     }
-    const auto out = batch.eval(items);
+    const auto out = batch.eval(std::span<const BatchItem>(items).first(static_cast<size_t>(Kn)));
     int best = 0;
     double best_score = -std::numeric_limits<double>::infinity();
     const size_t n_ctx = ctx.size() / C;
-    for (int k = 0; k < K; ++k) {
+    for (int k = 0; k < Kn; ++k) {
       const std::span<const float> hv = hs[k].row(0, 0);
       double nn = 0;
       for (float x : hv) nn += static_cast<double>(x) * x;
@@ -633,6 +666,7 @@ std::vector<Hypothesis> Searcher::Impl::contrastive(const Request& req, const Se
       fill_logprobs(h.logprobs.back(), id, lv, logp, req.logprobs);
     }
     procs.accept(id);
+    if (cs) cs->accept(id);
     if (append_checking_stops(h.text, tok.token_bytes(id), req.stop)) {
       h.finish = FinishReason::Stop;
       break;
@@ -640,15 +674,18 @@ std::vector<Hypothesis> Searcher::Impl::contrastive(const Request& req, const Se
     // the chosen candidate carries on; the other Sessions take its new position
     logits.assign(out[static_cast<size_t>(best)].begin(), out[static_cast<size_t>(best)].end());
     add_ctx(hs[static_cast<size_t>(best)].row(0, 0));
-    for (int k = 0; k < K; ++k) cached[static_cast<size_t>(k)].push_back(toks[k]);
+    for (int k = 0; k < Kn; ++k) cached[static_cast<size_t>(k)].push_back(toks[k]);
     for (int k = 0; k < K; ++k)
       if (k != best) {
-        const int n = sessions[static_cast<size_t>(k)]->n_past() - 1;
-        sessions[static_cast<size_t>(k)]->truncate(n);
-        cached[static_cast<size_t>(k)].pop_back();
+        if (k < Kn) {  // drop its candidate
+          const int n = sessions[static_cast<size_t>(k)]->n_past() - 1;
+          sessions[static_cast<size_t>(k)]->truncate(n);
+          cached[static_cast<size_t>(k)].pop_back();
+        }
         copy_cache(static_cast<size_t>(k), static_cast<size_t>(best));
       }
   }
+  if (cs) h.constraint_complete = cs->complete();
   stats.generation_ms += ms_since(t_run) - (stats.prompt_ms - prompt_ms0);
   return {h};
 }
