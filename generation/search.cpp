@@ -282,6 +282,11 @@ struct Searcher::Impl {
   Stats stats;
   LogprobCalculator lpc;
   sampling::Candidates fin;
+  std::mutex* pass_mu = nullptr;  // held around each forward pass (set_pass_mutex)
+
+  std::unique_lock<std::mutex> pass_lock() {
+    return pass_mu ? std::unique_lock<std::mutex>(*pass_mu) : std::unique_lock<std::mutex>();
+  }
 
   Impl(const Model& m, const Tokenizer& t)
       : model(m), tok(t), lim(ModelLimits::of(m.config(), t)), batch(m) {}
@@ -305,6 +310,7 @@ struct Searcher::Impl {
     if (common == window.size()) --common;  // the last token's logits are needed
     s.truncate(static_cast<int>(common));
     cached[0].resize(common);
+    const auto lk = pass_lock();
     const auto l = s.eval(window.subspan(common), false);
     cached[0].assign(window.begin(), window.end());
     stats.prompt_ms += ms_since(t0);
@@ -340,6 +346,7 @@ Searcher::Searcher(const Model& model, const Tokenizer& tok)
 Searcher::~Searcher() = default;
 const ModelLimits& Searcher::limits() const { return impl_->lim; }
 const Stats& Searcher::stats() const { return impl_->stats; }
+void Searcher::set_pass_mutex(std::mutex* m) { impl_->pass_mu = m; }
 
 std::vector<Hypothesis> Searcher::run(const Request& req, const SearchParams& sp,
                                       const CancelFn& cancelled) {
@@ -524,6 +531,7 @@ std::vector<Hypothesis> Searcher::Impl::beam_search(const Request& req, const Se
       toks[i] = beams[i].ids.back();
       items.push_back(BatchItem{sessions[i].get(), std::span<const int32_t>(&toks[i], 1), false});
     }
+    const auto lk = pass_lock();
     const auto out = batch.eval(items);
     for (size_t i = 0; i < beams.size(); ++i) {
       logits[i].assign(out[i].begin(), out[i].end());
@@ -582,6 +590,7 @@ std::vector<Hypothesis> Searcher::Impl::contrastive(const Request& req, const Se
     }
     HiddenStates hs;
     hs.layers = {HiddenStates::kLnF};
+    const auto lk = pass_lock();
     const auto l = sessions[0]->eval(window, false, &hs);
     logits.assign(l.begin(), l.end());
     cached[0].assign(window.begin(), window.end());
@@ -632,7 +641,9 @@ std::vector<Hypothesis> Searcher::Impl::contrastive(const Request& req, const Se
       hs[k].layers = {HiddenStates::kLnF};
       items[k] = BatchItem{sessions[k].get(), std::span<const int32_t>(&toks[k], 1), false, &hs[k]};
     }
+    auto lk = pass_lock();
     const auto out = batch.eval(std::span<const BatchItem>(items).first(static_cast<size_t>(Kn)));
+    if (lk.owns_lock()) lk.unlock();
     int best = 0;
     double best_score = -std::numeric_limits<double>::infinity();
     const size_t n_ctx = ctx.size() / C;

@@ -59,6 +59,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -125,6 +126,10 @@ class Searcher {
   /// Throws what validate_search and Sequence throw for a bad request.
   std::vector<Hypothesis> run(const Request& req, const SearchParams& sp,
                               const CancelFn& cancelled = {});
+  /// Every forward pass of later runs holds `m` while it runs (null: none): a server shares
+  /// the model's thread pool with other work by holding one lock per pass, so the other work
+  /// runs between two steps of a search instead of waiting for the whole search.
+  void set_pass_mutex(std::mutex* m);
   /// Timings summed over runs (generated_tokens: tokens of the returned sequences' steps,
   /// i.e. search steps; every step evaluates N beams or K candidates in one pass).
   const Stats& stats() const;
