@@ -8,6 +8,10 @@
 //        pass of the B beams per step plus the cache re-ordering; tokens/s counts the N
 //        steps, so tgN / tgN-beamsB is the cost of a beam of B per generated token against
 //        greedy decoding (docs/search.md, docs/speed.md).
+//   tgN-rowsB (with --beams B): the forward passes alone of that search: N steps of one
+//        batched pass of B single-token rows (B Sessions, no search), so tgN / tgN-rowsB is
+//        what the B-row pass costs against one row, and tgN-rowsB / tgN-beamsB what the
+//        search adds around it (selection, cache re-ordering).
 //   tgN with --json-schema S | --grammar G | --json (an extra result, "constraint"): the same
 //        evals, each followed by the constraint's full token mask over the logits and a greedy
 //        pick of an allowed token, which is the next input (a complete text starts over).
@@ -255,6 +259,24 @@ int run_bench(const BenchParams& bp) {
             return warmup ? s * bp.n_gen / 2 : s;
           });
           if (!ok) return static_cast<int>(ExitCode::Interrupted);
+          std::vector<std::unique_ptr<Session>> rows;
+          for (int b = 0; b < bp.beams; ++b) rows.push_back(std::make_unique<Session>(*model));
+          Batch batch(*model);
+          const auto toks = random_tokens(bp.n_gen);
+          std::vector<BatchItem> items(static_cast<size_t>(bp.beams));
+          const bool ok_rows = measure(fmt::format("tg{}-rows{}", bp.n_gen, bp.beams), bp.n_gen, [&](bool warmup) {
+            for (auto& r : rows) r->reset();
+            const int n = warmup ? 1 : bp.n_gen;
+            const auto t0 = Clock::now();
+            for (int i = 0; i < n; ++i) {
+              for (size_t b = 0; b < items.size(); ++b)
+                items[b] = BatchItem{rows[b].get(), std::span<const int32_t>(&toks[static_cast<size_t>(i)], 1), false};
+              batch.eval(items);
+            }
+            const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+            return warmup ? s * bp.n_gen : s;
+          });
+          if (!ok_rows) return static_cast<int>(ExitCode::Interrupted);
         }
         if (bp.n_gen > 0 && spec.active()) {
           const auto lim = generation::ModelLimits::of(cfg, Tokenizer::gpt2());

@@ -134,9 +134,6 @@ void check_flags(GenerateParams& gp) {
   check_search_flags(gp.search, gp.sp, gp.sampling_flags_given, gp.num_samples);
   if (!gp.search.active()) warn_unused_samplers(gp.sp);
   gp.spec = constraint_spec(gp.constraint);
-  if (gp.search.active() && gp.spec.active())
-    usage_error("{} cannot be combined with --json, --json-schema or --grammar (a search takes "
-                "no constraint)", gp.search.contrastive() ? "--penalty-alpha" : "--beams");
 }
 
 // The prompt's ids: --prompt-ids, or TEXT / -f / stdin encoded under --special (none: empty).
@@ -241,6 +238,9 @@ int run_search(const GenerateParams& gp, const Model& model, const Tokenizer& to
   const auto hyps = searcher.run(make_request(prompt, settings, 0), settings.search,
                                  [] { return interrupted(); });
   const bool with_lp = gp.logprobs > 0;
+  for (size_t i = 0; i < hyps.size(); ++i)
+    if (auto w = constraint_warning(hyps[i]))
+      log::warn("{}{}", hyps.size() > 1 ? fmt::format("sequence {}: ", i) : std::string(), *w);
   if (gp.format == "text") {
     for (const auto& h : hyps) {
       write_stdout(echo_text + utf8_replace_invalid(h.text));
@@ -323,9 +323,11 @@ int run_generate(GenerateParams& gp) {
 
   const std::string echo_text =
       gp.echo && !unconditional ? utf8_replace_invalid(tok.decode(prompt)) : std::string();
-  if (gp.search.active())
-    return run_search(gp, *model, tok, prompt, settings_of(gp, seed), echo_text, n_prompt_window,
-                      load_ms);
+  if (gp.search.active()) {
+    RequestSettings settings = settings_of(gp, seed);
+    settings.constraint = build_constraint(gp.constraint, gp.spec, lim.n_vocab, lim.eos);
+    return run_search(gp, *model, tok, prompt, settings, echo_text, n_prompt_window, load_ms);
+  }
   generation::Generator gen(*model, tok);
   bool was_interrupted = false;
   std::function<double(const generation::Sequence&)> scorer;

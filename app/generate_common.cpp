@@ -91,9 +91,11 @@ json token_logprobs_json(const Tokenizer& tok, int32_t id, const generation::Tok
   return j;
 }
 
-std::optional<std::string> constraint_warning(const generation::Sequence& r) {
-  if (!r.constrained() || r.constraint_complete()) return std::nullopt;
-  switch (r.finish_reason()) {
+namespace {
+std::optional<std::string> constraint_warning(bool constrained, bool complete,
+                                              generation::FinishReason finish) {
+  if (!constrained || complete) return std::nullopt;
+  switch (finish) {
     case generation::FinishReason::Length:
       return "the token limit ended the constrained output early: the text is a valid prefix, "
              "not a complete one";
@@ -101,6 +103,16 @@ std::optional<std::string> constraint_warning(const generation::Sequence& r) {
       return "a stop string cut the constrained output before it was complete";
     default: return std::nullopt;
   }
+}
+}  // namespace
+
+std::optional<std::string> constraint_warning(const generation::Sequence& r) {
+  return constraint_warning(r.constrained(), r.constraint_complete(), r.finish_reason());
+}
+
+std::optional<std::string> constraint_warning(const generation::Hypothesis& h) {
+  return constraint_warning(h.constraint_complete.has_value(), h.constraint_complete.value_or(true),
+                            h.finish);
 }
 
 json sample_json(const Tokenizer& tok, const generation::Sequence& r, const std::string& echo_text,
@@ -133,6 +145,7 @@ json hypothesis_json(const Tokenizer& tok, const generation::Hypothesis& h,
     j["tokens"] = std::move(toks);
     generation::add_logprob_summary(j, tok, h.ids, h.logprobs);
   }
+  if (auto w = constraint_warning(h)) j["warning"] = *w;
   return j;
 }
 

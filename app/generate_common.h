@@ -106,6 +106,7 @@ nlohmann::ordered_json token_logprobs_json(const Tokenizer& tok, int32_t id,
 /// Under a constraint, a sample whose text is not complete: why ("the token limit ended the
 /// constrained output early: the text is a valid prefix, not a complete one").
 std::optional<std::string> constraint_warning(const generation::Sequence& r);
+std::optional<std::string> constraint_warning(const generation::Hypothesis& h);
 
 nlohmann::ordered_json sample_json(const Tokenizer& tok, const generation::Sequence& r,
                                    const std::string& echo_text, bool with_logprobs);

@@ -161,9 +161,6 @@ int run_generate_jsonl(const GenerateParams& gp, const Model& model, double load
       if (L->lenient_warning)
         L->warning = L->warning ? *L->warning + "; " + *L->lenient_warning : *L->lenient_warning;
       L->samples.resize(static_cast<size_t>(L->s.n));
-      if (L->s.search.active() && L->s.constraint)
-        throw LineError(fmt::format("{} cannot be combined with a constraint (json_schema, grammar or "
-                                    "response_format)", L->s.search.contrastive() ? "penalty_alpha" : "beams"));
       if (L->s.search.active()) {
         Line& raw = *L;
         live.emplace(index, std::move(L));

@@ -92,24 +92,80 @@ namespace {
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 // The processors of a search: the sampler chain's steps that change scores without filtering
-// or drawing (logit_bias, penalties, no_repeat_ngram, in the request's order) and the bans
-// (ignore_eos). Greedy closes the chain (make_chain needs a selector; nothing reads it).
+// or drawing (logit_bias, penalties, no_repeat_ngram, in the request's order; only those
+// that change something) and the bans (ignore_eos). Greedy closes the chain (make_chain
+// needs a selector; nothing reads it).
 sampling::SamplerParams processor_params(const Request& req, const ModelLimits& lim) {
   sampling::SamplerParams p = req.sampler;
   std::vector<std::string> order;
-  for (const auto& n : p.order)
-    if (n == "logit_bias" || n == "penalties" || n == "no_repeat_ngram") order.push_back(n);
+  for (const auto& n : p.order) {
+    const bool active =
+        (n == "logit_bias" && !p.logit_bias.empty()) ||
+        (n == "penalties" && p.repeat_last_n != 0 &&
+         (p.repeat_penalty != 1.0f || p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f)) ||
+        (n == "no_repeat_ngram" && p.no_repeat_ngram > 0);
+    if (active) order.push_back(n);
+  }
   p.order = std::move(order);
   p.temperature = 0;
   if (req.ignore_eos) p.banned.push_back(lim.eos);
   return p;
 }
 
-// Applies `chain` to `in` (one value per samplable id) into `out`, in id order.
-void process(sampling::Chain& chain, std::span<const float> in, std::vector<float>& out) {
-  chain.sample(in);
-  out.assign(in.size(), kNegInf);
-  for (const auto& d : chain.candidates().data) out[static_cast<size_t>(d.id)] = d.logit;
+// The processors of one sequence: a chain when some step changes scores (it keeps the
+// sequence's history), else only the bans, applied in place (no chain: no copy of the
+// vocabulary into a candidate array, no softmax, nothing to clone when a beam splits).
+struct Processors {
+  std::unique_ptr<sampling::Chain> chain;  // null: bans only
+  const std::vector<int32_t>* banned = nullptr;
+
+  static Processors make(const sampling::SamplerParams& pp, std::span<const int32_t> prompt) {
+    Processors p;
+    p.banned = &pp.banned;
+    if (pp.order.empty()) return p;
+    p.chain = sampling::make_chain(pp);
+    for (int32_t id : prompt) p.chain->accept(id, false);
+    return p;
+  }
+  Processors clone() const {
+    Processors p;
+    p.banned = banned;
+    if (chain) p.chain.reset(static_cast<sampling::Chain*>(chain->clone().release()));
+    return p;
+  }
+  void accept(int32_t id) {
+    if (chain) chain->accept(id, true);
+  }
+  // `in` (one value per samplable id) processed into `out`, in id order; `in` may be
+  // overwritten.
+  void apply(std::vector<float>& in, std::vector<float>& out) {
+    if (!chain) {
+      for (int32_t id : *banned)
+        if (id >= 0 && static_cast<size_t>(id) < in.size()) in[static_cast<size_t>(id)] = kNegInf;
+      out.swap(in);
+      return;
+    }
+    chain->sample(in);
+    out.assign(in.size(), kNegInf);
+    for (const auto& d : chain->candidates().data) out[static_cast<size_t>(d.id)] = d.logit;
+  }
+};
+
+// The `keep` best finite values of `row` as (value, id), best first (ties: lower id). A value
+// of -inf (masked or banned) is never among them.
+void top_finite(std::span<const float> row, size_t keep, std::vector<std::pair<float, int32_t>>& out) {
+  out.clear();
+  out.reserve(keep + 1);
+  float thr = kNegInf;  // an entry must beat this to enter
+  for (size_t v = 0; v < row.size(); ++v) {
+    const float x = row[v];
+    if (!(x > thr)) continue;
+    const auto at = std::upper_bound(out.begin(), out.end(), x,
+                                     [](float a, const std::pair<float, int32_t>& e) { return a > e.first; });
+    out.insert(at, {x, static_cast<int32_t>(v)});
+    if (out.size() > keep) out.pop_back();
+    if (out.size() == keep) thr = out.back().first;
+  }
 }
 
 // A Candidates array with p = exp(score) for LogprobCalculator's final distribution.
@@ -138,7 +194,8 @@ bool append_checking_stops(std::string& text, std::string_view bytes,
 }
 
 struct Beam {
-  std::unique_ptr<sampling::Chain> chain;  // processors with this beam's history
+  Processors proc;  // with this beam's history
+  std::optional<ConstraintState> cs;  // under a constraint: this beam's place in it
   std::vector<int32_t> ids;
   std::string text;
   double score = 0;  // sum of processed log-probabilities
@@ -225,6 +282,11 @@ struct Searcher::Impl {
   Stats stats;
   LogprobCalculator lpc;
   sampling::Candidates fin;
+  std::mutex* pass_mu = nullptr;  // held around each forward pass (set_pass_mutex)
+
+  std::unique_lock<std::mutex> pass_lock() {
+    return pass_mu ? std::unique_lock<std::mutex>(*pass_mu) : std::unique_lock<std::mutex>();
+  }
 
   Impl(const Model& m, const Tokenizer& t)
       : model(m), tok(t), lim(ModelLimits::of(m.config(), t)), batch(m) {}
@@ -248,6 +310,7 @@ struct Searcher::Impl {
     if (common == window.size()) --common;  // the last token's logits are needed
     s.truncate(static_cast<int>(common));
     cached[0].resize(common);
+    const auto lk = pass_lock();
     const auto l = s.eval(window.subspan(common), false);
     cached[0].assign(window.begin(), window.end());
     stats.prompt_ms += ms_since(t0);
@@ -283,6 +346,7 @@ Searcher::Searcher(const Model& model, const Tokenizer& tok)
 Searcher::~Searcher() = default;
 const ModelLimits& Searcher::limits() const { return impl_->lim; }
 const Stats& Searcher::stats() const { return impl_->stats; }
+void Searcher::set_pass_mutex(std::mutex* m) { impl_->pass_mu = m; }
 
 std::vector<Hypothesis> Searcher::run(const Request& req, const SearchParams& sp,
                                       const CancelFn& cancelled) {
@@ -311,13 +375,25 @@ std::vector<Hypothesis> Searcher::Impl::beam_search(const Request& req, const Se
 
   const sampling::SamplerParams pp = processor_params(req, lim);
   std::vector<Beam> beams(1);
-  beams[0].chain = sampling::make_chain(pp);
-  for (int32_t id : prompt) beams[0].chain->accept(id, false);
+  beams[0].proc = Processors::make(pp, prompt);
+  if (req.constraint) beams[0].cs.emplace(req.constraint);
+  // a beam nothing may continue (the constraint complete with nowhere to go and EOS banned,
+  // or every allowed token banned by a processor) ends as it is, as Sequence ends
+  const auto end_beam = [&](Beam& b) {
+    Hypothesis h;
+    h.ids = b.ids;
+    h.text = b.text;
+    h.logprobs = b.logprobs;
+    const bool complete = !b.cs || b.cs->complete();
+    if (b.cs) h.constraint_complete = complete;
+    h.finish = complete && b.cs ? FinishReason::Stop : FinishReason::Length;
+    finished.add(std::move(h), b.score, std::max(static_cast<int>(b.ids.size()), 1));
+  };
 
   std::vector<std::vector<float>> logp(static_cast<size_t>(N));  // processed log-probs per beam
   std::vector<float> lsm(V);
   std::vector<Candidate> cand;
-  std::vector<int32_t> idx(V);
+  std::vector<std::pair<float, int32_t>> top;
   bool done = false, interrupted = false;
   int g = 0;  // tokens generated
   while (true) {
@@ -331,20 +407,23 @@ std::vector<Hypothesis> Searcher::Impl::beam_search(const Request& req, const Se
     for (size_t b = 0; b < beams.size(); ++b) {
       const std::span<const float> lv = std::span<const float>(logits[b]).first(V);
       const double lse = log_sum_exp(lv.data(), static_cast<int>(V));
+      lsm.resize(V);
       for (size_t v = 0; v < V; ++v) lsm[v] = static_cast<float>(lv[v] - lse);
-      process(*beams[b].chain, lsm, logp[b]);
-      const std::vector<float>& row = logp[b];
-      for (size_t v = 0; v < V; ++v) idx[v] = static_cast<int32_t>(v);
-      std::partial_sort(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(keep), idx.end(),
-                        [&](int32_t x, int32_t y) { return row[x] != row[y] ? row[x] > row[y] : x < y; });
-      for (size_t i = 0; i < keep; ++i)
-        cand.push_back({beams[b].score + row[static_cast<size_t>(idx[i])], static_cast<int>(b), idx[i]});
+      if (beams[b].cs) beams[b].cs->apply(lsm);  // the mask first, then the processors
+      beams[b].proc.apply(lsm, logp[b]);
+      top_finite(logp[b], keep, top);
+      if (top.empty()) end_beam(beams[b]);
+      for (const auto& [x, id] : top) cand.push_back({beams[b].score + x, static_cast<int>(b), id});
     }
     std::stable_sort(cand.begin(), cand.end(), [](const Candidate& x, const Candidate& y) {
       if (x.score != y.score) return x.score > y.score;
       return x.beam != y.beam ? x.beam < y.beam : x.token < y.token;
     });
     if (cand.size() > keep) cand.resize(keep);
+    if (cand.empty()) {  // no beam may continue: each has ended (end_beam)
+      beams.clear();
+      break;
+    }
 
     // walk the candidates: endings among the first N finish, the rest continue
     ++g;
@@ -356,6 +435,8 @@ std::vector<Hypothesis> Searcher::Impl::beam_search(const Request& req, const Se
       const bool eos = c.token == lim.eos && !req.ignore_eos;
       std::string text = from.text;
       const bool stop = !eos && append_checking_stops(text, tok.token_bytes(c.token), req.stop);
+      std::optional<ConstraintState> cs = from.cs;
+      if (cs && !eos) cs->accept(c.token);
       auto with_token = [&](auto& h) {
         h.ids = from.ids;
         h.logprobs = from.logprobs;
@@ -373,6 +454,7 @@ std::vector<Hypothesis> Searcher::Impl::beam_search(const Request& req, const Se
         with_token(h);
         h.text = std::move(text);
         h.finish = eos ? FinishReason::Eos : FinishReason::Stop;
+        if (cs) h.constraint_complete = cs->complete();
         finished.add(std::move(h), c.score, g);
         continue;
       }
@@ -380,26 +462,25 @@ std::vector<Hypothesis> Searcher::Impl::beam_search(const Request& req, const Se
       with_token(nb);
       nb.text = std::move(text);
       nb.score = c.score;
+      nb.cs = std::move(cs);
       next.push_back(std::move(nb));
       src.push_back(c.beam);
     }
     done = finished.is_done(cand.front().score, g);
     stats.generated_tokens += 1;
-    // the chains follow their beams: a beam's first continuation takes its chain, the others
-    // get clones (made before it moves)
+    // the processors follow their beams: a beam's first continuation takes them, the others
+    // get clones (made before they move)
     std::vector<bool> taken(beams.size(), false), first(next.size(), false);
     for (size_t i = 0; i < next.size(); ++i) {
       first[i] = !taken[static_cast<size_t>(src[i])];
       taken[static_cast<size_t>(src[i])] = true;
     }
     for (size_t i = 0; i < next.size(); ++i)
-      if (!first[i])
-        next[i].chain.reset(static_cast<sampling::Chain*>(
-            beams[static_cast<size_t>(src[i])].chain->clone().release()));
+      if (!first[i]) next[i].proc = beams[static_cast<size_t>(src[i])].proc.clone();
     for (size_t i = 0; i < next.size(); ++i)
-      if (first[i]) next[i].chain = std::move(beams[static_cast<size_t>(src[i])].chain);
-    for (auto& b : next) b.chain->accept(b.ids.back(), true);
-    if (done || g >= max_new) {
+      if (first[i]) next[i].proc = std::move(beams[static_cast<size_t>(src[i])].proc);
+    for (auto& b : next) b.proc.accept(b.ids.back());
+    if (done || g >= max_new || next.empty()) {
       beams = std::move(next);
       break;
     }
@@ -450,6 +531,7 @@ std::vector<Hypothesis> Searcher::Impl::beam_search(const Request& req, const Se
       toks[i] = beams[i].ids.back();
       items.push_back(BatchItem{sessions[i].get(), std::span<const int32_t>(&toks[i], 1), false});
     }
+    const auto lk = pass_lock();
     const auto out = batch.eval(items);
     for (size_t i = 0; i < beams.size(); ++i) {
       logits[i].assign(out[i].begin(), out[i].end());
@@ -464,6 +546,7 @@ std::vector<Hypothesis> Searcher::Impl::beam_search(const Request& req, const Se
       h.text = std::move(b.text);
       h.logprobs = std::move(b.logprobs);
       h.finish = interrupted ? FinishReason::Interrupted : FinishReason::Length;
+      if (b.cs) h.constraint_complete = b.cs->complete();
       const int len = static_cast<int>(h.ids.size());
       finished.add(std::move(h), b.score, std::max(len, 1));
     }
@@ -507,6 +590,7 @@ std::vector<Hypothesis> Searcher::Impl::contrastive(const Request& req, const Se
     }
     HiddenStates hs;
     hs.layers = {HiddenStates::kLnF};
+    const auto lk = pass_lock();
     const auto l = sessions[0]->eval(window, false, &hs);
     logits.assign(l.begin(), l.end());
     cached[0].assign(window.begin(), window.end());
@@ -517,42 +601,53 @@ std::vector<Hypothesis> Searcher::Impl::contrastive(const Request& req, const Se
   for (int k = 1; k < K; ++k) copy_cache(static_cast<size_t>(k), 0);
 
   const sampling::SamplerParams pp = processor_params(req, lim);
-  std::unique_ptr<sampling::Chain> chain = sampling::make_chain(pp);
-  for (int32_t id : prompt) chain->accept(id, false);
-  std::vector<float> proc, logp(V);
-  std::vector<int32_t> idx(V);
+  Processors procs = Processors::make(pp, prompt);
+  std::vector<float> in, proc, logp(V);
   std::vector<double> p(V);
   std::vector<HiddenStates> hs(static_cast<size_t>(K));
   std::vector<BatchItem> items(static_cast<size_t>(K));
   std::vector<int32_t> toks(static_cast<size_t>(K));
+  std::optional<ConstraintState> cs;
+  if (req.constraint) cs.emplace(req.constraint);
+  std::vector<std::pair<float, int32_t>> top;
   h.finish = FinishReason::Length;
   while (static_cast<int>(h.ids.size()) < max_new) {
     if (cancelled && cancelled()) {
       h.finish = FinishReason::Interrupted;
       break;
     }
+    // a complete text with nowhere to go ends here (as Sequence: even under ignore_eos)
+    if (cs && cs->complete() && !cs->can_continue()) {
+      h.finish = FinishReason::Stop;
+      break;
+    }
     const std::span<const float> lv = std::span<const float>(logits).first(V);
-    process(*chain, lv, proc);
-    // softmax of the processed logits (sum in double), the K most likely (ties: lower id)
+    in.assign(lv.begin(), lv.end());
+    if (cs) cs->apply(in);  // the mask first, then the processors
+    procs.apply(in, proc);
+    // softmax of the processed logits (sum in double), the K most likely (ties: lower id;
+    // fewer when fewer are allowed: a masked or banned token is never a candidate)
     const double lse = log_sum_exp(proc.data(), static_cast<int>(V));
     for (size_t v = 0; v < V; ++v) {
       p[v] = std::exp(static_cast<double>(proc[v]) - lse);
       logp[v] = static_cast<float>(proc[v] - lse);
     }
-    for (size_t v = 0; v < V; ++v) idx[v] = static_cast<int32_t>(v);
-    std::partial_sort(idx.begin(), idx.begin() + K, idx.end(),
-                      [&](int32_t a, int32_t b) { return p[a] != p[b] ? p[a] > p[b] : a < b; });
+    top_finite(proc, static_cast<size_t>(K), top);
+    const int Kn = static_cast<int>(top.size());
+    if (Kn == 0) break;  // every allowed token banned: stop on the valid prefix (Length)
     // one pass: candidate k appended in Session k (each holds the sequence's cache)
-    for (int k = 0; k < K; ++k) {
-      toks[k] = idx[k];
+    for (int k = 0; k < Kn; ++k) {
+      toks[k] = top[static_cast<size_t>(k)].second;
       hs[k].layers = {HiddenStates::kLnF};
       items[k] = BatchItem{sessions[k].get(), std::span<const int32_t>(&toks[k], 1), false, &hs[k]};
     }
-    const auto out = batch.eval(items);
+    auto lk = pass_lock();
+    const auto out = batch.eval(std::span<const BatchItem>(items).first(static_cast<size_t>(Kn)));
+    if (lk.owns_lock()) lk.unlock();
     int best = 0;
     double best_score = -std::numeric_limits<double>::infinity();
     const size_t n_ctx = ctx.size() / C;
-    for (int k = 0; k < K; ++k) {
+    for (int k = 0; k < Kn; ++k) {
       const std::span<const float> hv = hs[k].row(0, 0);
       double nn = 0;
       for (float x : hv) nn += static_cast<double>(x) * x;
@@ -581,7 +676,8 @@ std::vector<Hypothesis> Searcher::Impl::contrastive(const Request& req, const Se
       h.logprobs.emplace_back();
       fill_logprobs(h.logprobs.back(), id, lv, logp, req.logprobs);
     }
-    chain->accept(id, true);
+    procs.accept(id);
+    if (cs) cs->accept(id);
     if (append_checking_stops(h.text, tok.token_bytes(id), req.stop)) {
       h.finish = FinishReason::Stop;
       break;
@@ -589,15 +685,18 @@ std::vector<Hypothesis> Searcher::Impl::contrastive(const Request& req, const Se
     // the chosen candidate carries on; the other Sessions take its new position
     logits.assign(out[static_cast<size_t>(best)].begin(), out[static_cast<size_t>(best)].end());
     add_ctx(hs[static_cast<size_t>(best)].row(0, 0));
-    for (int k = 0; k < K; ++k) cached[static_cast<size_t>(k)].push_back(toks[k]);
+    for (int k = 0; k < Kn; ++k) cached[static_cast<size_t>(k)].push_back(toks[k]);
     for (int k = 0; k < K; ++k)
       if (k != best) {
-        const int n = sessions[static_cast<size_t>(k)]->n_past() - 1;
-        sessions[static_cast<size_t>(k)]->truncate(n);
-        cached[static_cast<size_t>(k)].pop_back();
+        if (k < Kn) {  // drop its candidate
+          const int n = sessions[static_cast<size_t>(k)]->n_past() - 1;
+          sessions[static_cast<size_t>(k)]->truncate(n);
+          cached[static_cast<size_t>(k)].pop_back();
+        }
         copy_cache(static_cast<size_t>(k), static_cast<size_t>(best));
       }
   }
+  if (cs) h.constraint_complete = cs->complete();
   stats.generation_ms += ms_since(t_run) - (stats.prompt_ms - prompt_ms0);
   return {h};
 }

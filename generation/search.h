@@ -37,6 +37,17 @@
 // earlier position (prompt included). The chosen candidate's logits and hidden state carry
 // on; the other Sessions drop their candidate and copy the chosen one's single new position.
 //
+// Constraints (Request::constraint: --json, --json-schema, --grammar): every beam (and the
+// contrastive sequence) carries its own ConstraintState, copied when a beam splits. Its mask
+// comes first: disallowed ids get -inf before the processors (beam search: on the
+// log-probabilities, unrenormalised, as transformers' prefix_allowed_tokens_fn does;
+// contrastive: on the logits, then the softmax). A -inf (masked or banned) token is never a
+// candidate, so a step may keep fewer than 2N candidates, fewer than N beams, or fewer than
+// K contrastive candidates (one pass of those). EOS is allowed only where the text is
+// complete. A beam nothing may continue (complete with nowhere to go under ignore_eos, or
+// every allowed token banned by a processor) ends as it is: finish Stop if complete, else
+// Length, scored on its own length; contrastive search stops before a step when the text is
+// complete with nowhere to go (finish Stop, as Sequence).
 // Both: EOS ends a sequence (not part of ids) unless ignore_eos bans it; a stop string cuts
 // the text before it (ids keep the token, as Sequence does); the context is not slid: a
 // search stops with finish Length when the context is full (documented). Log-probabilities
@@ -48,6 +59,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -95,6 +107,7 @@ struct Hypothesis {
   FinishReason finish = FinishReason::Length;
   std::optional<double> score;  // beam search: sum_logprobs / generated_len ** length_penalty
   std::vector<TokenLogprobs> logprobs;  // one per id with Request::logprobs > 0
+  std::optional<bool> constraint_complete;  // under a constraint: the text is a whole sentence
 };
 
 class Searcher {
@@ -113,6 +126,10 @@ class Searcher {
   /// Throws what validate_search and Sequence throw for a bad request.
   std::vector<Hypothesis> run(const Request& req, const SearchParams& sp,
                               const CancelFn& cancelled = {});
+  /// Every forward pass of later runs holds `m` while it runs (null: none): a server shares
+  /// the model's thread pool with other work by holding one lock per pass, so the other work
+  /// runs between two steps of a search instead of waiting for the whole search.
+  void set_pass_mutex(std::mutex* m);
   /// Timings summed over runs (generated_tokens: tokens of the returned sequences' steps,
   /// i.e. search steps; every step evaluates N beams or K candidates in one pass).
   const Stats& stats() const;

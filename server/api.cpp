@@ -59,10 +59,6 @@ void finish_job(GenerationJob& job, const Object& body, const ModelInfo& m, uint
       log::warn("\"strict\": false: ignored unsupported JSON Schema keywords: {}", generation::ignored_list(ignored));
     }
   }
-  if (constraint && job.search.active())
-    bad_request(job.search.contrastive() ? "penalty_alpha" : "beams", "unsupported_value",
-                "a search ('beams' or 'penalty_alpha') cannot be combined with a constraint "
-                "(response_format, grammar or json_schema)");
   for (const auto& p : job.prompts)
     if (generation::prompt_window(p, m.limits).size() < p.size())
       bad_request(prompt_field, "context_length_exceeded",

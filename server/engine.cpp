@@ -30,11 +30,17 @@ Engine::Engine(const Model& model, int parallel, size_t max_queue, const Tokeniz
 
 std::vector<generation::Hypothesis> Engine::search(const generation::Request& req,
                                                    const generation::SearchParams& sp) {
-  // The whole search holds the model: its passes run between two engine steps, as
-  // with_model's do (the model's thread pool runs one pass at a time).
-  std::lock_guard lock(model_mu_);
-  if (!searcher_) searcher_ = std::make_unique<generation::Searcher>(model_, tok_);
-  return searcher_->run(req, sp);
+  // One search at a time; each of its passes holds the model lock (Searcher::set_pass_mutex),
+  // as the engine thread does around each step.
+  std::lock_guard lock(search_mu_);
+  if (!searcher_) {
+    searcher_ = std::make_unique<generation::Searcher>(model_, tok_);
+    searcher_->set_pass_mutex(&model_mu_);
+  }
+  return searcher_->run(req, sp, [this] {
+    std::lock_guard lk(mu_);
+    return stopping_;
+  });
 }
 
 Engine::~Engine() { shutdown(); }

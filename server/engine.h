@@ -90,8 +90,10 @@ class Engine {
   }
 
   /// A search request (beams / penalty_alpha, docs/search.md), run on the calling thread on
-  /// the server's one Searcher: searches run one at a time, holding the model lock (the
-  /// batch engine waits for the search to end).
+  /// the server's one Searcher: searches run one at a time (search_mu_), and each of a
+  /// search's forward passes holds the model lock, so the batch engine's steps (and
+  /// with_model's passes) run between two steps of a search rather than after it. A shutdown
+  /// ends a running search (its sequences finish "interrupted").
   std::vector<generation::Hypothesis> search(const generation::Request& req,
                                              const generation::SearchParams& sp);
 
@@ -112,6 +114,7 @@ class Engine {
   std::unordered_set<uint64_t> handles_;    // their handles (for shutdown)
   size_t running_ = 0;                      // as of the last step
   std::thread thread_;
+  std::mutex search_mu_;  // one search at a time (held for its whole run)
   std::unique_ptr<generation::Searcher> searcher_;  // created by the first search
 };
 

@@ -181,7 +181,63 @@ if not stops or any("W" in x["text"] for x in samples) or any(x["ids"][-1] != 54
 p = subprocess.run([BIN, "bench", "-m", tiny, "-p", "0", "-n", "8", "-r", "1", "--beams", "4", "--format", "json"],
                    capture_output=True)
 tests = [r["test"] for r in json.loads(p.stdout)["results"]] if p.returncode == 0 else p.stderr
-if tests != ["tg8", "tg8-beams4"]:
+if tests != ["tg8", "tg8-beams4", "tg8-rows4"]:
     bad(f"bench --beams 4 rows: {tests}")
+
+# 10. searches under a constraint (--grammar, --json-schema, --json; --jsonl lines): every
+# returned sequence obeys it (checked by python's jsonschema / a regular expression), and an
+# incomplete one says so ("length" + "warning")
+import re
+import jsonschema
+model = os.path.join(os.path.dirname(BIN), "..", "tests", "test-model")
+schema = {"type": "object", "properties": {"ok": {"type": "boolean"}, "c": {"enum": ["red", "green"]}},
+          "required": ["ok", "c"], "additionalProperties": False}
+gbnf = 'root ::= "{\\"ok\\":" ("true" | "false") ",\\"c\\":\\"" ("red" | "green") "\\"}"\n'
+open(os.path.join(T, "g.gbnf"), "w").write(gbnf)
+def obeys(samples, what, complete_needed=True):
+    for x in samples:
+        if x.get("warning"):
+            if x["finish_reason"] != "length" or complete_needed:
+                bad(f"{what}: incomplete {x}")
+            continue
+        try:
+            jsonschema.validate(json.loads(x["text"]), schema)
+        except Exception as e:
+            bad(f"{what}: {x['text']!r} does not obey the schema: {e}")
+search_modes = [["--beams", "3", "--num-return", "3"], ["--penalty-alpha", "0.6", "--top-k", "4"]]
+for mode in search_modes:
+    rc, out, err = run(["-m", model, "--prompt-ids", "5 6", "-n", "30", "--grammar", os.path.join(T, "g.gbnf"),
+                        "--format", "json"] + mode)
+    samples = json.loads(out)["samples"] if rc == 0 else []
+    if len(samples) != (3 if "--beams" in mode else 1):
+        bad(f"{mode} --grammar: exit {rc} {err}")
+    obeys(samples, f"{mode} --grammar")
+    # complete with nowhere to go: beam search takes EOS (scored, as transformers), contrastive
+    # search stops there (as sampling does)
+    if any(x["finish_reason"] != ("eos" if "--beams" in mode else "stop") for x in samples):
+        bad(f"{mode} --grammar: finish reasons {samples}")
+    if "--beams" in mode and len({tuple(x["ids"]) for x in samples}) != 3:
+        bad(f"{mode} --grammar: beams not distinct: {samples}")
+    for flag in (["--json-schema", json.dumps(schema)], ["--json"]):
+        rc, out, err = run(["-m", model, "--prompt-ids", "5 6", "-n", "12", "--format", "json"] + flag + mode)
+        samples = json.loads(out)["samples"] if rc == 0 else []
+        if not samples:
+            bad(f"{mode} {flag[0]}: exit {rc} {err}")
+        for x in samples:  # a valid prefix: complete, or cut by -n with the warning
+            if x.get("warning") is None:
+                v = json.loads(x["text"])
+                if flag[0] == "--json-schema":
+                    jsonschema.validate(v, schema)
+            elif x["finish_reason"] != "length":
+                bad(f"{mode} {flag[0]}: {x}")
+lines = [json.dumps({"prompt_ids": [5, 6], "max_tokens": 30, "beams": 2, "num_return": 2, "grammar": gbnf}),
+         json.dumps({"prompt_ids": [5, 6], "max_tokens": 30, "penalty_alpha": 0.5, "top_k": 3, "grammar": gbnf})]
+rc, out, err = run(["-m", model, "--jsonl"], "\n".join(lines) + "\n")
+outs = [json.loads(l) for l in out.splitlines()] if rc == 0 else []
+if len(outs) != 2 or [len(o.get("samples", [])) for o in outs] != [2, 1]:
+    bad(f"--jsonl searched lines with a grammar: exit {rc} {out} {err}")
+for o in outs:
+    obeys(o.get("samples", []), "--jsonl line")
+print("ok   constrained searches")
 sys.exit(1 if fail else 0)
 EOF

@@ -138,7 +138,6 @@ EXAMPLES = [
     ("`--early-stopping maybe`", 0, ["generate", "--early-stopping", "maybe", "hi"], None, None),
     ("`--penalty-alpha` outside [0, 1]", 0, ["generate", "--penalty-alpha", "1.5", "--top-k", "4", "hi"], None, None),
     ("`--penalty-alpha` without `--top-k`", 0, ["generate", "--penalty-alpha", "0.6", "hi"], None, None),
-    ("A search with a constraint (`--beams 2 --json`; also `--penalty-alpha`, and a `--jsonl` line's `beams` with `json_schema`…, a 400 on the server)", 0, ["generate", "--beams", "2", "--json", "hi"], None, None),
     ("`--grammar` file with an error (undefined rule, unbalanced bracket, bad escape, empty grammar, a rule that can never finish, left recursion, too large)", 0, ["grammar", "--grammar", bad_gbnf], None, bad_gbnf),
     ("More than one of `--json`, `--json-schema`, `--grammar` (a JSONL line or request with two of `grammar`, `json_schema`, `response_format`: that line's error / a 400 naming the field)", 0, ["generate", "--json", "--grammar", bad_gbnf, "hi"], None, None),
     ("`--json-schema` text that is not JSON", 0, ["generate", "--json-schema", "{x", "hi"], None, None),

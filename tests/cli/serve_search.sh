@@ -35,6 +35,17 @@ post $C '{"prompt":[3,3,60,71],"max_tokens":12,"penalty_alpha":0.6,"top_k":4}' >
 want=$("$BIN" generate -m "$TINY" --prompt-ids "3 3 60 71" -n 12 --penalty-alpha 0.6 --top-k 4 --format json | jq -c '.samples[0].text')
 [ "$(jraw "$T/c.json" '.choices[0].text')" = "$want" ] || fail "contrastive text $(jraw "$T/c.json" '.choices[0].text') != $want"
 
+# searches under a constraint: every returned sequence is in the grammar's language
+for body in '"beams":3,"n":3' '"penalty_alpha":0.6,"top_k":4'; do
+  post $C '{"prompt":[3,3,60,71],"max_tokens":12,'"$body"',"grammar":"root ::= [a-d] [a-d] \"!\""}' > "$T/k.json"
+  [ "$(cat "$T/status")" = 200 ] || fail "constrained search $body: $(cat "$T/k.json")"
+  python3 - "$T/k.json" << 'EOF' || fail "constrained search $body: $(cat "$T/k.json")"
+import json, re, sys
+ch = json.load(open(sys.argv[1]))["choices"]
+assert ch and all(re.fullmatch(r"[a-d][a-d]!", c["text"]) for c in ch), ch
+EOF
+done
+
 # a sampled choice with logprobs carries the summary, no score
 post $C '{"prompt":[5,6],"max_tokens":4,"seed":1,"logprobs":0}' > "$T/s.json"
 [ "$(jget "$T/s.json" '.choices[0] | has("confidence") and has("min_token") and (has("score") | not)')" = true ] ||

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <fstream>
+#include <mutex>
 #include <limits>
 #include <map>
 #include <memory>
@@ -126,4 +127,36 @@ TEST_CASE("search: one beam is greedy decoding") {
   const auto hyps = s.run(r, sp);
   REQUIRE(hyps.size() == 1);
   CHECK(hyps[0].ids == greedy.ids());
+}
+
+TEST_CASE("search: the pass mutex is held only during a pass, free between steps") {
+  auto model = Model::load(kRoot + "tests/data/models/tiny");
+  generation::Request r;
+  r.prompt = {3, 3, 60, 71};
+  r.max_tokens = 6;
+  r.ignore_eos = true;
+  std::mutex mu;
+  generation::Searcher s(*model);
+  s.set_pass_mutex(&mu);
+  for (int contrastive = 0; contrastive < 2; ++contrastive) {
+    generation::SearchParams sp;
+    if (contrastive) {
+      sp.penalty_alpha = 0.5;
+      r.sampler.top_k = 3;
+    } else {
+      sp.beams = 3;
+    }
+    int steps = 0, free_between = 0;
+    const auto hyps = s.run(r, sp, [&] {
+      ++steps;
+      if (mu.try_lock()) {  // another request's pass could run here
+        ++free_between;
+        mu.unlock();
+      }
+      return false;
+    });
+    REQUIRE(!hyps.empty());
+    CHECK(steps >= 5);
+    CHECK(free_between == steps);
+  }
 }
