@@ -11,8 +11,10 @@
 // converted once at load into buffers owned by Model::Impl.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/huge_alloc.h"
@@ -49,6 +51,17 @@ struct Model::Impl {
   std::vector<LayerMatrices> mat;  // L
   kernels::Weight head;            // lm_head (V, C), read transposed
   std::unique_ptr<kernels::Pool> pool;  // every parallel part of the forward pass
+  // f32 checkpoints: the matrices repacked for the kernels (kernels::repack_f32) on a thread
+  // of their own while the first tokens run on the mapped views (the same bits either way).
+  // Last member: joined (stopped early if still running) before anything it reads is freed.
+  struct Repacker {
+    std::thread thread;
+    std::atomic<bool> stop{false};
+    ~Repacker() {
+      stop = true;
+      if (thread.joinable()) thread.join();
+    }
+  } repacker;
 };
 
 }  // namespace gpt2
