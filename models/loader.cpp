@@ -265,7 +265,7 @@ ModelConfig infer_config(const std::map<std::string, Entry>& t, const std::strin
 }
 
 // f32 matrices that point into a checkpoint file's mapping: repacked for the kernels on a
-// thread of their own (kernels::repack_f32; the forward pass uses the mapped views until each
+// thread of their own (started by the first decode step, Model::Impl::Repacker) (kernels::repack_f32; the forward pass uses the mapped views until each
 // copy is ready, with the same bits), the mapped pages dropped block by block as they are
 // copied, so peak memory stays near the weights' size. Not when OpenBLAS reads f32 weights
 // (--backend blas, or auto with the portable/AVX2 sets: it reads the [K,N] view), nor for the
@@ -292,7 +292,7 @@ void start_repacking(Model::Impl& m, kernels::Backend backend, bool builtin) {
   if (todo.empty()) return;
   for (kernels::Weight* w : todo) w->f32copy = std::make_shared<kernels::F32Copy>();
   std::vector<const kernels::Weight*> work(todo.begin(), todo.end());
-  m.repacker.thread = std::thread([&m, work = std::move(work)] {
+  m.repacker.start = [&m, work = std::move(work)] {
     const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
     // Whole pages inside the block only: a page shared with a neighbour tensor stays.
     auto release = [page](const void* p, size_t n) {
@@ -305,7 +305,7 @@ void start_repacking(Model::Impl& m, kernels::Backend backend, bool builtin) {
       if (stop()) return;
       kernels::repack_f32(*w, *w->f32copy, release, stop);
     }
-  });
+  };
 }
 
 }  // namespace
