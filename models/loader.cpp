@@ -29,6 +29,7 @@
 #include "models/model_impl.h"
 #include "models/safetensors.h"
 #include "models/tensors.h"
+#include "models/weight_layout.h"
 
 namespace gpt2 {
 
@@ -448,6 +449,12 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
   m.head = convert(m.w.lm_head, C, m.cfg.vocab_size, true);
   if (wt == kernels::WType::F32) start_repacking(m, opts.backend, src.builtin != nullptr);
   return model;
+}
+
+void finish_weight_layout(const Model& model) {
+  const Model::Impl& m = model.impl();
+  m.repacker.begin();
+  if (m.repacker.thread.joinable()) m.repacker.thread.join();
 }
 
 std::vector<std::string> builtin_model_names() {
