@@ -302,9 +302,13 @@ void start_repacking(Model::Impl& m, kernels::Backend backend, bool builtin) {
       if (e > a) madvise(reinterpret_cast<void*>(a), e - a, MADV_DONTNEED);
     };
     auto stop = [&m] { return m.repacker.stop.load(std::memory_order_relaxed); };
-    for (const kernels::Weight* w : work) {
-      if (stop()) return;
-      kernels::repack_f32(*w, *w->f32copy, release, stop);
+    try {
+      for (const kernels::Weight* w : work) {
+        if (stop()) return;
+        kernels::repack_f32(*w, *w->f32copy, release, stop);
+      }
+    } catch (const std::bad_alloc&) {  // out of memory: the mapped views keep serving
+      log::debug("f32 repacking abandoned: out of memory");
     }
   };
 }
