@@ -194,6 +194,9 @@ void forward(const Model::Impl& m, RunState& run, std::span<Part> parts,
     T += p.T;
     if (p.T < kernels::kGemmMinT) D = T;
   }
+  // A pass continuing its sequences with decode rows only: generation goes on, so the f32
+  // weights' repacking (models/model_impl.h, Repacker) is worth starting now.
+  if (D == T && parts.size() > 0 && parts[0].pos0 > 0) m.repacker.begin();
   run.reserve(cfg, T);
   // the observer sees the one part's probabilities (NH, T, n_keys)
   const int obs_keys = observer ? parts[0].pos0 + T : 0;

@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -20,6 +21,7 @@
 
 #include "core/cpu.h"
 #include "core/error.h"
+#include "core/kernels/blas.h"
 #include "core/kernels/kernels.h"
 #include "core/log.h"
 #include "models/builtin.h"
@@ -27,6 +29,7 @@
 #include "models/model_impl.h"
 #include "models/safetensors.h"
 #include "models/tensors.h"
+#include "models/weight_layout.h"
 
 namespace gpt2 {
 
@@ -262,6 +265,54 @@ ModelConfig infer_config(const std::map<std::string, Entry>& t, const std::strin
   return c;
 }
 
+// f32 matrices that point into a checkpoint file's mapping: repacked for the kernels on a
+// thread of their own (started by the first decode step, Model::Impl::Repacker) (kernels::repack_f32; the forward pass uses the mapped views until each
+// copy is ready, with the same bits), the mapped pages dropped block by block as they are
+// copied, so peak memory stays near the weights' size. Not when OpenBLAS reads f32 weights
+// (--backend blas, or auto with the portable/AVX2 sets: it reads the [K,N] view), nor for the
+// built-in model (small, compiled into the program), nor with GPT2_REPACK=0 (A/B timing).
+void start_repacking(Model::Impl& m, kernels::Backend backend, bool builtin) {
+  using kernels::WType;
+  if (builtin) return;
+  if (const char* e = std::getenv("GPT2_REPACK"); e && std::strcmp(e, "0") == 0) return;
+  const kernels::Isa isa = kernels::current_isa();
+  if (kernels::blas_rows(backend, isa, WType::F32, false) ||
+      kernels::blas_rows(backend, isa, WType::F32, true))
+    return;
+  auto in_file = [&](const float* p) {
+    const auto* b = reinterpret_cast<const uint8_t*>(p);
+    for (const auto& f : m.files)
+      if (b >= f->data() && b < f->data() + f->size()) return true;
+    return false;
+  };
+  std::vector<kernels::Weight*> todo;
+  for (LayerMatrices& lm : m.mat)
+    for (kernels::Weight* w : {&lm.qkv, &lm.attn_proj, &lm.fc, &lm.fc_proj})
+      if (w->type == WType::F32 && in_file(w->f32)) todo.push_back(w);
+  if (m.head.type == WType::F32 && in_file(m.head.f32)) todo.push_back(&m.head);
+  if (todo.empty()) return;
+  for (kernels::Weight* w : todo) w->f32copy = std::make_shared<kernels::F32Copy>();
+  std::vector<const kernels::Weight*> work(todo.begin(), todo.end());
+  m.repacker.start = [&m, work = std::move(work)] {
+    const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+    // Whole pages inside the block only: a page shared with a neighbour tensor stays.
+    auto release = [page](const void* p, size_t n) {
+      const uintptr_t a = (reinterpret_cast<uintptr_t>(p) + page - 1) & ~(page - 1);
+      const uintptr_t e = (reinterpret_cast<uintptr_t>(p) + n) & ~(page - 1);
+      if (e > a) madvise(reinterpret_cast<void*>(a), e - a, MADV_DONTNEED);
+    };
+    auto stop = [&m] { return m.repacker.stop.load(std::memory_order_relaxed); };
+    try {
+      for (const kernels::Weight* w : work) {
+        if (stop()) return;
+        kernels::repack_f32(*w, *w->f32copy, release, stop);
+      }
+    } catch (const std::bad_alloc&) {  // out of memory: the mapped views keep serving
+      log::debug("f32 repacking abandoned: out of memory");
+    }
+  };
+}
+
 }  // namespace
 
 void check_load_options(const LoadOptions& opts) {
@@ -400,7 +451,14 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
     m.mat[l].fc_proj = convert(lw.fc_proj_w, F, C, false);
   }
   m.head = convert(m.w.lm_head, C, m.cfg.vocab_size, true);
+  if (wt == kernels::WType::F32) start_repacking(m, opts.backend, src.builtin != nullptr);
   return model;
+}
+
+void finish_weight_layout(const Model& model) {
+  const Model::Impl& m = model.impl();
+  m.repacker.begin();
+  if (m.repacker.thread.joinable()) m.repacker.thread.join();
 }
 
 std::vector<std::string> builtin_model_names() {

@@ -11,8 +11,12 @@
 // converted once at load into buffers owned by Model::Impl.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/huge_alloc.h"
@@ -49,6 +53,25 @@ struct Model::Impl {
   std::vector<LayerMatrices> mat;  // L
   kernels::Weight head;            // lm_head (V, C), read transposed
   std::unique_ptr<kernels::Pool> pool;  // every parallel part of the forward pass
+  // f32 checkpoints: the matrices repacked for the kernels (kernels::repack_f32) on a thread
+  // of their own while tokens run on the mapped views (the same bits either way). Started by
+  // the first pass that continues a sequence with decode rows only (forward.cpp): a run that
+  // stops at its first token (a prompt, `generate -n 1`, embeddings) never pays for it.
+  // Last member: joined (stopped early if still running) before anything it reads is freed.
+  struct Repacker {
+    std::function<void()> start;  // set by the loader; run once, by begin()
+    mutable std::once_flag once;
+    mutable std::thread thread;
+    std::atomic<bool> stop{false};
+    void begin() const {
+      if (start) std::call_once(once, [this] { thread = std::thread(start); });
+    }
+    ~Repacker() {
+      stop = true;
+      std::call_once(once, [] {});  // no start after this point
+      if (thread.joinable()) thread.join();
+    }
+  } repacker;
 };
 
 }  // namespace gpt2

@@ -244,7 +244,9 @@ namespace {
 // The accumulators start from zero (first block, or add) or from cbuf; with add, cbuf is added
 // to them after the block; then they go back to cbuf or, after the last block, through the
 // epilogue to y. Each column sums its k in order.
-template <int R>
+// PF: the block is read from memory (the first row tile over a repacked f32 panel, read in
+// place): software prefetch kPrefetchBytes ahead, into the panel's next rows.
+template <int R, bool PF = false>
 GPT2_AVX512 inline void gemm_tile(const float* blk, int kb, const float* x, int ldx, const Out& o,
                                   int t0, float* cbuf, bool first, bool last, bool add) {
   __m512 acc[R][4];
@@ -255,6 +257,10 @@ GPT2_AVX512 inline void gemm_tile(const float* blk, int kb, const float* x, int 
                       : _mm512_loadu_ps(cbuf + static_cast<size_t>(t0 + r) * kPanel + 16 * j);
   const float* xr = x + static_cast<size_t>(t0) * ldx;
   for (int k = 0; k < kb; ++k) {
+    if (PF) {
+      const char* pf = reinterpret_cast<const char*>(blk + static_cast<size_t>(k) * kPanel) + kPrefetchBytes;
+      for (int j = 0; j < 4; ++j) _mm_prefetch(pf + 64 * j, _MM_HINT_T0);
+    }
     __m512 wv[4];
     for (int j = 0; j < 4; ++j) wv[j] = _mm512_loadu_ps(blk + static_cast<size_t>(k) * kPanel + 16 * j);
     for (int r = 0; r < R; ++r) {
@@ -285,6 +291,13 @@ GPT2_AVX512 inline void gemm_tile(const float* blk, int kb, const float* x, int 
 
 GPT2_AVX512 void avx512_gemm_block(const float* blk, int kb, const float* x, int ldx,
                                    const Out& o, float* cbuf, bool first, bool last, bool add) {
+  if (o.T <= 3 && add) {  // decode rows over a panel streamed from memory (see gemm_tile)
+    switch (o.T) {
+      case 3: gemm_tile<3, true>(blk, kb, x, ldx, o, 0, cbuf, first, last, add); return;
+      case 2: gemm_tile<2, true>(blk, kb, x, ldx, o, 0, cbuf, first, last, add); return;
+      default: gemm_tile<1, true>(blk, kb, x, ldx, o, 0, cbuf, first, last, add); return;
+    }
+  }
   int t = 0;
   for (; t + 6 <= o.T; t += 6) gemm_tile<6>(blk, kb, x, ldx, o, t, cbuf, first, last, add);
   switch (o.T - t) {
@@ -295,6 +308,63 @@ GPT2_AVX512 void avx512_gemm_block(const float* blk, int kb, const float* x, int
     case 1: gemm_tile<1>(blk, kb, x, ldx, o, t, cbuf, first, last, add); break;
     default: break;
   }
+}
+
+// One row: four blocks of kb rows at a time, four streams 16 KiB apart in flight (one
+// sequential stream leaves the memory system idle between the prefetcher's requests); each
+// block's sums from zero, added to the total in block order (gemm_block's add arithmetic).
+// Two or three rows: the blocks one after another (gemm_block).
+GPT2_AVX512 void avx512_f32_panel(const float* panel, int K, int kb, const float* x, int ldx,
+                                  const Out& o, float* cbuf) {
+  if (o.T != 1) {
+    for (int k0 = 0; k0 < K; k0 += kb) {
+      const int k1 = K < k0 + kb ? K : k0 + kb;
+      avx512_gemm_block(panel + static_cast<size_t>(k0) * kPanel, k1 - k0, x + k0, ldx, o, cbuf,
+                        k0 == 0, k1 == K, true);
+    }
+    return;
+  }
+  constexpr int G = 4;  // blocks in flight
+  __m512 tot[4];
+  bool first = true;
+  int k0 = 0;
+  const size_t step = static_cast<size_t>(kb) * kPanel;
+  for (; k0 + G * kb <= K; k0 += G * kb) {
+    __m512 acc[G][4];
+    for (int g = 0; g < G; ++g)
+      for (int j = 0; j < 4; ++j) acc[g][j] = _mm512_setzero_ps();
+    const float* b0 = panel + static_cast<size_t>(k0) * kPanel;
+    for (int k = 0; k < kb; ++k) {
+      const float* row = b0 + static_cast<size_t>(k) * kPanel;
+      for (int g = 0; g < G; ++g) {
+        const float* r = row + g * step;
+        const char* pf = reinterpret_cast<const char*>(r) + kPrefetchBytes;
+        _mm_prefetch(pf, _MM_HINT_T0);
+        _mm_prefetch(pf + 64, _MM_HINT_T0);
+        _mm_prefetch(pf + 128, _MM_HINT_T0);
+        _mm_prefetch(pf + 192, _MM_HINT_T0);
+        const __m512 xb = _mm512_set1_ps(x[k0 + g * kb + k]);
+        for (int j = 0; j < 4; ++j) acc[g][j] = _mm512_fmadd_ps(xb, _mm512_loadu_ps(r + 16 * j), acc[g][j]);
+      }
+    }
+    for (int g = 0; g < G; ++g)
+      for (int j = 0; j < 4; ++j) tot[j] = first && g == 0 ? acc[g][j] : _mm512_add_ps(tot[j], acc[g][j]);
+    first = false;
+  }
+  for (; k0 < K; k0 += kb) {  // the rest, one block at a time
+    const int k1 = K < k0 + kb ? K : k0 + kb;
+    __m512 acc[4];
+    for (int j = 0; j < 4; ++j) acc[j] = _mm512_setzero_ps();
+    for (int k = k0; k < k1; ++k) {
+      const float* r = panel + static_cast<size_t>(k) * kPanel;
+      for (int j = 0; j < 4; ++j) acc[j] = _mm512_fmadd_ps(_mm512_set1_ps(x[k]), _mm512_loadu_ps(r + 16 * j), acc[j]);
+    }
+    for (int j = 0; j < 4; ++j) tot[j] = first ? acc[j] : _mm512_add_ps(tot[j], acc[j]);
+    first = false;
+  }
+  const int width = o.c1 - o.c0;
+  for (int j = 0; j < 4 && 16 * j < width; ++j)
+    store_out(o, o.y, o.c0 + 16 * j, tot[j], tail_mask(width - 16 * j));
 }
 
 GPT2_AVX512 void avx512_packed_panel(const Weight& w, int p, const float* x, int ldx,
@@ -602,6 +672,7 @@ const KernelSet& avx512_set() {
     k.q8_panel = vnni ? avx512_q8_panel : avx2_set().q8_panel;  // same bits either way
     k.quantize_rows = avx512_quantize_rows;
     k.gemm_block = avx512_gemm_block;
+    k.f32_panel = avx512_f32_panel;
     k.unpack_rows = avx512_unpack_rows;
     k.pack_panel = avx512_pack_panel;
     k.attention_rows = simd::attention_rows<16, 4, 4>;  // 64 keys, 64 dimensions per step

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include "core/error.h"
@@ -296,7 +297,44 @@ Weight pack(const float* w, int K, int N, bool tr, WType to, Pool* pool) {
   return r;
 }
 
+void repack_f32(const Weight& w, F32Copy& into,
+                const std::function<void(const void*, size_t)>& release,
+                const std::function<bool()>& stop) {
+  if (w.type != WType::F32 || w.K <= 0 || w.N <= 0) return;
+  const size_t K = static_cast<size_t>(w.K), N = static_cast<size_t>(w.N);
+  constexpr size_t kBlockBytes = size_t{4} << 20;  // source rows per step
+  const size_t n_rows = w.transposed ? N : K, row_floats = w.transposed ? K : N;
+  const size_t rows = std::max<size_t>(1, kBlockBytes / (row_floats * 4));
+  const size_t P = static_cast<size_t>(w.panels());
+  if (!into.data) into.allocate(w.transposed ? N * K : P * K * kPanel);
+  for (size_t r0 = 0; r0 < n_rows; r0 += rows) {
+    if (stop && stop()) return;
+    const size_t r1 = std::min(n_rows, r0 + rows);
+    if (w.transposed) {  // [N,K]: the same rows, usable as soon as copied
+      std::memcpy(into.data + r0 * K, w.f32 + r0 * K, (r1 - r0) * K * 4);
+      into.rows_ready.store(r1, std::memory_order_release);
+    } else {  // [K,N]: panels of 64 columns, [p][k][64], zero past N
+      for (size_t p = 0; p < P; ++p) {
+        const size_t c0 = p * kPanel, nc = std::min<size_t>(kPanel, N - c0);
+        float* dst = into.data + (p * K + r0) * kPanel;
+        for (size_t k = r0; k < r1; ++k, dst += kPanel) {
+          std::memcpy(dst, w.f32 + k * N + c0, nc * 4);
+          if (nc < kPanel) std::memset(dst + nc, 0, (kPanel - nc) * 4);
+        }
+      }
+    }
+    if (release) release(w.f32 + r0 * row_floats, (r1 - r0) * row_floats * 4);
+  }
+  into.ready.store(true, std::memory_order_release);
+  // pages matmul faulted back in while the copy was being made
+  if (release) release(w.f32, K * N * 4);
+}
+
 void unpack_panel(const Weight& w, int p, float* dst) {
+  if (const float* rp = w.f32_repacked(); rp && !w.transposed) {
+    std::memcpy(dst, rp + static_cast<size_t>(p) * w.K * kPanel, sizeof(float) * w.K * kPanel);
+    return;
+  }
   ks().unpack_rows(w, p, 0, w.k_padded(), dst);
 }
 
@@ -372,15 +410,33 @@ void matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y, int 
   // (the block's weights stay there while every row tile of x passes over them; partial sums
   // wait in cbuf, in L2). add: each block's sums start from zero and are added to the carried
   // ones in block order, as the f32 [K,N] decode kernel's kRowChunk partial rows are.
+  // An f32 [K,N] weight repacked into panels (F32Copy) is read in place: its rows are what
+  // unpack_rows would copy, so the bits are the same.
+  const float* const repacked = w.f32_repacked();
+  const float* const panels = repacked && !w.transposed ? repacked : nullptr;
+  // [N,K] being repacked: the rows copied so far come from the copy (the same values)
+  Weight rows_view;
+  size_t rows_ready = 0;
+  if (w.type == WType::F32 && w.transposed && w.f32copy) {
+    rows_ready = w.f32copy->rows_ready.load(std::memory_order_acquire);
+    if (rows_ready > 0) rows_view = view_f32(w.f32copy->data, w.K, w.N, true);
+  }
+  auto src_for = [&](int c1) -> const Weight& {  // columns [.., c1) of w
+    return rows_ready >= static_cast<size_t>(c1) && rows_ready > 0 ? rows_view : w;
+  };
   auto gemm = [&](int kblock, bool add) {
     const int kp = w.k_padded();
     pool.run(w.panels(), [&](int p) {
       const Out o = out_for(p * kPanel, std::min(w.N, (p + 1) * kPanel));
-      float* blk = scratch_floats(static_cast<size_t>(kblock + T) * kPanel);
-      float* cbuf = blk + static_cast<size_t>(kblock) * kPanel;
+      float* cbuf = scratch_floats(static_cast<size_t>(panels ? T : kblock + T) * kPanel);
+      float* const unpacked = cbuf + static_cast<size_t>(T) * kPanel;
       for (int k0 = 0; k0 < w.K; k0 += kblock) {
         const int k1 = std::min(w.K, k0 + kblock);
-        set.unpack_rows(w, p, k0, std::min(kp, k0 + kblock), blk);
+        const float* blk = unpacked;
+        if (panels)
+          blk = panels + (static_cast<size_t>(p) * w.K + k0) * kPanel;
+        else
+          set.unpack_rows(src_for(o.c1), p, k0, std::min(kp, k0 + kblock), unpacked);
         set.gemm_block(blk, k1 - k0, x + k0, ldx, o, cbuf, k0 == 0, k1 == w.K, add);
       }
       epilogue(o);
@@ -392,7 +448,19 @@ void matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y, int 
   // Decode rows: the streaming kernels for a few rows; for many rows (a batch of sequences) the
   // GEMM where it gives the same bits (KernelSet's arithmetic): f32 [K,N] with kRowChunk
   // blocks added in order, f16/bf16 with one chain per output. The choice is for speed only.
-  if (T >= kDecodeGemmMinT && w.type == WType::F32 && !w.transposed) return gemm(kRowChunk, true);
+  // Repacked, a few rows: each panel streamed once by the set's f32_panel (a set without one
+  // has the portable kernel there: its own gemm_block does the same, faster).
+  if (panels && T < kDecodeGemmMinT && set.f32_panel != detail::scalar_f32_panel) {
+    pool.run(w.panels(), [&](int p) {
+      const Out o = out_for(p * kPanel, std::min(w.N, (p + 1) * kPanel));
+      set.f32_panel(panels + static_cast<size_t>(p) * w.K * kPanel, w.K, kRowChunk, x, ldx, o,
+                    scratch_floats(static_cast<size_t>(T) * kPanel));
+      epilogue(o);
+    });
+    return;
+  }
+  if (panels || (T >= kDecodeGemmMinT && w.type == WType::F32 && !w.transposed))
+    return gemm(kRowChunk, true);
   if (T >= kDecodeGemmMinT && (w.type == WType::F16 || w.type == WType::BF16))
     return gemm(kGemmKBlock, false);
 
@@ -403,7 +471,7 @@ void matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y, int 
     const int chunks = (w.N + per - 1) / per;
     pool.run(chunks, [&](int i) {
       const Out o = out_for(i * per, std::min(w.N, (i + 1) * per));
-      set.f32nk(w, x, ldx, o);
+      set.f32nk(src_for(o.c1), x, ldx, o);
       epilogue(o);
     });
     return;

@@ -63,6 +63,15 @@ void scalar_gemm_block(const float* blk, int kb, const float* x, int ldx, const 
     }
 }
 
+void scalar_f32_panel(const float* panel, int K, int kb, const float* x, int ldx, const Out& o,
+                      float* cbuf) {
+  for (int k0 = 0; k0 < K; k0 += kb) {
+    const int k1 = std::min(K, k0 + kb);
+    scalar_gemm_block(panel + static_cast<size_t>(k0) * kPanel, k1 - k0, x + k0, ldx, o, cbuf,
+                      k0 == 0, k1 == K, true);
+  }
+}
+
 void scalar_packed_panel(const Weight& w, int p, const float* x, int ldx, const Out& o) {
   float* panel = scratch_floats(static_cast<size_t>(w.k_padded()) * kPanel);
   scalar_unpack_rows(w, p, 0, w.k_padded(), panel);

@@ -16,8 +16,18 @@
 // chain per output in k order in both), so the choice is one of speed only.
 //
 // Layouts (K = input features, N = output features):
-//   F32  — not copied: the checkpoint's own memory, either Conv1D [K,N] row-major (GPT-2's
-//          c_attn/c_proj/c_fc) or "transposed" [N,K] (nn.Linear, the tied lm_head = wte).
+//   F32  — the checkpoint's own memory, either Conv1D [K,N] row-major (GPT-2's
+//          c_attn/c_proj/c_fc) or "transposed" [N,K] (nn.Linear, the tied lm_head = wte);
+//          optionally repacked once at load (repack_f32, possibly on a background thread)
+//          into huge-page memory: [K,N] into panels of 64 columns like F16's (panel p,
+//          element [k][j] = W[k, 64p+j]), [N,K] into the same rows. Every kernel gives the
+//          same bits on the repacked copy as on the view (the [K,N] decode kernel sums fixed
+//          blocks of 64 k, each from zero, added in block order, in both; the GEMM reads a
+//          panel's rows as unpack_rows would copy them), so the swap may happen between any
+//          two products. Why: the mapped file sits on 4 KiB pages scattered in memory and
+//          a [K,N] row-block read needs a partial row per column; a panel is one contiguous
+//          stream on 2 MiB pages that a T = 1 product reads like a plain memory read, and
+//          that small T reuse from L1 (docs/speed.md, "What bounds f32 decoding").
 //   F16  — packed at load into panels of 64 output columns: panel p, element [k][j] =
 //          W[k, 64p+j] (zero past N); converted with F16C / AVX-512.
 //   BF16 — panels of 64 columns, k in pairs: [k/2][j][k%2], so one 32-bit lane holds the
@@ -46,6 +56,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -100,6 +112,27 @@ class Pool {
 };
 
 enum class WType : uint8_t { F32, F16, BF16, Q8 };
+
+/// An f32 weight repacked for the kernels (see "Layouts" above): filled once, then `ready`
+/// (release) publishes it; matmul uses it from then on.
+struct F32Copy {
+  F32Copy() = default;
+  F32Copy(const F32Copy&) = delete;
+  F32Copy& operator=(const F32Copy&) = delete;
+  ~F32Copy() {
+    if (data) HugePageAllocator<float>().deallocate(data, size);
+  }
+  /// Allocates n floats, not initialised: pages are touched (and counted in RSS) only as the
+  /// copy writes them.
+  void allocate(size_t n) {
+    data = HugePageAllocator<float>().allocate(n);
+    size = n;
+  }
+  float* data = nullptr;
+  size_t size = 0;
+  std::atomic<bool> ready{false};
+  std::atomic<size_t> rows_ready{0};  // [N,K]: rows copied so far (usable before `ready`)
+};
 const char* wtype_name(WType t);
 
 constexpr int kPanel = 64;   // output columns per packed panel
@@ -111,7 +144,8 @@ struct Weight {
   int K = 0, N = 0;
   bool transposed = false;        // F32 only: f32 is [N,K] instead of [K,N]
   Backend backend = Backend::Own;  // which rows go through OpenBLAS (core/kernels/blas.h)
-  const float* f32 = nullptr;     // F32: borrowed, never copied
+  const float* f32 = nullptr;     // F32: borrowed (the checkpoint's memory)
+  std::shared_ptr<F32Copy> f32copy;  // F32: the repacked copy, once ready (repack_f32)
   huge_vector<uint16_t> h;        // F16 / BF16 panels
   huge_vector<uint8_t> q;         // Q8 panels (q + 128)
   huge_vector<uint16_t> qscale;   // Q8 f16 scales [panel][K/32][64]
@@ -119,10 +153,28 @@ struct Weight {
   int k_padded() const;           // K rounded up as the layout needs
   /// Bytes of weight data read by one T = 1 product.
   size_t bytes() const;
+  /// F32: the repacked copy when it is ready, else null.
+  const float* f32_repacked() const {
+    return f32copy && f32copy->ready.load(std::memory_order_acquire) ? f32copy->data
+                                                                     : nullptr;
+  }
 };
 
 /// Borrows f32 weights ([K,N], or [N,K] when transposed). No copy.
 Weight view_f32(const float* w, int K, int N, bool transposed = false);
+/// Repacks the F32 weight w into `into` (see "Layouts"), then publishes it (into.ready); w's
+/// view stays valid and matmul uses it until then. Give w.f32copy = that F32Copy before any
+/// other thread uses w; this function only reads w, so it may run on another thread while
+/// matmul runs. `release(first byte, bytes)` (when given) may drop source pages no longer
+/// read: for [N,K], each block of rows once published (rows_ready); for [K,N], each block of
+/// rows once copied (matmul may still fault them back in until the panels are published);
+/// and the whole matrix again once published. Peak memory: the weights plus about one matrix's
+/// [K,N] block, not both copies. `stop()`
+/// (when given) returning true abandons the copy (never published).
+void repack_f32(const Weight& w, F32Copy& into,
+                const std::function<void(const void*, size_t)>& release = {},
+                const std::function<bool()>& stop = {});
+
 /// Converts f32 weights ([K,N] or [N,K]) to `to` (F16, BF16, Q8; F32 gives a view).
 /// Uses the pool's threads when given.
 Weight pack(const float* w, int K, int N, bool transposed, WType to, Pool* pool = nullptr);

@@ -62,6 +62,11 @@ struct Out {
 ///   unpacked panel) times x[:, 0:kb]. Partial sums wait in cbuf [T][64] between blocks. add =
 ///   false: the chains continue from cbuf (zero when first); add = true: the block's chains
 ///   start from zero and are then added to cbuf (unless first). last: through the epilogue to o.
+/// f32_panel: decode rows times one repacked f32 [K,N] panel (K rows of 64 floats, read in
+///   place): exactly gemm_block over the panel's blocks of kb rows with add = true (each
+///   block's chain from zero, added to the carried sums in block order), through the epilogue
+///   to o. A set may read several blocks at once (more streams in flight) as long as the sums
+///   are added in that order.
 /// unpack_rows: rows [k0, k1) of panel p as f32 into dst[(k - k0) * 64 + j] (zero past N); k0
 ///   a multiple of 32, k1 <= k_padded(). Exact (the same values in every set).
 /// pack_panel: converts one panel given as f32 rows src[k_padded][64] (zero past K and N) into
@@ -81,6 +86,8 @@ struct Out {
   X(gemm_block, void,                                                                           \
     (const float* blk, int kb, const float* x, int ldx, const Out& o, float* cbuf, bool first,   \
      bool last, bool add))                                                                      \
+  X(f32_panel, void,                                                                            \
+    (const float* panel, int K, int kb, const float* x, int ldx, const Out& o, float* cbuf))     \
   X(unpack_rows, void, (const Weight& w, int p, int k0, int k1, float* dst))                     \
   X(pack_panel, void, (const float* src, Weight& w, int p))                                      \
   X(attention_rows, void,                                                                       \

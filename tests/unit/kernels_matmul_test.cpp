@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -357,7 +358,9 @@ TEST_CASE("kernels: every kernel set packs the portable bits", "[kernels]") {
 // rows share the product, where the row sits in it, or the thread count. Checked for every
 // weight type and layout, in every kernel set this machine has (the portable one included).
 TEST_CASE("kernels: matmul rows are batch-invariant within their class", "[kernels][batch]") {
-  const int K = 200, N = 150;  // K not a multiple of 4, 32 or 64; N not of 16 or 64
+  // K not a multiple of 4, 32 or 64 (and >= 4 blocks of 64: the repacked decode kernel reads
+  // four at once); N not of 16 or 64
+  const int K = 301, N = 150;
   const auto W = random_vec(static_cast<size_t>(K) * N, 11, 0.05f);
   const auto Wt = transpose(W, K, N);
   const auto b = random_vec(N, 13, 0.1f);
@@ -370,15 +373,26 @@ TEST_CASE("kernels: matmul rows are batch-invariant within their class", "[kerne
       for (bool tr : {false, true}) {
         if (tr && type != WType::F32) continue;  // packed types have one layout
         Pool pool1(1);
-        const Weight w = pack(tr ? Wt.data() : W.data(), K, N, tr, type, &pool1);
+        const Weight view = pack(tr ? Wt.data() : W.data(), K, N, tr, type, &pool1);
+        // f32 repacked at load (panels / huge-page rows): every row class gives the view's bits
+        Weight repacked = view;
+        if (type == WType::F32) {
+          repacked.f32copy = std::make_shared<F32Copy>();
+          repack_f32(repacked, *repacked.f32copy);
+          REQUIRE(repacked.f32_repacked() != nullptr);
+        }
+        for (const Weight* wp : {&view, static_cast<const Weight*>(&repacked)}) {
+        if (wp == &repacked && type != WType::F32) continue;
+        const Weight& w = *wp;
+        const Weight& ref_w = view;  // the rows alone, on the view
         for (Epilogue ep : {Epilogue::Store, Epilogue::Accumulate, Epilogue::Gelu}) {
           INFO("type " << wtype_name(type) << " transposed " << tr << " ep " << int(ep)
-                       << " isa " << isa_name());
+                       << " isa " << isa_name() << " repacked " << (wp == &repacked));
           // each row alone, as its class: decode (T = 1) and prompt (decode_rows = 0)
           std::vector<float> alone_dec = y0, alone_pr = y0;
           for (int t = 0; t < kRows; ++t) {
-            matmul(w, x.data() + t * K, K, 1, alone_dec.data() + t * N, N, b.data(), ep, pool1);
-            matmul(w, x.data() + t * K, K, 1, alone_pr.data() + t * N, N, b.data(), ep, pool1, 0);
+            matmul(ref_w, x.data() + t * K, K, 1, alone_dec.data() + t * N, N, b.data(), ep, pool1);
+            matmul(ref_w, x.data() + t * K, K, 1, alone_pr.data() + t * N, N, b.data(), ep, pool1, 0);
           }
           for (int threads : {1, 2}) {
             Pool pool(threads);
@@ -396,6 +410,7 @@ TEST_CASE("kernels: matmul rows are batch-invariant within their class", "[kerne
                 }
               }
           }
+        }
         }
       }
   }
