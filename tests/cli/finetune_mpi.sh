@@ -63,32 +63,33 @@ same "$T/dpo1" "$T/dpo2" "dpo -np 2"
 [ "$(grep -c '^gpt2: error' "$T/e")" = 1 ] || { echo "FAIL: data missing on rank 1: not one line"; cat "$T/e"; exit 1; }
 [ ! -e "$T/half/trainer_state.json" ] || { echo "FAIL: a checkpoint after a failed start"; exit 1; }
 
-# Ctrl-C: SIGINT to mpirun (which sends the ranks SIGTERM, and SIGKILL after its
-# odls_base_sigkill_timeout) saves once, by rank 0; mpirun itself then exits 1. SIGUSR1 to
-# mpirun (passed on to the ranks) saves once and exits 130. --resume -np 3 gives the bytes of
-# the one process.
+# SIGUSR1 to mpirun (passed on to the ranks as it is): the ranks agree on the step, rank 0
+# saves it once, exit 130; --resume on 3 ranks ends with the one process's bytes.
+# Ctrl-C (SIGINT to mpirun, which sends the ranks SIGTERM after its odls_base_sigkill_timeout
+# and SIGKILL after another): one save too; mpirun itself then exits 1.
 long=("${base[@]}" --batch 6 --data "$D/pairs.jsonl" --steps 60)
 forever=("${base[@]}" --batch 6 --data "$D/pairs.jsonl" --steps 100000)
 "$BIN" finetune "${long[@]}" -o "$T/full" 2> "$T/e" || { echo "FAIL: the long run"; cat "$T/e"; exit 1; }
-interrupt() {  # interrupt SIGNAL DIR: the run stopped after its 3rd step; sets rc
-  "${MPI[@]}" --mca odls_base_sigkill_timeout 60 -np 2 "$BIN" finetune "${long[@]}" -o "$2" > /dev/null 2> "$2.err" &
+interrupt() {  # interrupt SIGNAL DIR OPTIONS…: the run stopped after its 3rd step; sets rc, saved
+  local sig=$1 dir=$2; shift 2
+  "${MPI[@]}" --mca odls_base_sigkill_timeout 2 -np 2 "$BIN" finetune "$@" -o "$dir" > /dev/null 2> "$dir.err" &
   local pid=$!
   for _ in $(seq 1 600); do
-    [ "$(cat "$2/log.tsv" 2>/dev/null | wc -l)" -ge 4 ] && break
+    [ "$(cat "$dir/log.tsv" 2>/dev/null | wc -l)" -ge 4 ] && break
     sleep 0.05
   done
-  kill -"$1" "$pid"
+  kill -"$sig" "$pid"
   wait "$pid"; rc=$?
-  [ "$(grep -c 'interrupted; step [0-9]* saved' "$2.err")" = 1 ] || { echo "FAIL: SIG$1: not one save message"; cat "$2.err"; exit 1; }
-  saved=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["step"])' "$2/trainer_state.json")
-  [ "$saved" -ge 3 ] && [ "$saved" -lt 60 ] || { echo "FAIL: SIG$1: saved step $saved"; exit 1; }
+  [ "$(grep -c 'interrupted; step [0-9]* saved' "$dir.err")" = 1 ] || { echo "FAIL: SIG$sig: not one save message"; cat "$dir.err"; exit 1; }
+  saved=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["step"])' "$dir/trainer_state.json")
+  [ "$saved" -ge 3 ] || { echo "FAIL: SIG$sig: saved step $saved"; exit 1; }
 }
-interrupt USR1 "$T/usr1"
-[ "$rc" = 130 ] || { echo "FAIL: SIGUSR1 to mpirun: exit $rc"; cat "$T/usr1.err"; exit 1; }
-interrupt INT "$T/int"
+interrupt USR1 "$T/usr1" "${long[@]}"
+[ "$rc" = 130 ] && [ "$saved" -lt 60 ] || { echo "FAIL: SIGUSR1 to mpirun: exit $rc, step $saved"; cat "$T/usr1.err"; exit 1; }
+"${MPI[@]}" -np 3 "$BIN" finetune --resume "$T/usr1" -t 1 2> "$T/e" || { echo "FAIL: --resume -np 3"; cat "$T/e"; exit 1; }
+same "$T/full" "$T/usr1" "interrupted at step $saved, resumed on 3 ranks"
+interrupt INT "$T/int" "${forever[@]}"
 [ "$rc" = 1 ] || { echo "FAIL: SIGINT to mpirun: exit $rc"; cat "$T/int.err"; exit 1; }
-"${MPI[@]}" -np 3 "$BIN" finetune --resume "$T/int" -t 1 2> "$T/e" || { echo "FAIL: --resume -np 3"; cat "$T/e"; exit 1; }
-same "$T/full" "$T/int" "interrupted at step $saved, resumed on 3 ranks"
 
 # a rank that dies (killed by its CPU-time limit) stops the others: non-zero, rank 1 named
 "${MPI[@]}" -np 1 "$BIN" finetune "${forever[@]}" -o "$T/dead" : \
