@@ -15,8 +15,15 @@
 // continues, and the result is bit-identical to the run never having stopped.
 //
 // Ctrl-C: the step under way is abandoned (parameters untouched), the last finished step is
-// saved, exit 130. A loss or gradient norm that is NaN/inf stops the run (exit 1) naming the
+// saved, exit 130.
+//
+// Under mpirun (training/distributed.h) every rank runs this command: each reads the model and
+// the data itself, the ranks compare their set-up before the first step (one that failed stops
+// all with its exit code), share out every step's micro-batches, and hold the same weights
+// after every step; rank 0 alone writes OUTDIR and prints. Ctrl-C (mpirun sends the ranks
+// SIGTERM) stops them at the same step, which rank 0 saves. A loss or gradient norm that is NaN/inf stops the run (exit 1) naming the
 // step; the checkpoint on disk stays the last good one (nothing is saved after it).
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -33,6 +40,7 @@
 #include "app/finetune_log.h"
 #include "app/model_options.h"
 #include "app/output.h"
+#include "app/param_errors.h"
 #include "core/kernels/backend.h"
 #include "core/cpu.h"
 #include "core/error.h"
@@ -44,6 +52,7 @@
 #include "tokenizer/tokenizer.h"
 #include "training/checkpoint.h"
 #include "training/data.h"
+#include "training/distributed.h"
 #include "training/trainer.h"
 
 namespace gpt2::app {
@@ -329,14 +338,14 @@ RunData load_run_data(CLI::App& sub, FinetuneParams& p, const ojson& saved, cons
 // The run's options as trainer_state.json stores them; a resumed run must match the saved ones,
 // a new run gets its OUTDIR.
 ojson settle_run_options(const FinetuneParams& p, const std::string& model_name,
-                         const training::DataStats& stats, const ojson& saved) {
+                         const training::DataStats& stats, const ojson& saved, bool lead) {
   ojson options = run_options(p, model_name);
   add_method_options(options, p);
   options["data_examples"] = stats.examples;
   options["data_tokens"] = stats.tokens;
   if (!p.resume.empty())
     check_same_options(options, saved, p.resume);
-  else
+  else if (lead)
     prepare_outdir(p.outdir, p.force);
   return options;
 }
@@ -372,9 +381,14 @@ std::vector<double> metric_values(const FinetuneParams& p,
 // Step 5: the steps, each logged (validation every eval_every steps and after the last), with
 // a save every --save-every steps and at the end. Returns the exit code: 0, or 130 when Ctrl-C
 // stopped it (the last finished step saved); a non-finite step throws (exit 1).
-int train_steps(training::Trainer& trainer, TrainingLog& tsv, const FinetuneParams& p,
+// Under mpirun every rank runs this loop (the steps and validation are collective); tsv is
+// rank 0's alone (null elsewhere), and only rank 0 saves and prints.
+bool g_every_rank_failed = false;  // the error at hand is every rank's (a diverged step)
+
+int train_steps(training::Trainer& trainer, TrainingLog* tsv, const FinetuneParams& p,
                 int64_t eval_every, const std::function<void()>& save) {
-  const bool progress = stderr_is_tty();
+  const bool lead = tsv != nullptr;
+  const bool progress = lead && stderr_is_tty();
   double last_val = std::nan("");
   double seconds = 0;
   int64_t timed = 0;
@@ -382,6 +396,7 @@ int train_steps(training::Trainer& trainer, TrainingLog& tsv, const FinetunePara
   while (trainer.steps_done() < trainer.total_steps()) {
     const training::StepResult r = trainer.step([] { return interrupted(); });
     if (r.stopped) {
+      if (!lead) return 130;  // the ranks agreed on the step; rank 0 saves it
       if (progress) std::fputs("\n", stderr);
       save();
       std::fprintf(stderr,
@@ -396,7 +411,9 @@ int train_steps(training::Trainer& trainer, TrainingLog& tsv, const FinetunePara
     const bool pairs = p.method != "sft";
     if (pairs) row.extra = metric_values(p, r.pairs, {});
     if (!r.finite) {
-      tsv.append(row);
+      if (!lead) return 1;  // every rank saw the same step; rank 0 says so
+      g_every_rank_failed = true;
+      tsv->append(row);
       if (progress) std::fputs("\n", stderr);
       runtime_error("the training diverged: {} at step {}; stopped ({})",
                     std::isfinite(r.loss) ? "the gradient norm is not finite"
@@ -410,9 +427,13 @@ int train_steps(training::Trainer& trainer, TrainingLog& tsv, const FinetunePara
       row.val_loss = last_val = trainer.evaluate();
       if (pairs) row.extra = metric_values(p, r.pairs, trainer.val_metrics());
     }
-    tsv.append(row);
+    if (r.comm_seconds > 0)
+      log::info("step {}: {:.3f} s, of which {:.3f} s in the ranks' gradient sum", done,
+                r.seconds, r.comm_seconds);
     seconds += r.seconds;
     ++timed;
+    if (!lead) continue;
+    tsv->append(row);
     if (p.save_every > 0 && done % p.save_every == 0 && done < trainer.total_steps()) {
       save();
       saved_step = done;
@@ -421,9 +442,10 @@ int train_steps(training::Trainer& trainer, TrainingLog& tsv, const FinetunePara
       print_progress(done, trainer.total_steps(), r.loss, last_val, row.tokens_per_s,
                      seconds / timed * static_cast<double>(trainer.total_steps() - done));
   }
+  if (!lead) return 0;
   save();
-  if (progress && !tsv.rows().empty()) {
-    const LogRow& last = tsv.rows().back();
+  if (progress && !tsv->rows().empty()) {
+    const LogRow& last = tsv->rows().back();
     std::fprintf(
         stderr,
         "\ngpt2 finetune: %lld steps, train loss %.4f%s; saved in %s (gpt2 %s -m %s)\n",
@@ -434,16 +456,30 @@ int train_steps(training::Trainer& trainer, TrainingLog& tsv, const FinetunePara
   return 0;
 }
 
-int run_finetune(CLI::App& sub, FinetuneParams& p) {
+// Everything a run holds once it is set up (steps 1-4).
+struct Run {
+  training::SaveDType save_dtype{};
+  StartingModel start;
+  RunData data;
+  ojson options;
+  std::unique_ptr<kernels::Pool> pool;
+  std::unique_ptr<training::Trainer> trainer;
+  std::unique_ptr<TrainingLog> tsv;  // rank 0's
+};
+
+void set_up(CLI::App& sub, FinetuneParams& p, training::Ranks& ranks, Run& run) {
+  const bool lead = ranks.rank() == 0;
   // 1. Where the run lives (the saved run's options on --resume), and the flags' checks.
   const ojson saved = adopt_resumed_run(sub, p);
-  const training::SaveDType save_dtype = check_flags(sub, p, saved);
+  run.save_dtype = check_flags(sub, p, saved);
   // 2. The model.
-  StartingModel start = load_starting_model(p);
-  // 3. Data, split, the derived options; OUTDIR (or the saved run's options checked).
+  run.start = load_starting_model(p);
+  StartingModel& start = run.start;
+  // 3. Data, split, the derived options; OUTDIR (rank 0's; or the saved run's options checked).
   const Tokenizer& tok = Tokenizer::gpt2();
-  const RunData data = load_run_data(sub, p, saved, start.cfg, tok);
-  const ojson options = settle_run_options(p, start.name, data.stats, saved);
+  run.data = load_run_data(sub, p, saved, start.cfg, tok);
+  const RunData& data = run.data;
+  run.options = settle_run_options(p, start.name, data.stats, saved, lead);
 
   // 4. The trainer, restored on --resume (its parameters are the saved f32 ones).
   // (DPO: the starting parameters go to the constructor, which takes the reference from them;
@@ -456,35 +492,108 @@ int run_finetune(CLI::App& sub, FinetuneParams& p) {
       resumed.params.clear();
     }
   }
-  kernels::Pool pool(p.model.threads > 0 ? p.model.threads : hardware_threads());
+  run.pool = std::make_unique<kernels::Pool>(p.model.threads > 0 ? p.model.threads
+                                                                 : hardware_threads());
   const bool pairs = p.train.method != training::Method::Sft;
-  training::Trainer trainer =
-      pairs ? training::Trainer(*start.layout, std::move(start.params), data.pairs.train,
-                                data.pairs.val, p.train, pool, tok.eot_id())
-            : training::Trainer(*start.layout, std::move(start.params), data.split.train,
-                                data.split.val, p.train, pool, tok.eot_id());
+  run.trainer =
+      pairs ? std::make_unique<training::Trainer>(*start.layout, std::move(start.params),
+                                                  data.pairs.train, data.pairs.val, p.train,
+                                                  *run.pool, tok.eot_id())
+            : std::make_unique<training::Trainer>(*start.layout, std::move(start.params),
+                                                  data.split.train, data.split.val, p.train,
+                                                  *run.pool, tok.eot_id());
+  training::Trainer& trainer = *run.trainer;
+  trainer.set_ranks(ranks);
   if (!p.resume.empty()) trainer.restore(std::move(resumed));
-  TrainingLog tsv(p.outdir, p.resume.empty() ? -1 : trainer.steps_done(), metric_columns(p));
+  if (lead)
+    run.tsv = std::make_unique<TrainingLog>(p.outdir, p.resume.empty() ? -1 : trainer.steps_done(),
+                                            metric_columns(p));
   log::info(
       "finetune {}: {} {} examples ({} train, {} validation, {} tokens), {} steps of {} x {} "
-      "positions, {} parameters, {:.0f} MB of training state",
+      "positions, {} parameters, {:.0f} MB of training state{}",
       start.name, data.format, data.stats.examples,
       pairs ? data.pairs.train.size() : data.split.train.size(),
       pairs ? data.pairs.val.size() : data.split.val.size(),
       data.stats.tokens, p.train.steps, p.train.batch, p.train.context, start.layout->total,
-      trainer.state_bytes() / 1e6);
+      trainer.state_bytes() / 1e6,
+      ranks.size() > 1 ? fmt::format(", {} ranks", ranks.size()) : std::string());
+}
 
-  // 5. The steps; a save writes the checkpoint, then loss.svg.
-  const std::string title =
-      fmt::format("gpt2 finetune {} on {}", start.name, fs::path(p.data).filename().string());
+// Under mpirun: the ranks compare how their set-up went before any step. One that failed
+// prints its error ("rank R: …" when others did not fail; once, by rank 0, when all did) and
+// every rank returns the worst exit code — a data file one rank cannot read stops them all
+// with exit 2 before training. Returns 0 when every rank is ready.
+int agree_on_set_up(training::Ranks& ranks, int code, const std::string& message) {
+  const std::vector<double> codes = ranks.gather(std::vector<double>{static_cast<double>(code)});
+  int worst = 0, failed = 0;
+  for (double c : codes) {
+    worst = std::max(worst, static_cast<int>(c));
+    failed += c != 0;
+  }
+  if (code != 0 && (failed < ranks.size() || ranks.rank() == 0))
+    std::fprintf(stderr, "gpt2: error: %s%s\n",
+                 failed < ranks.size() ? fmt::format("rank {}: ", ranks.rank()).c_str() : "",
+                 message.c_str());
+  return worst;
+}
+
+int run_finetune(CLI::App& sub, FinetuneParams& p) {
+  // 0. Under mpirun, this process is one rank of a data-parallel run (training/distributed.h):
+  // rank 0 writes OUTDIR and prints, the others are quiet; Ctrl-C reaches the ranks as SIGTERM.
+  const std::unique_ptr<training::Transport> transport = training::mpi_transport_from_env();
+  training::Ranks ranks(transport.get());
+  const bool lead = ranks.rank() == 0;
+  if (ranks.size() > 1) {
+    treat_sigterm_as_interrupt();
+    if (!lead) spdlog::set_level(spdlog::level::err);
+  }
+  Run run;
+  if (ranks.size() == 1) {
+    set_up(sub, p, ranks, run);
+  } else {
+    int code = 0;
+    std::string message;
+    try {
+      set_up(sub, p, ranks, run);
+    } catch (const Error& e) {
+      code = static_cast<int>(e.code());
+      message = cli_message(e);
+    } catch (const std::bad_alloc&) {
+      code = 1;
+      message = "out of memory";
+    } catch (const std::exception& e) {
+      code = 1;
+      message = e.what();
+    }
+    std::replace(message.begin(), message.end(), '\n', ' ');
+    if (const int worst = agree_on_set_up(ranks, code, message); worst != 0) return worst;
+  }
+
+  // 5. The steps; a save (rank 0) writes the checkpoint, then loss.svg.
+  const std::string title = fmt::format("gpt2 finetune {} on {}", run.start.name,
+                                        fs::path(p.data).filename().string());
   auto save = [&] {
     const auto t0 = std::chrono::steady_clock::now();
-    trainer.save(p.outdir, save_dtype, options);
-    tsv.write_plot(title);
-    log::info("saved step {} in {} ({:.1f} s)", trainer.steps_done(), p.outdir,
+    run.trainer->save(p.outdir, run.save_dtype, run.options);
+    run.tsv->write_plot(title);
+    log::info("saved step {} in {} ({:.1f} s)", run.trainer->steps_done(), p.outdir,
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   };
-  return train_steps(trainer, tsv, p, data.eval_every, save);
+  if (ranks.size() == 1) return train_steps(*run.trainer, run.tsv.get(), p, run.data.eval_every, save);
+  try {
+    return train_steps(*run.trainer, run.tsv.get(), p, run.data.eval_every, save);
+  } catch (const Error& e) {
+    // A rank's own failure (rank 0 writing OUTDIR, say) mid-run: the others would wait for it
+    // in the next step, so the whole run is stopped (mpirun reports the abort).
+    std::string message = cli_message(e);
+    std::replace(message.begin(), message.end(), '\n', ' ');
+    std::fprintf(stderr, "gpt2: error: %s%s\n",
+                 lead ? "" : fmt::format("rank {}: ", ranks.rank()).c_str(), message.c_str());
+    std::fflush(stderr);
+    if (g_every_rank_failed) return static_cast<int>(e.code());
+    transport->abort(static_cast<int>(e.code()));
+  }
+  return 1;
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "core/cpu.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "training/distributed.h"
 
 #ifndef GPT2_VERSION
 #define GPT2_VERSION "0.0.0"
@@ -31,10 +32,14 @@ namespace {
 
 std::string version_text() {
   return fmt::format(
-      "gpt2 {}\nkernels: {}\nbackend: {}\nblas: {}\nblas setup: {}\ncpu: {}\n",
+      "gpt2 {}\nkernels: {}\nbackend: {}\nblas: {}\nblas setup: {}\ncpu: {}\nmpi: {}\n",
       GPT2_VERSION, std::string(gpt2::kernels::isa_name()) + gpt2::kernels::isa_notes(),
       gpt2::kernels::backend_summary(gpt2::kernels::Backend::Auto), gpt2::blas_description(),
-      gpt2::blas_setup_plan(gpt2::kernels::isa_caps_blas()), gpt2::cpu_features());
+      gpt2::blas_setup_plan(gpt2::kernels::isa_caps_blas()), gpt2::cpu_features(),
+      // data-parallel finetune under mpirun (training/distributed.h)
+      gpt2::training::mpi_build_description().empty()
+          ? std::string("no (built without MPI: finetune runs in one process)")
+          : gpt2::training::mpi_build_description() + " (mpirun -np N gpt2 finetune …)");
 }
 
 }  // namespace

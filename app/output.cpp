@@ -138,6 +138,15 @@ void install_signal_handlers() {
   sigaction(SIGINT, &sa, nullptr);
 }
 
+void treat_sigterm_as_interrupt() {
+  struct sigaction sa {};
+  sa.sa_handler = on_sigint;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGUSR1, &sa, nullptr);
+}
+
 bool stdout_is_tty() { return ::isatty(1) == 1; }
 bool stderr_is_tty() { return ::isatty(2) == 1; }
 bool use_color() {

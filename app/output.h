@@ -28,6 +28,10 @@ void write_file_atomic(const std::string& path, std::string_view bytes);
 bool interrupted();
 /// Installs the SIGINT handler and ignores SIGPIPE. Called once by main().
 void install_signal_handlers();
+/// SIGTERM and SIGUSR1 too set interrupted(): mpirun turns Ctrl-C into SIGTERM to every rank
+/// (SIGKILL a second later unless --mca odls_base_sigkill_timeout says otherwise) and passes
+/// SIGUSR1 on as it is.
+void treat_sigterm_as_interrupt();
 
 /// Whether stdout / stderr is a terminal (colour, progress).
 bool stdout_is_tty();

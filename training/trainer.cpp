@@ -165,6 +165,60 @@ StepResult::PairMetrics Trainer::metrics_of(const PairSums& s) const {
   return m;
 }
 
+namespace {
+
+// A pair micro-batch's sums as doubles (for the gather), and back.
+std::vector<double> to_values(const PairSums& s) {
+  return {s.loss, s.chosen, s.rejected, s.correct, static_cast<double>(s.n)};
+}
+void add_values(PairSums& acc, const std::vector<double>& v) {
+  acc.loss += v[0];
+  acc.chosen += v[1];
+  acc.rejected += v[2];
+  acc.correct += v[3];
+  acc.n += static_cast<int64_t>(v[4]);
+}
+
+}  // namespace
+
+std::vector<std::vector<double>> Trainer::in_order(const std::vector<std::vector<double>>& mine,
+                                                   size_t k) {
+  const int N = ranks_->size();
+  const size_t rounds = mine.size();
+  std::vector<double> flat;
+  for (const auto& v : mine) flat.insert(flat.end(), v.begin(), v.end());
+  const std::vector<double> all = ranks_->gather(flat);  // rank r: rounds × k values
+  std::vector<std::vector<double>> out;
+  for (size_t j = 0; j < rounds; ++j)
+    for (int p = 0; p < N; ++p) {
+      const size_t r = static_cast<size_t>(((p - static_cast<int>(j)) % N + N) % N);
+      const double* v = all.data() + (r * rounds + j) * k;
+      out.emplace_back(v, v + k);
+    }
+  return out;
+}
+
+void Trainer::set_ranks(Ranks& ranks) {
+  const int accum = opts_.batch / opts_.micro_batch;
+  if (accum % ranks.size() != 0)
+    throw ParamError("batch", std::to_string(opts_.batch),
+                     {"must be a multiple of ", ParamRef{"micro_batch"},
+                      fmt::format(" {} × {} ranks = {} (every rank takes the same share of a "
+                                  "step's micro-batches)",
+                                  opts_.micro_batch, ranks.size(),
+                                  opts_.micro_batch * ranks.size())});
+  ranks_ = &ranks;
+}
+
+// Zeroes the gradient buffer (in blocks on the pool: zeroing 0.5 GB on one thread is ~25 ms).
+static void zero(std::vector<float>& g, kernels::Pool& pool) {
+  constexpr size_t kZeroBlock = size_t{1} << 20;
+  pool.run(static_cast<int>((g.size() + kZeroBlock - 1) / kZeroBlock), [&](int i) {
+    const size_t b = static_cast<size_t>(i) * kZeroBlock;
+    std::fill(g.begin() + b, g.begin() + std::min(g.size(), b + kZeroBlock), 0.0f);
+  });
+}
+
 StepResult Trainer::pair_step(const std::function<bool()>& stop) {
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
@@ -178,22 +232,29 @@ StepResult Trainer::pair_step(const std::function<bool()>& stop) {
     const size_t idx = g % per_epoch;
     pairs_in_step += static_cast<int64_t>(std::min(P, n - idx * P));
   }
-  std::fill(grads_.begin(), grads_.end(), 0.0f);
   const float weight = 1.0f / static_cast<float>(pairs_in_step);
-  PairSums acc;
-  for (int a = 0; a < accum; ++a) {
-    if (stop && stop()) {
+  const int N = ranks_->size(), rounds = accum / N;
+  std::vector<std::vector<double>> mine;
+  for (int j = 0; j < rounds; ++j) {
+    if (ranks_->any(stop && stop())) {
       r.stopped = true;
       return r;
     }
-    const uint64_t g = static_cast<uint64_t>(step_) * accum + a;
+    const uint64_t g = static_cast<uint64_t>(step_) * accum + j * N + ranks_->position(j);
     const std::vector<size_t> order = epoch_order(n, opts_.seed, g / per_epoch);
-    pair_micro_batch(ptrain_, order, g % per_epoch, &ref_train_, weight, acc, grads_.data());
+    zero(grads_, pool_);
+    PairSums part;
+    pair_micro_batch(ptrain_, order, g % per_epoch, &ref_train_, weight, part, grads_.data());
+    mine.push_back(to_values(part));
+    ranks_->add_round(grads_, j, j == rounds - 1, pool_);
   }
+  PairSums acc;
+  for (const auto& v : in_order(mine, 5)) add_values(acc, v);
   r.loss = acc.loss / static_cast<double>(acc.n);
   r.pairs = metrics_of(acc);
   r.lr = schedule_.at(static_cast<int>(step_));
   r.positions = static_cast<int64_t>(opts_.batch) * 2 * opts_.context;
+  r.comm_seconds = ranks_->take_seconds();
   update(r, t0);
   return r;
 }
@@ -204,8 +265,16 @@ double Trainer::pair_evaluate() {
   const size_t P = opts_.micro_batch;
   const size_t n = std::min<size_t>((pval_.size() + P - 1) / P, opts_.val_batches);
   const std::vector<size_t> order = epoch_order(pval_.size(), opts_.seed, 0);
+  const size_t N = static_cast<size_t>(ranks_->size()), rounds = (n + N - 1) / N;
+  std::vector<std::vector<double>> mine;
+  for (size_t j = 0; j < rounds; ++j) {
+    const size_t i = j * N + static_cast<size_t>(ranks_->position(static_cast<int>(j)));
+    PairSums part;
+    if (i < n) pair_micro_batch(pval_, order, i, &ref_val_, 0.0f, part, nullptr);
+    mine.push_back(to_values(part));
+  }
   PairSums acc;
-  for (size_t i = 0; i < n; ++i) pair_micro_batch(pval_, order, i, &ref_val_, 0.0f, acc, nullptr);
+  for (const auto& v : in_order(mine, 5)) add_values(acc, v);  // past the end: zeros, n 0
   val_metrics_ = metrics_of(acc);
   return acc.loss / static_cast<double>(acc.n);
 }
@@ -243,25 +312,29 @@ StepResult Trainer::step(const std::function<bool()>& stop) {
     mbs.push_back(batcher_.get(g / per_epoch, g % per_epoch));
     for (int32_t t : mbs.back().targets) scored += t >= 0;
   }
-  constexpr size_t kZeroBlock = size_t{1} << 20;  // floats per task: zeroing 0.5 GB on one thread is ~25 ms
-  pool_.run(static_cast<int>((grads_.size() + kZeroBlock - 1) / kZeroBlock), [&](int i) {
-    const size_t b = static_cast<size_t>(i) * kZeroBlock;
-    std::fill(grads_.begin() + b, grads_.begin() + std::min(grads_.size(), b + kZeroBlock), 0.0f);
-  });
   const float weight = scored > 0 ? 1.0f / static_cast<float>(scored) : 0.0f;
-  double loss_sum = 0;
-  for (const MicroBatch& mb : mbs) {
-    if (stop && stop()) {
+  // round j: this rank's micro-batch j·N + position into a zeroed buffer, then the fixed-order
+  // sum (training/distributed.h); the losses gathered and added in micro-batch order
+  const int N = ranks_->size(), rounds = accum / N;
+  std::vector<std::vector<double>> mine;
+  for (int j = 0; j < rounds; ++j) {
+    if (ranks_->any(stop && stop())) {
       r.stopped = true;
       return r;
     }
+    const MicroBatch& mb = mbs[static_cast<size_t>(j * N + ranks_->position(j))];
+    zero(grads_, pool_);
     const float loss = grad_->forward(pool_, params_.data(), mb.ids.data(), mb.targets.data());
-    loss_sum += static_cast<double>(loss) * grad_->n_targets();
+    mine.push_back({static_cast<double>(loss) * grad_->n_targets()});
     grad_->backward(pool_, grads_.data(), weight);
+    ranks_->add_round(grads_, j, j == rounds - 1, pool_);
   }
+  double loss_sum = 0;
+  for (const auto& v : in_order(mine, 1)) loss_sum += v[0];
   r.loss = scored > 0 ? loss_sum / static_cast<double>(scored) : 0.0;
   r.lr = schedule_.at(static_cast<int>(step_));
   r.positions = static_cast<int64_t>(opts_.batch) * opts_.context;
+  r.comm_seconds = ranks_->take_seconds();
   update(r, t0);
   return r;
 }
@@ -270,13 +343,24 @@ double Trainer::evaluate() {
   if (pairs()) return pair_evaluate();
   if (val_.empty()) return std::nan("");
   const size_t n = std::min<size_t>(val_batcher_.batches_per_epoch(), opts_.val_batches);
-  double sum = 0;
-  int64_t scored = 0;
-  for (size_t i = 0; i < n; ++i) {
+  const size_t N = static_cast<size_t>(ranks_->size()), rounds = (n + N - 1) / N;
+  std::vector<std::vector<double>> mine;  // per round: loss × targets, targets
+  for (size_t j = 0; j < rounds; ++j) {
+    const size_t i = j * N + static_cast<size_t>(ranks_->position(static_cast<int>(j)));
+    if (i >= n) {
+      mine.push_back({0.0, 0.0});
+      continue;
+    }
     const MicroBatch mb = val_batcher_.get(0, i);
     const float loss = grad_->forward(pool_, params_.data(), mb.ids.data(), mb.targets.data());
-    sum += static_cast<double>(loss) * grad_->n_targets();
-    scored += grad_->n_targets();
+    mine.push_back({static_cast<double>(loss) * grad_->n_targets(),
+                    static_cast<double>(grad_->n_targets())});
+  }
+  double sum = 0;
+  int64_t scored = 0;
+  for (const auto& v : in_order(mine, 2)) {
+    sum += v[0];
+    scored += static_cast<int64_t>(v[1]);
   }
   return scored > 0 ? sum / static_cast<double>(scored) : std::nan("");
 }

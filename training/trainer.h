@@ -13,6 +13,9 @@
 //   4. clip_grad_norm to grad_clip, AdamW at lr = Schedule::at(s), weight decay on matrices.
 // Every piece is bit-identical for any thread count (training/gpt2_grad.h, adamw.h), so a run is
 // too; a resumed run restores parameters, AdamW moments and the step, hence continues bit-exactly.
+// The micro-batch gradients are each computed into a zeroed buffer and summed as a left fold
+// in micro-batch order — in one process and across the ranks of an mpirun alike (set_ranks;
+// training/distributed.h), so N ranks write the bytes one process writes.
 //
 // Validation: the mean cross-entropy over the scored positions of the first `val_batches`
 // micro-batches of the held-out examples (a Batcher's epoch-0 order; the whole split when it is
@@ -36,6 +39,7 @@
 #include "training/adamw.h"
 #include "training/checkpoint.h"
 #include "training/data.h"
+#include "training/distributed.h"
 #include "training/gpt2_grad.h"
 #include "training/params.h"
 #include "training/preference.h"
@@ -76,6 +80,7 @@ struct StepResult {
   double grad_norm = 0;  ///< before clipping
   int64_t positions = 0; ///< positions processed (batch × context, padding included)
   double seconds = 0;    ///< wall time of the step
+  double comm_seconds = 0;  ///< of which in the ranks' gradient sum (0 for one process)
   /// Pair methods: means over the step's pairs of the chosen and rejected rewards (DPO:
   /// β·log-ratio; reward: the scores), their difference, and the share of pairs whose chosen
   /// reward is the higher (TRL's rewards/*; a reward model's accuracy). NaN for SFT.
@@ -110,6 +115,10 @@ class Trainer {
           const std::vector<PreferencePair>& train, const std::vector<PreferencePair>& val,
           const TrainOptions& opts, kernels::Pool& pool, int32_t pad_id);
   ~Trainer();
+  /// Data-parallel: this process is one of ranks.size() ranks (it outlives the trainer). The
+  /// step's micro-batches (batch / micro_batch) must be a multiple of the ranks (ParamError
+  /// "batch"); validation is shared out too. Call before the first step.
+  void set_ranks(Ranks& ranks);
 
   /// The next step (step() < total steps). `stop` is polled between micro-batches.
   StepResult step(const std::function<bool()>& stop = {});
@@ -150,6 +159,9 @@ class Trainer {
   StepResult pair_step(const std::function<bool()>& stop);
   void update(StepResult& r, std::chrono::steady_clock::time_point t0);
   double pair_evaluate();
+  // The per-micro-batch values of a step's rounds (mine[j]: k doubles of round j) from every
+  // rank, in micro-batch order (round j's micro-batch j·N + p: p = the position).
+  std::vector<std::vector<double>> in_order(const std::vector<std::vector<double>>& mine, size_t k);
 
   const ParamLayout& layout_;
   std::vector<float> params_, grads_;
@@ -161,6 +173,8 @@ class Trainer {
   StepResult::PairMetrics val_metrics_;
   TrainOptions opts_;
   kernels::Pool& pool_;
+  Ranks one_process_;
+  Ranks* ranks_ = &one_process_;
   int32_t pad_id_;
   Batcher batcher_, val_batcher_;
   Schedule schedule_;
