@@ -121,6 +121,11 @@ TEST_CASE("gbnf parse errors name line and column", "[constraint]") {
         "grammar: line 1, column 15: bad escape: '\\x' needs 2 hex digits");
 }
 
+TEST_CASE("gbnf: a grammar may end in a lone CR (found by fuzz_gbnf: read past the end)", "[constraint]") {
+  CHECK(Grammar::parse("root ::= \"a\"\r")->n_rules() == 1);
+  CHECK(Grammar::parse("root ::= \"a\"\r\nb ::= \"c\"\r")->n_rules() == 2);
+}
+
 TEST_CASE("gbnf syntax: comments, newlines in groups, escapes, repetition", "[constraint]") {
   auto c = make(R"(# a comment
 root ::= (
