@@ -148,7 +148,8 @@ int run_grammar(GrammarParams& gp) {
                                       {"masks", v.size()},
                                       {"states", c.n_states()},
                                       {"mask_us", {{"p50", pct(0.5)}, {"p99", pct(0.99)},
-                                                   {"mean", v.empty() ? 0.0 : sum / static_cast<double>(v.size())}}}})
+                                                   {"mean", v.empty() ? 0.0 : sum / static_cast<double>(v.size())}}},
+                                      {"mask_us_each", g_mask_us}})
                        .c_str());
     }
   } report{gp, compile_ms, *c};

@@ -3,6 +3,7 @@
 #include "generation/constraint.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <list>
@@ -40,7 +41,17 @@ struct VocabTrie {
   std::vector<int32_t> t_token;    // token ending here, or -1
   std::vector<std::pair<uint32_t, int32_t>> t_extra;  // further tokens with the same bytes
   size_t max_depth = 0;
+  // Subtree shortcut: the tokens of node i's subtree are pre_ids[tok_before[i],
+  // tok_before[t_skip[i]]) (preorder); for nodes with a large subtree, t_sub[i] indexes
+  // sub_bytes, the set of bytes below node i (kNoSub otherwise).
+  std::vector<int32_t> pre_ids;
+  std::vector<uint32_t> tok_before;  // one entry per node, plus one for the end
+  std::vector<uint32_t> t_sub;
+  std::vector<std::array<uint64_t, 4>> sub_bytes;
+  std::vector<uint32_t> sub_height;  // the deepest token below, in bytes below the node
 };
+constexpr uint32_t kNoSub = 0xFFFFFFFFu;
+constexpr uint32_t kMinSubtree = 16;  // nodes: smaller subtrees are cheaper to walk
 
 std::shared_ptr<const VocabTrie> build_trie(const Tokenizer& tok, size_t n_vocab, int32_t eos);
 
@@ -60,6 +71,10 @@ struct TokenConstraint::Impl {
   std::vector<uint32_t> trans;  // state * 256 + byte
   std::vector<std::unique_ptr<std::vector<uint64_t>>> masks;
   size_t cached_masks = 0;
+  // per state: its "uniform successor" (where the first byte tried led), the bytes known to
+  // lead there and the bytes known not to (subtree shortcut, below)
+  std::vector<uint32_t> uni_to;
+  std::vector<std::array<uint64_t, 4>> uni_yes, uni_no;
 
   std::shared_ptr<const VocabTrie> trie;  // shared by every constraint over the same vocabulary
   size_t words = 0;
@@ -122,6 +137,9 @@ struct TokenConstraint::Impl {
       states.push_back(v);
       trans.resize(trans.size() + 256, kUnknown);
       masks.emplace_back();
+      uni_to.push_back(kUnknown);
+      uni_yes.emplace_back();
+      uni_no.emplace_back();
     }
     return it->second;
   }
@@ -148,6 +166,43 @@ struct TokenConstraint::Impl {
 
   bool complete(uint32_t s) const { return !states[s].empty() && states[s].back() == kEmpty; }
 
+  // The state every byte of `bytes` leads to from x, or kDead when they do not all lead to
+  // one live state. Known answers are kept per state; the successor is fixed by the lowest
+  // byte first asked about (inside a JSON string: an ASCII character, not a UTF-8 lead byte).
+  uint32_t uniform(uint32_t x, const std::array<uint64_t, 4>& bytes) {
+    for (int w = 0; w < 4; ++w)
+      if (bytes[w] & uni_no[x][w]) return kDead;
+    for (int w = 0; w < 4; ++w) {
+      uint64_t need = bytes[w] & ~uni_yes[x][w];
+      while (need) {
+        const int bit = __builtin_ctzll(need);
+        need &= need - 1;
+        const uint32_t t = step(x, static_cast<uint8_t>(w * 64 + bit));  // may grow the vectors
+        if (t != kDead && uni_to[x] == kUnknown) uni_to[x] = t;
+        const bool same = t != kDead && t == uni_to[x];
+        (same ? uni_yes : uni_no)[x][w] |= uint64_t{1} << bit;
+        if (!same) return kDead;
+      }
+    }
+    return uni_to[x];
+  }
+
+  // Subtree shortcut: every string of at most `height` bytes over `bytes` keeps state r alive,
+  // so a whole vocabulary subtree is allowed without walking it. True when the bytes lead
+  // uniformly from state to state for `height` steps (or back to the same state): inside a
+  // JSON string (a self-loop), a string with maxLength (each character to the next count),
+  // whitespace, digits.
+  bool subtree_alive(uint32_t r, const std::array<uint64_t, 4>& bytes, uint32_t height) {
+    uint32_t x = r;
+    for (uint32_t j = 0; j < height; ++j) {
+      const uint32_t y = uniform(x, bytes);
+      if (y == kDead) return false;
+      if (y == x) return true;
+      x = y;
+    }
+    return true;
+  }
+
   void compute_mask(uint32_t s, std::vector<uint64_t>& m) {
     m.assign(words, 0);
     const VocabTrie& T = *trie;
@@ -163,6 +218,14 @@ struct TokenConstraint::Impl {
     while (i < n) {
       const uint32_t r = step(st[t_depth[i] - 1], t_byte[i]);
       if (r == kDead) {
+        i = t_skip[i];
+        continue;
+      }
+      if (const uint32_t sub = T.t_sub[i]; sub != kNoSub && subtree_alive(r, T.sub_bytes[sub], T.sub_height[sub])) {
+        for (uint32_t k = T.tok_before[i], e = T.tok_before[t_skip[i]]; k < e; ++k) {
+          const int32_t id = T.pre_ids[k];
+          m[static_cast<size_t>(id) >> 6] |= uint64_t{1} << (id & 63);
+        }
         i = t_skip[i];
         continue;
       }
@@ -234,6 +297,30 @@ std::shared_ptr<const VocabTrie> build_trie(const Tokenizer& tok, size_t n_vocab
   while (!path.empty()) {
     m.t_skip[path.back()] = static_cast<uint32_t>(m.t_byte.size());
     path.pop_back();
+  }
+  // the subtree shortcut's tables
+  const size_t n_nodes = m.t_byte.size();
+  m.tok_before.assign(n_nodes + 1, 0);
+  for (size_t i = 0; i < n_nodes; ++i) {
+    m.tok_before[i] = static_cast<uint32_t>(m.pre_ids.size());
+    if (m.t_token[i] >= 0) m.pre_ids.push_back(m.t_token[i]);
+  }
+  m.tok_before[n_nodes] = static_cast<uint32_t>(m.pre_ids.size());
+  m.t_sub.assign(n_nodes, kNoSub);
+  std::vector<std::array<uint64_t, 4>> below(n_nodes);  // bytes strictly below each node
+  std::vector<uint32_t> height(n_nodes, 0);
+  for (size_t i = n_nodes; i-- > 0;) {
+    // children of i: i+1, then each child's t_skip, up to i's t_skip
+    for (size_t c = i + 1; c < m.t_skip[i]; c = m.t_skip[c]) {
+      for (int w = 0; w < 4; ++w) below[i][w] |= below[c][w];
+      below[i][m.t_byte[c] >> 6] |= uint64_t{1} << (m.t_byte[c] & 63);
+      height[i] = std::max(height[i], height[c] + 1);
+    }
+    if (m.t_skip[i] - i >= kMinSubtree) {
+      m.t_sub[i] = static_cast<uint32_t>(m.sub_bytes.size());
+      m.sub_bytes.push_back(below[i]);
+      m.sub_height.push_back(height[i]);
+    }
   }
   cache.emplace_back(&tok, n_vocab, eos, built);
   return built;

@@ -105,8 +105,8 @@ class Parser {
     p_ += 3;
     space(true);
     r.alts = alternates(false, 0);
+    if (!at_end() && cur() == '\r') ++p_;  // a CR may end the grammar ("…\r", no LF)
     if (!at_end()) {
-      if (cur() == '\r') ++p_;
       if (cur() == '\n') {
         ++p_;
       } else if (cur() == ')') {

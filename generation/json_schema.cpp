@@ -38,7 +38,9 @@
 // - Whitespace, as llama.cpp's converter: after every token none, one space, or one or two
 //   newlines then up to 20 spaces or tabs. No whitespace before the root value.
 // - Errors: ParamError("json_schema") naming the keyword and its JSON pointer (RFC 6901).
-//   Unknown/unsupported keywords are Kind::Unsupported (lenient: recorded in `ignored`);
+//   Keywords of JSON Schema's vocabularies that are not enforced here are Kind::Unsupported
+//   (lenient: recorded in `ignored`); keywords outside every vocabulary assert nothing and are
+//   ignored, as validators ignore them;
 //   malformed keyword values are Kind::Value.
 #include "generation/json_schema.h"
 
@@ -921,8 +923,29 @@ const std::set<std::string>& annotations() {
   static const std::set<std::string> s = {"title",    "description", "default",  "examples",
                                           "$schema",  "$id",         "$comment", "readOnly",
                                           "writeOnly", "deprecated", "$defs",    "definitions",
-                                          "contentEncoding", "contentMediaType", "contentSchema"};
+                                          "contentEncoding", "contentMediaType", "contentSchema",
+                                          "id", "$anchor", "$dynamicAnchor", "$recursiveAnchor",
+                                          "$vocabulary"};
   return s;
+}
+// The keywords of JSON Schema's vocabularies (drafts 3 to 2020-12) that assert something this
+// compiler does not enforce: refused (lenient: ignored with a warning).
+const std::set<std::string>& unsupported_vocabulary() {
+  static const std::set<std::string> s = {
+      "uniqueItems",   "not",           "if",                "then",
+      "else",          "patternProperties", "propertyNames", "minProperties",
+      "maxProperties", "dependencies",  "dependentRequired", "dependentSchemas",
+      "contains",      "minContains",   "maxContains",       "multipleOf",
+      "divisibleBy",   "disallow",      "extends",           "unevaluatedProperties",
+      "unevaluatedItems", "$dynamicRef", "$recursiveRef"};
+  return s;
+}
+const std::set<std::string>& supported();
+/// Annotations, and keywords outside every JSON Schema vocabulary ("x-…", "example", "id" as
+/// draft 4's "$id", misspellings): they assert nothing, so a validator ignores them and so does
+/// this compiler (docs/json-schema.md).
+bool ignorable(const std::string& k) {
+  return annotations().count(k) || (!supported().count(k) && !unsupported_vocabulary().count(k));
 }
 const std::set<std::string>& supported() {
   static const std::set<std::string> s = {
@@ -1013,7 +1036,7 @@ class Compiler {
   void check(const Json& s, const std::string& ptr) {
     for (auto it = s.begin(); it != s.end(); ++it) {
       const std::string& k = it.key();
-      if (annotations().count(k) || supported().count(k)) continue;
+      if (ignorable(k) || supported().count(k)) continue;
       unsupported("keyword", k, ptr);
     }
     auto want = [&](const char* key, bool ok, const char* what) {
@@ -1265,7 +1288,7 @@ class Compiler {
     for (auto it = b.begin(); it != b.end(); ++it) {
       const std::string& k = it.key();
       const Json& v = it.value();
-      if (annotations().count(k)) continue;
+      if (ignorable(k)) continue;
       if (!m.contains(k)) {
         m[k] = v;
         continue;
@@ -1351,7 +1374,7 @@ class Compiler {
       bool lone_ref = !s.contains("allOf");
       if (lone_ref)
         for (auto it = s.begin(); it != s.end(); ++it)
-          if (it.key() != "$ref" && !annotations().count(it.key())) lone_ref = false;
+          if (it.key() != "$ref" && !ignorable(it.key())) lone_ref = false;
       if (lone_ref) {
         auto [target, at] = resolve(s.at("$ref").get<std::string>(), ptr);
         if (!target) return rules_.prim("value");
@@ -1383,7 +1406,7 @@ class Compiler {
       siblings.erase(key);
       bool plain = true;
       for (auto it = siblings.begin(); it != siblings.end(); ++it)
-        if (!annotations().count(it.key())) plain = false;
+        if (!ignorable(it.key())) plain = false;
       std::vector<std::string> alts;
       size_t i = 0;
       for (const Json& branch : s.at(key)) {

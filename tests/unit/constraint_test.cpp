@@ -121,6 +121,11 @@ TEST_CASE("gbnf parse errors name line and column", "[constraint]") {
         "grammar: line 1, column 15: bad escape: '\\x' needs 2 hex digits");
 }
 
+TEST_CASE("gbnf: a grammar may end in a lone CR (found by fuzz_gbnf: read past the end)", "[constraint]") {
+  CHECK(Grammar::parse("root ::= \"a\"\r")->n_rules() == 1);
+  CHECK(Grammar::parse("root ::= \"a\"\r\nb ::= \"c\"\r")->n_rules() == 2);
+}
+
 TEST_CASE("gbnf syntax: comments, newlines in groups, escapes, repetition", "[constraint]") {
   auto c = make(R"(# a comment
 root ::= (
@@ -166,21 +171,35 @@ ws ::= | " " | "\n" [ \t]{0,20}
 }
 
 TEST_CASE("token masks agree with the byte matcher on every token", "[constraint]") {
-  auto c = make(R"(root ::= "{" [ ]? "\"" [a-z]+ "\"" ":" [ ]? [0-9]+ "}")");
-  for (const std::string prefix : {"", "{", "{\"", "{\"ab", "{\"ab\":", "{\"ab\": 12", "{\"a\":1}"}) {
-    const auto s = c->advance(c->start(), prefix);
-    REQUIRE(s != TokenConstraint::kDead);
-    const uint64_t* m = c->mask(s);
-    size_t allowed = 0;
-    for (int32_t id = 0; id < 50256; ++id) {
-      const bool bit = (m[id >> 6] >> (id & 63)) & 1;
-      const bool ok = c->advance(s, tok().token_bytes(id)) != TokenConstraint::kDead;
-      if (bit != ok) FAIL("prefix '" << prefix << "' token " << id << " mask " << bit << " matcher " << ok);
-      allowed += bit;
+  // the second and third grammars have states that loop on most bytes (a free string with
+  // UTF-8, whitespace) or count them (maxLength, {2,40}), where the mask takes whole
+  // vocabulary subtrees at once
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {R"(root ::= "{" [ ]? "\"" [a-z]+ "\"" ":" [ ]? [0-9]+ "}")",
+       {"", "{", "{\"", "{\"ab", "{\"ab\":", "{\"ab\": 12", "{\"a\":1}"}},
+      {R"(root ::= "\"" [^"\\\x00-\x1F]* "\"" [ \t\n]* "x"{0,3})",
+       {"", "\"", "\"ab c", "\"\xC3", "\"\xC3\xA9", "\"\xE2\x82", "\"a\"", "\"a\"  \n", "\"a\"x"}},
+      // a counted string (maxLength): each character leads to the next count
+      {R"(root ::= "\"" [^"\\\x00-\x1F]{0,12} "\"" [0-9]{2,40})",
+       {"\"", "\"a", "\"abcdefgh", "\"abcdefghij", "\"abcdefghijk", "\"abcdefghi\xC3", "\"abcdefghijkl",
+        "\"a\"", "\"a\"1", "\"a\"1234567890123456789012345678901234567"}}};
+  for (const auto& [gbnf, prefixes] : cases) {
+    auto c = make(gbnf);
+    for (const std::string& prefix : prefixes) {
+      const auto s = c->advance(c->start(), prefix);
+      REQUIRE(s != TokenConstraint::kDead);
+      const uint64_t* m = c->mask(s);
+      size_t allowed = 0;
+      for (int32_t id = 0; id < 50256; ++id) {
+        const bool bit = (m[id >> 6] >> (id & 63)) & 1;
+        const bool ok = c->advance(s, tok().token_bytes(id)) != TokenConstraint::kDead;
+        if (bit != ok) FAIL("prefix '" << prefix << "' token " << id << " mask " << bit << " matcher " << ok);
+        allowed += bit;
+      }
+      const bool eos = (m[50256 >> 6] >> (50256 & 63)) & 1;
+      CHECK(eos == c->complete(s));
+      CHECK((allowed > 0) == c->can_continue(s));
     }
-    const bool eos = (m[50256 >> 6] >> (50256 & 63)) & 1;
-    CHECK(eos == c->complete(s));
-    CHECK((allowed > 0) == c->can_continue(s));
   }
 }
 

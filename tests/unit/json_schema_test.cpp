@@ -295,4 +295,13 @@ TEST_CASE("json_schema: annotations are ignored and the plain-json overload work
   CHECK(a.ignored.empty());
   auto c = compile(a.gbnf);
   CHECK(accepts(*c, "42"));
+  // keywords outside every JSON Schema vocabulary assert nothing: ignored, as validators do
+  // (draft 4's "id", OpenAPI's "example", "x-…" extensions, a misspelt annotation)
+  const auto u = json_schema_to_gbnf(nlohmann::json::parse(
+      R"({"id": "p", "type": "object", "x-order": 1, "properties": {"n": {"type": "integer",
+          "example": 3, "descirption": "d"}}, "required": ["n"], "additionalProperties": false})"));
+  CHECK(u.ignored.empty());
+  auto cu = compile(u.gbnf);
+  CHECK(accepts(*cu, R"({"n": 3})"));
+  CHECK(!accepts(*cu, R"({"n": "3"})"));
 }
