@@ -340,10 +340,7 @@ int run_generate(GenerateParams& gp) {
     rm_pool = std::make_unique<kernels::Pool>(gp.model.threads > 0 ? gp.model.threads
                                                                     : hardware_threads());
     scorer = [&, prompt_text](const generation::Sequence& r) {
-      std::vector<int32_t> ids = training::reward_sequence(tok, prompt_text, r.text());
-      const size_t n = static_cast<size_t>(rm->n_positions());
-      if (ids.size() > n) ids.erase(ids.begin(), ids.end() - static_cast<std::ptrdiff_t>(n));
-      return rm->score(*rm_pool, ids);
+      return rm->score(*rm_pool, training::reward_sequence(tok, prompt_text, r.text()));
     };
   }
   RequestSettings settings = settings_of(gp, seed);

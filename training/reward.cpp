@@ -38,9 +38,9 @@ RewardScorer::RewardScorer(const Model& rm) {
 RewardScorer::~RewardScorer() = default;
 
 double RewardScorer::score(kernels::Pool& pool, std::span<const int32_t> ids) const {
+  if (ids.empty()) runtime_error("reward: no tokens to score");
+  if (truncated(ids.size())) ids = ids.last(static_cast<size_t>(layout_->cfg.n_positions));
   const int n = static_cast<int>(ids.size());
-  if (n < 1 || n > layout_->cfg.n_positions)
-    runtime_error("reward: {} tokens, out of [1, {}]", n, layout_->cfg.n_positions);
   Gpt2Grad g(*layout_, 1, n);
   g.forward_hidden(pool, params_.data(), ids.data());
   const float* h = g.final_hidden(n - 1);

@@ -40,8 +40,13 @@ class RewardScorer {
   /// score.weight: "MODEL is a language model (…)".
   explicit RewardScorer(const Model& rm);
   ~RewardScorer();
-  /// The reward of `ids` (1 ≤ size ≤ n_positions; ids within the vocabulary).
+  /// The reward of `ids` (size ≥ 1; ids within the vocabulary). A sequence longer than the
+  /// model's context is scored on its last n_positions tokens (the end token, whose hidden
+  /// state is scored, is kept); `truncated()` says when that happens.
   double score(kernels::Pool& pool, std::span<const int32_t> ids) const;
+  bool truncated(size_t n_tokens) const {
+    return n_tokens > static_cast<size_t>(layout_->cfg.n_positions);
+  }
   int n_positions() const { return layout_->cfg.n_positions; }
   int vocab_size() const { return layout_->cfg.vocab_size; }
 

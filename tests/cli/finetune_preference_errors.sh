@@ -42,6 +42,8 @@ expect 2 "--reward-model needs --best-of N" -- generate -m "$MODEL" --reward-mod
 expect 2 "--best-of 2 draws its own samples" -- generate -m "$MODEL" --best-of 2 --num-samples 2 --reward-model x hi
 expect 1 "is a language model (GPT2LMHeadModel: no score.weight)" -- generate -m "$MODEL" --best-of 2 --reward-model "$MODEL" hi
 expect 1 "is a language model (GPT2LMHeadModel: no score.weight)" -- reward -m "$MODEL" hi
+expect 2 "cannot open input file 'nope.jsonl': No such file or directory" -- reward -m "$MODEL" --jsonl -f nope.jsonl
+expect 2 "--jsonl reads one JSON line per input line: give -f FILE or stdin, not TEXT" -- reward -m "$MODEL" --jsonl hi
 # chosen equal to rejected: a warning with the count, the run goes on
 printf '%s\n' '{"prompt":"a","chosen":"b","rejected":"b"}' '{"prompt":"a","chosen":"b","rejected":"c"}' > same.jsonl
 "$BIN" finetune -m "$MODEL" --method dpo --data same.jsonl --val-fraction 0 -o s --steps 1 2> err.txt ||

@@ -45,6 +45,15 @@ assert lines[0]["id"] == "x" and abs(lines[0]["reward"] - json.loads(sys.argv[2]
 assert "error" in lines[2] and "response" in lines[2]["error"], lines[2]
 assert "reward" in lines[3]
 PY
+# -f FILE: the same lines as stdin; a text longer than the context: its last tokens, one warning
+printf '%s\n' '{"id":"x","prompt":"Q: Who kills Duncan?\nA:","response":" Macbeth"}' > "$T/one.jsonl"
+"$BIN" reward -m "$T/rm" --jsonl -f "$T/one.jsonl" > "$T/f.out" || { echo "FAIL: --jsonl -f"; exit 1; }
+[ "$(cat "$T/f.out")" = "$(head -1 "$T/j.out")" ] || { echo "FAIL: --jsonl -f: $(cat "$T/f.out")"; exit 1; }
+long=$(printf 'Duncan %.0s' $(seq 100))
+printf '%s\n' "{\"text\":\"$long\"}" "{\"text\":\"$long\"}" | "$BIN" reward -m "$T/rm" --jsonl > "$T/l.out" 2> "$T/l.err" ||
+  { echo "FAIL: long --jsonl"; cat "$T/l.err"; exit 1; }
+[ "$(grep -c 'longer than the model.s context: its last 64 are scored' "$T/l.err")" = 1 ] && [ "$(grep -c '"reward"' "$T/l.out")" = 2 ] ||
+  { echo "FAIL: long text"; cat "$T/l.err" "$T/l.out"; exit 1; }
 # the committed fixture (scripts/make-preference-fixtures): PyTorch's reward of its ids
 F=$REPO/tests/data/training/preference
 exp=$(cat "$F/rm_expected.json")
