@@ -26,6 +26,13 @@ std::vector<int32_t> reward_chat_sequence(const Tokenizer& tok,
   return ids;
 }
 
+size_t best_index(std::span<const double> rewards) {
+  size_t best = 0;
+  for (size_t i = 1; i < rewards.size(); ++i)
+    if (rewards[i] > rewards[best]) best = i;
+  return best;
+}
+
 RewardScorer::RewardScorer(const Model& rm) {
   if (!reward_head(rm))
     runtime_error("{} is a language model (GPT2LMHeadModel: no score.weight), not a reward model "

@@ -77,6 +77,19 @@ rs = [s["reward"] for s in d["samples"]]
 assert len(rs) == 3 and d["best"] == rs.index(max(rs)), d
 assert sys.argv[2] == d["samples"][d["best"]]["text"], (sys.argv[2], d["samples"])
 PY
+# --jsonl: a line's best-of is --best-of's (samples, rewards, best); "best_of" per line; "n" refused
+printf '%s\n' '{"id":1,"prompt":"Q:"}' '{"prompt":"Q:","best_of":2}' '{"prompt":"Q:","n":2}' |
+  "$BIN" generate -m "$MODEL" --jsonl --best-of 3 --reward-model "$T/rm" -n 4 --seed 5 > "$T/bj.out" ||
+  { echo "FAIL: --best-of --jsonl"; exit 1; }
+/usr/bin/python3 - "$T/b.json" "$T/bj.out" <<'PY' || exit 1
+import json, sys
+d = json.load(open(sys.argv[1]))
+a, b, c = [json.loads(l) for l in open(sys.argv[2])]
+key = lambda s: (s["text"], s["ids"], round(s["reward"], 9))
+assert a["id"] == 1 and [key(s) for s in a["samples"]] == [key(s) for s in d["samples"]] and a["best"] == d["best"], (a, d)
+assert len(b["samples"]) == 2 and b["best"] in (0, 1) and all("reward" in s for s in b["samples"]), b
+assert "error" in c and '"n" cannot be combined with best-of' in c["error"], c
+PY
 # the sample of seed S+i is the one --seed S+i draws
 s1=$("$BIN" generate -m "$MODEL" -n 4 --seed 6 --format json "Q:" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["samples"][0]["text"])')
 b1=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["samples"][1]["text"])' "$T/b.json")
