@@ -293,7 +293,7 @@ int run_generate(GenerateParams& gp) {
   refuse_reward_model(*model);
   // --best-of: the reward model is loaded (and checked) before any sample is drawn
   std::unique_ptr<BestOfScorer> rm;
-  if (gp.best_of > 0) rm = load_best_of_scorer(gp, *model);
+  if (gp.best_of > 0) rm = load_best_of_scorer(gp.model, gp.reward_model, *model);
   const double load_ms = ms_since(t_load);
   const generation::ModelLimits lim = generation::ModelLimits::of(model->config(), tok);
   if (auto bad = first_bad_id(prompt, lim.n_vocab))

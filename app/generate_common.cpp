@@ -15,9 +15,10 @@ namespace gpt2::app {
 
 using json = nlohmann::ordered_json;
 
-std::unique_ptr<BestOfScorer> load_best_of_scorer(const GenerateParams& gp, const Model& model) {
-  ModelOptions mo = gp.model;
-  mo.model = gp.reward_model;
+std::unique_ptr<BestOfScorer> load_best_of_scorer(const ModelOptions& opts,
+                                                  const std::string& reward_model, const Model& model) {
+  ModelOptions mo = opts;
+  mo.model = reward_model;
   mo.dtype = "f32";
   auto b = std::make_unique<BestOfScorer>();
   {
@@ -25,10 +26,9 @@ std::unique_ptr<BestOfScorer> load_best_of_scorer(const GenerateParams& gp, cons
     b->rm = std::make_unique<training::RewardScorer>(*rm);  // copies the weights
   }
   if (b->rm->vocab_size() != model.config().vocab_size)
-    runtime_error("--reward-model {}: its vocabulary ({}) is not the model's ({})", gp.reward_model,
+    runtime_error("--reward-model {}: its vocabulary ({}) is not the model's ({})", reward_model,
                   b->rm->vocab_size(), model.config().vocab_size);
-  b->pool = std::make_unique<kernels::Pool>(gp.model.threads > 0 ? gp.model.threads
-                                                                  : hardware_threads());
+  b->pool = std::make_unique<kernels::Pool>(opts.threads > 0 ? opts.threads : hardware_threads());
   return b;
 }
 

@@ -86,9 +86,10 @@ struct BestOfScorer {
   }
 };
 
-/// Loads gp.reward_model (exit 1 when it is a language model or its vocabulary is not
-/// `model`'s).
-std::unique_ptr<BestOfScorer> load_best_of_scorer(const GenerateParams& gp, const Model& model);
+/// Loads `reward_model` (f32; `opts` gives the threads; exit 1 when it is a language model or
+/// its vocabulary is not `model`'s).
+std::unique_ptr<BestOfScorer> load_best_of_scorer(const ModelOptions& opts,
+                                                  const std::string& reward_model, const Model& model);
 
 /// The command-line settings (sampler order and logit bias already parsed into gp.sp).
 RequestSettings settings_of(const GenerateParams& gp, uint64_t seed);

@@ -99,7 +99,7 @@ int run_generate_jsonl(const GenerateParams& gp, const Model& model, double load
   const generation::ModelLimits& lim = engine.limits();
   // --reward-model: the best-of-N scorer (loaded and checked before any line is read)
   const std::unique_ptr<BestOfScorer> rm =
-      gp.reward_model.empty() ? nullptr : load_best_of_scorer(gp, model);
+      gp.reward_model.empty() ? nullptr : load_best_of_scorer(gp.model, gp.reward_model, model);
   RequestSettings cli = settings_of(gp, gp.seed.value_or(0));
   cli.constraint = build_constraint(gp.constraint, gp.spec, lim.n_vocab, lim.eos);
   const size_t max_batch = static_cast<size_t>(gp.batch);

@@ -90,6 +90,31 @@ assert a["id"] == 1 and [key(s) for s in a["samples"]] == [key(s) for s in d["sa
 assert len(b["samples"]) == 2 and b["best"] in (0, 1) and all("reward" in s for s in b["samples"]), b
 assert "error" in c and '"n" cannot be combined with best-of' in c["error"], c
 PY
+# serve --reward-model: /v1/completions' best_of > n keeps the n of highest reward, best first
+"$BIN" serve -m "$MODEL" --port 0 --reward-model "$T/rm" 2> "$T/s.err" &
+SPID=$!; trap 'kill $SPID 2>/dev/null; rm -rf "$T"' EXIT
+port=""
+for i in $(seq 1 600); do
+  port=$(sed -n 's|^gpt2 serve: listening on http://[^:]*:\([0-9]*\)$|\1|p' "$T/s.err" 2> /dev/null || true)
+  [ -n "$port" ] && break; kill -0 $SPID 2>/dev/null || { echo "FAIL: serve: $(cat "$T/s.err")"; exit 1; }; sleep 0.05
+done
+for i in $(seq 1 600); do curl -sf "http://127.0.0.1:$port/health" > /dev/null && break; sleep 0.05; done
+req() { curl -s -o "$T/$1" -w '%{http_code}' -H 'Content-Type: application/json' -d "$2" "http://127.0.0.1:$port/v1/completions"; }
+[ "$(req s1.json '{"prompt":"Q:","max_tokens":4,"seed":5,"best_of":3,"n":2}')" = 200 ] || { echo "FAIL: best_of: $(cat "$T/s1.json")"; exit 1; }
+[ "$(req s2.json '{"prompt":"Q:","max_tokens":4,"best_of":3,"stream":true}')" = 400 ] && grep -q '"param":"stream"' "$T/s2.json" ||
+  { echo "FAIL: best_of with stream: $(cat "$T/s2.json")"; exit 1; }
+[ "$(req s3.json '{"prompt":"Q:","max_tokens":4,"best_of":2,"n":3}')" = 400 ] && grep -q '"param":"best_of"' "$T/s3.json" ||
+  { echo "FAIL: best_of < n: $(cat "$T/s3.json")"; exit 1; }
+/usr/bin/python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["choices"]; print("\n".join(json.dumps({"prompt":"Q:","response":x["text"]}) for x in c))' "$T/s1.json" |
+  "$BIN" reward -m "$T/rm" --jsonl > "$T/s1.r" || exit 1
+/usr/bin/python3 - "$T/s1.json" "$T/s1.r" <<'PY' || exit 1
+import json, sys
+c = json.load(open(sys.argv[1]))["choices"]
+r = [json.loads(l)["reward"] for l in open(sys.argv[2])]
+assert [x["index"] for x in c] == [0, 1] and c[0]["reward"] >= c[1]["reward"], c
+assert all(abs(x["reward"] - y) < 1e-9 for x, y in zip(c, r)), (c, r)
+PY
+kill $SPID; wait $SPID
 # the sample of seed S+i is the one --seed S+i draws
 s1=$("$BIN" generate -m "$MODEL" -n 4 --seed 6 --format json "Q:" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["samples"][0]["text"])')
 b1=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["samples"][1]["text"])' "$T/b.json")
