@@ -95,12 +95,11 @@ void check_best_of(GenerateParams& gp) {
     usage_error("--best-of {} is out of range (must be >= 1)", gp.best_of);
   if (gp.best_of_given && gp.reward_model.empty())
     usage_error("--best-of needs --reward-model RM (the reward model that picks the best sample)");
-  if (!gp.best_of_given && !gp.reward_model.empty())
+  if (!gp.best_of_given && !gp.reward_model.empty() && !gp.jsonl)  // --jsonl: lines' "best_of"
     usage_error("--reward-model needs --best-of N (the number of samples to choose from)");
   if (!gp.best_of_given) return;
   if (gp.num_samples_given)
     usage_error("--best-of {} draws its own samples: give it or --num-samples, not both", gp.best_of);
-  if (gp.jsonl) usage_error("--best-of cannot be combined with --jsonl");
   gp.num_samples = gp.best_of;
 }
 
@@ -293,16 +292,8 @@ int run_generate(GenerateParams& gp) {
   std::unique_ptr<Model> model = load_model(gp.model);
   refuse_reward_model(*model);
   // --best-of: the reward model is loaded (and checked) before any sample is drawn
-  std::unique_ptr<Model> reward_model;
-  if (gp.best_of > 0) {
-    ModelOptions mo = gp.model;
-    mo.model = gp.reward_model;
-    mo.dtype = "f32";
-    reward_model = load_model(mo);
-    if (reward_model->config().vocab_size != model->config().vocab_size)
-      runtime_error("--reward-model {}: its vocabulary ({}) is not the model's ({})",
-                    gp.reward_model, reward_model->config().vocab_size, model->config().vocab_size);
-  }
+  std::unique_ptr<BestOfScorer> rm;
+  if (gp.best_of > 0) rm = load_best_of_scorer(gp.model, gp.reward_model, *model);
   const double load_ms = ms_since(t_load);
   const generation::ModelLimits lim = generation::ModelLimits::of(model->config(), tok);
   if (auto bad = first_bad_id(prompt, lim.n_vocab))
@@ -333,19 +324,10 @@ int run_generate(GenerateParams& gp) {
   std::function<double(const generation::Sequence&)> scorer;
   std::vector<double> rewards;
   std::optional<size_t> best;
-  std::unique_ptr<training::RewardScorer> rm;
-  std::unique_ptr<kernels::Pool> rm_pool;
-  if (gp.best_of > 0) {
+  if (rm) {
     const std::string prompt_text = unconditional ? std::string() : tok.decode(prompt);
-    rm = std::make_unique<training::RewardScorer>(*reward_model);
-    reward_model.reset();
-    rm_pool = std::make_unique<kernels::Pool>(gp.model.threads > 0 ? gp.model.threads
-                                                                    : hardware_threads());
     scorer = [&, prompt_text](const generation::Sequence& r) {
-      std::vector<int32_t> ids = training::reward_sequence(tok, prompt_text, r.text());
-      const size_t n = static_cast<size_t>(rm->n_positions());
-      if (ids.size() > n) ids.erase(ids.begin(), ids.end() - static_cast<std::ptrdiff_t>(n));
-      return rm->score(*rm_pool, ids);
+      return rm->score(tok, prompt_text, r.text());
     };
   }
   RequestSettings settings = settings_of(gp, seed);
@@ -353,7 +335,7 @@ int run_generate(GenerateParams& gp) {
   const std::vector<generation::Sequence> results =
       run_samples(gp, gen, tok, prompt, settings, echo_text, was_interrupted, scorer, rewards);
   if (!rewards.empty()) {
-    best = static_cast<size_t>(std::max_element(rewards.begin(), rewards.end()) - rewards.begin());
+    best = training::best_index(rewards);
     log::info("best of {}: sample {} (reward {:.4f})", rewards.size(), *best, rewards[*best]);
     if (gp.format == "text")
       write_stdout(echo_text + results[*best].text());

@@ -11,13 +11,9 @@
 // The forward pass is training's (training/reward.h): one text per pass, so a reward does not
 // depend on the other lines or on --threads. A language model is refused (exit 1), naming
 // what it is.
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -82,8 +78,12 @@ std::string reward_line(size_t index, const std::optional<ojson>& id, double r) 
 
 int run_reward(RewardParams& p) {
   check_load_options(load_options(p.model));
+  if (p.jsonl && p.input.text)
+    usage_error("--jsonl reads one JSON line per input line: give -f FILE or stdin, not TEXT");
   const Tokenizer& tok = Tokenizer::gpt2();
   std::optional<std::string> single;
+  std::optional<InputFile> in;  // --jsonl: opened (and checked) before the model is loaded
+  if (p.jsonl) in.emplace(p.input.file.empty() ? "-" : p.input.file);
   if (!p.jsonl) {
     single = read_text_input(p.input);
     if (!single) usage_error("no text to score: give TEXT, -f FILE, or pipe it on stdin");
@@ -95,15 +95,11 @@ int run_reward(RewardParams& p) {
   }
   kernels::Pool pool(p.model.threads > 0 ? p.model.threads : hardware_threads());
   size_t warned = 0;
-  auto score = [&](std::vector<int32_t> ids) {
-    const size_t n = static_cast<size_t>(scorer->n_positions());
-    if (ids.size() > n) {
-      if (warned++ == 0)
-        log::warn("a text of {} tokens is longer than the model's context: its last {} are scored",
-                  ids.size(), n);
-      ids.erase(ids.begin(), ids.end() - static_cast<std::ptrdiff_t>(n));
-    }
+  auto score = [&](const std::vector<int32_t>& ids) {
     if (ids.empty()) throw LineError("nothing to score (no tokens)");
+    if (scorer->truncated(ids.size()) && warned++ == 0)
+      log::warn("a text of {} tokens is longer than the model's context: its last {} are scored",
+                ids.size(), scorer->n_positions());
     for (int32_t id : ids)
       if (id >= scorer->vocab_size())
         throw LineError(fmt::format("token id {} is outside the model's vocabulary (size {})", id,
@@ -115,19 +111,14 @@ int run_reward(RewardParams& p) {
     ids.push_back(tok.eot_id());
     double r = 0;
     try {
-      r = score(std::move(ids));
+      r = score(ids);
     } catch (const LineError& e) {
       usage_error("{}", e.what());
     }
     write_stdout(reward_line(0, std::nullopt, r) + "\n");
     return 0;
   }
-  int fd = 0;
-  if (!p.input.file.empty() && p.input.file != "-") {
-    fd = ::open(p.input.file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) usage_error("-f {}: cannot open: {}", p.input.file, std::strerror(errno));
-  }
-  LineReader reader(fd, fd == 0 ? "stdin" : p.input.file);
+  LineReader reader(in->fd(), in->name());
   std::string line;
   size_t index = 0, bad = 0;
   while (reader.next(line, true) == LineReader::Status::Line) {
@@ -144,7 +135,6 @@ int run_reward(RewardParams& p) {
     write_stdout(out + "\n");
     ++index;
   }
-  if (fd > 0) ::close(fd);
   report_bad_lines(bad, index);
   return interrupted() ? static_cast<int>(ExitCode::Interrupted) : 0;
 }

@@ -12,9 +12,12 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
+#include <mutex>
 #include <thread>
 
 #include "app/commands.h"
+#include "app/generate_common.h"
 #include "app/model_options.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -32,6 +35,7 @@ struct ServeParams {
   std::string pooling = "mean";  // POST /v1/embeddings
   int max_queue = 64;
   long long max_body = 8ll << 20;
+  std::string reward_model;  // --reward-model: completions' best_of > n
 };
 
 int run_serve(ServeParams& p) {
@@ -59,7 +63,19 @@ int run_serve(ServeParams& p) {
 
   std::unique_ptr<Model> model = load_model(p.model);
   const Tokenizer& tok = Tokenizer::gpt2();
-  const server::ModelInfo info = server::model_info(*model, p.chat_template, tok);
+  server::ModelInfo info = server::model_info(*model, p.chat_template, tok);
+  // --reward-model: best_of > n ranks the candidates by reward (one scoring at a time: the
+  // scorer's thread pool runs one pass at once)
+  std::shared_ptr<BestOfScorer> rm;
+  if (!p.reward_model.empty()) {
+    rm = load_best_of_scorer(p.model, p.reward_model, *model);
+    info.reward_model = true;
+    auto mu = std::make_shared<std::mutex>();
+    so.reward = [rm, mu, &tok](std::string_view prompt, std::string_view completion) {
+      const std::lock_guard<std::mutex> lock(*mu);
+      return rm->score(tok, prompt, completion);
+    };
+  }
   server::Engine engine(*model, so.parallel, so.max_queue, tok);
   server::HttpServer http(engine, info, so, tok);
   const int port = http.bind();
@@ -110,6 +126,9 @@ Command add_serve_command(CLI::App& root) {
                   "Require 'Authorization: Bearer KEY' on every route but /health (or $GPT2_API_KEY)");
   sub->add_option("--parallel", p.server.parallel, "Requests decoded together (one pass per step)")
       ->capture_default_str();
+  sub->add_option("--reward-model", p.reward_model,
+                  "Reward model (gpt2 finetune --method reward) that ranks /v1/completions' "
+                  "best_of > n candidates");
   sub->add_option("--max-queue", p.max_queue, "Sequences waiting beyond --parallel; more get 503")
       ->capture_default_str();
   sub->add_option("--max-body", p.max_body, "Largest request body in bytes; larger get 413")

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "app/inspect_util.h"  // token_json
+#include "core/cpu.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/utf8.h"
@@ -13,6 +14,23 @@
 namespace gpt2::app {
 
 using json = nlohmann::ordered_json;
+
+std::unique_ptr<BestOfScorer> load_best_of_scorer(const ModelOptions& opts,
+                                                  const std::string& reward_model, const Model& model) {
+  ModelOptions mo = opts;
+  mo.model = reward_model;
+  mo.dtype = "f32";
+  auto b = std::make_unique<BestOfScorer>();
+  {
+    const std::unique_ptr<Model> rm = load_model(mo);
+    b->rm = std::make_unique<training::RewardScorer>(*rm);  // copies the weights
+  }
+  if (b->rm->vocab_size() != model.config().vocab_size)
+    runtime_error("--reward-model {}: its vocabulary ({}) is not the model's ({})", reward_model,
+                  b->rm->vocab_size(), model.config().vocab_size);
+  b->pool = std::make_unique<kernels::Pool>(opts.threads > 0 ? opts.threads : hardware_threads());
+  return b;
+}
 
 RequestSettings settings_of(const GenerateParams& gp, uint64_t seed) {
   RequestSettings s;
@@ -23,6 +41,7 @@ RequestSettings settings_of(const GenerateParams& gp, uint64_t seed) {
   s.ignore_eos = gp.ignore_eos;
   s.logprobs = gp.logprobs;
   s.n = gp.num_samples;
+  s.best_of = gp.best_of;
   s.search = gp.search;
   return s;
 }

@@ -19,12 +19,14 @@
 #include <vector>
 
 #include "app/constraint_options.h"
+#include "core/kernels/kernels.h"
 #include "app/input.h"
 #include "app/model_options.h"
 #include "generation/generation.h"
 #include "generation/search.h"
 #include "sampling/sampler.h"
 #include "tokenizer/tokenizer.h"
+#include "training/reward.h"
 
 namespace gpt2::app {
 
@@ -69,9 +71,25 @@ struct RequestSettings {
   bool ignore_eos = false;
   int logprobs = 0;
   int n = 1;  // samples
+  int best_of = 0;  // > 0: the n samples are best-of-N candidates, scored by the reward model
   generation::SearchParams search;  // active(): the request is searched, not sampled
   std::shared_ptr<generation::TokenConstraint> constraint;  // null = none
 };
+
+/// --best-of's reward model (--reward-model, loaded in f32) with its own thread pool.
+struct BestOfScorer {
+  std::unique_ptr<training::RewardScorer> rm;
+  std::unique_ptr<kernels::Pool> pool;
+  /// The reward of a sample's text after the prompt's text.
+  double score(const Tokenizer& tok, std::string_view prompt, std::string_view response) const {
+    return rm->score_response(*pool, tok, prompt, response);
+  }
+};
+
+/// Loads `reward_model` (f32; `opts` gives the threads; exit 1 when it is a language model or
+/// its vocabulary is not `model`'s).
+std::unique_ptr<BestOfScorer> load_best_of_scorer(const ModelOptions& opts,
+                                                  const std::string& reward_model, const Model& model);
 
 /// The command-line settings (sampler order and logit bias already parsed into gp.sp).
 RequestSettings settings_of(const GenerateParams& gp, uint64_t seed);

@@ -35,12 +35,14 @@ struct Line {
   std::optional<std::string> lenient_warning;  // "strict": false ignored these keywords
   int submitted = 0, finished = 0;
   std::vector<ojson> samples;  // s.n, filled as they finish
+  std::string reward_prompt;   // best-of: the prompt's text the samples are scored after
+  std::vector<double> rewards;  // best-of: the samples' rewards
 };
 
 // The fields a line may give (docs/cli.md); any other draws one warning.
 constexpr std::initializer_list<const char*> kLineFields = {
     "id", "prompt", "prompt_ids", "max_tokens", "temperature", "top_k", "top_p", "min_p",
-    "seed", "stop", "logprobs", "n",
+    "seed", "stop", "logprobs", "n", "best_of",
     // search decoding (generation/search.h read_search_fields)
     "beams", "length_penalty", "early_stopping", "num_return", "penalty_alpha",
     // structured output (generation/constraint_fields.h)
@@ -48,8 +50,10 @@ constexpr std::initializer_list<const char*> kLineFields = {
 
 // The line's settings: the command line's, overridden by the fields given (core/json_fields.h
 // rules, the sampler fields' ranges from sampling's table). Without "seed" and without
-// --seed, a random seed.
-RequestSettings line_settings(const ojson& j, RequestSettings s, bool random_seed) {
+// --seed, a random seed. "best_of" (with --reward-model) sets the number of best-of-N samples;
+// "n" is refused beside best-of (it draws its own samples, as --best-of and --num-samples).
+RequestSettings line_settings(const ojson& j, RequestSettings s, bool random_seed,
+                              bool have_reward_model) {
   if (random_seed) s.seed = sampling::random_seed();
   if (!j.is_object()) return s;
   try {
@@ -60,8 +64,19 @@ RequestSettings line_settings(const ojson& j, RequestSettings s, bool random_see
     if (auto v = o.stop()) s.stop = std::move(*v);
     if (auto v = o.integer("logprobs", 0, kIntMax)) s.logprobs = static_cast<int>(*v);
     if (auto v = o.integer("n", 1, kMaxSamplesPerLine)) s.n = static_cast<int>(*v);
+    const auto best_of = o.integer("best_of", 1, kMaxSamplesPerLine);
+    if (best_of && !have_reward_model)
+      throw LineError("\"best_of\" needs a reward model: give --reward-model RM (and --best-of N "
+                      "for the lines without it)");
+    if (best_of) s.best_of = static_cast<int>(*best_of);
+    if (s.best_of > 0 && o.find("n"))
+      throw LineError("\"n\" cannot be combined with best-of (it draws its own samples: give "
+                      "\"best_of\")");
+    if (s.best_of > 0) s.n = s.best_of;
     generation::read_search_fields(o, s.search);
     generation::validate_search(s.search, s.sampler);
+    if (s.search.active() && s.best_of > 0)
+      throw LineError("best-of cannot be combined with a search (beams or penalty_alpha)");
     if (s.search.active() && s.n > 1)
       throw ParamError("n", std::to_string(s.n),
                        {"cannot be combined with a search (it gives the same result every time; "
@@ -82,6 +97,9 @@ int run_generate_jsonl(const GenerateParams& gp, const Model& model, double load
   const SpecialPolicy policy = parse_special_policy(gp.input.special);
   generation::BatchEngine engine(model, gp.batch, tok);
   const generation::ModelLimits& lim = engine.limits();
+  // --reward-model: the best-of-N scorer (loaded and checked before any line is read)
+  const std::unique_ptr<BestOfScorer> rm =
+      gp.reward_model.empty() ? nullptr : load_best_of_scorer(gp.model, gp.reward_model, model);
   RequestSettings cli = settings_of(gp, gp.seed.value_or(0));
   cli.constraint = build_constraint(gp.constraint, gp.spec, lim.n_vocab, lim.eos);
   const size_t max_batch = static_cast<size_t>(gp.batch);
@@ -99,6 +117,7 @@ int run_generate_jsonl(const GenerateParams& gp, const Model& model, double load
     if (L.id) j["id"] = *L.id;
     j["index"] = L.index;
     j["samples"] = std::move(L.samples);
+    if (L.s.best_of > 0) j["best"] = training::best_index(L.rewards);
     if (L.warning) j["warning"] = *L.warning;
     out.complete(L.index, fields::dump(j));
     live.erase(L.index);  // L is gone
@@ -110,8 +129,13 @@ int run_generate_jsonl(const GenerateParams& gp, const Model& model, double load
                                          const generation::Sequence& seq,
                                          const generation::Event& ev) {
                     if (!ev.finish) return;
-                    line->samples[static_cast<size_t>(sample)] =
-                        sample_json(tok, seq, line->echo_text, line->s.logprobs > 0);
+                    ojson& js = line->samples[static_cast<size_t>(sample)];
+                    js = sample_json(tok, seq, line->echo_text, line->s.logprobs > 0);
+                    if (line->s.best_of > 0) {
+                      const double r = rm->score(tok, line->reward_prompt, seq.text());
+                      line->rewards[static_cast<size_t>(sample)] = r;
+                      js["reward"] = r;
+                    }
                     if (++line->finished == line->s.n) finish_line(*line);
                   });
     ++L.submitted;
@@ -140,7 +164,7 @@ int run_generate_jsonl(const GenerateParams& gp, const Model& model, double load
       if (j.is_object()) unknown.check(j, kLineFields);
       read_line_input(j, "prompt", in);
       L->id = in.id;
-      L->s = line_settings(j, cli, !gp.seed);
+      L->s = line_settings(j, cli, !gp.seed, rm != nullptr);
       if (j.is_object()) {  // the line's constraint replaces the command line's
         std::vector<std::string> ignored;
         try {
@@ -156,7 +180,12 @@ int run_generate_jsonl(const GenerateParams& gp, const Model& model, double load
       }
       std::vector<int32_t> prompt = in.tokens(tok, policy, static_cast<int64_t>(lim.n_vocab), "prompt");
       if (gp.echo && !prompt.empty()) L->echo_text = utf8_replace_invalid(tok.decode(prompt));
+      const bool unconditional = prompt.empty();
       L->prompt = generation::effective_prompt(std::move(prompt), lim);
+      if (L->s.best_of > 0) {
+        if (!unconditional) L->reward_prompt = tok.decode(L->prompt);
+        L->rewards.resize(static_cast<size_t>(L->s.n));
+      }
       L->warning = context_warning(L->prompt, lim);
       if (L->lenient_warning)
         L->warning = L->warning ? *L->warning + "; " + *L->lenient_warning : *L->lenient_warning;

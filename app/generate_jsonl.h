@@ -15,6 +15,9 @@
 // not stall the batch); step the engine; write every finished line that is next in input
 // order (OrderedOutput), flushed at once. At most kPendingPerSlot * B lines wait for output,
 // so memory stays bounded however long the input (a slow line holds the later ones back).
+// Best-of-N (--reward-model; --best-of N or a line's "best_of"): the n samples are the
+// candidates, each scored by the reward model as it finishes ("reward"), and the line gets
+// "best": the index of the highest reward (training::best_index).
 // Output per line: {"id"?, "index":i, "samples":[sample_json…], "warning"?}, or
 // {"id"?, "index":i, "error":"…"} for a bad line (the rest go on). Exit 0 unless stdin could
 // not be read; a count of bad lines on stderr. Ctrl-C: the finished lines are written, exit

@@ -46,22 +46,24 @@ std::string read_all(int fd, const std::string& name) {
 
 }  // namespace
 
-std::string read_file(const std::string& path) {
-  if (path == "-") return read_all(0, "stdin");
+InputFile::InputFile(const std::string& path) {
+  if (path == "-") return;
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0)
     usage_error("cannot open input file '{}': {}", path, std::strerror(errno));
   if (S_ISDIR(st.st_mode)) usage_error("input file '{}' is a directory, not a file", path);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) usage_error("cannot open input file '{}': {}", path, std::strerror(errno));
-  try {
-    std::string data = read_all(fd, fmt::format("input file '{}'", path));
-    ::close(fd);
-    return data;
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) usage_error("cannot open input file '{}': {}", path, std::strerror(errno));
+  name_ = fmt::format("input file '{}'", path);
+}
+
+InputFile::~InputFile() {
+  if (fd_ > 0) ::close(fd_);
+}
+
+std::string read_file(const std::string& path) {
+  const InputFile in(path);
+  return read_all(in.fd(), in.name());
 }
 
 void add_text_input_options(CLI::App* sub, TextInputOptions& o) {

@@ -31,4 +31,21 @@ std::optional<std::string> read_text_input(const TextInputOptions& o);
 /// All bytes of a file ('-' = stdin); a missing file or a directory is a usage error.
 std::string read_file(const std::string& path);
 
+/// A file opened for reading a piece at a time (JSON Lines: app/jsonl_input.h's LineReader),
+/// with read_file's checks and wording; '-' is stdin (not closed).
+class InputFile {
+ public:
+  explicit InputFile(const std::string& path);
+  ~InputFile();
+  InputFile(const InputFile&) = delete;
+  InputFile& operator=(const InputFile&) = delete;
+  int fd() const { return fd_; }
+  /// "stdin" or "input file 'PATH'", for messages.
+  const std::string& name() const { return name_; }
+
+ private:
+  int fd_ = 0;
+  std::string name_ = "stdin";
+};
+
 }  // namespace gpt2::app

@@ -33,7 +33,14 @@ void finish_job(GenerationJob& job, const Object& body, const ModelInfo& m, uint
   if (job.prompts.size() * static_cast<size_t>(job.n) > static_cast<size_t>(kMaxChoices))
     bad_request("n", "invalid_value",
                 fmt::format("{} prompts x n = {} choices is more than {}", job.prompts.size(), job.n, kMaxChoices));
+  if (job.prompts.size() * static_cast<size_t>(job.best_of) > static_cast<size_t>(kMaxChoices))
+    bad_request("best_of", "invalid_value",
+                fmt::format("{} prompts x best_of = {} candidates is more than {}", job.prompts.size(),
+                            job.prompts.size() * static_cast<size_t>(job.best_of), kMaxChoices));
   job.stream = body.boolean("stream").value_or(false);
+  if (job.best_of > 0 && job.stream)
+    bad_request("stream", "unsupported_value",
+                "'stream' cannot be combined with 'best_of' greater than 'n' (the best is known only at the end)");
   if (const auto so = body.object("stream_options")) job.include_usage = so->boolean("include_usage").value_or(false);
   const uint64_t seed = body.seed().value_or(random_seed);
   const sampling::SamplerParams sp = sampler_params(body.json(), m.limits.n_vocab);
@@ -45,6 +52,8 @@ void finish_job(GenerationJob& job, const Object& body, const ModelInfo& m, uint
       bad_request("n", "invalid_value",
                   fmt::format("'n' = {} is more than a search returns ({}: one sequence per beam)", job.n, most));
     job.search.num_return = job.n;
+    if (job.best_of > 0)
+      bad_request("best_of", "unsupported_value", "'best_of' cannot be combined with a search ('beams' or 'penalty_alpha')");
     generation::validate_search(job.search, sp);
     if (job.stream)
       bad_request("stream", "unsupported_value", "'stream' cannot be combined with a search ('beams' or 'penalty_alpha')");
@@ -65,7 +74,7 @@ void finish_job(GenerationJob& job, const Object& body, const ModelInfo& m, uint
                   fmt::format("the prompt has {} tokens, more than the model's context ({})", p.size(),
                               m.limits.n_ctx));
   for (size_t i = 0; i < job.prompts.size(); ++i) {
-    for (int j = 0; j < (job.search.active() ? 1 : job.n); ++j) {
+    for (int j = 0; j < (job.search.active() ? 1 : job.best_of > 0 ? job.best_of : job.n); ++j) {
       generation::Request r;
       r.prompt = job.prompts[i];
       r.max_tokens = static_cast<int>(max_tokens.value_or(
@@ -84,11 +93,13 @@ void finish_job(GenerationJob& job, const Object& body, const ModelInfo& m, uint
   }
 }
 
-void refuse_unsupported(const Object& body) {
+// best_of other than n: a completion with a reward model (completion_job) reads it itself.
+void refuse_unsupported(const Object& body, bool best_of_read = false) {
   if (const json* s = body.find("suffix"))
     if (!(s->is_string() && s->get_ref<const std::string&>().empty()))
       bad_request("suffix", "unsupported_value", "'suffix' (insertion) is not supported");
-  if (auto b = body.integer("best_of", 1, kMaxChoices); b && *b != 1 && *b != body.integer("n", 1, kMaxChoices).value_or(1))
+  if (auto b = body.integer("best_of", 1, kMaxChoices);
+      !best_of_read && b && *b != 1 && *b != body.integer("n", 1, kMaxChoices).value_or(1))
     bad_request("best_of", "unsupported_value", "'best_of' other than n is not supported");
   if (const json* t = body.find("tools"); t && !(t->is_array() && t->empty()))
     bad_request("tools", "unsupported_value", "'tools' (function calling) is not supported");
@@ -121,6 +132,27 @@ json meta_json(const ResponseMeta& meta, const char* object) {
 }
 
 }  // namespace
+
+std::vector<ChoiceResult> best_of_choices(
+    const GenerationJob& job, std::vector<ChoiceResult> candidates, const Tokenizer& tok,
+    const std::function<double(std::string_view, std::string_view)>& reward) {
+  const size_t b = static_cast<size_t>(job.best_of), n = static_cast<size_t>(job.n);
+  std::vector<ChoiceResult> out;
+  for (size_t i = 0; i < job.prompts.size(); ++i) {
+    const std::vector<int32_t>& p = job.prompts[i];
+    const bool unconditional = p.size() == 1 && p[0] == tok.eot_id();
+    const std::string prompt = unconditional ? std::string() : tok.decode(p);
+    std::vector<size_t> order(b);
+    for (size_t k = 0; k < b; ++k) {
+      order[k] = i * b + k;
+      candidates[order[k]].reward = reward(prompt, candidates[order[k]].text);
+    }
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t x, size_t y) { return *candidates[x].reward > *candidates[y].reward; });
+    for (size_t k = 0; k < n; ++k) out.push_back(std::move(candidates[order[k]]));
+  }
+  return out;
+}
 
 json ApiError::body() const {
   return json{{"error",
@@ -242,8 +274,14 @@ namespace {
 
 GenerationJob completion_job(const json& body_json, const ModelInfo& m, const Tokenizer& tok, uint64_t random_seed) {
   const Object body(body_json);
-  refuse_unsupported(body);
+  refuse_unsupported(body, m.reward_model);
   GenerationJob job;
+  // best_of > n: candidates ranked by the served reward model (OpenAI ranks by log-probability)
+  if (const auto b = body.integer("best_of", 1, kMaxChoices); b && m.reward_model) {
+    const int64_t n = body.integer("n", 1, kMaxChoices).value_or(1);
+    if (*b < n) bad_request("best_of", "invalid_value", fmt::format("'best_of' = {} is less than 'n' = {}", *b, n));
+    if (*b > n) job.best_of = static_cast<int>(*b);
+  }
   // prompt: a string, an array of strings, an array of ids, or an array of arrays of ids.
   std::vector<std::vector<int32_t>> raw;
   const json* p = body.find("prompt");
@@ -381,6 +419,7 @@ namespace {
 // "logprob_sum", "logprob_mean", "confidence" = exp(mean), "min_token" {"id","text","logprob","index"}.
 void add_extension_fields(json& j, const GenerationJob& job, const ChoiceResult& r, const Tokenizer& tok) {
   if (r.score) j["score"] = *r.score;
+  if (r.reward) j["reward"] = *r.reward;
   if (job.logprobs) generation::add_logprob_summary(j, tok, r.ids, r.logprobs);
 }
 

@@ -32,6 +32,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
@@ -86,6 +87,7 @@ struct ModelInfo {
   std::string id;  // /v1/models id and every response's "model"
   generation::ModelLimits limits;
   ChatTemplate chat = ChatTemplate::Plain;
+  bool reward_model = false;  // serve --reward-model: completions' best_of > n is served
 };
 
 /// A parsed /v1/completions or /v1/chat/completions request.
@@ -97,6 +99,9 @@ struct GenerationJob {
   bool logprobs = false;       // log-probabilities asked for
   int top_logprobs = 0;        // alternatives per token
   int n = 1;
+  // best_of > n (completions, with a reward model): choices holds best_of Requests per prompt
+  // (seeds S…S+best_of−1); the server keeps the n of highest reward (best_of_choices). 0: off.
+  int best_of = 0;
   std::vector<std::vector<int32_t>> prompts;  // effective prompts (token ids)
   std::vector<std::string> echo_texts;        // with echo: each prompt as text
   std::vector<generation::Request> choices;   // choice c uses prompts[c / n]
@@ -136,7 +141,15 @@ struct ChoiceResult {
   std::vector<generation::TokenLogprobs> logprobs;  // one per id when asked for
   generation::FinishReason finish = generation::FinishReason::Length;
   std::optional<double> score;  // beam search: the sequence's score (extension field)
+  std::optional<double> reward;  // best_of: the reward model's score (extension field)
 };
+
+/// best_of: the n candidates of highest reward of each prompt, best first (the first of equal
+/// rewards first), each with its "reward"; `reward(prompt text, completion text)` scores one
+/// (an unconditional prompt's text is empty).
+std::vector<ChoiceResult> best_of_choices(
+    const GenerationJob& job, std::vector<ChoiceResult> candidates, const Tokenizer& tok,
+    const std::function<double(std::string_view, std::string_view)>& reward);
 
 /// "length" for Length and Interrupted (a cut stream), "stop" for Stop and Eos.
 const char* openai_finish_reason(generation::FinishReason r);

@@ -364,7 +364,7 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
       for (const generation::Request& r : job.choices)
         for (generation::Hypothesis& h : engine.search(r, job.search))
           results.push_back(ChoiceResult{utf8_replace_invalid(h.text), std::move(h.ids), std::move(h.logprobs),
-                                         h.finish, h.score});
+                                         h.finish, h.score, std::nullopt});
     } catch (...) {
       --active;
       throw;
@@ -388,6 +388,14 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
   Update u;
   while (!handle->done())
     if (handle->next(u, kPollMs) && u.finish) results[u.choice] = std::move(u.result);
+  if (job.best_of > 0) {
+    try {
+      results = best_of_choices(job, std::move(results), tok, opts.reward);
+    } catch (...) {
+      --active;
+      throw;
+    }
+  }
   json doc = chat ? chat_response(meta, job, results, tok) : completion_response(meta, job, results, tok);
   if (token_ids)
     for (size_t c = 0; c < results.size(); ++c) doc["choices"][c]["token_ids"] = results[c].ids;

@@ -40,6 +40,9 @@ struct ServerOptions {
   bool webui = true;             // GET / serves the web page (server/webui.h)
   size_t max_queue = 64;         // sequences waiting beyond those
   generation::Pooling embedding_pooling = generation::Pooling::Mean;  // POST /v1/embeddings
+  // --reward-model: the reward of a completion after a prompt (texts), for best_of > n;
+  // called from any request thread
+  std::function<double(std::string_view prompt, std::string_view completion)> reward;
 };
 
 /// The served model's id (the checkpoint directory's or file's name, or the built-in name)

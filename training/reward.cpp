@@ -26,6 +26,13 @@ std::vector<int32_t> reward_chat_sequence(const Tokenizer& tok,
   return ids;
 }
 
+size_t best_index(std::span<const double> rewards) {
+  size_t best = 0;
+  for (size_t i = 1; i < rewards.size(); ++i)
+    if (rewards[i] > rewards[best]) best = i;
+  return best;
+}
+
 RewardScorer::RewardScorer(const Model& rm) {
   if (!reward_head(rm))
     runtime_error("{} is a language model (GPT2LMHeadModel: no score.weight), not a reward model "
@@ -38,9 +45,9 @@ RewardScorer::RewardScorer(const Model& rm) {
 RewardScorer::~RewardScorer() = default;
 
 double RewardScorer::score(kernels::Pool& pool, std::span<const int32_t> ids) const {
+  if (ids.empty()) runtime_error("reward: no tokens to score");
+  if (truncated(ids.size())) ids = ids.last(static_cast<size_t>(layout_->cfg.n_positions));
   const int n = static_cast<int>(ids.size());
-  if (n < 1 || n > layout_->cfg.n_positions)
-    runtime_error("reward: {} tokens, out of [1, {}]", n, layout_->cfg.n_positions);
   Gpt2Grad g(*layout_, 1, n);
   g.forward_hidden(pool, params_.data(), ids.data());
   const float* h = g.final_hidden(n - 1);

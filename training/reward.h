@@ -34,14 +34,28 @@ std::vector<int32_t> reward_sequence(const Tokenizer& tok, std::string_view prom
 std::vector<int32_t> reward_chat_sequence(const Tokenizer& tok,
                                           const std::vector<ChatMessage>& messages);
 
+/// Best-of-N's choice: the index of the highest reward, the first of equal ones (0 when empty).
+size_t best_index(std::span<const double> rewards);
+
 class RewardScorer {
  public:
   /// Copies the weights of `rm` (then no longer needed). gpt2::Error (Runtime) when it has no
   /// score.weight: "MODEL is a language model (…)".
   explicit RewardScorer(const Model& rm);
   ~RewardScorer();
-  /// The reward of `ids` (1 ≤ size ≤ n_positions; ids within the vocabulary).
+  /// The reward of `ids` (size ≥ 1; ids within the vocabulary). A sequence longer than the
+  /// model's context is scored on its last n_positions tokens (the end token, whose hidden
+  /// state is scored, is kept); `truncated()` says when that happens.
   double score(kernels::Pool& pool, std::span<const int32_t> ids) const;
+  /// The reward of `response` after `prompt` (reward_sequence: what a reward model is trained
+  /// on), e.g. a sample of best-of-N.
+  double score_response(kernels::Pool& pool, const Tokenizer& tok, std::string_view prompt,
+                        std::string_view response) const {
+    return score(pool, reward_sequence(tok, prompt, response));
+  }
+  bool truncated(size_t n_tokens) const {
+    return n_tokens > static_cast<size_t>(layout_->cfg.n_positions);
+  }
   int n_positions() const { return layout_->cfg.n_positions; }
   int vocab_size() const { return layout_->cfg.vocab_size; }
 

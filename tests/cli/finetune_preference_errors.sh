@@ -37,11 +37,15 @@ expect 2 "--method ppo: must be 'sft', 'dpo' or 'reward'" -- finetune -m "$MODEL
 expect 2 "--loss hinge: must be 'sigmoid' or 'ipo'" -- finetune -m "$MODEL" --method dpo --loss hinge --data ok.jsonl -o o --steps 1
 expect 2 "--beta is for --method dpo" -- finetune -m "$MODEL" --beta 0.2 --data ok.jsonl -o o --steps 1
 expect 2 "--best-of needs --reward-model RM" -- generate -m "$MODEL" --best-of 2 hi
+echo '{"prompt":"hi","best_of":2}' | "$BIN" generate -m "$MODEL" --jsonl -n 2 > bo.out 2> err.txt
+grep -q '"error":"\\"best_of\\" needs a reward model: give --reward-model RM' bo.out || { echo "FAIL: best_of line without a reward model: $(cat bo.out)"; fails=1; }
 expect 2 "--best-of 0 is out of range (must be >= 1)" -- generate -m "$MODEL" --best-of 0 --reward-model x hi
 expect 2 "--reward-model needs --best-of N" -- generate -m "$MODEL" --reward-model x hi
 expect 2 "--best-of 2 draws its own samples" -- generate -m "$MODEL" --best-of 2 --num-samples 2 --reward-model x hi
 expect 1 "is a language model (GPT2LMHeadModel: no score.weight)" -- generate -m "$MODEL" --best-of 2 --reward-model "$MODEL" hi
 expect 1 "is a language model (GPT2LMHeadModel: no score.weight)" -- reward -m "$MODEL" hi
+expect 2 "cannot open input file 'nope.jsonl': No such file or directory" -- reward -m "$MODEL" --jsonl -f nope.jsonl
+expect 2 "--jsonl reads one JSON line per input line: give -f FILE or stdin, not TEXT" -- reward -m "$MODEL" --jsonl hi
 # chosen equal to rejected: a warning with the count, the run goes on
 printf '%s\n' '{"prompt":"a","chosen":"b","rejected":"b"}' '{"prompt":"a","chosen":"b","rejected":"c"}' > same.jsonl
 "$BIN" finetune -m "$MODEL" --method dpo --data same.jsonl --val-fraction 0 -o s --steps 1 2> err.txt ||

@@ -45,6 +45,15 @@ assert lines[0]["id"] == "x" and abs(lines[0]["reward"] - json.loads(sys.argv[2]
 assert "error" in lines[2] and "response" in lines[2]["error"], lines[2]
 assert "reward" in lines[3]
 PY
+# -f FILE: the same lines as stdin; a text longer than the context: its last tokens, one warning
+printf '%s\n' '{"id":"x","prompt":"Q: Who kills Duncan?\nA:","response":" Macbeth"}' > "$T/one.jsonl"
+"$BIN" reward -m "$T/rm" --jsonl -f "$T/one.jsonl" > "$T/f.out" || { echo "FAIL: --jsonl -f"; exit 1; }
+[ "$(cat "$T/f.out")" = "$(head -1 "$T/j.out")" ] || { echo "FAIL: --jsonl -f: $(cat "$T/f.out")"; exit 1; }
+long=$(printf 'Duncan %.0s' $(seq 100))
+printf '%s\n' "{\"text\":\"$long\"}" "{\"text\":\"$long\"}" | "$BIN" reward -m "$T/rm" --jsonl > "$T/l.out" 2> "$T/l.err" ||
+  { echo "FAIL: long --jsonl"; cat "$T/l.err"; exit 1; }
+[ "$(grep -c 'longer than the model.s context: its last 64 are scored' "$T/l.err")" = 1 ] && [ "$(grep -c '"reward"' "$T/l.out")" = 2 ] ||
+  { echo "FAIL: long text"; cat "$T/l.err" "$T/l.out"; exit 1; }
 # the committed fixture (scripts/make-preference-fixtures): PyTorch's reward of its ids
 F=$REPO/tests/data/training/preference
 exp=$(cat "$F/rm_expected.json")
@@ -68,6 +77,44 @@ rs = [s["reward"] for s in d["samples"]]
 assert len(rs) == 3 and d["best"] == rs.index(max(rs)), d
 assert sys.argv[2] == d["samples"][d["best"]]["text"], (sys.argv[2], d["samples"])
 PY
+# --jsonl: a line's best-of is --best-of's (samples, rewards, best); "best_of" per line; "n" refused
+printf '%s\n' '{"id":1,"prompt":"Q:"}' '{"prompt":"Q:","best_of":2}' '{"prompt":"Q:","n":2}' |
+  "$BIN" generate -m "$MODEL" --jsonl --best-of 3 --reward-model "$T/rm" -n 4 --seed 5 > "$T/bj.out" ||
+  { echo "FAIL: --best-of --jsonl"; exit 1; }
+/usr/bin/python3 - "$T/b.json" "$T/bj.out" <<'PY' || exit 1
+import json, sys
+d = json.load(open(sys.argv[1]))
+a, b, c = [json.loads(l) for l in open(sys.argv[2])]
+key = lambda s: (s["text"], s["ids"], round(s["reward"], 9))
+assert a["id"] == 1 and [key(s) for s in a["samples"]] == [key(s) for s in d["samples"]] and a["best"] == d["best"], (a, d)
+assert len(b["samples"]) == 2 and b["best"] in (0, 1) and all("reward" in s for s in b["samples"]), b
+assert "error" in c and '"n" cannot be combined with best-of' in c["error"], c
+PY
+# serve --reward-model: /v1/completions' best_of > n keeps the n of highest reward, best first
+"$BIN" serve -m "$MODEL" --port 0 --reward-model "$T/rm" 2> "$T/s.err" &
+SPID=$!; trap 'kill $SPID 2>/dev/null; rm -rf "$T"' EXIT
+port=""
+for i in $(seq 1 600); do
+  port=$(sed -n 's|^gpt2 serve: listening on http://[^:]*:\([0-9]*\)$|\1|p' "$T/s.err" 2> /dev/null || true)
+  [ -n "$port" ] && break; kill -0 $SPID 2>/dev/null || { echo "FAIL: serve: $(cat "$T/s.err")"; exit 1; }; sleep 0.05
+done
+for i in $(seq 1 600); do curl -sf "http://127.0.0.1:$port/health" > /dev/null && break; sleep 0.05; done
+req() { curl -s -o "$T/$1" -w '%{http_code}' -H 'Content-Type: application/json' -d "$2" "http://127.0.0.1:$port/v1/completions"; }
+[ "$(req s1.json '{"prompt":"Q:","max_tokens":4,"seed":5,"best_of":3,"n":2}')" = 200 ] || { echo "FAIL: best_of: $(cat "$T/s1.json")"; exit 1; }
+[ "$(req s2.json '{"prompt":"Q:","max_tokens":4,"best_of":3,"stream":true}')" = 400 ] && grep -q '"param":"stream"' "$T/s2.json" ||
+  { echo "FAIL: best_of with stream: $(cat "$T/s2.json")"; exit 1; }
+[ "$(req s3.json '{"prompt":"Q:","max_tokens":4,"best_of":2,"n":3}')" = 400 ] && grep -q '"param":"best_of"' "$T/s3.json" ||
+  { echo "FAIL: best_of < n: $(cat "$T/s3.json")"; exit 1; }
+/usr/bin/python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["choices"]; print("\n".join(json.dumps({"prompt":"Q:","response":x["text"]}) for x in c))' "$T/s1.json" |
+  "$BIN" reward -m "$T/rm" --jsonl > "$T/s1.r" || exit 1
+/usr/bin/python3 - "$T/s1.json" "$T/s1.r" <<'PY' || exit 1
+import json, sys
+c = json.load(open(sys.argv[1]))["choices"]
+r = [json.loads(l)["reward"] for l in open(sys.argv[2])]
+assert [x["index"] for x in c] == [0, 1] and c[0]["reward"] >= c[1]["reward"], c
+assert all(abs(x["reward"] - y) < 1e-9 for x, y in zip(c, r)), (c, r)
+PY
+kill $SPID; wait $SPID
 # the sample of seed S+i is the one --seed S+i draws
 s1=$("$BIN" generate -m "$MODEL" -n 4 --seed 6 --format json "Q:" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["samples"][0]["text"])')
 b1=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["samples"][1]["text"])' "$T/b.json")
