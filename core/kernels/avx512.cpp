@@ -291,14 +291,18 @@ GPT2_AVX512 inline void gemm_tile(const float* blk, int kb, const float* x, int 
 
 GPT2_AVX512 void avx512_gemm_block(const float* blk, int kb, const float* x, int ldx,
                                    const Out& o, float* cbuf, bool first, bool last, bool add) {
-  if (o.T <= 3 && add) {  // decode rows over a panel streamed from memory (see gemm_tile)
-    switch (o.T) {
-      case 3: gemm_tile<3, true>(blk, kb, x, ldx, o, 0, cbuf, first, last, add); return;
-      case 2: gemm_tile<2, true>(blk, kb, x, ldx, o, 0, cbuf, first, last, add); return;
-      default: gemm_tile<1, true>(blk, kb, x, ldx, o, 0, cbuf, first, last, add); return;
-    }
-  }
   int t = 0;
+  if (add) {  // decode rows over a panel streamed from memory: the first row tile prefetches
+    switch (o.T < 6 ? o.T : 6) {  // (see gemm_tile); the later tiles find the block in L1
+      case 6: gemm_tile<6, true>(blk, kb, x, ldx, o, 0, cbuf, first, last, add); break;
+      case 5: gemm_tile<5, true>(blk, kb, x, ldx, o, 0, cbuf, first, last, add); break;
+      case 4: gemm_tile<4, true>(blk, kb, x, ldx, o, 0, cbuf, first, last, add); break;
+      case 3: gemm_tile<3, true>(blk, kb, x, ldx, o, 0, cbuf, first, last, add); break;
+      case 2: gemm_tile<2, true>(blk, kb, x, ldx, o, 0, cbuf, first, last, add); break;
+      default: gemm_tile<1, true>(blk, kb, x, ldx, o, 0, cbuf, first, last, add); break;
+    }
+    t = o.T < 6 ? o.T : 6;
+  }
   for (; t + 6 <= o.T; t += 6) gemm_tile<6>(blk, kb, x, ldx, o, t, cbuf, first, last, add);
   switch (o.T - t) {
     case 5: gemm_tile<5>(blk, kb, x, ldx, o, t, cbuf, first, last, add); break;
