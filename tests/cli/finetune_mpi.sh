@@ -13,8 +13,11 @@ T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 source "$REPO/tests/cli/test_model.bash"  # sets MODEL
 D=$REPO/tests/data/finetune
 export OPENBLAS_NUM_THREADS=1
-# the sanitizer build: Open MPI's own allocations kept past MPI_Finalize are not gpt2's leaks
-export LSAN_OPTIONS="suppressions=$REPO/tests/data/mpi/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+# The sanitizer build: no leak check in this test. Open MPI keeps allocations past
+# MPI_Finalize in components it has dlclose'd by exit, so LeakSanitizer reports them from
+# "<unknown module>" and no suppression can name them; gpt2's own leaks are checked by the
+# finetune tests that run without mpirun, and ASan's other checks stay on here.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 
 ver=$("$BIN" --version | grep '^mpi: ') || { echo "FAIL: --version has no mpi line"; exit 1; }
 if [[ $ver == "mpi: no"* ]]; then
