@@ -14,6 +14,7 @@
 #include "generation/batch.h"
 #include "generation/generation.h"
 #include "source_dir.h"
+#include "test_ids.h"
 
 using namespace gpt2;
 using namespace gpt2::generation;
@@ -22,11 +23,7 @@ namespace {
 
 const std::string kTiny = std::string(GPT2_SOURCE_DIR) + "/tests/data/models/tiny";
 
-std::vector<int32_t> ids_from(int seed, int n) {
-  std::vector<int32_t> v;
-  for (int i = 0; i < n; i++) v.push_back((seed * 31 + i * 17) % 96);
-  return v;
-}
+using test::ids_from;
 
 bool same_bits(std::span<const float> a, std::span<const float> b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
