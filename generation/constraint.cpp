@@ -55,6 +55,11 @@ constexpr uint32_t kMinSubtree = 16;  // nodes: smaller subtrees are cheaper to 
 
 std::shared_ptr<const VocabTrie> build_trie(const Tokenizer& tok, size_t n_vocab, int32_t eos);
 
+// A token no mask ever allows: no bytes, or a special token's "<|…|>" text.
+bool never_allowed(std::string_view b) {
+  return b.empty() || (b.size() > 4 && b.substr(0, 2) == "<|" && b.substr(b.size() - 2) == "|>");
+}
+
 }  // namespace
 
 struct TokenConstraint::Impl {
@@ -259,9 +264,7 @@ std::shared_ptr<const VocabTrie> build_trie(const Tokenizer& tok, size_t n_vocab
   for (size_t i = 0; i < n_vocab; ++i) {
     const auto id = static_cast<int32_t>(i);
     if (id == eos) continue;
-    const std::string_view b = tok.token_bytes(id);
-    if (b.empty()) continue;
-    if (b.size() > 4 && b.substr(0, 2) == "<|" && b.substr(b.size() - 2) == "|>") continue;  // special
+    if (never_allowed(tok.token_bytes(id))) continue;
     ids.push_back(id);
   }
   std::sort(ids.begin(), ids.end(), [&](int32_t a, int32_t b) {
@@ -388,6 +391,18 @@ const uint64_t* TokenConstraint::mask(State s) {
   m.masks[s] = std::move(v);
   ++m.cached_masks;
   return m.masks[s]->data();
+}
+
+bool TokenConstraint::allows(State s, int32_t id) {
+  if (s == kDead || id < 0 || static_cast<size_t>(id) >= n_vocab_) return false;
+  std::lock_guard lock(impl_->mu);
+  Impl& m = *impl_;
+  if (m.masks[s]) return ((*m.masks[s])[static_cast<size_t>(id) >> 6] >> (id & 63)) & 1;
+  if (id == eos_) return m.eos >= 0 && m.complete(s);
+  const std::string_view b = tok_->token_bytes(id);
+  if (never_allowed(b)) return false;
+  for (size_t i = 0; i < b.size() && s != kDead; ++i) s = m.step(s, static_cast<uint8_t>(b[i]));
+  return s != kDead;
 }
 
 size_t TokenConstraint::n_states() {

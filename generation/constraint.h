@@ -112,6 +112,9 @@ class TokenConstraint {
   /// as long as the constraint).
   const uint64_t* mask(State s);
   bool allowed(State s, int32_t id) { return (mask(s)[id >> 6] >> (id & 63)) & 1; }
+  /// The same answer as allowed(s, id), without computing the full mask: the cached mask's
+  /// bit when there is one, else the token's bytes run through the automaton.
+  bool allows(State s, int32_t id);
 
   size_t n_vocab() const { return n_vocab_; }
   int32_t eos() const { return eos_; }
@@ -142,6 +145,8 @@ class ConstraintState {
   /// logits[id] = -inf for every id the constraint does not allow now (logits.size() <= n_vocab).
   void apply(std::span<float> logits);
   bool allowed(int32_t id) { return c_->allowed(s_, id); }
+  /// allowed(id) without the full mask (TokenConstraint::allows).
+  bool allows(int32_t id) { return c_->allows(s_, id); }
   /// Moves past token `id` (which must be allowed; EOS moves nowhere).
   void accept(int32_t id);
   bool complete() { return c_->complete(s_); }

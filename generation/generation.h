@@ -163,6 +163,9 @@ class Sequence {
   std::optional<FinishReason> finish_;
   std::optional<ConstraintState> cs_;
   std::vector<float> masked_;  // the logits under the constraint's mask
+  // greedy without logprobs: the chain's pick over the unmasked logits, when the constraint
+  // allows it, is the masked chain's pick too, so the full mask is computed only otherwise
+  bool pick_first_ = false;
   bool complete_ = true;
 };
 

@@ -57,6 +57,12 @@ Sequence::Sequence(const Request& req, const ModelLimits& lim, const Tokenizer& 
   if (req.constraint) {
     cs_.emplace(req.constraint);
     complete_ = cs_->complete();
+    // Exact only where the chain's pick is the arg-max of per-token transformed logits:
+    // greedy (every filter but typical_p keeps the arg-max; ties go to the first in an
+    // order that masking does not change), and no logprobs (final_* needs the masked chain).
+    const bool typical = sp.typical_p < 1.0f &&
+                         std::find(sp.order.begin(), sp.order.end(), "typical_p") != sp.order.end();
+    pick_first_ = sp.temperature <= 0.0f && !typical && n_logprobs_ == 0;
   }
   if (max_tokens_ == 0) finish_ = FinishReason::Length;
 }
@@ -87,12 +93,15 @@ Event Sequence::step(std::span<const float> logits) {
   if (cs_) {
     // a complete text with nowhere to go ends here (EOS may be banned by ignore_eos)
     if (complete_ && !cs_->can_continue()) return finish(Event{}, FinishReason::Stop);
-    masked_.assign(lv.begin(), lv.end());
-    cs_->apply(masked_);
-    id = chain_->sample(masked_);
-    // every allowed token banned by the chain too (bias, no-repeat-ngram): stop on the
-    // valid prefix rather than leave the language
-    if (!cs_->allowed(id)) return finish(Event{}, FinishReason::Length);
+    id = pick_first_ ? chain_->sample(lv) : -1;
+    if (id < 0 || !cs_->allows(id)) {
+      masked_.assign(lv.begin(), lv.end());
+      cs_->apply(masked_);
+      id = chain_->sample(masked_);
+      // every allowed token banned by the chain too (bias, no-repeat-ngram): stop on the
+      // valid prefix rather than leave the language
+      if (!cs_->allowed(id)) return finish(Event{}, FinishReason::Length);
+    }
   } else {
     id = chain_->sample(lv);
   }

@@ -185,10 +185,19 @@ TEST_CASE("token masks agree with the byte matcher on every token", "[constraint
         "\"a\"", "\"a\"1", "\"a\"1234567890123456789012345678901234567"}}};
   for (const auto& [gbnf, prefixes] : cases) {
     auto c = make(gbnf);
+    auto cold = make(gbnf);  // allows() before any mask is cached
     for (const std::string& prefix : prefixes) {
       const auto s = c->advance(c->start(), prefix);
       REQUIRE(s != TokenConstraint::kDead);
+      const auto cs = cold->advance(cold->start(), prefix);
+      std::vector<bool> cold_allows(50257);
+      for (int32_t id = 0; id < 50257; ++id) cold_allows[static_cast<size_t>(id)] = cold->allows(cs, id);
       const uint64_t* m = c->mask(s);
+      for (int32_t id = 0; id < 50257; ++id) {
+        const bool bit = (m[id >> 6] >> (id & 63)) & 1;
+        if (bit != cold_allows[static_cast<size_t>(id)] || bit != c->allows(s, id))
+          FAIL("prefix '" << prefix << "' token " << id << ": allows() differs from the mask");
+      }
       size_t allowed = 0;
       for (int32_t id = 0; id < 50256; ++id) {
         const bool bit = (m[id >> 6] >> (id & 63)) & 1;
@@ -236,5 +245,44 @@ TEST_CASE("a constrained sequence only draws allowed tokens and EOS where comple
                        t.find_first_not_of("0123456789", 6) == std::string::npos);
       CHECK(ok);
     }
+  }
+}
+
+TEST_CASE("greedy under a constraint picks what the masked chain picks, with or without the mask", "[constraint]") {
+  // logprobs force the full mask every step; without them greedy takes the unmasked arg-max
+  // when the constraint allows it. Ties (many equal logits) and penalties must not tell them apart.
+  auto c = make(R"(root ::= "{\"a\": " ("true" | "false" | [0-9]{1,4}) ", \"b\": \"" [a-z ]{0,20} "\"}")");
+  ModelLimits lim;
+  lim.n_ctx = 64;
+  lim.n_vocab = 50257;
+  std::vector<float> logits(50257);
+  // the pieces of a valid text get high logits, so the unmasked arg-max is often allowed
+  // (the shortcut) and often not (the full mask)
+  std::vector<int32_t> boosted = tok().encode_ordinary(R"({"a": 12, "b": "ab cd"} true false)");
+  for (int32_t id : bytewise(R"({"a": 7, "b": "x"})")) boosted.push_back(id);
+  for (uint64_t round = 0; round < 12; ++round) {
+    std::vector<std::vector<int32_t>> ids;
+    for (int with_logprobs = 0; with_logprobs < 2; ++with_logprobs) {
+      std::mt19937 rng(static_cast<uint32_t>(round));
+      std::normal_distribution<float> nd(0, 3);
+      Request req;
+      req.prompt = {464};
+      req.max_tokens = 40;
+      req.logprobs = with_logprobs;
+      req.sampler.temperature = 0;
+      req.sampler.repeat_penalty = round % 3 == 0 ? 1.3f : 1.0f;
+      req.sampler.top_k = round % 2 ? 5 : 40;
+      req.constraint = c;
+      Sequence seq(req, lim, tok());
+      while (!seq.done()) {
+        for (auto& x : logits) x = round % 4 == 1 ? std::round(nd(rng)) : nd(rng);  // ties
+        for (int32_t id : boosted) logits[static_cast<size_t>(id)] = 12.0f + std::round(nd(rng));
+        logits[50256] = round % 5 == 0 ? 14.0f : 0.0f;
+        seq.step(logits);
+      }
+      ids.push_back(seq.ids());
+    }
+    INFO("round " << round);
+    CHECK(ids[0] == ids[1]);
   }
 }
