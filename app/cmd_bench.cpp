@@ -17,7 +17,9 @@
 //        pick of an allowed token, which is the next input (a complete text starts over).
 //        "mask_us": p50/p99/mean of the mask time per step (computing the full mask and
 //        applying it to the logits; one thread), measured with a fresh automaton for each
-//        repetition, so its caches start cold every time.
+//        repetition, so its caches start cold every time. Each repetition also runs the
+//        unconstrained tgN once (before or after, alternating): "vs_unconstrained" is the
+//        median of the paired ratios, so drift and other load fall on both sides alike.
 // Each (dtype, backend, threads) combination loads the model once (weights are mmapped, so this is
 // cheap; --dtype converts once at load), runs one untimed warm-up of each test, then -r
 // timed repetitions. Reported: median, min and max tokens/s over the repetitions.
@@ -72,6 +74,8 @@ struct Result {
   double median, min, max;
   std::string constraint;  // with a constraint: "json_schema" | "grammar" | "json_object"
   double mask_p50 = 0, mask_p99 = 0, mask_mean = 0;  // µs per full mask
+  double vs_unconstrained = 0;  // median over repetitions of constrained / unconstrained t/s,
+                                // measured alternately
 };
 
 std::vector<int> parse_threads(const std::string& s) {
@@ -128,8 +132,9 @@ std::string table(const std::string& model, const std::vector<Result>& rs) {
   for (const auto& r : rs)
     rows.push_back({model, r.dtype, r.isa, r.backend, std::to_string(r.threads),
                     r.constraint.empty() ? r.test
-                                         : fmt::format("{} {} (mask us p50 {:.0f}, p99 {:.0f}, mean {:.0f})",
-                                                       r.test, r.constraint, r.mask_p50, r.mask_p99, r.mask_mean),
+                                         : fmt::format("{} {} (mask us p50 {:.0f}, p99 {:.0f}, mean {:.0f}; {:.3f}x tg)",
+                                                       r.test, r.constraint, r.mask_p50, r.mask_p99, r.mask_mean,
+                                                       r.vs_unconstrained),
                     fmt_rate(r.median), fmt_rate(r.min), fmt_rate(r.max)});
   std::vector<size_t> w(rows[0].size(), 0);
   for (const auto& row : rows)
@@ -217,7 +222,7 @@ int run_bench(const BenchParams& bp) {
           }
           results.push_back({test, t, dname, kernels::isa_name(), backend, median(rates),
                              *std::min_element(rates.begin(), rates.end()),
-                             *std::max_element(rates.begin(), rates.end()), "", 0, 0, 0});
+                             *std::max_element(rates.begin(), rates.end()), "", 0, 0, 0, 0});
           log::info("{} {} {} threads={}: median {:.2f} t/s", test, dname, backend, t,
                     results.back().median);
           return true;
@@ -285,7 +290,7 @@ int run_bench(const BenchParams& bp) {
           const auto compiled = build_constraint(bp.constraint, spec, lim.n_vocab, lim.eos);
           std::vector<double> mask_us;
           std::vector<float> logits;
-          const bool ok = measure("tg" + std::to_string(bp.n_gen), bp.n_gen, [&](bool warmup) {
+          const auto constrained = [&](bool warmup) {
             // a fresh automaton each repetition: every mask cache starts cold
             auto c = std::make_shared<generation::TokenConstraint>(
                 compiled->grammar_ptr(), Tokenizer::gpt2(), lim.n_vocab, lim.eos,
@@ -313,6 +318,28 @@ int run_bench(const BenchParams& bp) {
             }
             const double s = std::chrono::duration<double>(Clock::now() - t0).count();
             return warmup ? s * bp.n_gen : s;
+          };
+          // the unconstrained tg again, its repetitions alternating with the constrained ones
+          // (which goes first alternates too), so drift and neighbours' load fall on both
+          const auto toks = random_tokens(bp.n_gen);
+          const auto plain = [&](bool warmup) {
+            session.reset();
+            const int n = warmup ? 1 : bp.n_gen;
+            const auto t0 = Clock::now();
+            for (int i = 0; i < n; ++i) session.eval(std::span<const int32_t>(&toks[i], 1), false);
+            const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+            return warmup ? s * bp.n_gen : s;
+          };
+          std::vector<double> ratios;
+          double plain_sec = 0;
+          int rep = 0;
+          const bool ok = measure("tg" + std::to_string(bp.n_gen), bp.n_gen, [&](bool warmup) {
+            const bool plain_first = rep++ % 2 == 0;
+            if (plain_first) plain_sec = plain(warmup);
+            const double sec = constrained(warmup);
+            if (!plain_first) plain_sec = plain(warmup);
+            if (!warmup) ratios.push_back(plain_sec / sec);
+            return sec;
           });
           if (!ok) return static_cast<int>(ExitCode::Interrupted);
           Result& r = results.back();
@@ -326,6 +353,7 @@ int run_bench(const BenchParams& bp) {
           double sum = 0;
           for (double v : mask_us) sum += v;
           r.mask_mean = sum / static_cast<double>(mask_us.size());
+          r.vs_unconstrained = median(ratios);
         }
       }
     }
@@ -350,6 +378,7 @@ int run_bench(const BenchParams& bp) {
         j["results"][i]["mask_us"] = {{"p50", results[i].mask_p50},
                                       {"p99", results[i].mask_p99},
                                       {"mean", results[i].mask_mean}};
+        j["results"][i]["vs_unconstrained"] = results[i].vs_unconstrained;
       }
     write_stdout(j.dump(2) + "\n");
   } else {
