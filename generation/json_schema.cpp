@@ -53,6 +53,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -437,13 +438,17 @@ class Rules {
     if (base.empty()) base = "r";
     if (base.size() > 60) base.resize(60);
     std::string name = base;
-    for (int i = 1; body_.count(name) || is_prim_name(name); ++i)
-      name = base + "-" + std::to_string(i);
+    // the smallest free suffix: names are never removed, so the search resumes where the
+    // last one for this base ended (long paths cut to 60 characters share bases by thousands)
+    int& i = next_suffix_[base];
+    if (i == 0) i = 1;
+    for (; body_.count(name) || is_prim_name(name); ++i) name = base + "-" + std::to_string(i);
     return name;
   }
 
   std::map<std::string, std::string> body_;
   std::map<std::string, std::string> by_body_;
+  std::unordered_map<std::string, int> next_suffix_;
 };
 
 // ---- integer ranges ----------------------------------------------------------------------
