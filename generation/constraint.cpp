@@ -155,9 +155,12 @@ struct TokenConstraint::Impl {
     return intern(out);
   }
 
+  // the transition on b: a table lookup once known (inlined into the trie walk), built once
   uint32_t step(uint32_t s, uint8_t b) {
-    uint32_t& t = trans[size_t{s} * 256 + b];
-    if (t != kUnknown) return t;
+    const uint32_t t = trans[size_t{s} * 256 + b];
+    return t != kUnknown ? t : build_step(s, b);
+  }
+  [[gnu::noinline]] uint32_t build_step(uint32_t s, uint8_t b) {
     new_closure();
     for (uint32_t st : states[s]) {
       if (st == kEmpty) continue;
@@ -165,7 +168,7 @@ struct TokenConstraint::Impl {
       if (g->byte_sets[g->elems[pos].arg].has(b)) expand(cont(pos + 1, parent));
     }
     const uint32_t r = intern(out);
-    trans[size_t{s} * 256 + b] = r;  // `t` may dangle: intern() grew trans
+    trans[size_t{s} * 256 + b] = r;  // after intern(), which may grow trans
     return r;
   }
 
