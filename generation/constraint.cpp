@@ -408,6 +408,12 @@ bool TokenConstraint::allows(State s, int32_t id) {
   return s != kDead;
 }
 
+bool TokenConstraint::has_mask(State s) {
+  if (s == kDead) return true;
+  std::lock_guard lock(impl_->mu);
+  return impl_->masks[s] != nullptr;
+}
+
 size_t TokenConstraint::n_states() {
   std::lock_guard lock(impl_->mu);
   return impl_->states.size();

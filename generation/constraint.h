@@ -115,6 +115,8 @@ class TokenConstraint {
   /// The same answer as allowed(s, id), without computing the full mask: the cached mask's
   /// bit when there is one, else the token's bytes run through the automaton.
   bool allows(State s, int32_t id);
+  /// The full mask of `s` is cached (mask(s) is a lookup).
+  bool has_mask(State s);
 
   size_t n_vocab() const { return n_vocab_; }
   int32_t eos() const { return eos_; }
@@ -147,6 +149,7 @@ class ConstraintState {
   bool allowed(int32_t id) { return c_->allowed(s_, id); }
   /// allowed(id) without the full mask (TokenConstraint::allows).
   bool allows(int32_t id) { return c_->allows(s_, id); }
+  bool has_mask() { return c_->has_mask(s_); }
   /// Moves past token `id` (which must be allowed; EOS moves nowhere).
   void accept(int32_t id);
   bool complete() { return c_->complete(s_); }

@@ -164,8 +164,10 @@ class Sequence {
   std::optional<ConstraintState> cs_;
   std::vector<float> masked_;  // the logits under the constraint's mask
   // greedy without logprobs: the chain's pick over the unmasked logits, when the constraint
-  // allows it, is the masked chain's pick too, so the full mask is computed only otherwise
+  // allows it, is the masked chain's pick too, so the full mask is needed only otherwise;
+  // with no step that changes logits the pick is the logits' arg-max (no chain at all)
   bool pick_first_ = false;
+  bool pick_argmax_ = false;
   bool complete_ = true;
 };
 

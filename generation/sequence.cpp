@@ -63,6 +63,10 @@ Sequence::Sequence(const Request& req, const ModelLimits& lim, const Tokenizer& 
     const bool typical = sp.typical_p < 1.0f &&
                          std::find(sp.order.begin(), sp.order.end(), "typical_p") != sp.order.end();
     pick_first_ = sp.temperature <= 0.0f && !typical && n_logprobs_ == 0;
+    const bool reweights = !sp.banned.empty() || !sp.logit_bias.empty() || sp.no_repeat_ngram > 0 ||
+                           (sp.repeat_penalty != 1.0f && sp.repeat_last_n != 0) ||
+                           sp.frequency_penalty != 0.0f || sp.presence_penalty != 0.0f;
+    pick_argmax_ = pick_first_ && !reweights;
   }
   if (max_tokens_ == 0) finish_ = FinishReason::Length;
 }
@@ -93,8 +97,17 @@ Event Sequence::step(std::span<const float> logits) {
   if (cs_) {
     // a complete text with nowhere to go ends here (EOS may be banned by ignore_eos)
     if (complete_ && !cs_->can_continue()) return finish(Event{}, FinishReason::Stop);
-    id = pick_first_ ? chain_->sample(lv) : -1;
-    if (id < 0 || !cs_->allows(id)) {
+    // the shortcuts above (constructor); the chain is run unmasked only when the mask would
+    // cost a trie walk, since a refused pick then runs it twice
+    id = -1;
+    if (pick_argmax_) {
+      id = static_cast<int32_t>(std::max_element(lv.begin(), lv.end()) - lv.begin());  // first of ties
+      if (!cs_->allows(id)) id = -1;
+    } else if (pick_first_ && !cs_->has_mask()) {
+      id = chain_->sample(lv);
+      if (!cs_->allows(id)) id = -1;
+    }
+    if (id < 0) {
       masked_.assign(lv.begin(), lv.end());
       cs_->apply(masked_);
       id = chain_->sample(masked_);
