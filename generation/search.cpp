@@ -279,6 +279,8 @@ struct Searcher::Impl {
   Batch batch;
   std::vector<std::unique_ptr<Session>> sessions;       // one per beam / candidate
   std::vector<std::vector<int32_t>> cached;             // the tokens in each session's cache
+  std::vector<int32_t> prefilled;                        // prefill(): the window last evaluated whole
+  std::vector<float> prefill_logits;                     // ... and its last position's logits
   Stats stats;
   LogprobCalculator lpc;
   sampling::Candidates fin;
@@ -299,23 +301,34 @@ struct Searcher::Impl {
   }
 
   // Evaluates the prompt window in session 0; returns its last logits (copied).
+  // The prompt's logits, in session 0. A prompt is evaluated whole from position 0, as
+  // Session::eval in `gpt2 generate` does: evaluating only the part after a cached prefix
+  // would group the rows differently and round differently (a search served twice would not
+  // equal generate's). The same window as the last one evaluated keeps its cache and logits:
+  // every session's cache then derives from that evaluation (a new one clears the other
+  // sessions' token lists, so copy_cache copies everything from session 0's lineage).
   std::vector<float> prefill(std::span<const int32_t> window) {
     const auto t0 = Clock::now();
     Session& s = *sessions[0];
-    // keep a cached prompt when the same one comes again
-    size_t common = 0;
-    while (common < cached[0].size() && common < window.size() && cached[0][common] == window[common] &&
-           static_cast<int>(common) < s.n_past())
-      ++common;
-    if (common == window.size()) --common;  // the last token's logits are needed
-    s.truncate(static_cast<int>(common));
-    cached[0].resize(common);
+    const size_t n = window.size();
+    if (std::equal(window.begin(), window.end(), prefilled.begin(), prefilled.end()) &&
+        static_cast<size_t>(s.n_past()) >= n && cached[0].size() >= n &&
+        std::equal(window.begin(), window.end(), cached[0].begin())) {
+      s.truncate(static_cast<int>(n));
+      cached[0].resize(n);
+      stats.prompt_ms += ms_since(t0);
+      return prefill_logits;
+    }
+    s.truncate(0);
+    for (auto& c : cached) c.clear();
     const auto lk = pass_lock();
-    const auto l = s.eval(window.subspan(common), false);
+    const auto l = s.eval(window, false);
     cached[0].assign(window.begin(), window.end());
+    prefilled.assign(window.begin(), window.end());
+    prefill_logits.assign(l.begin(), l.end());
     stats.prompt_ms += ms_since(t0);
-    stats.prompt_tokens += window.size() - common;
-    return {l.begin(), l.end()};
+    stats.prompt_tokens += n;
+    return prefill_logits;
   }
 
   // Makes session `dst` hold session `src`'s cache, copying after their common prefix.
@@ -588,6 +601,7 @@ std::vector<Hypothesis> Searcher::Impl::contrastive(const Request& req, const Se
       sessions[k]->reset();
       cached[k].clear();
     }
+    prefilled.clear();
     HiddenStates hs;
     hs.layers = {HiddenStates::kLnF};
     const auto lk = pass_lock();
