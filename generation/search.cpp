@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <limits>
+#include <thread>
 
 #include "core/error.h"
 #include "generation/timing.h"
@@ -404,9 +406,9 @@ std::vector<Hypothesis> Searcher::Impl::beam_search(const Request& req, const Se
   };
 
   std::vector<std::vector<float>> logp(static_cast<size_t>(N));  // processed log-probs per beam
-  std::vector<float> lsm(V);
+  std::vector<float> lsm(V), lsm2(V);
   std::vector<Candidate> cand;
-  std::vector<std::pair<float, int32_t>> top;
+  std::vector<std::vector<std::pair<float, int32_t>>> tops(static_cast<size_t>(N));
   bool done = false, interrupted = false;
   int g = 0;  // tokens generated
   while (true) {
@@ -417,16 +419,41 @@ std::vector<Hypothesis> Searcher::Impl::beam_search(const Request& req, const Se
     // candidates: the 2N best of every beam's row, then the 2N best overall
     cand.clear();
     const size_t keep = std::min<size_t>(2 * static_cast<size_t>(N), V);
-    for (size_t b = 0; b < beams.size(); ++b) {
+    // each beam's row on its own (log-softmax, the mask, the processors, its `keep` best):
+    // without a constraint (whose compiled grammar the beams share) the odd beams on a
+    // second thread when the model has one — the rows are independent, the result the same
+    const auto select = [&](size_t b, std::vector<float>& buf) {
       const std::span<const float> lv = std::span<const float>(logits[b]).first(V);
       const double lse = log_sum_exp(lv.data(), static_cast<int>(V));
-      lsm.resize(V);
-      for (size_t v = 0; v < V; ++v) lsm[v] = static_cast<float>(lv[v] - lse);
-      if (beams[b].cs) beams[b].cs->apply(lsm);  // the mask first, then the processors
-      beams[b].proc.apply(lsm, logp[b]);
-      top_finite(logp[b], keep, top);
-      if (top.empty()) end_beam(beams[b]);
-      for (const auto& [x, id] : top) cand.push_back({beams[b].score + x, static_cast<int>(b), id});
+      buf.resize(V);
+      for (size_t v = 0; v < V; ++v) buf[v] = static_cast<float>(lv[v] - lse);
+      if (beams[b].cs) beams[b].cs->apply(buf);  // the mask first, then the processors
+      beams[b].proc.apply(buf, logp[b]);
+      top_finite(logp[b], keep, tops[b]);
+    };
+    if (model.threads() > 1 && beams.size() > 1 && !req.constraint) {
+      std::exception_ptr failed;
+      std::thread helper([&] {
+        try {
+          for (size_t b = 1; b < beams.size(); b += 2) select(b, lsm2);
+        } catch (...) {
+          failed = std::current_exception();
+        }
+      });
+      try {
+        for (size_t b = 0; b < beams.size(); b += 2) select(b, lsm);
+      } catch (...) {
+        helper.join();
+        throw;
+      }
+      helper.join();
+      if (failed) std::rethrow_exception(failed);
+    } else {
+      for (size_t b = 0; b < beams.size(); ++b) select(b, lsm);
+    }
+    for (size_t b = 0; b < beams.size(); ++b) {
+      if (tops[b].empty()) end_beam(beams[b]);
+      for (const auto& [x, id] : tops[b]) cand.push_back({beams[b].score + x, static_cast<int>(b), id});
     }
     std::stable_sort(cand.begin(), cand.end(), [](const Candidate& x, const Candidate& y) {
       if (x.score != y.score) return x.score > y.score;
@@ -515,14 +542,27 @@ std::vector<Hypothesis> Searcher::Impl::beam_search(const Request& req, const Se
         cached[i] = std::move(old_cached[static_cast<size_t>(src[i])]);
       }
     {
-      size_t spare = 0;
+      // A beam continued twice gets the spare Session whose cache shares the longest prefix
+      // with its source's (sibling beams share most of their past): copy_cache then copies
+      // the fewest positions. Equal tokens hold equal bits (a beam's cache is its parent's
+      // copied, never evaluated again), so the choice changes the cost only.
+      const auto shared = [](const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
+        return static_cast<size_t>(std::mismatch(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(std::min(a.size(), b.size())),
+                                                 b.begin()).first - a.begin());
+      };
       for (size_t i = 0; i < next.size(); ++i) {
         if (sessions[i]) continue;
-        while (!old[spare]) ++spare;
-        sessions[i] = std::move(old[spare]);
-        cached[i] = std::move(old_cached[spare]);
-        ++spare;
+        const std::vector<int32_t>& from = cached[static_cast<size_t>(owner[static_cast<size_t>(src[i])])];
+        size_t best = old.size(), best_len = 0;
+        for (size_t k = 0; k < old.size(); ++k) {
+          if (!old[k]) continue;
+          const size_t len = std::min(shared(old_cached[k], from), static_cast<size_t>(old[k]->n_past()));
+          if (best == old.size() || len > best_len) best = k, best_len = len;
+        }
+        sessions[i] = std::move(old[best]);
+        cached[i] = std::move(old_cached[best]);
       }
+      size_t spare = 0;
       for (size_t i = next.size(); i < old.size(); ++i) {  // unused sessions stay for later runs
         while (spare < old.size() && !old[spare]) ++spare;
         if (spare < old.size()) {
