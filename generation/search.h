@@ -26,8 +26,12 @@
 //
 // KV caches: one models::Session per beam; the prompt is evaluated once, and each step is
 // ONE models::Batch pass of the N beams' new tokens. Re-ordering moves a surviving beam's
-// Session to its new place and fills the others with Session::copy_from (only the part after
-// the prefix the two caches share is copied); nothing is evaluated twice.
+// Session to its new place and fills the others with Session::copy_from (a beam continued
+// twice gets the spare Session sharing the longest prefix with its source, and only the part
+// after that prefix is copied); nothing is evaluated twice. The beams' rows (log-softmax,
+// processors, best candidates) are taken on two threads when the model has two (not under a
+// constraint), gathered in beam order. A prompt is evaluated whole (the same window as the
+// last run's keeps its cache and logits), so a repeated search gives the same bits.
 //
 // Contrastive search (penalty_alpha = A set, top_k = K > 1): each step takes the processed
 // logits (the same processors, on logits), softmax p, the K most likely candidates (ties by
