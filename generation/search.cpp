@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/utf8.h"
 #include "generation/timing.h"
 #include "models/score.h"  // log_sum_exp
 
@@ -355,6 +356,20 @@ struct Searcher::Impl {
   std::vector<Hypothesis> contrastive(const Request& req, const SearchParams& sp,
                                       const CancelFn& cancelled);
 };
+
+std::vector<std::string> token_pieces(const Hypothesis& h, const Tokenizer& tok) {
+  const std::string& text = h.text;
+  std::vector<std::string> pieces;
+  size_t sent = 0, end = 0;
+  for (size_t i = 0; i < h.ids.size(); ++i) {
+    end += tok.token_bytes(h.ids[i]).size();
+    size_t cut = i + 1 == h.ids.size() ? text.size() : std::min(end, text.size());
+    while (cut > sent && cut < text.size() && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    pieces.push_back(utf8_replace_invalid(std::string_view(text).substr(sent, cut - sent)));
+    sent = cut;
+  }
+  return pieces;
+}
 
 Searcher::Searcher(const Model& model, const Tokenizer& tok)
     : impl_(std::make_unique<Impl>(model, tok)) {}

@@ -114,6 +114,14 @@ struct Hypothesis {
   std::optional<bool> constraint_complete;  // under a constraint: the text is a whole sentence
 };
 
+/// A returned sequence's text split at its tokens, for streaming it (gpt2 serve): piece i is
+/// the text token i adds, cut so that every piece ends before a byte that starts a character
+/// (a character split across tokens goes with the token that completes it) and none passes
+/// the end of `text` (cut before a stop string: later pieces are empty), each with its
+/// invalid bytes replaced. Splitting only before a byte that starts a character never joins
+/// or splits a maximal invalid subpart, so the pieces add up to utf8_replace_invalid(text).
+std::vector<std::string> token_pieces(const Hypothesis& h, const Tokenizer& tok);
+
 class Searcher {
  public:
   using CancelFn = std::function<bool()>;

@@ -28,30 +28,6 @@ std::exception_ptr Job::error() const {
   return error_;
 }
 
-namespace {
-
-// A returned sequence's text split at its tokens: piece i is the text token i adds, cut so
-// that every piece ends before a byte that starts a character (a character split across
-// tokens goes with the token that completes it) and none passes the end of the text (cut
-// before a stop string). Each piece with its invalid bytes replaced: splitting before a byte
-// that starts a character never joins or splits a maximal invalid subpart, so the pieces add
-// up to utf8_replace_invalid(text), the non-streamed answer's text.
-std::vector<std::string> token_pieces(const generation::Hypothesis& h, const Tokenizer& tok) {
-  const std::string& text = h.text;
-  std::vector<std::string> pieces;
-  size_t sent = 0, end = 0;
-  for (size_t i = 0; i < h.ids.size(); ++i) {
-    end += tok.token_bytes(h.ids[i]).size();
-    size_t cut = i + 1 == h.ids.size() ? text.size() : std::min(end, text.size());
-    while (cut > sent && cut < text.size() && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-    pieces.push_back(utf8_replace_invalid(std::string_view(text).substr(sent, cut - sent)));
-    sent = cut;
-  }
-  return pieces;
-}
-
-}  // namespace
-
 std::shared_ptr<Job> Engine::start_search(std::vector<generation::Request> reqs, generation::SearchParams sp) {
   for (const generation::Request& r : reqs) {
     try {
@@ -86,7 +62,7 @@ std::shared_ptr<Job> Engine::start_search(std::vector<generation::Request> reqs,
       for (const generation::Request& r : reqs) {
         std::vector<generation::Hypothesis> found = search(r, sp, *job);
         for (generation::Hypothesis& h : found) {
-          const std::vector<std::string> pieces = token_pieces(h, tok_);
+          const std::vector<std::string> pieces = generation::token_pieces(h, tok_);
           for (size_t i = 0; i < h.ids.size(); ++i) {
             Update u;
             u.choice = choice;
