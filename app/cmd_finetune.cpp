@@ -21,7 +21,9 @@
 // the data itself, the ranks compare their set-up before the first step (one that failed stops
 // all with its exit code), share out every step's micro-batches, and hold the same weights
 // after every step; rank 0 alone writes OUTDIR and prints. Ctrl-C (mpirun sends the ranks
-// SIGTERM) stops them at the same step, which rank 0 saves. A loss or gradient norm that is NaN/inf stops the run (exit 1) naming the
+// SIGTERM) stops them at the same step, which rank 0 saves (the ranks exit 130; mpirun itself
+// exits 1 after a SIGINT, whatever the ranks return: docs/finetune.md). A rank that dies mid-run
+// is named in one line by a surviving rank on its host, which exits 1. A loss or gradient norm that is NaN/inf stops the run (exit 1) naming the
 // step; the checkpoint on disk stays the last good one (nothing is saved after it).
 #include <algorithm>
 #include <chrono>
@@ -580,8 +582,14 @@ int run_finetune(CLI::App& sub, FinetuneParams& p) {
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   };
   if (ranks.size() == 1) return train_steps(*run.trainer, run.tsv.get(), p, run.data.eval_every, save);
+  // A rank that dies from here on is named by a surviving one (Transport::start_watch); every
+  // way out of the steps below that all ranks take together ends the watch together, after
+  // rank 0's last save (the others wait for it there instead of ending first).
+  ranks.start_watch();
   try {
-    return train_steps(*run.trainer, run.tsv.get(), p, run.data.eval_every, save);
+    const int code = train_steps(*run.trainer, run.tsv.get(), p, run.data.eval_every, save);
+    ranks.end_watch();
+    return code;
   } catch (const Error& e) {
     // A rank's own failure (rank 0 writing OUTDIR, say) mid-run: the others would wait for it
     // in the next step, so the whole run is stopped (mpirun reports the abort).
@@ -590,7 +598,10 @@ int run_finetune(CLI::App& sub, FinetuneParams& p) {
     std::fprintf(stderr, "gpt2: error: %s%s\n",
                  lead ? "" : fmt::format("rank {}: ", ranks.rank()).c_str(), message.c_str());
     std::fflush(stderr);
-    if (g_every_rank_failed) return static_cast<int>(e.code());
+    if (g_every_rank_failed) {
+      ranks.end_watch();
+      return static_cast<int>(e.code());
+    }
     transport->abort(static_cast<int>(e.code()));
   }
   return 1;

@@ -3,9 +3,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <limits>
+#include <thread>
 
 #include "core/error.h"
+#include "core/utf8.h"
 #include "generation/timing.h"
 #include "models/score.h"  // log_sum_exp
 
@@ -279,6 +282,8 @@ struct Searcher::Impl {
   Batch batch;
   std::vector<std::unique_ptr<Session>> sessions;       // one per beam / candidate
   std::vector<std::vector<int32_t>> cached;             // the tokens in each session's cache
+  std::vector<int32_t> prefilled;                        // prefill(): the window last evaluated whole
+  std::vector<float> prefill_logits;                     // ... and its last position's logits
   Stats stats;
   LogprobCalculator lpc;
   sampling::Candidates fin;
@@ -299,23 +304,34 @@ struct Searcher::Impl {
   }
 
   // Evaluates the prompt window in session 0; returns its last logits (copied).
+  // The prompt's logits, in session 0. A prompt is evaluated whole from position 0, as
+  // Session::eval in `gpt2 generate` does: evaluating only the part after a cached prefix
+  // would group the rows differently and round differently (a search served twice would not
+  // equal generate's). The same window as the last one evaluated keeps its cache and logits:
+  // every session's cache then derives from that evaluation (a new one clears the other
+  // sessions' token lists, so copy_cache copies everything from session 0's lineage).
   std::vector<float> prefill(std::span<const int32_t> window) {
     const auto t0 = Clock::now();
     Session& s = *sessions[0];
-    // keep a cached prompt when the same one comes again
-    size_t common = 0;
-    while (common < cached[0].size() && common < window.size() && cached[0][common] == window[common] &&
-           static_cast<int>(common) < s.n_past())
-      ++common;
-    if (common == window.size()) --common;  // the last token's logits are needed
-    s.truncate(static_cast<int>(common));
-    cached[0].resize(common);
+    const size_t n = window.size();
+    if (std::equal(window.begin(), window.end(), prefilled.begin(), prefilled.end()) &&
+        static_cast<size_t>(s.n_past()) >= n && cached[0].size() >= n &&
+        std::equal(window.begin(), window.end(), cached[0].begin())) {
+      s.truncate(static_cast<int>(n));
+      cached[0].resize(n);
+      stats.prompt_ms += ms_since(t0);
+      return prefill_logits;
+    }
+    s.truncate(0);
+    for (auto& c : cached) c.clear();
     const auto lk = pass_lock();
-    const auto l = s.eval(window.subspan(common), false);
+    const auto l = s.eval(window, false);
     cached[0].assign(window.begin(), window.end());
+    prefilled.assign(window.begin(), window.end());
+    prefill_logits.assign(l.begin(), l.end());
     stats.prompt_ms += ms_since(t0);
-    stats.prompt_tokens += window.size() - common;
-    return {l.begin(), l.end()};
+    stats.prompt_tokens += n;
+    return prefill_logits;
   }
 
   // Makes session `dst` hold session `src`'s cache, copying after their common prefix.
@@ -340,6 +356,20 @@ struct Searcher::Impl {
   std::vector<Hypothesis> contrastive(const Request& req, const SearchParams& sp,
                                       const CancelFn& cancelled);
 };
+
+std::vector<std::string> token_pieces(const Hypothesis& h, const Tokenizer& tok) {
+  const std::string& text = h.text;
+  std::vector<std::string> pieces;
+  size_t sent = 0, end = 0;
+  for (size_t i = 0; i < h.ids.size(); ++i) {
+    end += tok.token_bytes(h.ids[i]).size();
+    size_t cut = i + 1 == h.ids.size() ? text.size() : std::min(end, text.size());
+    while (cut > sent && cut < text.size() && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    pieces.push_back(utf8_replace_invalid(std::string_view(text).substr(sent, cut - sent)));
+    sent = cut;
+  }
+  return pieces;
+}
 
 Searcher::Searcher(const Model& model, const Tokenizer& tok)
     : impl_(std::make_unique<Impl>(model, tok)) {}
@@ -391,9 +421,9 @@ std::vector<Hypothesis> Searcher::Impl::beam_search(const Request& req, const Se
   };
 
   std::vector<std::vector<float>> logp(static_cast<size_t>(N));  // processed log-probs per beam
-  std::vector<float> lsm(V);
+  std::vector<float> lsm(V), lsm2(V);
   std::vector<Candidate> cand;
-  std::vector<std::pair<float, int32_t>> top;
+  std::vector<std::vector<std::pair<float, int32_t>>> tops(static_cast<size_t>(N));
   bool done = false, interrupted = false;
   int g = 0;  // tokens generated
   while (true) {
@@ -404,16 +434,41 @@ std::vector<Hypothesis> Searcher::Impl::beam_search(const Request& req, const Se
     // candidates: the 2N best of every beam's row, then the 2N best overall
     cand.clear();
     const size_t keep = std::min<size_t>(2 * static_cast<size_t>(N), V);
-    for (size_t b = 0; b < beams.size(); ++b) {
+    // each beam's row on its own (log-softmax, the mask, the processors, its `keep` best):
+    // without a constraint (whose compiled grammar the beams share) the odd beams on a
+    // second thread when the model has one — the rows are independent, the result the same
+    const auto select = [&](size_t b, std::vector<float>& buf) {
       const std::span<const float> lv = std::span<const float>(logits[b]).first(V);
       const double lse = log_sum_exp(lv.data(), static_cast<int>(V));
-      lsm.resize(V);
-      for (size_t v = 0; v < V; ++v) lsm[v] = static_cast<float>(lv[v] - lse);
-      if (beams[b].cs) beams[b].cs->apply(lsm);  // the mask first, then the processors
-      beams[b].proc.apply(lsm, logp[b]);
-      top_finite(logp[b], keep, top);
-      if (top.empty()) end_beam(beams[b]);
-      for (const auto& [x, id] : top) cand.push_back({beams[b].score + x, static_cast<int>(b), id});
+      buf.resize(V);
+      for (size_t v = 0; v < V; ++v) buf[v] = static_cast<float>(lv[v] - lse);
+      if (beams[b].cs) beams[b].cs->apply(buf);  // the mask first, then the processors
+      beams[b].proc.apply(buf, logp[b]);
+      top_finite(logp[b], keep, tops[b]);
+    };
+    if (model.threads() > 1 && beams.size() > 1 && !req.constraint) {
+      std::exception_ptr failed;
+      std::thread helper([&] {
+        try {
+          for (size_t b = 1; b < beams.size(); b += 2) select(b, lsm2);
+        } catch (...) {
+          failed = std::current_exception();
+        }
+      });
+      try {
+        for (size_t b = 0; b < beams.size(); b += 2) select(b, lsm);
+      } catch (...) {
+        helper.join();
+        throw;
+      }
+      helper.join();
+      if (failed) std::rethrow_exception(failed);
+    } else {
+      for (size_t b = 0; b < beams.size(); ++b) select(b, lsm);
+    }
+    for (size_t b = 0; b < beams.size(); ++b) {
+      if (tops[b].empty()) end_beam(beams[b]);
+      for (const auto& [x, id] : tops[b]) cand.push_back({beams[b].score + x, static_cast<int>(b), id});
     }
     std::stable_sort(cand.begin(), cand.end(), [](const Candidate& x, const Candidate& y) {
       if (x.score != y.score) return x.score > y.score;
@@ -502,14 +557,27 @@ std::vector<Hypothesis> Searcher::Impl::beam_search(const Request& req, const Se
         cached[i] = std::move(old_cached[static_cast<size_t>(src[i])]);
       }
     {
-      size_t spare = 0;
+      // A beam continued twice gets the spare Session whose cache shares the longest prefix
+      // with its source's (sibling beams share most of their past): copy_cache then copies
+      // the fewest positions. Equal tokens hold equal bits (a beam's cache is its parent's
+      // copied, never evaluated again), so the choice changes the cost only.
+      const auto shared = [](const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
+        return static_cast<size_t>(std::mismatch(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(std::min(a.size(), b.size())),
+                                                 b.begin()).first - a.begin());
+      };
       for (size_t i = 0; i < next.size(); ++i) {
         if (sessions[i]) continue;
-        while (!old[spare]) ++spare;
-        sessions[i] = std::move(old[spare]);
-        cached[i] = std::move(old_cached[spare]);
-        ++spare;
+        const std::vector<int32_t>& from = cached[static_cast<size_t>(owner[static_cast<size_t>(src[i])])];
+        size_t best = old.size(), best_len = 0;
+        for (size_t k = 0; k < old.size(); ++k) {
+          if (!old[k]) continue;
+          const size_t len = std::min(shared(old_cached[k], from), static_cast<size_t>(old[k]->n_past()));
+          if (best == old.size() || len > best_len) best = k, best_len = len;
+        }
+        sessions[i] = std::move(old[best]);
+        cached[i] = std::move(old_cached[best]);
       }
+      size_t spare = 0;
       for (size_t i = next.size(); i < old.size(); ++i) {  // unused sessions stay for later runs
         while (spare < old.size() && !old[spare]) ++spare;
         if (spare < old.size()) {
@@ -588,6 +656,7 @@ std::vector<Hypothesis> Searcher::Impl::contrastive(const Request& req, const Se
       sessions[k]->reset();
       cached[k].clear();
     }
+    prefilled.clear();
     HiddenStates hs;
     hs.layers = {HiddenStates::kLnF};
     const auto lk = pass_lock();

@@ -26,8 +26,12 @@
 //
 // KV caches: one models::Session per beam; the prompt is evaluated once, and each step is
 // ONE models::Batch pass of the N beams' new tokens. Re-ordering moves a surviving beam's
-// Session to its new place and fills the others with Session::copy_from (only the part after
-// the prefix the two caches share is copied); nothing is evaluated twice.
+// Session to its new place and fills the others with Session::copy_from (a beam continued
+// twice gets the spare Session sharing the longest prefix with its source, and only the part
+// after that prefix is copied); nothing is evaluated twice. The beams' rows (log-softmax,
+// processors, best candidates) are taken on two threads when the model has two (not under a
+// constraint), gathered in beam order. A prompt is evaluated whole (the same window as the
+// last run's keeps its cache and logits), so a repeated search gives the same bits.
 //
 // Contrastive search (penalty_alpha = A set, top_k = K > 1): each step takes the processed
 // logits (the same processors, on logits), softmax p, the K most likely candidates (ties by
@@ -109,6 +113,14 @@ struct Hypothesis {
   std::vector<TokenLogprobs> logprobs;  // one per id with Request::logprobs > 0
   std::optional<bool> constraint_complete;  // under a constraint: the text is a whole sentence
 };
+
+/// A returned sequence's text split at its tokens, for streaming it (gpt2 serve): piece i is
+/// the text token i adds, cut so that every piece ends before a byte that starts a character
+/// (a character split across tokens goes with the token that completes it) and none passes
+/// the end of `text` (cut before a stop string: later pieces are empty), each with its
+/// invalid bytes replaced. Splitting only before a byte that starts a character never joins
+/// or splits a maximal invalid subpart, so the pieces add up to utf8_replace_invalid(text).
+std::vector<std::string> token_pieces(const Hypothesis& h, const Tokenizer& tok);
 
 class Searcher {
  public:

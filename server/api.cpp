@@ -55,8 +55,6 @@ void finish_job(GenerationJob& job, const Object& body, const ModelInfo& m, uint
     if (job.best_of > 0)
       bad_request("best_of", "unsupported_value", "'best_of' cannot be combined with a search ('beams' or 'penalty_alpha')");
     generation::validate_search(job.search, sp);
-    if (job.stream)
-      bad_request("stream", "unsupported_value", "'stream' cannot be combined with a search ('beams' or 'penalty_alpha')");
   }
   // response_format / grammar / json_schema (generation/constraint_fields.h): compiled once
   // per request (and cached across requests by GBNF text)
@@ -413,15 +411,13 @@ json chat_logprobs(const Tokenizer& tok, std::span<const int32_t> ids,
   return json{{"content", std::move(content)}, {"refusal", nullptr}};
 }
 
-namespace {
-
-// A choice's extension fields (docs/search.md): "score" of a searched sequence; with logprobs,
-// "logprob_sum", "logprob_mean", "confidence" = exp(mean), "min_token" {"id","text","logprob","index"}.
 void add_extension_fields(json& j, const GenerationJob& job, const ChoiceResult& r, const Tokenizer& tok) {
   if (r.score) j["score"] = *r.score;
   if (r.reward) j["reward"] = *r.reward;
   if (job.logprobs) generation::add_logprob_summary(j, tok, r.ids, r.logprobs);
 }
+
+namespace {
 
 // A whole (non-streamed) answer: the meta fields, choice(c, result) for each choice, usage.
 template <typename Choice>

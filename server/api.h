@@ -151,6 +151,12 @@ std::vector<ChoiceResult> best_of_choices(
     const GenerationJob& job, std::vector<ChoiceResult> candidates, const Tokenizer& tok,
     const std::function<double(std::string_view, std::string_view)>& reward);
 
+/// A choice's extension fields (docs/search.md), in a whole answer's choice and a stream's
+/// last chunk of the choice: "score" of a searched sequence, "reward" of a best_of choice; with
+/// logprobs, "logprob_sum", "logprob_mean", "confidence" = exp(mean) and "min_token"
+/// {"id","text","logprob","index"}.
+void add_extension_fields(json& j, const GenerationJob& job, const ChoiceResult& r, const Tokenizer& tok);
+
 /// "length" for Length and Interrupted (a cut stream), "stop" for Stop and Eos.
 const char* openai_finish_reason(generation::FinishReason r);
 

@@ -23,13 +23,98 @@ bool Job::done() const {
   return delivered_finals_ == handles_.size();
 }
 
+std::exception_ptr Job::error() const {
+  std::lock_guard lk(mu_);
+  return error_;
+}
+
+std::shared_ptr<Job> Engine::start_search(std::vector<generation::Request> reqs, generation::SearchParams sp) {
+  for (const generation::Request& r : reqs) {
+    try {
+      // the request's own checks, as BatchEngine::submit makes them
+      const int V = model_.config().vocab_size;
+      for (int32_t id : r.prompt)
+        if (id < 0 || id >= V) usage_error("token id {} is out of range (the model's vocabulary has {} tokens)", id, V);
+      generation::validate_search(sp, r.sampler);
+      generation::Sequence check(r, engine_.limits(), tok_);
+    } catch (const Error& e) {
+      if (const auto* p = dynamic_cast<const ParamError*>(&e)) throw api_error(*p);
+      bad_request("", "invalid_value", e.what());
+    }
+  }
+  auto job = std::make_shared<Job>(reqs.size() * static_cast<size_t>(sp.num_return));
+  job->search_ = true;
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) throw ApiError(503, "server_error", "shutting_down", "", "the server is shutting down");
+    ++search_threads_;
+  }
+  std::thread([this, job, reqs = std::move(reqs), sp] {
+    auto push = [&](Update u) {
+      {
+        std::lock_guard jl(job->mu_);
+        job->q_.push_back(std::move(u));
+      }
+      job->cv_.notify_all();
+    };
+    size_t choice = 0;
+    try {
+      for (const generation::Request& r : reqs) {
+        std::vector<generation::Hypothesis> found = search(r, sp, *job);
+        for (generation::Hypothesis& h : found) {
+          const std::vector<std::string> pieces = generation::token_pieces(h, tok_);
+          for (size_t i = 0; i < h.ids.size(); ++i) {
+            Update u;
+            u.choice = choice;
+            u.id = h.ids[i];
+            u.text = pieces[i];
+            if (i < h.logprobs.size()) u.logprobs = h.logprobs[i];
+            push(std::move(u));
+          }
+          Update u;
+          u.choice = choice++;
+          u.finish = h.finish;
+          u.result = ChoiceResult{utf8_replace_invalid(h.text), std::move(h.ids), std::move(h.logprobs), h.finish,
+                                  h.score, std::nullopt};
+          push(std::move(u));
+        }
+      }
+    } catch (const std::exception& e) {
+      log::warn("serve: a search failed: {}", e.what());
+      std::lock_guard jl(job->mu_);
+      job->error_ = std::current_exception();
+    }
+    {
+      // Choices the searches did not return (fewer sequences than asked, or a failure) end
+      // the job: a failed job's open choices end "length", so a stream closes cleanly.
+      std::lock_guard jl(job->mu_);
+      if (job->error_) {
+        for (; choice < job->handles_.size(); ++choice) {
+          Update u;
+          u.choice = choice;
+          u.finish = generation::FinishReason::Interrupted;
+          u.result.finish = generation::FinishReason::Interrupted;
+          job->q_.push_back(std::move(u));
+        }
+      } else {
+        job->handles_.resize(choice);
+      }
+    }
+    job->cv_.notify_all();
+    std::lock_guard lk(mu_);
+    --search_threads_;
+    cv_.notify_all();  // the last touch of the Engine: shutdown() may destroy it after this
+  }).detach();
+  return job;
+}
+
 Engine::Engine(const Model& model, int parallel, size_t max_queue, const Tokenizer& tok)
     : model_(model), tok_(tok), engine_(model, parallel, tok), parallel_(parallel), max_queue_(max_queue) {
   thread_ = std::thread([this] { loop(); });
 }
 
-std::vector<generation::Hypothesis> Engine::search(const generation::Request& req,
-                                                   const generation::SearchParams& sp) {
+std::vector<generation::Hypothesis> Engine::search(const generation::Request& req, const generation::SearchParams& sp,
+                                                   const Job& job) {
   // One search at a time; each of its passes holds the model lock (Searcher::set_pass_mutex),
   // as the engine thread does around each step.
   std::lock_guard lock(search_mu_);
@@ -37,7 +122,8 @@ std::vector<generation::Hypothesis> Engine::search(const generation::Request& re
     searcher_ = std::make_unique<generation::Searcher>(model_, tok_);
     searcher_->set_pass_mutex(&model_mu_);
   }
-  return searcher_->run(req, sp, [this] {
+  return searcher_->run(req, sp, [this, &job] {
+    if (job.cancelled_) return true;
     std::lock_guard lk(mu_);
     return stopping_;
   });
@@ -103,6 +189,10 @@ std::shared_ptr<Job> Engine::submit(const std::vector<generation::Request>& choi
 }
 
 void Engine::cancel(const Job& job) {
+  if (job.search_) {
+    job.cancelled_ = true;
+    return;
+  }
   std::vector<uint64_t> hs;
   {
     std::lock_guard jl(job.mu_);
@@ -126,6 +216,9 @@ void Engine::shutdown() {
   }
   cv_.notify_all();
   thread_.join();
+  // the searches see stopping_ before their next step
+  std::unique_lock lk(mu_);
+  cv_.wait(lk, [&] { return search_threads_ == 0; });
 }
 
 EngineStatus Engine::status() const {

@@ -11,12 +11,16 @@
 //   cancel()  a client went away (a failed write): its sequences end at the next step.
 //   shutdown() refuses new work, cancels everything running or queued (each gets its final
 //             event: streams end cleanly), and joins the thread once it is idle.
+//   start_search() a search request (beams / penalty_alpha) on a thread of its own, one search
+//             at a time; its Job gets the returned sequences token by token when it ends.
 //   with_model() another forward pass on the served model (POST /inspect): the model's
 //             thread pool runs one pass at a time, so the engine thread holds the same lock
 //             around each step and the caller's pass runs between two steps.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
+#include <exception>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -49,6 +53,9 @@ class Job {
   bool next(Update& u, int timeout_ms);
   /// Every choice has delivered its final update.
   bool done() const;
+  /// A search job (start_search) that failed: its error (rethrown by the non-streamed
+  /// answer; a stream ends its choices "length"). Null otherwise.
+  std::exception_ptr error() const;
 
  private:
   friend class Engine;
@@ -58,6 +65,9 @@ class Job {
   std::vector<uint64_t> handles_;
   size_t finished_ = 0;
   size_t delivered_finals_ = 0;
+  bool search_ = false;                 // run by start_search, not the batch engine
+  mutable std::atomic<bool> cancelled_{false};  // search: the client went away
+  std::exception_ptr error_;
 };
 
 struct EngineStatus {
@@ -89,16 +99,22 @@ class Engine {
     return fn(model_);
   }
 
-  /// A search request (beams / penalty_alpha, docs/search.md), run on the calling thread on
-  /// the server's one Searcher: searches run one at a time (search_mu_), and each of a
-  /// search's forward passes holds the model lock, so the batch engine's steps (and
-  /// with_model's passes) run between two steps of a search rather than after it. A shutdown
-  /// ends a running search (its sequences finish "interrupted").
-  std::vector<generation::Hypothesis> search(const generation::Request& req,
-                                             const generation::SearchParams& sp);
+  /// A search request (beams / penalty_alpha, docs/search.md): the searches of `reqs` (one per
+  /// prompt) run on a thread of their own, on the server's one Searcher: searches run one at
+  /// a time (search_mu_), and each of a search's forward passes holds the model lock, so the
+  /// batch engine's steps (and with_model's passes) run between two steps of a search rather
+  /// than after it. A shutdown ends a running search (its sequences finish "interrupted"), as
+  /// cancel(job) does. Refused like submit() (400) before anything runs. When a search ends,
+  /// the Job receives each returned sequence as one Update per token (its text piece — whole
+  /// UTF-8 characters, cut before a stop string — and log-probabilities) and a final Update, numbered in order (prompt i's k-th best is choice i·n + k when every
+  /// search returns n). Streamed and non-streamed search answers both read this Job.
+  std::shared_ptr<Job> start_search(std::vector<generation::Request> reqs, generation::SearchParams sp);
 
  private:
   void loop();
+  /// One search on the calling thread (start_search's), ended early by cancel(job) or shutdown.
+  std::vector<generation::Hypothesis> search(const generation::Request& req, const generation::SearchParams& sp,
+                                             const Job& job);
 
   const Model& model_;
   std::mutex model_mu_;  // one forward pass at a time: held around each step and by with_model
@@ -115,6 +131,7 @@ class Engine {
   size_t running_ = 0;                      // as of the last step
   std::thread thread_;
   std::mutex search_mu_;  // one search at a time (held for its whole run)
+  size_t search_threads_ = 0;  // start_search threads not yet finished (guarded by mu_)
   std::unique_ptr<generation::Searcher> searcher_;  // created by the first search
 };
 

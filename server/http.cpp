@@ -358,24 +358,11 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
   // vLLM's extension: each choice (each streamed chunk) also carries its tokens' ids.
   const bool token_ids = fields::Object(body).boolean("return_token_ids").value_or(false);
   ++active;
-  if (job.search.active()) {  // docs/search.md: not streamed, one search at a time
-    std::vector<ChoiceResult> results;
-    try {
-      for (const generation::Request& r : job.choices)
-        for (generation::Hypothesis& h : engine.search(r, job.search))
-          results.push_back(ChoiceResult{utf8_replace_invalid(h.text), std::move(h.ids), std::move(h.logprobs),
-                                         h.finish, h.score, std::nullopt});
-    } catch (...) {
-      --active;
-      throw;
-    }
-    send_json(res, 200, chat ? chat_response(meta, job, results, tok) : completion_response(meta, job, results, tok));
-    --active;
-    return;
-  }
   std::shared_ptr<Job> handle;
   try {
-    handle = engine.submit(job.choices);
+    // a search (docs/search.md) runs on a thread of its own, one search at a time; its Job
+    // receives the returned sequences token by token when it ends
+    handle = job.search.active() ? engine.start_search(job.choices, job.search) : engine.submit(job.choices);
   } catch (...) {
     --active;
     throw;
@@ -384,10 +371,17 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
     stream(res, std::move(job), std::move(handle), std::move(meta), token_ids);  // `active` ends with the stream
     return;
   }
-  std::vector<ChoiceResult> results(job.choices.size());
+  std::vector<ChoiceResult> results(job.search.active() ? 0 : job.choices.size());
   Update u;
   while (!handle->done())
-    if (handle->next(u, kPollMs) && u.finish) results[u.choice] = std::move(u.result);
+    if (handle->next(u, kPollMs) && u.finish) {
+      if (u.choice >= results.size()) results.resize(u.choice + 1);  // a search's n per prompt
+      results[u.choice] = std::move(u.result);
+    }
+  if (const std::exception_ptr e = handle->error()) {
+    --active;
+    std::rethrow_exception(e);
+  }
   if (job.best_of > 0) {
     try {
       results = best_of_choices(job, std::move(results), tok, opts.reward);
@@ -418,8 +412,11 @@ void HttpServer::Impl::stream(httplib::Response& res, GenerationJob job, std::sh
   st->job = std::move(job);
   st->handle = std::move(handle);
   st->meta = std::move(meta);
-  st->offset.assign(st->job.choices.size(), 0);
-  st->results.resize(st->job.choices.size());
+  // a search's n sequences per prompt are choices i·n … i·n+n−1
+  const size_t n_out =
+      st->job.search.active() ? st->job.prompts.size() * static_cast<size_t>(st->job.n) : st->job.choices.size();
+  st->offset.assign(n_out, 0);
+  st->results.resize(n_out);
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
   auto provider = [this, st, token_ids](size_t, httplib::DataSink& sink) -> bool {
@@ -433,7 +430,7 @@ void HttpServer::Impl::stream(httplib::Response& res, GenerationJob job, std::sh
     std::string out;
     if (!s.started) {
       s.started = true;
-      for (size_t c = 0; c < job.choices.size(); ++c) {
+      for (size_t c = 0; c < s.results.size(); ++c) {
         if (job.chat) {
           const std::string empty;
           out += sse(chat_chunk(s.meta, c, &empty, true, nullptr, nullptr));
@@ -450,6 +447,10 @@ void HttpServer::Impl::stream(httplib::Response& res, GenerationJob job, std::sh
     if (!s.handle->next(u, kPollMs)) return write(": waiting\n\n");  // SSE comment: probes the client
     do {
       const size_t c = u.choice;
+      if (c >= s.results.size()) {
+        s.results.resize(c + 1);
+        s.offset.resize(c + 1, 0);
+      }
       json lp = nullptr;
       if (job.logprobs && u.id >= 0 && u.logprobs) {
         const int32_t id = u.id;
@@ -466,8 +467,10 @@ void HttpServer::Impl::stream(httplib::Response& res, GenerationJob job, std::sh
       }
       if (u.finish) {
         const char* reason = openai_finish_reason(*u.finish);
-        out += sse(job.chat ? chat_chunk(s.meta, c, nullptr, false, nullptr, reason)
-                            : completion_chunk(s.meta, c, "", nullptr, reason));
+        json last = job.chat ? chat_chunk(s.meta, c, nullptr, false, nullptr, reason)
+                             : completion_chunk(s.meta, c, "", nullptr, reason);
+        add_extension_fields(last["choices"][0], job, u.result, tok);  // "score", the logprob summary
+        out += sse(last);
         s.results[c] = std::move(u.result);
       }
     } while (s.handle->next(u, 0));

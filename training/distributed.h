@@ -72,6 +72,13 @@ class Transport {
   virtual void broadcast_text(std::string& text, int root) = 0;
   /// Ends every rank of the run with `code` (a rank that cannot go on).
   [[noreturn]] virtual void abort(int code) = 0;
+  /// From start_watch() to end_watch() (collective: no rank leaves it before every rank has
+  /// stopped watching), a rank whose process ends is reported in one line on stderr by the
+  /// lowest surviving rank on its host — "gpt2: error: rank R (pid P on HOST) ended while the
+  /// run was going on; the run stops" — which then exits 1 (mpirun stops the others). Ranks on
+  /// other hosts cannot be watched: mpirun's own message names them.
+  virtual void start_watch() {}
+  virtual void end_watch() {}
 };
 
 /// The MPI transport when the process was started by mpirun (Open MPI's
@@ -107,6 +114,13 @@ class Ranks {
   }
   void broadcast_text(std::string& text, int root) {
     if (t_) t_->broadcast_text(text, root);
+  }
+  /// Transport::start_watch / end_watch (nothing for one process).
+  void start_watch() {
+    if (t_) t_->start_watch();
+  }
+  void end_watch() {
+    if (t_) t_->end_watch();
   }
   /// Seconds spent in add_round (the exchange, waiting for the other ranks included) since the
   /// last call; 0 for one process.

@@ -1,7 +1,13 @@
 // The MPI Transport of training/distributed.h (built when CMake finds MPI: GPT2_HAVE_MPI).
 // MPI_COMM_WORLD with MPI_ERRORS_RETURN: a failed call is a run-time error naming the call
-// (exit 1) instead of MPI's abort; a rank that dies is mpirun's to report (it names the rank
-// and stops the others: no rank waits for ever).
+// (exit 1) instead of MPI's abort. A rank that dies mid-run leaves the others blocked in a
+// transfer (shared memory and TCP report nothing); mpirun notices the death and stops them
+// (SIGTERM, SIGKILL a second later: no rank waits for ever). Before that, PeerWatch says
+// which rank it was: the ranks exchange (host, pid) at start, and from start_watch() a thread
+// of each rank looks every 100 ms whether a peer on its host has gone (kill(pid, 0) fails or
+// /proc says zombie); the lowest surviving rank on that host prints one gpt2 error line naming
+// the rank and exits 1. end_watch() stops the watchers together (barrier, stop, barrier), so a
+// rank that finishes normally is never taken for a dead one.
 #include <cstdlib>
 #include <string>
 
@@ -11,9 +17,19 @@
 #if GPT2_HAVE_MPI
 #include <mpi.h>
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <climits>
+#include <condition_variable>
+#include <cstdio>
 #include <fmt/format.h>
+#include <fstream>
+#include <mutex>
+#include <thread>
 #include <vector>
 #endif
 
@@ -30,6 +46,73 @@ void check(int rc, const char* what) {
   runtime_error("MPI: {} failed: {}", what, std::string(text, static_cast<size_t>(len)));
 }
 
+struct Peer {
+  long long pid = 0;
+  char host[MPI_MAX_PROCESSOR_NAME] = {};
+};
+
+// Whether process `pid` has ended (gone, or a zombie its parent has not reaped yet).
+bool process_gone(long long pid) {
+  if (::kill(static_cast<pid_t>(pid), 0) != 0) return errno == ESRCH;
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  const size_t close = line.rfind(')');  // "pid (comm) S ...": comm may hold spaces
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
+}
+
+class PeerWatch {
+ public:
+  PeerWatch(int rank, std::vector<Peer> peers) : rank_(rank), peers_(std::move(peers)) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~PeerWatch() {
+    {
+      std::lock_guard lk(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  PeerWatch(const PeerWatch&) = delete;
+  PeerWatch& operator=(const PeerWatch&) = delete;
+
+ private:
+  void run() {
+    const std::string mine = peers_[static_cast<size_t>(rank_)].host;
+    std::unique_lock lk(mu_);
+    while (!cv_.wait_for(lk, std::chrono::milliseconds(100), [&] { return stop_; })) {
+      std::vector<bool> gone(peers_.size(), false);
+      int dead = -1;
+      for (size_t r = 0; r < peers_.size(); ++r)
+        if (static_cast<int>(r) != rank_ && mine == peers_[r].host && process_gone(peers_[r].pid)) {
+          gone[r] = true;
+          if (dead < 0) dead = static_cast<int>(r);
+        }
+      if (dead < 0) continue;
+      // the reporter: the lowest rank on this host still running
+      for (size_t r = 0; r < peers_.size(); ++r)
+        if (!gone[r] && mine == peers_[r].host) {
+          if (static_cast<int>(r) != rank_) break;  // another rank reports it
+          const std::string line =
+              fmt::format("gpt2: error: rank {} (pid {} on {}) ended while the run was going on; the run stops\n",
+                          dead, peers_[static_cast<size_t>(dead)].pid, mine);
+          std::fflush(stderr);
+          [[maybe_unused]] const ssize_t w = ::write(2, line.data(), line.size());
+          std::_Exit(1);
+        }
+      // not the reporter: mpirun stops this rank too
+    }
+  }
+
+  const int rank_;
+  const std::vector<Peer> peers_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 class MpiTransport final : public Transport {
  public:
   MpiTransport() {
@@ -39,7 +122,28 @@ class MpiTransport final : public Transport {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
   }
-  ~MpiTransport() override { MPI_Finalize(); }
+  ~MpiTransport() override {
+    watch_.reset();
+    MPI_Finalize();
+  }
+  void start_watch() override {
+    if (watch_) return;
+    Peer me;
+    me.pid = static_cast<long long>(::getpid());
+    int len = 0;
+    check(MPI_Get_processor_name(me.host, &len), "MPI_Get_processor_name");
+    std::vector<Peer> all(static_cast<size_t>(size_));
+    check(MPI_Allgather(&me, static_cast<int>(sizeof(Peer)), MPI_BYTE, all.data(), static_cast<int>(sizeof(Peer)),
+                        MPI_BYTE, MPI_COMM_WORLD),
+          "MPI_Allgather");
+    watch_ = std::make_unique<PeerWatch>(rank_, std::move(all));
+  }
+  void end_watch() override {
+    if (!watch_) return;
+    check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");  // every rank is done with the run
+    watch_.reset();
+    check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");  // and has stopped watching: ranks may end
+  }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   Request start_recv(float* buf, size_t n, int from) override {
@@ -79,6 +183,7 @@ class MpiTransport final : public Transport {
     if (n > 0) check(MPI_Bcast(text.data(), count(n), MPI_CHAR, root, MPI_COMM_WORLD), "MPI_Bcast");
   }
   [[noreturn]] void abort(int code) override {
+    watch_.reset();
     MPI_Abort(MPI_COMM_WORLD, code);
     std::_Exit(code);
   }
@@ -100,6 +205,7 @@ class MpiTransport final : public Transport {
     return requests_.size() - 1;
   }
   int rank_ = 0, size_ = 1;
+  std::unique_ptr<PeerWatch> watch_;  // between start_watch() and end_watch()
   std::vector<MPI_Request> requests_;
   std::vector<Request> free_;
 };

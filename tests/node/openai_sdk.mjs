@@ -3,7 +3,8 @@
 // Checks, with the SDK's own parsing: a completion (seeded, so it must equal the same request
 // streamed), a streamed chat (chunks concatenate to the non-streamed answer, one
 // finish_reason), and chat log-probabilities read the way a classifier reads them: the
-// top_logprobs of the first generated token, a probability per candidate label. Writes the
+// top_logprobs of the first generated token, a probability per candidate label; streamed
+// searches (beam and contrastive) equal their non-streamed answers. Writes the
 // classifier's top list to OUT.json for the shell to check against gpt2 inspect-logits.
 import OpenAI from "openai";
 import { writeFileSync } from "node:fs";
@@ -62,5 +63,28 @@ check(total > 0 && total <= 1 + 1e-9, "probabilities sum to at most 1");
 for (let i = 1; i < top.length; i++) check(top[i - 1].logprob >= top[i].logprob, "top_logprobs sorted");
 check(first.token === top[0].token && first.logprob === top[0].logprob, "greedy token is the most likely");
 check(top.every((t) => Array.isArray(t.bytes)), "bytes");
+// 4. searches (extension fields, docs/search.md), streamed through the SDK: a beam search's n
+// sequences and a contrastive chat come token by token when the search ends and add up to the
+// non-streamed answer; each choice's last chunk carries its "score"
+const beam = { model: "x", prompt: "Once upon a time", max_tokens: 8, beams: 3, n: 2 };
+const whole = await client.completions.create(beam);
+check(whole.choices.length === 2 && typeof whole.choices[0].score === "number", "beam search choices");
+const texts = ["", ""], scores = [null, null];
+for await (const chunk of await client.completions.create({ ...beam, stream: true }))
+  for (const c of chunk.choices) {
+    texts[c.index] += c.text;
+    if (c.finish_reason) scores[c.index] = c.score;
+  }
+for (const i of [0, 1]) {
+  check(texts[i] === whole.choices[i].text, `streamed beam ${i}: ${JSON.stringify(texts[i])} != ${JSON.stringify(whole.choices[i].text)}`);
+  check(scores[i] === whole.choices[i].score, `streamed beam ${i}: score ${scores[i]} != ${whole.choices[i].score}`);
+}
+const cs = { model: "x", messages, max_tokens: 8, penalty_alpha: 0.6, top_k: 4 };
+const csWhole = await client.chat.completions.create(cs);
+let csText = "";
+for await (const chunk of await client.chat.completions.create({ ...cs, stream: true }))
+  csText += chunk.choices[0]?.delta?.content ?? "";
+check(csText === csWhole.choices[0].message.content, `streamed contrastive chat ${JSON.stringify(csText)} != ${JSON.stringify(csWhole.choices[0].message.content)}`);
+
 writeFileSync(out, JSON.stringify({ top }));
 console.log("openai sdk: ok");

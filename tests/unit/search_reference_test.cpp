@@ -2,7 +2,8 @@
 // (scripts/search-reference, written after transformers' algorithms, float64 torch): every
 // committed case through generation::Searcher — the same returned sequences in the same
 // order, finish reasons equal, beam scores within 1e-4. Also: Session::copy_from gives the
-// logits of the cache it copies, and beam search with one beam equals greedy.
+// logits of the cache it copies, and beam search with one beam equals greedy; token_pieces
+// (a served search's stream) splits a sequence's text at whole characters and a stop cut.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/utf8.h"
 #include "generation/search.h"
 #include "models/model.h"
 #include "source_dir.h"
@@ -159,4 +161,35 @@ TEST_CASE("search: the pass mutex is held only during a pass, free between steps
     CHECK(steps >= 5);
     CHECK(free_between == steps);
   }
+}
+
+TEST_CASE("token_pieces: a searched sequence's text split at its tokens, whole characters, up to a stop cut") {
+  const Tokenizer& tok = Tokenizer::gpt2();
+  const auto id_of = [&](std::string_view bytes) {
+    for (int32_t i = 0; i < tok.vocab_size(); ++i)
+      if (tok.token_bytes(i) == bytes) return i;
+    FAIL("no token for the bytes");
+    return -1;
+  };
+  const int32_t a = id_of("a"), b = id_of(" b"), c3 = id_of("\xC3"), a9 = id_of("\xA9");
+  const auto pieces = [&](std::vector<int32_t> ids, std::string text) {
+    generation::Hypothesis h;
+    h.ids = std::move(ids);
+    h.text = std::move(text);
+    std::vector<std::string> p = generation::token_pieces(h, tok);
+    REQUIRE(p.size() == h.ids.size());
+    std::string joined;
+    for (const std::string& s : p) joined += s;
+    CHECK(joined == utf8_replace_invalid(h.text));
+    return p;
+  };
+  // "é" split across two byte tokens goes with the token that completes it
+  CHECK(pieces({a, c3, a9, b}, "a\xC3\xA9 b") == std::vector<std::string>{"a", "", "\xC3\xA9", " b"});
+  // a lone continuation byte: replaced, with the text before it held back to its token
+  CHECK(pieces({a, a9, b}, "a\xA9 b") == std::vector<std::string>{"", "a\xEF\xBF\xBD", " b"});
+  // a character never completed: replaced at the end
+  CHECK(pieces({a, c3}, "a\xC3") == std::vector<std::string>{"a", "\xEF\xBF\xBD"});
+  // the text cut before a stop string: nothing past the cut
+  CHECK(pieces({a, b, b}, "a b") == std::vector<std::string>{"a", " b", ""});
+  CHECK(pieces({a, b}, "") == std::vector<std::string>{"", ""});
 }
