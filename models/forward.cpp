@@ -175,6 +175,7 @@ struct Part {
 };
 
 constexpr int kRowBlock = 16;  // layernorm rows per task
+constexpr int kKvPoolRows = 16;  // passes of this many rows store their K/V cache rows in parallel
 
 // The GPT-2 forward pass over `parts` (ordered: decode parts first), with `run` as scratch.
 // Fills run.logits and each part's lrow0/lrows, and the hidden states parts ask for.
@@ -249,7 +250,8 @@ void forward(const Model::Impl& m, RunState& run, std::span<Part> parts,
     kernels::matmul(mw.qkv, run.xn.data(), C, T, run.qkv.data(), 3 * C, lw.qkv_b,
                     Epilogue::Store, pool, D);
     // K/V cache rows of (part, head): the keys' stores are one cache line per dimension, so a
-    // pass of many rows (a batch of sequences, a prompt) spreads them over the pool
+    // pass of many rows (a batch of sequences, a prompt) spreads them over the pool; a few rows
+    // (decoding, beams) are not worth a hand-off
     auto store_kv = [&](int pi, int h) {
       const Part& p = parts[pi];
       Session::Impl& s = *p.s;
@@ -266,7 +268,7 @@ void forward(const Model::Impl& m, RunState& run, std::span<Part> parts,
       }
     };
     const int n_parts = static_cast<int>(parts.size());
-    if (T >= kernels::kGemmMinT)
+    if (T >= kKvPoolRows)
       pool.run(n_parts * NH, [&](int i) { store_kv(i / NH, i % NH); });
     else
       for (int pi = 0; pi < n_parts; pi++)
