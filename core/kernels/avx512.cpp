@@ -240,6 +240,31 @@ GPT2_AVX512 void tiles(int K, const float* x, int ldx, const Out& o, Load load) 
 
 namespace {
 
+// The end of a GEMM row tile (gemm_tile, kn_tile): with add (and not the first block) the
+// block's own sums are added to the carried ones; then back to cbuf, or after the last block
+// through the epilogue to y.
+template <int R>
+GPT2_AVX512 inline void tile_out(__m512 (&acc)[R][4], const Out& o, int t0, float* cbuf,
+                                 bool first, bool last, bool add) {
+  if (add && !first)
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < 4; ++j)
+        acc[r][j] = _mm512_add_ps(
+            _mm512_loadu_ps(cbuf + static_cast<size_t>(t0 + r) * kPanel + 16 * j), acc[r][j]);
+  if (!last) {
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < 4; ++j)
+        _mm512_storeu_ps(cbuf + static_cast<size_t>(t0 + r) * kPanel + 16 * j, acc[r][j]);
+    return;
+  }
+  const int width = o.c1 - o.c0;
+  for (int r = 0; r < R; ++r) {
+    float* yrow = o.y + static_cast<size_t>(t0 + r) * o.ldy;
+    for (int j = 0; j < 4 && 16 * j < width; ++j)
+      store_out(o, yrow, o.c0 + 16 * j, acc[r][j], tail_mask(width - 16 * j));
+  }
+}
+
 // One R x 64 tile of the blocked GEMM over rows [0, kb) of an L1-resident weight block.
 // The accumulators start from zero (first block, or add) or from cbuf; with add, cbuf is added
 // to them after the block; then they go back to cbuf or, after the last block, through the
@@ -268,23 +293,7 @@ GPT2_AVX512 inline void gemm_tile(const float* blk, int kb, const float* x, int 
       for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_fmadd_ps(xb, wv[j], acc[r][j]);
     }
   }
-  if (add && !first)  // the block's own sums added to the carried ones
-    for (int r = 0; r < R; ++r)
-      for (int j = 0; j < 4; ++j)
-        acc[r][j] = _mm512_add_ps(
-            _mm512_loadu_ps(cbuf + static_cast<size_t>(t0 + r) * kPanel + 16 * j), acc[r][j]);
-  if (!last) {
-    for (int r = 0; r < R; ++r)
-      for (int j = 0; j < 4; ++j)
-        _mm512_storeu_ps(cbuf + static_cast<size_t>(t0 + r) * kPanel + 16 * j, acc[r][j]);
-    return;
-  }
-  const int width = o.c1 - o.c0;
-  for (int r = 0; r < R; ++r) {
-    float* yrow = o.y + static_cast<size_t>(t0 + r) * o.ldy;
-    for (int j = 0; j < 4 && 16 * j < width; ++j)
-      store_out(o, yrow, o.c0 + 16 * j, acc[r][j], tail_mask(width - 16 * j));
-  }
+  tile_out<R>(acc, o, t0, cbuf, first, last, add);
 }
 
 }  // namespace
@@ -640,23 +649,7 @@ GPT2_AVX512 inline void kn_tile(const float* blk, int kb, const float* x, int ld
       for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_fmadd_ps(xb, wv[j], acc[r][j]);
     }
   }
-  if (!first)
-    for (int r = 0; r < R; ++r)
-      for (int j = 0; j < 4; ++j)
-        acc[r][j] = _mm512_add_ps(
-            _mm512_loadu_ps(cbuf + static_cast<size_t>(t0 + r) * kPanel + 16 * j), acc[r][j]);
-  if (!last) {
-    for (int r = 0; r < R; ++r)
-      for (int j = 0; j < 4; ++j)
-        _mm512_storeu_ps(cbuf + static_cast<size_t>(t0 + r) * kPanel + 16 * j, acc[r][j]);
-    return;
-  }
-  const int width = o.c1 - o.c0;
-  for (int r = 0; r < R; ++r) {
-    float* yrow = o.y + static_cast<size_t>(t0 + r) * o.ldy;
-    for (int j = 0; j < 4 && 16 * j < width; ++j)
-      store_out(o, yrow, o.c0 + 16 * j, acc[r][j], tail_mask(width - 16 * j));
-  }
+  tile_out<R>(acc, o, t0, cbuf, first, last, true);
 }
 
 }  // namespace
