@@ -175,6 +175,7 @@ struct Part {
 };
 
 constexpr int kRowBlock = 16;  // layernorm rows per task
+constexpr int kKvPoolRows = 16;  // passes of this many rows store their K/V cache rows in parallel
 
 // The GPT-2 forward pass over `parts` (ordered: decode parts first), with `run` as scratch.
 // Fills run.logits and each part's lrow0/lrows, and the hidden states parts ask for.
@@ -248,23 +249,30 @@ void forward(const Model::Impl& m, RunState& run, std::span<Part> parts,
     layernorm_rows(run.xn.data(), x, lw.ln_1_w, lw.ln_1_b, T);
     kernels::matmul(mw.qkv, run.xn.data(), C, T, run.qkv.data(), 3 * C, lw.qkv_b,
                     Epilogue::Store, pool, D);
-    for (const Part& p : parts) {
+    // K/V cache rows of (part, head): the keys' stores are one cache line per dimension, so a
+    // pass of many rows (a batch of sequences, a prompt) spreads them over the pool; a few rows
+    // (decoding, beams) are not worth a hand-off
+    auto store_kv = [&](int pi, int h) {
+      const Part& p = parts[pi];
       Session::Impl& s = *p.s;
-      float* kc = s.key_cache.get() + static_cast<size_t>(l) * s.k_layer;    // (NH, PB, HS, 64)
-      float* vc = s.value_cache.get() + static_cast<size_t>(l) * s.v_layer;  // (NH, P, HS)
+      float* kc = s.key_cache.get() + static_cast<size_t>(l) * s.k_layer + h * s.k_head;
+      float* vc = s.value_cache.get() + static_cast<size_t>(l) * s.v_layer + h * s.v_head;
       for (int t = 0; t < p.T; t++) {
         const float* row = run.qkv.data() + static_cast<size_t>(p.row0 + t) * 3 * C;
         const int pos = p.pos0 + t;
-        for (int h = 0; h < NH; h++) {
-          float* kb = kc + h * s.k_head + static_cast<size_t>(pos / kernels::kKeyBlock) * HS *
-                                              kernels::kKeyBlock + pos % kernels::kKeyBlock;
-          const float* k = row + C + h * HS;
-          for (int i = 0; i < HS; i++) kb[i * kernels::kKeyBlock] = k[i];
-          std::memcpy(vc + h * s.v_head + static_cast<size_t>(pos) * HS, row + 2 * C + h * HS,
-                      HS * sizeof(float));
-        }
+        float* kb = kc + static_cast<size_t>(pos / kernels::kKeyBlock) * HS * kernels::kKeyBlock +
+                    pos % kernels::kKeyBlock;
+        const float* k = row + C + h * HS;
+        for (int i = 0; i < HS; i++) kb[i * kernels::kKeyBlock] = k[i];
+        std::memcpy(vc + static_cast<size_t>(pos) * HS, row + 2 * C + h * HS, HS * sizeof(float));
       }
-    }
+    };
+    const int n_parts = static_cast<int>(parts.size());
+    if (T >= kKvPoolRows)
+      pool.run(n_parts * NH, [&](int i) { store_kv(i / NH, i % NH); });
+    else
+      for (int pi = 0; pi < n_parts; pi++)
+        for (int h = 0; h < NH; h++) store_kv(pi, h);
     pool.run(static_cast<int>(tasks.size()), [&](int i) {
       const RunState::Task& tk = tasks[i];
       const Part& p = parts[tk.part];

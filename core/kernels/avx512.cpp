@@ -240,6 +240,31 @@ GPT2_AVX512 void tiles(int K, const float* x, int ldx, const Out& o, Load load) 
 
 namespace {
 
+// The end of a GEMM row tile (gemm_tile, kn_tile): with add (and not the first block) the
+// block's own sums are added to the carried ones; then back to cbuf, or after the last block
+// through the epilogue to y.
+template <int R>
+GPT2_AVX512 inline void tile_out(__m512 (&acc)[R][4], const Out& o, int t0, float* cbuf,
+                                 bool first, bool last, bool add) {
+  if (add && !first)
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < 4; ++j)
+        acc[r][j] = _mm512_add_ps(
+            _mm512_loadu_ps(cbuf + static_cast<size_t>(t0 + r) * kPanel + 16 * j), acc[r][j]);
+  if (!last) {
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < 4; ++j)
+        _mm512_storeu_ps(cbuf + static_cast<size_t>(t0 + r) * kPanel + 16 * j, acc[r][j]);
+    return;
+  }
+  const int width = o.c1 - o.c0;
+  for (int r = 0; r < R; ++r) {
+    float* yrow = o.y + static_cast<size_t>(t0 + r) * o.ldy;
+    for (int j = 0; j < 4 && 16 * j < width; ++j)
+      store_out(o, yrow, o.c0 + 16 * j, acc[r][j], tail_mask(width - 16 * j));
+  }
+}
+
 // One R x 64 tile of the blocked GEMM over rows [0, kb) of an L1-resident weight block.
 // The accumulators start from zero (first block, or add) or from cbuf; with add, cbuf is added
 // to them after the block; then they go back to cbuf or, after the last block, through the
@@ -268,23 +293,7 @@ GPT2_AVX512 inline void gemm_tile(const float* blk, int kb, const float* x, int 
       for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_fmadd_ps(xb, wv[j], acc[r][j]);
     }
   }
-  if (add && !first)  // the block's own sums added to the carried ones
-    for (int r = 0; r < R; ++r)
-      for (int j = 0; j < 4; ++j)
-        acc[r][j] = _mm512_add_ps(
-            _mm512_loadu_ps(cbuf + static_cast<size_t>(t0 + r) * kPanel + 16 * j), acc[r][j]);
-  if (!last) {
-    for (int r = 0; r < R; ++r)
-      for (int j = 0; j < 4; ++j)
-        _mm512_storeu_ps(cbuf + static_cast<size_t>(t0 + r) * kPanel + 16 * j, acc[r][j]);
-    return;
-  }
-  const int width = o.c1 - o.c0;
-  for (int r = 0; r < R; ++r) {
-    float* yrow = o.y + static_cast<size_t>(t0 + r) * o.ldy;
-    for (int j = 0; j < 4 && 16 * j < width; ++j)
-      store_out(o, yrow, o.c0 + 16 * j, acc[r][j], tail_mask(width - 16 * j));
-  }
+  tile_out<R>(acc, o, t0, cbuf, first, last, add);
 }
 
 }  // namespace
@@ -593,6 +602,92 @@ GPT2_AVX512 void avx512_unpack_rows(const Weight& w, int p, int k0, int k1, floa
   }
 }
 
+// ---------------------------------------------------------------------------------------
+// Many decode rows over a mapped f32 [K,N] panel (f32kn_panel_rows, set.h): a batch of short
+// sequences (batched embeddings, many beams) reads each weight once for all its rows. The
+// panel's rows are strided (N floats apart, each on its own 4 KiB page of the file mapping):
+// no hardware prefetcher follows them, so copying a block to L1 (unpack_rows) waited on memory
+// and the arithmetic waited on the copy. Here the row tiles of block b also prefetch block
+// b + 1 into L2, a few lines per step spread over all of b's tiles, so the next copy finds it
+// there and the memory stream overlaps the arithmetic. Arithmetic: gemm_tile's with add (each
+// block's chain from zero, added to the carried sums in block order), so the bits are
+// gemm_block's.
+namespace {
+
+// The next block's lines still to prefetch (row by row, `lines` 64-byte lines per row).
+struct NextBlock {
+  const char* row;
+  size_t stride;  // bytes between rows
+  int lines, col = 0, left;
+  GPT2_AVX512 inline void one() {
+    _mm_prefetch(row + 64 * col, _MM_HINT_T1);
+    if (++col == lines) {
+      col = 0;
+      row += stride;
+    }
+    --left;
+  }
+};
+
+// One R x 64 tile over the unpacked block blk [kb][64] (gemm_tile<R> with add), issuing
+// `budget` of nb's prefetches evenly over its kb steps.
+template <int R>
+GPT2_AVX512 inline void kn_tile(const float* blk, int kb, const float* x, int ldx, const Out& o,
+                                int t0, float* cbuf, bool first, bool last, NextBlock& nb,
+                                int budget) {
+  __m512 acc[R][4];
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_setzero_ps();
+  const float* xr = x + static_cast<size_t>(t0) * ldx;
+  int err = 0;
+  for (int k = 0; k < kb; ++k) {
+    for (err += budget; err >= kb; err -= kb) nb.one();
+    __m512 wv[4];
+    for (int j = 0; j < 4; ++j) wv[j] = _mm512_loadu_ps(blk + static_cast<size_t>(k) * kPanel + 16 * j);
+    for (int r = 0; r < R; ++r) {
+      const __m512 xb = _mm512_set1_ps(xr[static_cast<size_t>(r) * ldx + k]);
+      for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_fmadd_ps(xb, wv[j], acc[r][j]);
+    }
+  }
+  tile_out<R>(acc, o, t0, cbuf, first, last, true);
+}
+
+}  // namespace
+
+GPT2_AVX512 void avx512_f32kn_panel_rows(const Weight& w, int p, int kb, const float* x, int ldx,
+                                         const Out& o, float* buf) {
+  float* const cbuf = buf;
+  float* const blk = buf + static_cast<size_t>(o.T) * kPanel;
+  const int nc = w.N - p * kPanel < kPanel ? w.N - p * kPanel : kPanel;
+  const int lines = (nc * 4 + 63) / 64;
+  const size_t stride = sizeof(float) * static_cast<size_t>(w.N);
+  avx512_unpack_rows(w, p, 0, w.K < kb ? w.K : kb, blk);
+  for (int k0 = 0; k0 < w.K; k0 += kb) {
+    const int k1 = w.K < k0 + kb ? w.K : k0 + kb;
+    const int k2 = w.K < k1 + kb ? w.K : k1 + kb;  // the next block: rows [k1, k2)
+    NextBlock nb{reinterpret_cast<const char*>(w.f32 + static_cast<size_t>(k1) * w.N +
+                                               p * kPanel),
+                 stride, lines, 0, (k2 - k1) * lines};
+    const bool first = k0 == 0, last = k1 == w.K;
+    for (int t = 0; t < o.T; t += 6) {
+      const int R = o.T - t < 6 ? o.T - t : 6;
+      const int tiles_left = (o.T - t + 5) / 6;
+      const int budget = (nb.left + tiles_left - 1) / tiles_left;
+      const float* xk = x + k0;
+      switch (R) {
+        case 6: kn_tile<6>(blk, k1 - k0, xk, ldx, o, t, cbuf, first, last, nb, budget); break;
+        case 5: kn_tile<5>(blk, k1 - k0, xk, ldx, o, t, cbuf, first, last, nb, budget); break;
+        case 4: kn_tile<4>(blk, k1 - k0, xk, ldx, o, t, cbuf, first, last, nb, budget); break;
+        case 3: kn_tile<3>(blk, k1 - k0, xk, ldx, o, t, cbuf, first, last, nb, budget); break;
+        case 2: kn_tile<2>(blk, k1 - k0, xk, ldx, o, t, cbuf, first, last, nb, budget); break;
+        default: kn_tile<1>(blk, k1 - k0, xk, ldx, o, t, cbuf, first, last, nb, budget); break;
+      }
+    }
+    if (k1 < w.K) avx512_unpack_rows(w, p, k1, k2, blk);
+  }
+}
+// ---------------------------------------------------------------------------------------
+
 // Packs one panel from f32 rows src[kp][64] (zero past K and past N) into w's layout for
 // panel p; the same bits as the portable pack (round to nearest even; NaN stays NaN).
 GPT2_AVX512 void avx512_pack_panel(const float* src, Weight& w, int p) {
@@ -678,6 +773,7 @@ const KernelSet& avx512_set() {
     k.gemm_block = avx512_gemm_block;
     k.f32_panel = avx512_f32_panel;
     k.unpack_rows = avx512_unpack_rows;
+    k.f32kn_panel_rows = avx512_f32kn_panel_rows;
     k.pack_panel = avx512_pack_panel;
     k.attention_rows = simd::attention_rows<16, 4, 4>;  // 64 keys, 64 dimensions per step
     k.layernorm = simd::layernorm<16>;

@@ -459,6 +459,18 @@ void matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y, int 
     });
     return;
   }
+  // Many rows over the mapped [K,N] view: the set's kernel that fetches the next block while
+  // it computes this one (the same bits as the GEMM below).
+  if (!panels && T >= kDecodeGemmMinT && w.type == WType::F32 && !w.transposed &&
+      set.f32kn_panel_rows != detail::scalar_f32kn_panel_rows) {
+    pool.run(w.panels(), [&](int p) {
+      const Out o = out_for(p * kPanel, std::min(w.N, (p + 1) * kPanel));
+      set.f32kn_panel_rows(w, p, kRowChunk, x, ldx, o,
+                           scratch_floats(static_cast<size_t>(T + kRowChunk) * kPanel));
+      epilogue(o);
+    });
+    return;
+  }
   if (panels || (T >= kDecodeGemmMinT && w.type == WType::F32 && !w.transposed))
     return gemm(kRowChunk, true);
   if (T >= kDecodeGemmMinT && (w.type == WType::F16 || w.type == WType::BF16))

@@ -72,6 +72,16 @@ void scalar_f32_panel(const float* panel, int K, int kb, const float* x, int ldx
   }
 }
 
+void scalar_f32kn_panel_rows(const Weight& w, int p, int kb, const float* x, int ldx,
+                             const Out& o, float* buf) {
+  float* const blk = buf + static_cast<size_t>(o.T) * kPanel;
+  for (int k0 = 0; k0 < w.K; k0 += kb) {
+    const int k1 = std::min(w.K, k0 + kb);
+    scalar_unpack_rows(w, p, k0, k1, blk);
+    scalar_gemm_block(blk, k1 - k0, x + k0, ldx, o, buf, k0 == 0, k1 == w.K, true);
+  }
+}
+
 void scalar_packed_panel(const Weight& w, int p, const float* x, int ldx, const Out& o) {
   float* panel = scratch_floats(static_cast<size_t>(w.k_padded()) * kPanel);
   scalar_unpack_rows(w, p, 0, w.k_padded(), panel);

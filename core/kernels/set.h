@@ -67,6 +67,11 @@ struct Out {
 ///   block's chain from zero, added to the carried sums in block order), through the epilogue
 ///   to o. A set may read several blocks at once (more streams in flight) as long as the sums
 ///   are added in that order.
+/// f32kn_panel_rows: many decode rows (a batch of short sequences) times panel p of a mapped
+///   f32 [K,N] weight (w.f32, not repacked): exactly unpack_rows + gemm_block over the blocks of
+///   kb rows with add = true, through the epilogue to o. buf holds (T + kb) * 64 floats. A set
+///   may fetch the next block while it computes this one (the rows are strided: no hardware
+///   prefetcher sees them).
 /// unpack_rows: rows [k0, k1) of panel p as f32 into dst[(k - k0) * 64 + j] (zero past N); k0
 ///   a multiple of 32, k1 <= k_padded(). Exact (the same values in every set).
 /// pack_panel: converts one panel given as f32 rows src[k_padded][64] (zero past K and N) into
@@ -88,6 +93,8 @@ struct Out {
      bool last, bool add))                                                                      \
   X(f32_panel, void,                                                                            \
     (const float* panel, int K, int kb, const float* x, int ldx, const Out& o, float* cbuf))     \
+  X(f32kn_panel_rows, void,                                                                     \
+    (const Weight& w, int p, int kb, const float* x, int ldx, const Out& o, float* buf))         \
   X(unpack_rows, void, (const Weight& w, int p, int k0, int k1, float* dst))                     \
   X(pack_panel, void, (const float* src, Weight& w, int p))                                      \
   X(attention_rows, void,                                                                       \
