@@ -22,9 +22,6 @@
 // into shared inline functions (the linker may keep any one copy of a COMDAT function), this
 // file instantiates no std:: templates and calls no std:: inline functions: builtins only.
 #pragma GCC target("avx2,fma,f16c")
-#ifndef GPT2_AVX2_G
-#define GPT2_AVX2_G 2
-#endif
 // The simple kernels (layernorm, GELU, attention), compiled here for this set (after the pragma).
 #include "core/kernels/simd.h"
 
@@ -414,57 +411,8 @@ void avx2_gemm_block(const float* blk, int kb, const float* x, int ldx, const Ou
   }
 }
 
-// One decode row times a repacked f32 panel (K rows of 64 floats), read in place: G blocks of
-// kb rows at a time, so G streams kb * 256 bytes apart are in flight (one sequential stream
-// leaves the memory system idle between the prefetcher's requests), each with a software
-// prefetch ahead; each block's 64 sums from zero (8 accumulators), added to the total in block
-// order: gemm_block's add arithmetic, bit for bit. The G * 8 accumulators do not all fit in
-// 16 registers; the spills go to L1, which has time to spare: the loop waits on memory.
-// Two or more rows: the blocks one after another (gemm_block).
-template <int G>
-void f32_panel_row(const float* panel, int K, int kb, const float* x, const Out& o) {
-  __m256 tot[8];
-  bool first = true;
-  int k0 = 0;
-  const size_t step = static_cast<size_t>(kb) * kPanel;
-  for (; k0 + G * kb <= K; k0 += G * kb) {
-    __m256 acc[G][8];
-    for (int g = 0; g < G; ++g)
-      for (int j = 0; j < 8; ++j) acc[g][j] = _mm256_setzero_ps();
-    const float* b0 = panel + static_cast<size_t>(k0) * kPanel;
-    for (int k = 0; k < kb; ++k) {
-      const float* row = b0 + static_cast<size_t>(k) * kPanel;
-      for (int g = 0; g < G; ++g) {
-        const float* r = row + g * step;
-        const char* pf = reinterpret_cast<const char*>(r) + kPrefetchBytes;
-        for (int i = 0; i < 4; ++i) prefetch(pf + 64 * i);
-        const __m256 xb = _mm256_broadcast_ss(x + k0 + g * kb + k);
-        for (int j = 0; j < 8; ++j) acc[g][j] = _mm256_fmadd_ps(xb, _mm256_load_ps(r + 8 * j), acc[g][j]);
-      }
-    }
-    for (int g = 0; g < G; ++g)
-      for (int j = 0; j < 8; ++j) tot[j] = first && g == 0 ? acc[g][j] : _mm256_add_ps(tot[j], acc[g][j]);
-    first = false;
-  }
-  for (; k0 < K; k0 += kb) {  // the rest, one block at a time
-    const int k1 = K < k0 + kb ? K : k0 + kb;
-    __m256 acc[8];
-    for (int j = 0; j < 8; ++j) acc[j] = _mm256_setzero_ps();
-    for (int k = k0; k < k1; ++k) {
-      const float* r = panel + static_cast<size_t>(k) * kPanel;
-      prefetch(reinterpret_cast<const char*>(r) + kPrefetchBytes);
-      prefetch(reinterpret_cast<const char*>(r) + kPrefetchBytes + 64);
-      prefetch(reinterpret_cast<const char*>(r) + kPrefetchBytes + 128);
-      prefetch(reinterpret_cast<const char*>(r) + kPrefetchBytes + 192);
-      const __m256 xb = _mm256_broadcast_ss(x + k);
-      for (int j = 0; j < 8; ++j) acc[j] = _mm256_fmadd_ps(xb, _mm256_load_ps(r + 8 * j), acc[j]);
-    }
-    for (int j = 0; j < 8; ++j) tot[j] = first ? acc[j] : _mm256_add_ps(tot[j], acc[j]);
-    first = false;
-  }
-  store_panel_row(o, o.y, tot);
-}
-
+// Decode rows times a repacked f32 panel: one row streams it, two blocks in flight
+// (simd::f32_panel_row); two or more rows: the blocks one after another (gemm_block).
 void avx2_f32_panel(const float* panel, int K, int kb, const float* x, int ldx, const Out& o,
                     float* cbuf) {
   if (o.T != 1) {
@@ -475,7 +423,11 @@ void avx2_f32_panel(const float* panel, int K, int kb, const float* x, int ldx, 
     }
     return;
   }
-  f32_panel_row<GPT2_AVX2_G>(panel, K, kb, x, o);
+  float sum[kPanel] __attribute__((aligned(32)));
+  simd::f32_panel_row<8, 2>(panel, K, kb, x, kPrefetchBytes, sum);
+  __m256 tot[8];
+  for (int j = 0; j < 8; ++j) tot[j] = _mm256_load_ps(sum + 8 * j);
+  store_panel_row(o, o.y, tot);
 }
 
 // ------------------------------------------------------------------ unpack / pack
