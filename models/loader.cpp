@@ -268,17 +268,15 @@ ModelConfig infer_config(const std::map<std::string, Entry>& t, const std::strin
 // f32 matrices that point into a checkpoint file's mapping: repacked for the kernels on a
 // thread of their own (started by the first decode step, Model::Impl::Repacker) (kernels::repack_f32; the forward pass uses the mapped views until each
 // copy is ready, with the same bits), the mapped pages dropped block by block as they are
-// copied, so peak memory stays near the weights' size. Not when OpenBLAS reads f32 weights
-// (--backend blas, or auto with the portable/AVX2 sets: it reads the [K,N] view), nor for the
+// copied, so peak memory stays near the weights' size. Not when OpenBLAS runs f32 decode rows
+// (--backend blas, or auto with the portable set: its sgemv reads the [K,N] view), nor for the
 // built-in model (small, compiled into the program), nor with GPT2_REPACK=0 (A/B timing).
 void start_repacking(Model::Impl& m, kernels::Backend backend, bool builtin) {
   using kernels::WType;
   if (builtin) return;
   if (const char* e = std::getenv("GPT2_REPACK"); e && std::strcmp(e, "0") == 0) return;
   const kernels::Isa isa = kernels::current_isa();
-  if (kernels::blas_rows(backend, isa, WType::F32, false) ||
-      kernels::blas_rows(backend, isa, WType::F32, true))
-    return;
+  if (kernels::blas_rows(backend, isa, WType::F32, true)) return;  // (prompts: either layout)
   auto in_file = [&](const float* p) {
     const auto* b = reinterpret_cast<const uint8_t*>(p);
     for (const auto& f : m.files)

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/kernels/kernels.h"
@@ -52,6 +53,11 @@ int main(int argc, char** argv) {
   }
   const int T = argc > 1 ? std::atoi(argv[1]) : 1;
   const int threads = argc > 2 ? std::atoi(argv[2]) : 1;
+  // f16, bf16, q8: the packed panels instead of the two f32 layouts (both columns show them)
+  const std::string dtype = argc > 3 ? argv[3] : "f32";
+  WType packed = WType::F32;
+  for (WType t : {WType::F16, WType::BF16, WType::Q8})
+    if (dtype == wtype_name(t)) packed = t;
   const int C = 768, F = 3072, V = 50257, L = 12;
   struct Shape {
     int K, N;
@@ -72,7 +78,17 @@ int main(int argc, char** argv) {
   }
   Pool pool(threads);
   std::vector<Weight> view, rep;
-  for (size_t i = 0; i < shapes.size(); ++i) {
+  for (size_t i = 0; i < shapes.size() && packed != WType::F32; ++i) {
+    view.push_back(pack(bufs[i].data(), shapes[i].K, shapes[i].N, shapes[i].tr, packed, &pool));
+    rep.push_back(view.back());
+  }
+  if (packed != WType::F32) {  // the read loop reads as many bytes as the packed weights hold
+    size_t pbytes = 0;
+    for (const Weight& w : view) pbytes += w.h.size() * 2 + w.q.size() + w.qscale.size() * 2;
+    for (auto& b : bufs) b.resize(b.size() * pbytes / bytes / 64 * 64);
+    bytes = pbytes;
+  }
+  for (size_t i = 0; i < shapes.size() && packed == WType::F32; ++i) {
     view.push_back(view_f32(bufs[i].data(), shapes[i].K, shapes[i].N, shapes[i].tr));
     Weight w = view.back();
     w.f32copy = std::make_shared<F32Copy>();
@@ -110,8 +126,8 @@ int main(int argc, char** argv) {
     rv.push_back(gv[i] / gread[i]);
     rr.push_back(gr[i] / gread[i]);
   }
-  std::printf("T=%d threads=%d read %.1f GB/s | view %.1f GB/s (%.2f of read, %.1f tok/s-equiv) "
+  std::printf("%s T=%d threads=%d read %.1f GB/s | view %.1f GB/s (%.2f of read, %.1f tok/s-equiv) "
               "| repacked %.1f GB/s (%.2f of read, %.1f tok/s-equiv)\n",
-              T, threads, median(gread), median(gv), median(rv), median(gv) * 1e9 / bytes,
+              dtype.c_str(), T, threads, median(gread), median(gv), median(rv), median(gv) * 1e9 / bytes,
               median(gr), median(rr), median(gr) * 1e9 / bytes);
 }

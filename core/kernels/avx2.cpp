@@ -411,6 +411,25 @@ void avx2_gemm_block(const float* blk, int kb, const float* x, int ldx, const Ou
   }
 }
 
+// Decode rows times a repacked f32 panel: one row streams it, two blocks in flight
+// (simd::f32_panel_row); two or more rows: the blocks one after another (gemm_block).
+void avx2_f32_panel(const float* panel, int K, int kb, const float* x, int ldx, const Out& o,
+                    float* cbuf) {
+  if (o.T != 1) {
+    for (int k0 = 0; k0 < K; k0 += kb) {
+      const int k1 = K < k0 + kb ? K : k0 + kb;
+      avx2_gemm_block(panel + static_cast<size_t>(k0) * kPanel, k1 - k0, x + k0, ldx, o, cbuf,
+                      k0 == 0, k1 == K, true);
+    }
+    return;
+  }
+  float sum[kPanel] __attribute__((aligned(32)));
+  simd::f32_panel_row<8, 2>(panel, K, kb, x, kPrefetchBytes, sum);
+  __m256 tot[8];
+  for (int j = 0; j < 8; ++j) tot[j] = _mm256_load_ps(sum + 8 * j);
+  store_panel_row(o, o.y, tot);
+}
+
 // ------------------------------------------------------------------ unpack / pack
 
 void avx2_unpack_rows(const Weight& w, int p, int k0, int k1, float* dst) {
@@ -551,6 +570,7 @@ const KernelSet& avx2_set() {
     k.q8_panel = avx2_q8_panel;
     k.quantize_rows = avx2_quantize_rows;
     k.gemm_block = avx2_gemm_block;
+    k.f32_panel = avx2_f32_panel;
     k.unpack_rows = avx2_unpack_rows;
     k.pack_panel = avx2_pack_panel;
     k.attention_rows = simd::attention_rows<8, 2, 2>;  // 16 keys, 16 dimensions per step

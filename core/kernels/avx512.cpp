@@ -323,10 +323,9 @@ GPT2_AVX512 void avx512_gemm_block(const float* blk, int kb, const float* x, int
   }
 }
 
-// One row: four blocks of kb rows at a time, four streams 16 KiB apart in flight (one
-// sequential stream leaves the memory system idle between the prefetcher's requests); each
-// block's sums from zero, added to the total in block order (gemm_block's add arithmetic).
-// Two or three rows: the blocks one after another (gemm_block).
+// Decode rows times a repacked f32 panel: one row streams it, four blocks (four streams 16 KiB
+// apart) in flight (simd::f32_panel_row); two or three rows: the blocks one after another
+// (gemm_block).
 GPT2_AVX512 void avx512_f32_panel(const float* panel, int K, int kb, const float* x, int ldx,
                                   const Out& o, float* cbuf) {
   if (o.T != 1) {
@@ -337,47 +336,11 @@ GPT2_AVX512 void avx512_f32_panel(const float* panel, int K, int kb, const float
     }
     return;
   }
-  constexpr int G = 4;  // blocks in flight
-  __m512 tot[4];
-  bool first = true;
-  int k0 = 0;
-  const size_t step = static_cast<size_t>(kb) * kPanel;
-  for (; k0 + G * kb <= K; k0 += G * kb) {
-    __m512 acc[G][4];
-    for (int g = 0; g < G; ++g)
-      for (int j = 0; j < 4; ++j) acc[g][j] = _mm512_setzero_ps();
-    const float* b0 = panel + static_cast<size_t>(k0) * kPanel;
-    for (int k = 0; k < kb; ++k) {
-      const float* row = b0 + static_cast<size_t>(k) * kPanel;
-      for (int g = 0; g < G; ++g) {
-        const float* r = row + g * step;
-        const char* pf = reinterpret_cast<const char*>(r) + kPrefetchBytes;
-        _mm_prefetch(pf, _MM_HINT_T0);
-        _mm_prefetch(pf + 64, _MM_HINT_T0);
-        _mm_prefetch(pf + 128, _MM_HINT_T0);
-        _mm_prefetch(pf + 192, _MM_HINT_T0);
-        const __m512 xb = _mm512_set1_ps(x[k0 + g * kb + k]);
-        for (int j = 0; j < 4; ++j) acc[g][j] = _mm512_fmadd_ps(xb, _mm512_loadu_ps(r + 16 * j), acc[g][j]);
-      }
-    }
-    for (int g = 0; g < G; ++g)
-      for (int j = 0; j < 4; ++j) tot[j] = first && g == 0 ? acc[g][j] : _mm512_add_ps(tot[j], acc[g][j]);
-    first = false;
-  }
-  for (; k0 < K; k0 += kb) {  // the rest, one block at a time
-    const int k1 = K < k0 + kb ? K : k0 + kb;
-    __m512 acc[4];
-    for (int j = 0; j < 4; ++j) acc[j] = _mm512_setzero_ps();
-    for (int k = k0; k < k1; ++k) {
-      const float* r = panel + static_cast<size_t>(k) * kPanel;
-      for (int j = 0; j < 4; ++j) acc[j] = _mm512_fmadd_ps(_mm512_set1_ps(x[k]), _mm512_loadu_ps(r + 16 * j), acc[j]);
-    }
-    for (int j = 0; j < 4; ++j) tot[j] = first ? acc[j] : _mm512_add_ps(tot[j], acc[j]);
-    first = false;
-  }
+  float sum[kPanel] __attribute__((aligned(64)));
+  simd::f32_panel_row<16, 4>(panel, K, kb, x, kPrefetchBytes, sum);
   const int width = o.c1 - o.c0;
   for (int j = 0; j < 4 && 16 * j < width; ++j)
-    store_out(o, o.y, o.c0 + 16 * j, tot[j], tail_mask(width - 16 * j));
+    store_out(o, o.y, o.c0 + 16 * j, _mm512_load_ps(sum + 16 * j), tail_mask(width - 16 * j));
 }
 
 GPT2_AVX512 void avx512_packed_panel(const Weight& w, int p, const float* x, int ldx,

@@ -189,13 +189,22 @@ bool blas_matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y,
     return true;
   }
 
-  const int blocks = (N + kBlasCols - 1) / kBlasCols;
+  // Where W is read: the repacked copy once it is published (kernels.h "Layouts": [K,N] as
+  // 64-column panels, [N,K] as the same rows), else the checkpoint's mapping. A [K,N] W goes
+  // in blocks of one panel's columns either way (a panel is a [K,64] matrix, ldb 64; the view's
+  // same columns are ldb N), so the copy's publication does not change the bits.
+  const float* const copy = w.f32_repacked();
+  const int cols = w.transposed ? kBlasCols : kPanel;
+  const int blocks = (N + cols - 1) / cols;
   pool.run(blocks, [&](int i) {
-    const int c0 = i * kBlasCols, nc = std::min(kBlasCols, N - c0);
+    const int c0 = i * cols, nc = std::min(cols, N - c0);
     float* tmp = blas_scratch(static_cast<size_t>(T) * nc);
-    // W's columns [c0, c0+nc): rows of length nc, stride N in [K,N]; or nc rows of K in [N,K].
-    const float* wb = w.transposed ? w.f32 + static_cast<size_t>(c0) * K : w.f32 + c0;
-    const int ldw = w.transposed ? K : N;
+    // W's columns [c0, c0+nc): rows of length nc, stride N in [K,N] (64 in its panel); or nc
+    // rows of K in [N,K].
+    const float* wb = w.transposed ? (copy ? copy : w.f32) + static_cast<size_t>(c0) * K
+                      : copy      ? copy + static_cast<size_t>(i) * K * kPanel
+                                  : w.f32 + c0;
+    const int ldw = w.transposed ? K : copy ? kPanel : N;
     if (decode) {
       for (int t = 0; t < T; ++t) {
         if (w.transposed)

@@ -423,6 +423,58 @@ void attention_rows(float* out, int ldo, float* probs, int ldp, const float* q, 
   groups(attention_group<N, KV, DV, 1>, 1);
 }
 
+/// One decode row times a repacked f32 panel (K rows of kPanel floats, read in place): the
+/// f32_panel kernel of set.h for one row, the sums of its kPanel columns into sum[0, kPanel).
+/// G blocks of kb rows at a time, so G streams kb * kPanel floats apart are in flight (one
+/// sequential stream leaves the memory system idle between the prefetcher's requests), each
+/// with a software prefetch `ahead` bytes on; each block's sums from zero, added to the total
+/// in block order: gemm_block's add arithmetic, bit for bit. (G * kPanel / N accumulators: where
+/// they outnumber the registers the spills go to L1, which has time to spare: the loop waits
+/// on memory.)
+template <int N, int G>
+inline void f32_panel_row(const float* panel, int K, int kb, const float* x, int ahead,
+                          float* sum) {
+  constexpr int V = kPanel / N;  // vectors per panel row
+  F<N> tot[V] = {};
+  bool first_block = true;
+  auto add = [&](const F<N>* acc) {
+    for (int j = 0; j < V; ++j) tot[j] = first_block ? acc[j] : tot[j] + acc[j];
+    first_block = false;
+  };
+  auto prefetch_row = [ahead](const float* r) {
+    const char* pf = reinterpret_cast<const char*>(r) + ahead;
+    for (int i = 0; i < kPanel * 4; i += 64) __builtin_prefetch(pf + i, 0, 3);
+  };
+  int k0 = 0;
+  const size_t step = static_cast<size_t>(kb) * kPanel;
+  for (; k0 + G * kb <= K; k0 += G * kb) {
+    F<N> acc[G][V] = {};
+    const float* b0 = panel + static_cast<size_t>(k0) * kPanel;
+    for (int k = 0; k < kb; ++k) {
+      const float* row = b0 + static_cast<size_t>(k) * kPanel;
+      for (int g = 0; g < G; ++g) {
+        const float* r = row + g * step;
+        prefetch_row(r);
+        const F<N> xb = splat<N>(x[k0 + g * kb + k]);
+        for (int j = 0; j < V; ++j) acc[g][j] = fma<N>(xb, load<N>(r + N * j), acc[g][j]);
+      }
+    }
+    for (int g = 0; g < G; ++g) add(acc[g]);
+  }
+  for (; k0 < K; k0 += kb) {  // the rest, one block at a time
+    const int k1 = K < k0 + kb ? K : k0 + kb;
+    F<N> acc[V] = {};
+    for (int k = k0; k < k1; ++k) {
+      const float* r = panel + static_cast<size_t>(k) * kPanel;
+      prefetch_row(r);
+      const F<N> xb = splat<N>(x[k]);
+      for (int j = 0; j < V; ++j) acc[j] = fma<N>(xb, load<N>(r + N * j), acc[j]);
+    }
+    add(acc);
+  }
+  for (int j = 0; j < V; ++j) store<N>(sum + N * j, tot[j]);
+}
+
 }  // namespace simd
 }  // namespace
 }  // namespace gpt2::kernels::detail

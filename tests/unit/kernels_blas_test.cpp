@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -137,6 +138,34 @@ TEST_CASE("blas backend: a decode row gives the same bits in any batch", "[kerne
       INFO("layout " << (tr ? "[N,K]" : "[K,N]") << ", " << D << " decode rows of " << T);
       CHECK(std::memcmp(y.data(), alone.data(), static_cast<size_t>(D) * N * 4) == 0);
     }
+  }
+}
+
+TEST_CASE("blas backend: prompt rows read the repacked copy with the view's bits",
+          "[kernels][blas][batch]") {
+  // The f32 repacking runs under auto with the AVX2 set, whose prompts go to OpenBLAS: its
+  // sgemm reads the copy once published, and a generation must not change bits at that moment.
+  const int K = 300, N = 200;  // N not a multiple of the 64-column panels
+  const auto W = random_vec(static_cast<size_t>(K) * N, 14, 0.05f);
+  const auto x = random_vec(static_cast<size_t>(17) * K, 10, 1.0f);
+  const auto b = random_vec(N, 6, 0.1f);
+  Pool pool(2);
+  for (bool tr : {false, true}) {
+    Weight view = view_f32(W.data(), K, N, tr);
+    view.backend = Backend::Blas;
+    Weight repacked = view;
+    repacked.f32copy = std::make_shared<F32Copy>();
+    repack_f32(repacked, *repacked.f32copy);
+    REQUIRE(repacked.f32_repacked() != nullptr);
+    std::vector<float> y[2];
+    int i = 0;
+    for (const Weight* w : {static_cast<const Weight*>(&view), static_cast<const Weight*>(&repacked)}) {
+      y[i].assign(static_cast<size_t>(17) * N, 0.0f);
+      matmul(*w, x.data(), K, 17, y[i].data(), N, b.data(), Epilogue::Store, pool, 0);
+      ++i;
+    }
+    INFO("layout " << (tr ? "[N,K]" : "[K,N]"));
+    CHECK(std::memcmp(y[0].data(), y[1].data(), y[0].size() * 4) == 0);
   }
 }
 
