@@ -85,7 +85,8 @@ void cblas_sgemv(OPENBLAS_CONST enum CBLAS_ORDER order, OPENBLAS_CONST enum CBLA
 }
 
 void openblas_set_num_threads(int num_threads) {
-  static const auto fn = gpt2::symbol<decltype(&openblas_set_num_threads)>("openblas_set_num_threads");
+  static const auto fn =
+      gpt2::symbol<decltype(&openblas_set_num_threads)>("openblas_set_num_threads");
   fn(num_threads);
 }
 
