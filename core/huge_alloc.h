@@ -29,7 +29,11 @@ struct HugePageAllocator {
     const size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
     void* p = std::aligned_alloc(kHuge, rounded);
     if (!p) throw std::bad_alloc();
-    ::madvise(p, rounded, MADV_HUGEPAGE);  // advice only: failure just means small pages
+    // Huge pages for the whole 2 MiB pages of the block only (advice: failure just means small
+    // pages). The partial one at the end stays on 4 KiB pages: a huge page there would count
+    // up to 2 MiB of untouched memory in RSS per block (~46 MB, 9%, over GPT-2 124M's 49
+    // repacked f32 matrices).
+    ::madvise(p, bytes / kHuge * kHuge, MADV_HUGEPAGE);
     return static_cast<T*>(p);
   }
   void deallocate(T* p, size_t n) {
