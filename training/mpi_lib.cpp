@@ -134,6 +134,7 @@ GPT2_MPI_FORWARD(int, MPI_Ibarrier, (MPI_Comm comm, MPI_Request* request), (comm
 GPT2_MPI_FORWARD(int, MPI_Iprobe,
                  (int source, int tag, MPI_Comm comm, int* flag, MPI_Status* status),
                  (source, tag, comm, flag, status))
+GPT2_MPI_FORWARD(int, MPI_Get_processor_name, (char* name, int* resultlen), (name, resultlen))
 GPT2_MPI_FORWARD(double, MPI_Wtime, (void), ())
 
 #endif  // GPT2_HAVE_MPI
