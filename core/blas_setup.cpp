@@ -1,6 +1,5 @@
 #include "core/blas_setup.h"
 
-#include <dlfcn.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,10 +9,7 @@
 #include <cstring>
 #include <string>
 
-extern "C" {
-char* openblas_get_config(void);
-char* openblas_get_corename(void);
-}
+#include <cblas.h>
 
 namespace gpt2 {
 namespace {
@@ -61,10 +57,9 @@ std::string better_blas_core(const std::string& corename, bool avx512, bool avx5
 }
 
 void park_blas_threads() {
-  // Looked up at run time: a serial OpenBLAS (Debian's libopenblas0-serial alternative) has no
-  // server threads and no such symbol.
-  using Fn = int (*)();
-  if (auto fn = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "blas_thread_shutdown_"))) fn();
+  // OpenBLAS is loaded at its first use (core/blas_lib.cpp), which parks them itself; before
+  // that there is nothing to stop. A serial OpenBLAS has no server threads at all.
+  stop_blas_threads_if_loaded();
 }
 
 namespace {

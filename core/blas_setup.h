@@ -32,7 +32,14 @@ void ensure_fast_blas(char** argv, bool cap_avx2);
 /// Stops OpenBLAS's server threads. The library starts them when it loads and they spin
 /// (sched_yield) for about 0.1 s waiting for work; we call OpenBLAS single-threaded from our
 /// own pool (core/kernels/blas.cpp), so they would only take a core from our own threads.
+/// OpenBLAS is loaded at its first call (core/blas_lib.cpp, which parks them then): before
+/// that this does nothing and loads nothing.
 void park_blas_threads();
+
+/// Whether OpenBLAS has been loaded yet (core/blas_lib.cpp: at its first call, not at start).
+bool blas_loaded();
+/// The server-thread stop of park_blas_threads(), only if the library is loaded.
+void stop_blas_threads_if_loaded();
 
 /// What ensure_fast_blas() found or did (one line, no prefix), for -v; "not run (...)" when
 /// the command does not call OpenBLAS.

@@ -12,6 +12,9 @@
 //   5. the matrices as the kernels read them (core/kernels/kernels.h: views for f32, packed otherwise).
 #include <sys/mman.h>
 #include <unistd.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include <cstdlib>
 #include <cstring>
@@ -112,6 +115,34 @@ float bf16_to_f32(uint16_t h) {
   float f;
   std::memcpy(&f, &bits, 4);
   return f;
+}
+
+// n F16 values at p (any alignment) to f32, exactly (every f16 is an f32). With F16C eight
+// at a time: the scalar loop was 18% of loading the built-in (F16) model.
+#if defined(__x86_64__)
+__attribute__((target("avx,f16c"))) void f16_row_f16c(const uint8_t* p, size_t n, float* out) {
+  size_t k = 0;
+  for (; k + 8 <= n; k += 8)
+    _mm256_storeu_ps(out + k, _mm256_cvtph_ps(_mm_loadu_si128(
+                                  reinterpret_cast<const __m128i*>(p + 2 * k))));
+  for (; k < n; k++) {
+    uint16_t v;
+    std::memcpy(&v, p + 2 * k, 2);
+    out[k] = f16_to_f32(v);
+  }
+}
+#endif
+
+void half_row_to_f32(const uint8_t* p, size_t n, bool f16, float* out) {
+#if defined(__x86_64__)
+  static const bool f16c = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+  if (f16 && f16c) return f16_row_f16c(p, n, out);
+#endif
+  for (size_t k = 0; k < n; k++) {
+    uint16_t v;
+    std::memcpy(&v, p + 2 * k, 2);
+    out[k] = f16 ? f16_to_f32(v) : bf16_to_f32(v);
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -387,6 +418,7 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
   // map it in one go (MappedFile::populate). Conversions read one matrix at a time instead.
   if (opts.dtype == DType::F32)
     for (const auto& f : m.files) f->populate();
+  m.pool = std::make_unique<kernels::Pool>(opts.threads > 0 ? opts.threads : hardware_threads());
   for (size_t i = 0; i < table.size(); i++) {
     const Entry& e = *bound[i];
     const uint8_t* p = e.file->data() + e.info.begin;
@@ -396,24 +428,22 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
       m.bytes_mapped += n * 4;
       continue;
     }
-    huge_vector<float> buf(n);
-    if (e.info.dtype == "F32") {
-      std::memcpy(buf.data(), p, n * 4);
-    } else {
-      const bool half = e.info.dtype == "F16";
-      for (size_t k = 0; k < n; k++) {
-        uint16_t v;
-        std::memcpy(&v, p + 2 * k, 2);
-        buf[k] = half ? f16_to_f32(v) : bf16_to_f32(v);
-      }
-    }
+    huge_buffer<float> buf(n);  // every element written below, in blocks over the pool
+    const bool f32 = e.info.dtype == "F32", f16 = e.info.dtype == "F16";
+    constexpr size_t kBlock = size_t{1} << 18;
+    float* out = buf.data();
+    m.pool->run(static_cast<int>((n + kBlock - 1) / kBlock), [&](int b) {
+      const size_t k0 = static_cast<size_t>(b) * kBlock, len = std::min(kBlock, n - k0);
+      if (f32)
+        std::memcpy(out + k0, p + 4 * k0, len * 4);
+      else
+        half_row_to_f32(p + 2 * k0, len, f16, out + k0);
+    });
     *table[i].dst = buf.data();
     m.bytes_converted += n * 4;
     m.owned.push_back(std::move(buf));
   }
   if (m.tied) m.w.lm_head = m.w.wte;
-
-  m.pool = std::make_unique<kernels::Pool>(opts.threads > 0 ? opts.threads : hardware_threads());
 
   // 5. the matrices as the kernels read them: views for f32, converted once otherwise
   const kernels::WType wt = opts.dtype == DType::F16    ? kernels::WType::F16

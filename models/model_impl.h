@@ -47,7 +47,7 @@ struct Model::Impl {
   DType dtype = DType::F32;
   bool tied = true;
   std::vector<std::unique_ptr<MappedFile>> files;  // keep the mappings alive
-  std::vector<huge_vector<float>> owned;           // converted tensors
+  std::vector<huge_buffer<float>> owned;           // converted tensors
   size_t bytes_mapped = 0, bytes_converted = 0;
   Weights w;
   std::vector<LayerMatrices> mat;  // L

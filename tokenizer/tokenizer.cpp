@@ -36,9 +36,11 @@
 //  - Measured (scripts/bench-tokenizer, 25.2 MB mixed Debian corpus, one thread):
 //    62 MB/s vs 6.5 MB/s for native tiktoken (tiktoken-node 0.0.7), same ids; 1 MB of
 //    "a" 0.19 s, 1 MB random letters 0.18 s, 1 MB of one CJK character 0.07 s.
-//  - The vocabulary is parsed from the embedded rank file at first use (~2-3 ms of the
-//    ~8 ms CPU of `gpt2 tokenize hi`; o200k_base's 200k tokens take longer); not worth a
-//    precomputed table.
+//  - Nothing is parsed at start: the build runs this file once as a generator
+//    (GPT2_VOCAB_TABLEGEN, tokenizer/tablegen/) that parses the rank files, builds bytes_,
+//    off_, kind_, table_ and byte_rank_ exactly as at run time, and writes them out; the
+//    program links those tables (vocab_tables.S) and Impl only points into them. Parsing
+//    gpt2.tiktoken and building its table at start was ~27% of `gpt2 tokenize hello`'s CPU.
 //  - The hash reads each key with at most a few unaligned loads inside the key's bounds.
 #include "tokenizer/tokenizer.h"
 
@@ -51,6 +53,8 @@
 #include "core/error.h"
 #include "tokenizer/pretokenizer.h"
 
+#if GPT2_VOCAB_TABLEGEN
+// The generator (tokenizer/tablegen/): the rank files, parsed.
 extern "C" const char gpt2_vocab_blob_begin[];
 extern "C" const char gpt2_vocab_blob_end[];
 extern "C" const char gpt2_p50k_blob_begin[];
@@ -59,6 +63,25 @@ extern "C" const char gpt2_cl100k_blob_begin[];
 extern "C" const char gpt2_cl100k_blob_end[];
 extern "C" const char gpt2_o200k_blob_begin[];
 extern "C" const char gpt2_o200k_blob_end[];
+#else
+// The program: the tables the generator wrote at build time (vocab_tables.S).
+extern "C" const char gpt2_vocab_tables_gpt2_begin[];
+extern "C" const char gpt2_vocab_tables_gpt2_end[];
+extern "C" const char gpt2_vocab_tables_p50k_begin[];
+extern "C" const char gpt2_vocab_tables_p50k_end[];
+extern "C" const char gpt2_vocab_tables_cl100k_begin[];
+extern "C" const char gpt2_vocab_tables_cl100k_end[];
+extern "C" const char gpt2_vocab_tables_o200k_begin[];
+extern "C" const char gpt2_vocab_tables_o200k_end[];
+#define gpt2_vocab_blob_begin gpt2_vocab_tables_gpt2_begin
+#define gpt2_vocab_blob_end gpt2_vocab_tables_gpt2_end
+#define gpt2_p50k_blob_begin gpt2_vocab_tables_p50k_begin
+#define gpt2_p50k_blob_end gpt2_vocab_tables_p50k_end
+#define gpt2_cl100k_blob_begin gpt2_vocab_tables_cl100k_begin
+#define gpt2_cl100k_blob_end gpt2_vocab_tables_cl100k_end
+#define gpt2_o200k_blob_begin gpt2_vocab_tables_o200k_begin
+#define gpt2_o200k_blob_end gpt2_vocab_tables_o200k_end
+#endif
 
 namespace gpt2 {
 
@@ -114,6 +137,7 @@ inline uint64_t hash_bytes(const uint8_t* p, size_t len) {
   return mix(a ^ (len * 0x9FB21C651E98DF25ULL), b);
 }
 
+#if GPT2_VOCAB_TABLEGEN
 int base64_value(uint8_t c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
   if (c >= 'a' && c <= 'z') return c - 'a' + 26;
@@ -122,6 +146,7 @@ int base64_value(uint8_t c) {
   if (c == '/') return 63;
   return -1;
 }
+#endif
 
 [[noreturn]] void corrupt_vocab(std::string_view name, std::string_view where) {
   runtime_error("built-in vocabulary {} is corrupt at {} (rebuild gpt2)", name, where);
@@ -172,50 +197,114 @@ constexpr std::string_view kNames[] = {"gpt2", "r50k_base", "p50k_base", "cl100k
 
 struct Tokenizer::Impl {
   const Spec& spec_;
-  std::string bytes_;
-  std::vector<uint32_t> off_;  // n_vocab + 1 entries
+  // What encoding and decoding read: views of the build-time tables (the program), or of the
+  // containers below (the generator, which parses the rank files).
+  std::string_view bytes_;
+  const uint32_t* off_ = nullptr;  // n_vocab + 1 entries
   enum Kind : uint8_t { kInvalid = 0, kMergeable = 1, kSpecial = 2 };
-  std::vector<uint8_t> kind_;  // per id
+  const uint8_t* kind_ = nullptr;  // per id
   struct Slot {
     uint32_t hash;  // high bits of the key's hash (fast reject)
     uint32_t rank;  // kNoRank = empty
   };
-  std::vector<Slot> table_;
+  const Slot* table_ = nullptr;
   uint64_t mask_ = 0;
   uint32_t byte_rank_[256];
   size_t max_len_ = 0;
 
+  // The tables' layout (native byte order; the generator runs on the target, under the
+  // cross-compiling emulator when there is one): this header, then off_ (n_vocab + 1 u32),
+  // table_ (cap Slots), kind_ (n_vocab u8), bytes_ (bytes_len).
+  struct TablesHeader {
+    char magic[8];
+    uint32_t n_vocab, cap, max_len, bytes_len;
+    uint32_t byte_rank[256];
+  };
+  static constexpr char kMagic[8] = {'G', 'P', 'T', '2', 'V', 'O', 'C', '1'};
+
+#if GPT2_VOCAB_TABLEGEN
+  std::string b_bytes_;
+  std::vector<uint32_t> b_off_;
+  std::vector<uint8_t> b_kind_;
+  std::vector<Slot> b_table_;
+
   explicit Impl(const Spec& spec) : spec_(spec) {
     std::string_view blob(spec.blob_begin, static_cast<size_t>(spec.blob_end - spec.blob_begin));
-    off_.reserve(static_cast<size_t>(spec.n_vocab) + 1);
-    kind_.reserve(static_cast<size_t>(spec.n_vocab));
+    b_off_.reserve(static_cast<size_t>(spec.n_vocab) + 1);
+    b_kind_.reserve(static_cast<size_t>(spec.n_vocab));
     if (spec.base64_text)
       load_tiktoken(blob);
     else
       load_ranks(blob);
     // Special tokens and the ids that are neither, up to n_vocab.
     for (const Special& sp : spec.specials) {
-      if (sp.id < static_cast<int32_t>(off_.size())) {  // placed in a hole by load_ranks
-        if (kind_[static_cast<size_t>(sp.id)] != kSpecial) corrupt_vocab(spec.name, "its special ids");
+      if (sp.id < static_cast<int32_t>(b_off_.size())) {  // placed in a hole by load_ranks
+        if (b_kind_[static_cast<size_t>(sp.id)] != kSpecial) corrupt_vocab(spec.name, "its special ids");
         continue;
       }
-      while (static_cast<int32_t>(off_.size()) < sp.id) add_token({}, kInvalid);
+      while (static_cast<int32_t>(b_off_.size()) < sp.id) add_token({}, kInvalid);
       add_token(sp.text, kSpecial);
     }
-    if (static_cast<int32_t>(off_.size()) != spec.n_vocab) corrupt_vocab(spec.name, "its end");
-    off_.push_back(static_cast<uint32_t>(bytes_.size()));
+    if (static_cast<int32_t>(b_off_.size()) != spec.n_vocab) corrupt_vocab(spec.name, "its end");
+    b_off_.push_back(static_cast<uint32_t>(b_bytes_.size()));
+    bytes_ = b_bytes_;
+    off_ = b_off_.data();
+    kind_ = b_kind_.data();
     build_table();
   }
 
   void add_token(std::string_view bytes, Kind kind) {
-    off_.push_back(static_cast<uint32_t>(bytes_.size()));
-    bytes_.append(bytes);
-    kind_.push_back(kind);
+    b_off_.push_back(static_cast<uint32_t>(b_bytes_.size()));
+    b_bytes_.append(bytes);
+    b_kind_.push_back(kind);
   }
 
+  std::string tables() const {
+    TablesHeader h{};
+    std::memcpy(h.magic, kMagic, 8);
+    h.n_vocab = static_cast<uint32_t>(spec_.n_vocab);
+    h.cap = static_cast<uint32_t>(b_table_.size());
+    h.max_len = static_cast<uint32_t>(max_len_);
+    h.bytes_len = static_cast<uint32_t>(b_bytes_.size());
+    std::memcpy(h.byte_rank, byte_rank_, sizeof byte_rank_);
+    std::string out(reinterpret_cast<const char*>(&h), sizeof h);
+    out.append(reinterpret_cast<const char*>(b_off_.data()), b_off_.size() * 4);
+    out.append(reinterpret_cast<const char*>(b_table_.data()), b_table_.size() * sizeof(Slot));
+    out.append(reinterpret_cast<const char*>(b_kind_.data()), b_kind_.size());
+    out.append(b_bytes_);
+    return out;
+  }
+#else
+  // Views of the tables linked into the program: nothing is parsed or built at start, and
+  // only the pages a lookup touches are read.
+  explicit Impl(const Spec& spec) : spec_(spec) {
+    const size_t size = static_cast<size_t>(spec.blob_end - spec.blob_begin);
+    TablesHeader h;
+    if (size < sizeof h) corrupt_vocab(spec.name, "its header");
+    std::memcpy(&h, spec.blob_begin, sizeof h);
+    const size_t n = h.n_vocab;
+    const size_t need = sizeof h + (n + 1) * 4 + size_t{h.cap} * sizeof(Slot) + n + h.bytes_len;
+    if (std::memcmp(h.magic, kMagic, 8) != 0 || h.n_vocab != static_cast<uint32_t>(spec.n_vocab) ||
+        h.cap == 0 || (h.cap & (h.cap - 1)) != 0 || size != need)
+      corrupt_vocab(spec.name, "its header");
+    const char* p = spec.blob_begin + sizeof h;  // 16-byte aligned blob: every part aligned
+    off_ = reinterpret_cast<const uint32_t*>(p);
+    p += (n + 1) * 4;
+    table_ = reinterpret_cast<const Slot*>(p);
+    p += size_t{h.cap} * sizeof(Slot);
+    kind_ = reinterpret_cast<const uint8_t*>(p);
+    p += n;
+    bytes_ = std::string_view(p, h.bytes_len);
+    mask_ = h.cap - 1;
+    max_len_ = h.max_len;
+    std::memcpy(byte_rank_, h.byte_rank, sizeof byte_rank_);
+  }
+#endif
+
+#if GPT2_VOCAB_TABLEGEN
   // `base64(token) SPACE rank` per line, ranks dense from 0 (gpt2.tiktoken).
   void load_tiktoken(std::string_view blob) {
-    bytes_.reserve(blob.size() * 3 / 4);
+    b_bytes_.reserve(blob.size() * 3 / 4);
     size_t line = 0;
     std::string tok;
     for (size_t i = 0; i < blob.size();) {
@@ -234,7 +323,7 @@ struct Tokenizer::Impl {
         if (ch < '0' || ch > '9') bad();
         rank = rank * 10 + (ch - '0');
       }
-      if (rank != static_cast<int64_t>(off_.size())) bad();
+      if (rank != static_cast<int64_t>(b_off_.size())) bad();
       tok.clear();
       uint32_t acc = 0;
       int nbits = 0;
@@ -257,16 +346,16 @@ struct Tokenizer::Impl {
   // One length byte then the token's bytes per rank; length 0: no token at that rank (a
   // special token's id, as p50k_base's 50256, or unused).
   void load_ranks(std::string_view blob) {
-    bytes_.reserve(blob.size());
+    b_bytes_.reserve(blob.size());
     for (size_t i = 0; i < blob.size();) {
       size_t len = static_cast<uint8_t>(blob[i++]);
-      if (i + len > blob.size()) corrupt_vocab(spec_.name, fmt::format("rank {}", off_.size()));
+      if (i + len > blob.size()) corrupt_vocab(spec_.name, fmt::format("rank {}", b_off_.size()));
       if (len) {
         add_token(blob.substr(i, len), kMergeable);
       } else {
         const Special* sp = nullptr;
         for (const Special& s : spec_.specials)
-          if (s.id == static_cast<int32_t>(off_.size())) sp = &s;
+          if (s.id == static_cast<int32_t>(b_off_.size())) sp = &s;
         if (sp)
           add_token(sp->text, kSpecial);
         else
@@ -278,11 +367,12 @@ struct Tokenizer::Impl {
 
   void build_table() {
     int32_t mergeable = 0;
-    for (uint8_t k : kind_) mergeable += k == kMergeable;
+    for (uint8_t k : b_kind_) mergeable += k == kMergeable;
     if (mergeable != spec_.mergeable) corrupt_vocab(spec_.name, "its size");
     size_t cap = 1;
     while (cap < static_cast<size_t>(mergeable) * 2) cap <<= 1;
-    table_.assign(cap, Slot{0, kNoRank});
+    b_table_.assign(cap, Slot{0, kNoRank});
+    table_ = b_table_.data();
     mask_ = cap - 1;
     std::fill(std::begin(byte_rank_), std::end(byte_rank_), kNoRank);
     for (int32_t r = 0; r < spec_.n_vocab; ++r) {
@@ -295,8 +385,8 @@ struct Tokenizer::Impl {
         runtime_error("built-in vocabulary {} repeats rank {}", spec_.name, r);
       uint64_t h = hash_bytes(p, t.size());
       for (uint64_t idx = h & mask_;; idx = (idx + 1) & mask_) {
-        if (table_[idx].rank == kNoRank) {
-          table_[idx] = Slot{static_cast<uint32_t>(h >> 32), static_cast<uint32_t>(r)};
+        if (b_table_[idx].rank == kNoRank) {
+          b_table_[idx] = Slot{static_cast<uint32_t>(h >> 32), static_cast<uint32_t>(r)};
           break;
         }
       }
@@ -304,6 +394,7 @@ struct Tokenizer::Impl {
     for (uint32_t r : byte_rank_)
       if (r == kNoRank) runtime_error("built-in vocabulary {} lacks a single-byte token", spec_.name);
   }
+#endif
 
   std::string_view token(int32_t r) const {
     return std::string_view(bytes_.data() + off_[r], off_[r + 1] - off_[r]);
@@ -563,6 +654,15 @@ Encoding encoding_for_model(std::string_view model) {
        "text-davinci-003/002/001, code-davinci-002, davinci, curie, babbage, ada, gpt2; "
        "or give --encoding: " + known_encodings() + ")"});
 }
+
+#if GPT2_VOCAB_TABLEGEN
+/// The generator's entry (tokenizer/tablegen/main.cpp): the tables of one encoding.
+std::string vocab_tables_for_build(Encoding e) {
+  for (const Spec& s : specs())
+    if (s.encoding == e) return Tokenizer::Impl(s).tables();
+  throw std::invalid_argument("unknown encoding");
+}
+#endif
 
 const Tokenizer& Tokenizer::gpt2() { return get(Encoding::Gpt2); }
 

@@ -39,7 +39,8 @@ class Tokenizer {
  public:
   /// The built-in GPT-2 tokenizer (built once, thread-safe to use from many threads).
   static const Tokenizer& gpt2();
-  /// Any built-in encoding (each built once at first use, ~3-40 ms; thread-safe).
+  /// Any built-in encoding (thread-safe; its tables were built at compile time, so this only
+  /// points into them).
   static const Tokenizer& get(Encoding e);
 
   Encoding encoding() const { return encoding_; }

@@ -15,7 +15,7 @@
 #include "training/distributed.h"
 
 #if GPT2_HAVE_MPI
-#include <mpi.h>
+#include "training/mpi_lib.h"  // <mpi.h>, the library loaded at first use
 
 #include <signal.h>
 #include <unistd.h>
@@ -218,6 +218,9 @@ std::unique_ptr<Transport> mpi_transport_from_env() {
 }
 
 std::string mpi_build_description() {
+  if (std::string why; !mpi_lib::available(&why))
+    return fmt::format("built for {} (MPI {}.{}), which cannot be loaded: {}", mpi_lib::soname(),
+                       MPI_VERSION, MPI_SUBVERSION, why);
   char lib[MPI_MAX_LIBRARY_VERSION_STRING];
   int len = 0;
   MPI_Get_library_version(lib, &len);

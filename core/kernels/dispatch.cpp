@@ -483,7 +483,22 @@ void matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y, int 
     const int chunks = (w.N + per - 1) / per;
     pool.run(chunks, [&](int i) {
       const Out o = out_for(i * per, std::min(w.N, (i + 1) * per));
-      set.f32nk(src_for(o.c1), x, ldx, o);
+      // Columns already repacked read the copy, the rest the mapping, also within a chunk:
+      // the mapped rows copied so far are released (repack_f32) and must not be faulted
+      // back in. Each column is its own dot product, so the split changes no bits.
+      const int split =
+          static_cast<int>(std::clamp<size_t>(rows_ready, static_cast<size_t>(o.c0),
+                                              static_cast<size_t>(o.c1)));
+      if (split > o.c0) {
+        Out a = o;
+        a.c1 = split;
+        set.f32nk(rows_view, x, ldx, a);
+      }
+      if (split < o.c1) {
+        Out b = o;
+        b.c0 = split;
+        set.f32nk(w, x, ldx, b);
+      }
       epilogue(o);
     });
     return;
