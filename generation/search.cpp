@@ -101,14 +101,8 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 sampling::SamplerParams processor_params(const Request& req, const ModelLimits& lim) {
   sampling::SamplerParams p = req.sampler;
   std::vector<std::string> order;
-  for (const auto& n : p.order) {
-    const bool active =
-        (n == "logit_bias" && !p.logit_bias.empty()) ||
-        (n == "penalties" && p.repeat_last_n != 0 &&
-         (p.repeat_penalty != 1.0f || p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f)) ||
-        (n == "no_repeat_ngram" && p.no_repeat_ngram > 0);
-    if (active) order.push_back(n);
-  }
+  for (const auto& n : p.order)
+    if (sampling::changes_scores(p, n)) order.push_back(n);
   p.order = std::move(order);
   p.temperature = 0;
   if (req.ignore_eos) p.banned.push_back(lim.eos);

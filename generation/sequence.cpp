@@ -63,9 +63,10 @@ Sequence::Sequence(const Request& req, const ModelLimits& lim, const Tokenizer& 
     const bool typical = sp.typical_p < 1.0f &&
                          std::find(sp.order.begin(), sp.order.end(), "typical_p") != sp.order.end();
     pick_first_ = sp.temperature <= 0.0f && !typical && n_logprobs_ == 0;
-    const bool reweights = !sp.banned.empty() || !sp.logit_bias.empty() || sp.no_repeat_ngram > 0 ||
-                           (sp.repeat_penalty != 1.0f && sp.repeat_last_n != 0) ||
-                           sp.frequency_penalty != 0.0f || sp.presence_penalty != 0.0f;
+    const bool reweights =
+        !sp.banned.empty() || std::any_of(sp.order.begin(), sp.order.end(), [&](const auto& n) {
+          return sampling::changes_scores(sp, n);
+        });
     pick_argmax_ = pick_first_ && !reweights;
   }
   if (max_tokens_ == 0) finish_ = FinishReason::Length;

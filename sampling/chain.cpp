@@ -100,6 +100,13 @@ bool is_filter_step(std::string_view name) {
   return name == "top_k" || name == "typical_p" || name == "top_p" || name == "min_p";
 }
 
+bool changes_scores(const SamplerParams& p, std::string_view name) {
+  return (name == "logit_bias" && !p.logit_bias.empty()) ||
+         (name == "penalties" && p.repeat_last_n != 0 &&
+          (p.repeat_penalty != 1.0f || p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f)) ||
+         (name == "no_repeat_ngram" && p.no_repeat_ngram > 0);
+}
+
 void validate(const SamplerParams& p) {
   for (const SamplerParam& d : kSamplerParams) {
     const double v = param_value(p, d);

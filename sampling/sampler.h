@@ -142,6 +142,11 @@ std::string param_text(const SamplerParams& p, const SamplerParam& d);
 /// top_k, typical_p, top_p, min_p.
 bool is_filter_step(std::string_view name);
 
+/// Whether `name` is a step that changes scores without filtering (logit_bias, penalties,
+/// no_repeat_ngram) and, with p's values, changes something (penalties do nothing when
+/// repeat_last_n is 0 or every penalty is off).
+bool changes_scores(const SamplerParams& p, std::string_view name);
+
 /// Parses a sampler order ("top_k,top_p,temperature", commas or semicolons). Unknown or
 /// repeated names throw ParamError "samplers" naming the name.
 std::vector<std::string> parse_sampler_order(std::string_view list);

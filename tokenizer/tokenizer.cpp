@@ -53,8 +53,8 @@
 #include "core/error.h"
 #include "tokenizer/pretokenizer.h"
 
-#if GPT2_VOCAB_TABLEGEN
-// The generator (tokenizer/tablegen/): the rank files, parsed.
+// Each encoding's bytes: in the generator (GPT2_VOCAB_TABLEGEN) the rank files (vocab_blob.S),
+// in the program the tables the generator wrote at build time (vocab_tables.S, same names).
 extern "C" const char gpt2_vocab_blob_begin[];
 extern "C" const char gpt2_vocab_blob_end[];
 extern "C" const char gpt2_p50k_blob_begin[];
@@ -63,25 +63,6 @@ extern "C" const char gpt2_cl100k_blob_begin[];
 extern "C" const char gpt2_cl100k_blob_end[];
 extern "C" const char gpt2_o200k_blob_begin[];
 extern "C" const char gpt2_o200k_blob_end[];
-#else
-// The program: the tables the generator wrote at build time (vocab_tables.S).
-extern "C" const char gpt2_vocab_tables_gpt2_begin[];
-extern "C" const char gpt2_vocab_tables_gpt2_end[];
-extern "C" const char gpt2_vocab_tables_p50k_begin[];
-extern "C" const char gpt2_vocab_tables_p50k_end[];
-extern "C" const char gpt2_vocab_tables_cl100k_begin[];
-extern "C" const char gpt2_vocab_tables_cl100k_end[];
-extern "C" const char gpt2_vocab_tables_o200k_begin[];
-extern "C" const char gpt2_vocab_tables_o200k_end[];
-#define gpt2_vocab_blob_begin gpt2_vocab_tables_gpt2_begin
-#define gpt2_vocab_blob_end gpt2_vocab_tables_gpt2_end
-#define gpt2_p50k_blob_begin gpt2_vocab_tables_p50k_begin
-#define gpt2_p50k_blob_end gpt2_vocab_tables_p50k_end
-#define gpt2_cl100k_blob_begin gpt2_vocab_tables_cl100k_begin
-#define gpt2_cl100k_blob_end gpt2_vocab_tables_cl100k_end
-#define gpt2_o200k_blob_begin gpt2_vocab_tables_o200k_begin
-#define gpt2_o200k_blob_end gpt2_vocab_tables_o200k_end
-#endif
 
 namespace gpt2 {
 
