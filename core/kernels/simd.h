@@ -424,23 +424,29 @@ void attention_rows(float* out, int ldo, float* probs, int ldp, const float* q, 
 }
 
 /// The rows of one [K, kPanel] panel as the decode kernels read them (see "Layouts",
-/// core/kernels/kernels.h): load(k, j) gives columns [N j, N j + N) of row k as f32;
-/// prefetch(k, ahead) asks for row k's bytes `ahead` bytes on. f32: read in place.
+/// core/kernels/kernels.h), kStep rows per step: step(k, n, x, ahead, acc) runs the n <= kStep
+/// rows from k into the kPanel / N accumulators, acc[j] = fma(x[k + i], W(k + i, column vector
+/// j), acc[j]) for i in order (one chain per column, k in order), after a software prefetch of
+/// the step's bytes `ahead` bytes on. The values are converted exactly, so every type runs
+/// f32's arithmetic. f32: read in place.
 template <int N>
 struct F32Rows {
+  static constexpr int kStep = 1;
   const float* p;
-  F<N> load(int k, int j) const { return simd::load<N>(p + static_cast<size_t>(k) * kPanel + N * j); }
-  void prefetch(int k, int ahead) const {
-    const char* r = reinterpret_cast<const char*>(p + static_cast<size_t>(k) * kPanel) + ahead;
-    for (int i = 0; i < kPanel * 4; i += 64) __builtin_prefetch(r + i, 0, 3);
+  void step(int k, int, const float* x, int ahead, F<N>* acc) const {
+    const float* r = p + static_cast<size_t>(k) * kPanel;
+    for (int i = 0; i < kPanel * 4; i += 64)
+      __builtin_prefetch(reinterpret_cast<const char*>(r) + ahead + i, 0, 3);
+    const F<N> xb = splat<N>(x[0]);
+    for (int j = 0; j < kPanel / N; ++j) acc[j] = fma<N>(xb, load<N>(r + N * j), acc[j]);
   }
 };
-/// f16 panel rows [k][64], converted exactly (F16C, AVX-512, NEON's FCVTL).
+/// f16 panel rows [k][64] (F16C, AVX-512, NEON's FCVTL).
 template <int N>
 struct F16Rows {
+  static constexpr int kStep = 1;
   const uint16_t* p;
-  F<N> load(int k, int j) const {
-    const uint16_t* at = p + static_cast<size_t>(k) * kPanel + N * j;
+  static F<N> cvt(const uint16_t* at) {
 #if defined(__x86_64__)
     if constexpr (N == 16)
       return (F<N>)_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(at)));
@@ -453,39 +459,46 @@ struct F16Rows {
     for (int i = 0; i < N; ++i) v[i] = f16_to_f32(at[i]);
     return v;
   }
-  void prefetch(int k, int ahead) const {
-    const char* r = reinterpret_cast<const char*>(p + static_cast<size_t>(k) * kPanel) + ahead;
-    for (int i = 0; i < kPanel * 2; i += 64) __builtin_prefetch(r + i, 0, 3);
+  void step(int k, int, const float* x, int ahead, F<N>* acc) const {
+    const uint16_t* r = p + static_cast<size_t>(k) * kPanel;
+    for (int i = 0; i < kPanel * 2; i += 64)
+      __builtin_prefetch(reinterpret_cast<const char*>(r) + ahead + i, 0, 3);
+    const F<N> xb = splat<N>(x[0]);
+    for (int j = 0; j < kPanel / N; ++j) acc[j] = fma<N>(xb, cvt(r + N * j), acc[j]);
   }
 };
-/// bf16 panel rows in pairs [k/2][64][2]: a 32-bit lane (W[k], W[k+1]) gives even k by a
-/// shift, odd k by a mask (exact).
+/// bf16 panel rows in pairs [k/2][64][2]: a 32-bit lane (W[k], W[k+1]) gives the even row by
+/// a shift, the odd one by a mask; a step is a pair (k even).
 template <int N>
 struct BF16Rows {
+  static constexpr int kStep = 2;
   const uint16_t* p;
-  F<N> load(int k, int j) const {
-    M<N> lane;
-    __builtin_memcpy(&lane, p + static_cast<size_t>(k / 2) * 2 * kPanel + 2 * N * j, sizeof lane);
-    return (F<N>)((k & 1) ? (lane & static_cast<int32_t>(0xffff0000u)) : (lane << 16));
-  }
-  void prefetch(int k, int ahead) const {  // a pair's 256 bytes, at its even row
-    if (k & 1) return;
-    const char* r = reinterpret_cast<const char*>(p + static_cast<size_t>(k / 2) * 2 * kPanel) + ahead;
-    for (int i = 0; i < kPanel * 4; i += 64) __builtin_prefetch(r + i, 0, 3);
+  void step(int k, int n, const float* x, int ahead, F<N>* acc) const {
+    const uint16_t* r = p + static_cast<size_t>(k / 2) * 2 * kPanel;
+    for (int i = 0; i < kPanel * 4; i += 64)
+      __builtin_prefetch(reinterpret_cast<const char*>(r) + ahead + i, 0, 3);
+    const F<N> x0 = splat<N>(x[0]), x1 = splat<N>(n > 1 ? x[1] : 0.0f);
+    for (int j = 0; j < kPanel / N; ++j) {
+      M<N> lane;
+      __builtin_memcpy(&lane, r + 2 * N * j, sizeof lane);
+      acc[j] = fma<N>(x0, (F<N>)(lane << 16), acc[j]);
+      if (n > 1) acc[j] = fma<N>(x1, (F<N>)(lane & static_cast<int32_t>(0xffff0000u)), acc[j]);
+    }
   }
 };
 
 /// One decode row times one panel (src: F32Rows, F16Rows, BF16Rows; K rows): the f32_panel /
 /// packed_panel kernels of set.h for one row, the sums of its kPanel columns into sum[0, kPanel).
-/// G blocks of kb rows at a time, so G streams kb rows apart are in flight (one sequential
-/// stream leaves the memory system idle between the prefetcher's requests), each with a
-/// software prefetch `ahead` bytes on; each block's sums from zero, added to the total in block
-/// order: gemm_block's add arithmetic, bit for bit, whatever G is and whatever the type (the
-/// values are converted exactly). (G * kPanel / N accumulators: where they outnumber the
-/// registers the spills go to L1, which has time to spare: the loop waits on memory.)
+/// G blocks of kb rows (kb a multiple of the source's step) at a time, so G streams kb rows
+/// apart are in flight (one sequential stream leaves the memory system idle between the
+/// prefetcher's requests), each with a software prefetch `ahead` bytes on; each block's sums
+/// from zero, added to the total in block order: gemm_block's add arithmetic, bit for bit,
+/// whatever G is and whatever the type. (G * kPanel / N accumulators: where they outnumber
+/// the registers the spills go to L1, which has time to spare: the loop waits on memory.)
 template <int N, int G, typename Src>
 inline void panel_row(const Src& src, int K, int kb, const float* x, int ahead, float* sum) {
   constexpr int V = kPanel / N;  // vectors per panel row
+  constexpr int S = Src::kStep;
   F<N> tot[V] = {};
   bool first_block = true;
   auto add = [&](const F<N>* acc) {
@@ -495,24 +508,17 @@ inline void panel_row(const Src& src, int K, int kb, const float* x, int ahead, 
   int k0 = 0;
   for (; k0 + G * kb <= K; k0 += G * kb) {
     F<N> acc[G][V] = {};
-    for (int k = 0; k < kb; ++k) {
+    for (int k = 0; k < kb; k += S)
       for (int g = 0; g < G; ++g) {
         const int kk = k0 + g * kb + k;
-        src.prefetch(kk, ahead);
-        const F<N> xb = splat<N>(x[kk]);
-        for (int j = 0; j < V; ++j) acc[g][j] = fma<N>(xb, src.load(kk, j), acc[g][j]);
+        src.step(kk, S, x + kk, ahead, acc[g]);
       }
-    }
     for (int g = 0; g < G; ++g) add(acc[g]);
   }
   for (; k0 < K; k0 += kb) {  // the rest, one block at a time
     const int k1 = K < k0 + kb ? K : k0 + kb;
     F<N> acc[V] = {};
-    for (int k = k0; k < k1; ++k) {
-      src.prefetch(k, ahead);
-      const F<N> xb = splat<N>(x[k]);
-      for (int j = 0; j < V; ++j) acc[j] = fma<N>(xb, src.load(k, j), acc[j]);
-    }
+    for (int k = k0; k < k1; k += S) src.step(k, k1 - k < S ? k1 - k : S, x + k, ahead, acc);
     add(acc);
   }
   for (int j = 0; j < V; ++j) store<N>(sum + N * j, tot[j]);
