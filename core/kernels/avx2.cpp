@@ -498,36 +498,58 @@ void avx2_unpack_rows(const Weight& w, int p, int k0, int k1, float* dst) {
   }
 }
 
+// f32 to f16 bits, 8 at a time, as the portable conversion: round to nearest even; NaN: the
+// portable code's canonical quiet NaN with the sign kept.
+inline __m128i f16_bits(__m256 v) {
+  const __m128i h = _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m256i nan32 = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+  const __m128i nan = _mm_packs_epi32(_mm256_castsi256_si128(nan32), _mm256_extracti128_si256(nan32, 1));
+  const __m128i qnan = _mm_or_si128(_mm_and_si128(h, _mm_set1_epi16(static_cast<short>(0x8000))),
+                                    _mm_set1_epi16(0x7e00));
+  return _mm_blendv_epi8(h, qnan, nan);
+}
+
+// f32 to bf16 bits in the high half of each 32-bit lane, as the portable conversion (round to
+// nearest even; NaN stays a quiet NaN).
+inline __m256i bf16_high(__m256 v) {
+  const __m256i u = _mm256_castps_si256(v);
+  const __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+  const __m256i r = _mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7fff)),
+                                     _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1)));
+  return _mm256_blendv_epi8(r, _mm256_or_si256(u, _mm256_set1_epi32(0x400000)), nan);
+}
+
+void avx2_convert_rows(const float* src, size_t n, WType to, uint16_t* dst) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(src + i);
+    __m128i h;
+    if (to == WType::F16) {
+      h = f16_bits(v);
+    } else {
+      const __m256i b = _mm256_srli_epi32(bf16_high(v), 16);
+      h = _mm_packus_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
+    }
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), h);
+  }
+  for (; i < n; ++i) dst[i] = to == WType::F16 ? f32_to_f16(src[i]) : f32_to_bf16(src[i]);
+}
+
 // The portable pack's bits (round to nearest even; NaN becomes the canonical quiet NaN).
 void avx2_pack_panel(const float* src, Weight& w, int p) {
   const int kp = w.k_padded();
   const size_t per_panel = static_cast<size_t>(kp) * kPanel;
   if (w.type == WType::F16) {
     uint16_t* dst = w.h.data() + p * per_panel;
-    for (size_t i = 0; i < per_panel; i += 8) {
-      const __m256 v = _mm256_loadu_ps(src + i);
-      __m128i h = _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-      const __m256i nan32 = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
-      const __m128i nan = _mm_packs_epi32(_mm256_castsi256_si128(nan32), _mm256_extracti128_si256(nan32, 1));
-      const __m128i qnan = _mm_or_si128(_mm_and_si128(h, _mm_set1_epi16(static_cast<short>(0x8000))),
-                                        _mm_set1_epi16(0x7e00));
-      h = _mm_blendv_epi8(h, qnan, nan);
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), h);
-    }
+    for (size_t i = 0; i < per_panel; i += 8)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), f16_bits(_mm256_loadu_ps(src + i)));
   } else if (w.type == WType::BF16) {
     uint16_t* dst = w.h.data() + p * per_panel;
-    const __m256i one = _mm256_set1_epi32(1), bias = _mm256_set1_epi32(0x7fff);
-    auto round = [&](__m256 v) {  // bf16 bits in the high half of each lane
-      const __m256i u = _mm256_castps_si256(v);
-      const __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
-      const __m256i r = _mm256_add_epi32(_mm256_add_epi32(u, bias), _mm256_and_si256(_mm256_srli_epi32(u, 16), one));
-      return _mm256_blendv_epi8(r, _mm256_or_si256(u, _mm256_set1_epi32(0x400000)), nan);
-    };
     const __m256i lo16 = _mm256_set1_epi32(0xffff);
     for (int k = 0; k < kp; k += 2)
       for (int j = 0; j < kPanel; j += 8) {
-        const __m256i a = _mm256_srli_epi32(round(_mm256_loadu_ps(src + static_cast<size_t>(k) * kPanel + j)), 16);
-        const __m256i b = _mm256_andnot_si256(lo16, round(_mm256_loadu_ps(src + static_cast<size_t>(k + 1) * kPanel + j)));
+        const __m256i a = _mm256_srli_epi32(bf16_high(_mm256_loadu_ps(src + static_cast<size_t>(k) * kPanel + j)), 16);
+        const __m256i b = _mm256_andnot_si256(lo16, bf16_high(_mm256_loadu_ps(src + static_cast<size_t>(k + 1) * kPanel + j)));
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + static_cast<size_t>(k / 2) * 2 * kPanel + 2 * j),
                             _mm256_or_si256(a, b));
       }
@@ -581,6 +603,7 @@ const KernelSet& avx2_set() {
     k.f32_panel = avx2_f32_panel;
     k.unpack_rows = avx2_unpack_rows;
     k.pack_panel = avx2_pack_panel;
+    k.convert_rows = avx2_convert_rows;
     k.attention_rows = simd::attention_rows<8, 2, 2>;  // 16 keys, 16 dimensions per step
     k.layernorm = simd::layernorm<8>;
     k.gelu = simd::gelu<8>;

@@ -583,37 +583,51 @@ GPT2_AVX512 void avx512_f32kn_panel_rows(const Weight& w, int p, int kb, const f
 
 // Packs one panel from f32 rows src[kp][64] (zero past K and past N) into w's layout for
 // panel p; the same bits as the portable pack (round to nearest even; NaN stays NaN).
+// f32 to f16 bits, 16 at a time, as the portable conversion: round to nearest even; NaN: the
+// portable code's canonical quiet NaN with the sign kept.
+GPT2_AVX512 inline __m256i f16_bits(__m512 v) {
+  const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+  const __m256i h = _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m256i qnan = _mm256_or_si256(
+      _mm256_and_si256(h, _mm256_set1_epi16(static_cast<short>(0x8000))), _mm256_set1_epi16(0x7e00));
+  return _mm256_mask_blend_epi16(nan, h, qnan);
+}
+
+// f32 to bf16 bits in the high half of each 32-bit lane, as the portable conversion (round to
+// nearest even; NaN stays a quiet NaN).
+GPT2_AVX512 inline __m512i bf16_high(__m512 v) {
+  const __m512i u = _mm512_castps_si512(v);
+  const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+  const __m512i r = _mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)),
+                                     _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1)));
+  return _mm512_mask_or_epi32(r, nan, u, _mm512_set1_epi32(0x400000));
+}
+
+GPT2_AVX512 void avx512_convert_rows(const float* src, size_t n, WType to, uint16_t* dst) {
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xffff) : tail_mask(static_cast<int>(n - i));
+    const __m512 v = _mm512_maskz_loadu_ps(m, src + i);
+    const __m256i h = to == WType::F16 ? f16_bits(v)
+                                       : _mm512_cvtepi32_epi16(_mm512_srli_epi32(bf16_high(v), 16));
+    _mm256_mask_storeu_epi16(dst + i, m, h);
+  }
+}
+
 GPT2_AVX512 void avx512_pack_panel(const float* src, Weight& w, int p) {
   const int kp = w.k_padded();
   const size_t per_panel = static_cast<size_t>(kp) * kPanel;
   if (w.type == WType::F16) {
     uint16_t* dst = w.h.data() + p * per_panel;
-    for (size_t i = 0; i < per_panel; i += 16) {
-      const __m512 v = _mm512_loadu_ps(src + i);
-      const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-      __m256i h = _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-      // NaN: the portable code's canonical quiet NaN with the sign kept
-      const __m256i qnan = _mm256_or_si256(
-          _mm256_and_si256(h, _mm256_set1_epi16(static_cast<short>(0x8000))), _mm256_set1_epi16(0x7e00));
-      h = _mm256_mask_blend_epi16(nan, h, qnan);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), h);
-    }
+    for (size_t i = 0; i < per_panel; i += 16)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), f16_bits(_mm512_loadu_ps(src + i)));
   } else if (w.type == WType::BF16) {
     uint16_t* dst = w.h.data() + p * per_panel;
-    const __m512i one = _mm512_set1_epi32(1), bias = _mm512_set1_epi32(0x7fff);
-    auto round = [&](__m512 v) GPT2_AVX512 {  // bf16 bits in the high half of each lane
-      const __m512i u = _mm512_castps_si512(v);
-      const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-      const __m512i r = _mm512_add_epi32(_mm512_add_epi32(u, bias),
-                                         _mm512_and_si512(_mm512_srli_epi32(u, 16), one));
-      return _mm512_mask_or_epi32(r, nan, u, _mm512_set1_epi32(0x400000));
-    };
     const __m512i lo16 = _mm512_set1_epi32(0xffff);
     for (int k = 0; k < kp; k += 2)
       for (int j = 0; j < kPanel; j += 16) {
-        const __m512i a = _mm512_srli_epi32(round(_mm512_loadu_ps(src + static_cast<size_t>(k) * kPanel + j)), 16);
+        const __m512i a = _mm512_srli_epi32(bf16_high(_mm512_loadu_ps(src + static_cast<size_t>(k) * kPanel + j)), 16);
         const __m512i b = _mm512_andnot_si512(
-            lo16, round(_mm512_loadu_ps(src + static_cast<size_t>(k + 1) * kPanel + j)));
+            lo16, bf16_high(_mm512_loadu_ps(src + static_cast<size_t>(k + 1) * kPanel + j)));
         _mm512_storeu_si512(dst + static_cast<size_t>(k / 2) * 2 * kPanel + 2 * j,
                             _mm512_or_si512(_mm512_and_si512(a, lo16), b));
       }
@@ -668,6 +682,7 @@ const KernelSet& avx512_set() {
     k.unpack_rows = avx512_unpack_rows;
     k.f32kn_panel_rows = avx512_f32kn_panel_rows;
     k.pack_panel = avx512_pack_panel;
+    k.convert_rows = avx512_convert_rows;
     k.attention_rows = simd::attention_rows<16, 4, 4>;  // 64 keys, 64 dimensions per step
     k.layernorm = simd::layernorm<16>;
     k.gelu = simd::gelu<16>;

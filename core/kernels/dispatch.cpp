@@ -286,12 +286,8 @@ Weight pack(const float* w, int K, int N, bool tr, WType to, Pool* pool) {
     constexpr size_t kBlock = size_t{1} << 16;
     const int blocks = static_cast<int>((n + kBlock - 1) / kBlock);
     auto do_block = [&](int b) {
-      const size_t i0 = static_cast<size_t>(b) * kBlock, i1 = std::min(n, i0 + kBlock);
-      uint16_t* d = r.h.data();
-      if (to == WType::F16)
-        for (size_t i = i0; i < i1; ++i) d[i] = f32_to_f16(w[i]);
-      else
-        for (size_t i = i0; i < i1; ++i) d[i] = f32_to_bf16(w[i]);
+      const size_t i0 = static_cast<size_t>(b) * kBlock;
+      ks().convert_rows(w + i0, std::min(n - i0, kBlock), to, r.h.data() + i0);
     };
     if (pool && pool->threads() > 1)
       pool->run(blocks, do_block);

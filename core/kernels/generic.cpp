@@ -169,6 +169,10 @@ void scalar_pack_panel(const float* src, Weight& w, int p) {
   }
 }
 
+void scalar_convert_rows(const float* src, size_t n, WType to, uint16_t* dst) {
+  for (size_t i = 0; i < n; ++i) dst[i] = to == WType::F16 ? f32_to_f16(src[i]) : f32_to_bf16(src[i]);
+}
+
 void scalar_q8_panel(const Weight& w, int p, const QAct& qa, const Out& o) {
   const int kp = w.k_padded();
   const uint8_t* src = w.q.data() + static_cast<size_t>(p) * kp * kPanel;

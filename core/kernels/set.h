@@ -85,6 +85,8 @@ struct Out {
 ///   (f32, f16, bf16) are gathered.
 /// pack_panel: converts one panel given as f32 rows src[k_padded][64] (zero past K and N) into
 ///   w's layout (F16, BF16, Q8); the same bits in every set.
+/// convert_rows: dst[i] = src[i] as `to` (F16 or BF16) for i < n, pack_panel's rounding (the
+///   [N,K] rows of pack); the same bits in every set.
 /// attention_rows: attention_rows (kernels.h) for HS a multiple of 16 (others: the portable
 ///   kernel).
 /// layernorm, gelu: as kernels.h.
@@ -106,6 +108,7 @@ struct Out {
     (const Weight& w, int p, int kb, const float* x, int ldx, const Out& o, float* buf))         \
   X(unpack_rows, void, (const Weight& w, int p, int k0, int k1, float* dst))                     \
   X(pack_panel, void, (const float* src, Weight& w, int p))                                      \
+  X(convert_rows, void, (const float* src, std::size_t n, WType to, uint16_t* dst))              \
   X(attention_rows, void,                                                                       \
     (float* out, int ldo, float* probs, int ldp, const float* q, int ldq, int R,                 \
      const float* kt, const float* v, int n_keys0, int HS, float scale))                         \
