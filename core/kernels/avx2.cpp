@@ -45,13 +45,6 @@ inline __m256i lanes(int n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-inline float hsum(__m256 v) {  // fixed order: (lo + hi), then pairs
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
 inline float hmax(__m256 v) {
   __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_max_ps(s, _mm_movehl_ps(s, s));
@@ -64,14 +57,6 @@ inline void store_out(const Out& o, float* yrow, int c, __m256 acc, __m256i m) {
   if (o.bias) acc = _mm256_add_ps(acc, _mm256_maskload_ps(o.bias + c, m));
   if (o.ep == Epilogue::Accumulate) acc = _mm256_add_ps(acc, _mm256_maskload_ps(yrow + c, m));
   _mm256_maskstore_ps(yrow + c, m, acc);
-}
-
-inline void store_scalar(const Out& o, float* yrow, int c, float acc) {
-  if (o.bias) acc += o.bias[c];
-  if (o.ep == Epilogue::Accumulate)
-    yrow[c] += acc;
-  else
-    yrow[c] = acc;
 }
 
 // ------------------------------------------------------------------ f32 [K,N] decode rows
@@ -144,100 +129,7 @@ void avx2_reduce_parts(const float* part, int n, size_t stride, int N, const Out
   }
 }
 
-// ------------------------------------------------------------------ f32 [N,K] (lm_head)
-
-// 8 values of an [N,K] row from k as f32; n < 8: lanes [0, n), zero past them (the row is not
-// read past its end).
-template <WType T, typename E>
-inline __m256 nk_load(const E* row, int k, int n = 8) {
-  if constexpr (T == WType::F32) {
-    return n >= 8 ? _mm256_loadu_ps(row + k) : _mm256_maskload_ps(row + k, lanes(n));
-  } else {
-    __m128i h;
-    if (n >= 8) {
-      h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + k));
-    } else {
-      uint16_t tmp[8] = {};
-      for (int i = 0; i < n; ++i) tmp[i] = row[k + i];
-      h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(tmp));
-    }
-    if constexpr (T == WType::F16) return _mm256_cvtph_ps(h);
-    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-  }
-}
-
-// dot(x, W[c,:]) for W [N,K] with elements E of type T, four columns at a time, two
-// accumulators each (k % 16 < 8, >= 8); the K % 16 tail goes to the first. One column alone
-// (dot1) runs the same order. The values are converted exactly: every type runs f32's order.
-template <WType T, typename E>
-void nk_dot_rows(const E* base, int K, const float* x, int ldx, const Out& o) {
-  const int k16 = K - K % 16;
-  auto dot1 = [&](const E* row, const float* xr) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0;
-    int k = 0;
-    for (; k < k16; k += 16) {
-      a0 = _mm256_fmadd_ps(_mm256_loadu_ps(xr + k), nk_load<T>(row, k), a0);
-      a1 = _mm256_fmadd_ps(_mm256_loadu_ps(xr + k + 8), nk_load<T>(row, k + 8), a1);
-    }
-    for (; k < K; k += 8) {
-      const __m256i m = lanes(K - k);
-      a0 = _mm256_fmadd_ps(_mm256_maskload_ps(xr + k, m), nk_load<T>(row, k, K - k), a0);
-    }
-    return hsum(_mm256_add_ps(a0, a1));
-  };
-  constexpr int kStep = 64 / static_cast<int>(sizeof(E));  // k per cache line
-  int c = o.c0;
-  for (; c + 4 <= o.c1; c += 4) {
-    const E* r0 = base + static_cast<size_t>(c) * K;
-    const E* r1 = r0 + K;
-    const E* r2 = r1 + K;
-    const E* r3 = r2 + K;
-    for (int t = 0; t < o.T; ++t) {
-      const float* xr = x + static_cast<size_t>(t) * ldx;
-      __m256 a[8];
-      for (int i = 0; i < 8; ++i) a[i] = _mm256_setzero_ps();
-      int k = 0;
-      for (; k < k16; k += 16) {
-        if (t == 0 && c + 8 <= o.c1 && k % kStep == 0) {  // the next four rows
-          const E* p = r3 + K + k;
-          for (int i = 0; i < 4; ++i) prefetch(p + static_cast<size_t>(i) * K);
-        }
-        const __m256 xa = _mm256_loadu_ps(xr + k), xb = _mm256_loadu_ps(xr + k + 8);
-        a[0] = _mm256_fmadd_ps(xa, nk_load<T>(r0, k), a[0]);
-        a[1] = _mm256_fmadd_ps(xb, nk_load<T>(r0, k + 8), a[1]);
-        a[2] = _mm256_fmadd_ps(xa, nk_load<T>(r1, k), a[2]);
-        a[3] = _mm256_fmadd_ps(xb, nk_load<T>(r1, k + 8), a[3]);
-        a[4] = _mm256_fmadd_ps(xa, nk_load<T>(r2, k), a[4]);
-        a[5] = _mm256_fmadd_ps(xb, nk_load<T>(r2, k + 8), a[5]);
-        a[6] = _mm256_fmadd_ps(xa, nk_load<T>(r3, k), a[6]);
-        a[7] = _mm256_fmadd_ps(xb, nk_load<T>(r3, k + 8), a[7]);
-      }
-      for (; k < K; k += 8) {
-        const __m256i m = lanes(K - k);
-        const __m256 xa = _mm256_maskload_ps(xr + k, m);
-        a[0] = _mm256_fmadd_ps(xa, nk_load<T>(r0, k, K - k), a[0]);
-        a[2] = _mm256_fmadd_ps(xa, nk_load<T>(r1, k, K - k), a[2]);
-        a[4] = _mm256_fmadd_ps(xa, nk_load<T>(r2, k, K - k), a[4]);
-        a[6] = _mm256_fmadd_ps(xa, nk_load<T>(r3, k, K - k), a[6]);
-      }
-      float* yrow = o.y + static_cast<size_t>(t) * o.ldy;
-      for (int i = 0; i < 4; ++i) store_scalar(o, yrow, c + i, hsum(_mm256_add_ps(a[2 * i], a[2 * i + 1])));
-    }
-  }
-  for (; c < o.c1; ++c)
-    for (int t = 0; t < o.T; ++t)
-      store_scalar(o, o.y + static_cast<size_t>(t) * o.ldy, c,
-                   dot1(base + static_cast<size_t>(c) * K, x + static_cast<size_t>(t) * ldx));
-}
-
-void avx2_nk_dot(const Weight& w, const float* x, int ldx, const Out& o) {
-  if (w.type == WType::F16)
-    nk_dot_rows<WType::F16>(w.h.data(), w.K, x, ldx, o);
-  else if (w.type == WType::BF16)
-    nk_dot_rows<WType::BF16>(w.h.data(), w.K, x, ldx, o);
-  else
-    nk_dot_rows<WType::F32>(w.f32, w.K, x, ldx, o);
-}
+// [N,K] (the lm_head, f32, f16 or bf16 rows): simd::nk_dot<8>.
 
 // ------------------------------------------------------------------ f16 / bf16 decode rows
 
@@ -595,7 +487,7 @@ const KernelSet& avx2_set() {
     k.isa = Isa::Avx2;
     k.f32kn_rows = avx2_f32kn_rows;
     k.reduce_parts = avx2_reduce_parts;
-    k.nk_dot = avx2_nk_dot;
+    k.nk_dot = simd::nk_dot<8>;  // four rows at a time, 16 k per step
     k.packed_panel = avx2_packed_panel;
     k.q8_panel = avx2_q8_panel;
     k.quantize_rows = avx2_quantize_rows;

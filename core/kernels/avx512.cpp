@@ -130,107 +130,6 @@ GPT2_AVX512 void avx512_reduce_parts(const float* part, int n, size_t stride, in
 
 namespace {
 
-// 16 values of an [N,K] row from k as f32 (Masked: the lanes of m, zero past them).
-template <WType T, typename E>
-GPT2_AVX512 inline __m512 nk_load(const E* row, int k, __mmask16 m = 0xffff, bool masked = false) {
-  if constexpr (T == WType::F32) {
-    return masked ? _mm512_maskz_loadu_ps(m, row + k) : _mm512_loadu_ps(row + k);
-  } else {
-    const __m256i h = masked ? _mm256_maskz_loadu_epi16(m, row + k)
-                             : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + k));
-    if constexpr (T == WType::F16) return _mm512_cvtph_ps(h);
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-  }
-}
-
-// y[t, c] = dot(x[t,:], W[c,:]) for W [N,K] (the tied lm_head) with elements E of type T:
-// four columns (four contiguous rows of W, read as four streams) at a time, two accumulators
-// each (k % 32 < 16, >= 16; the K % 32 tail into the first); then their sum, reduced. The
-// values are converted exactly, so every type runs f32's order.
-template <WType T, typename E>
-GPT2_AVX512 void nk_dot_rows(const E* base, int K, const float* x, int ldx, const Out& o) {
-  const int k32 = K - K % 32;
-  auto finish_col = [&](int c, int t, __m512 acc_v) GPT2_AVX512 {
-    float acc = _mm512_reduce_add_ps(acc_v);
-    if (o.bias) acc += o.bias[c];
-    float* yv = o.y + static_cast<size_t>(t) * o.ldy + c;
-    if (o.ep == Epilogue::Accumulate)
-      *yv += acc;
-    else
-      *yv = acc;
-  };
-  // one column's dot product, same operation order as the four-column loop below
-  auto dot1 = [&](const E* row, const float* xr) GPT2_AVX512 {
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0;
-    int k = 0;
-    for (; k < k32; k += 32) {
-      a0 = _mm512_fmadd_ps(_mm512_loadu_ps(xr + k), nk_load<T>(row, k), a0);
-      a1 = _mm512_fmadd_ps(_mm512_loadu_ps(xr + k + 16), nk_load<T>(row, k + 16), a1);
-    }
-    for (; k < K; k += 16) {
-      const __mmask16 m = tail_mask(K - k);
-      a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xr + k), nk_load<T>(row, k, m, true), a0);
-    }
-    return _mm512_add_ps(a0, a1);
-  };
-  constexpr int kLines = 32 * static_cast<int>(sizeof(E)) / 64;  // cache lines per 32 k
-  int c = o.c0;
-  for (; c + 4 <= o.c1; c += 4) {
-    const E* r0 = base + static_cast<size_t>(c) * K;
-    const E* r1 = r0 + K;
-    const E* r2 = r1 + K;
-    const E* r3 = r2 + K;
-    for (int t = 0; t < o.T; ++t) {
-      const float* xr = x + static_cast<size_t>(t) * ldx;
-      __m512 a[8];
-      for (int i = 0; i < 8; ++i) a[i] = _mm512_setzero_ps();
-      int k = 0;
-      for (; k < k32; k += 32) {
-        if (t == 0 && c + 8 <= o.c1) {  // the next four rows
-          const char* p = reinterpret_cast<const char*>(r3 + K + k);
-          const size_t row = sizeof(E) * K;
-          for (int i = 0; i < 4; ++i)
-            for (int l = 0; l < kLines; ++l) _mm_prefetch(p + i * row + 64 * l, _MM_HINT_T0);
-        }
-        const __m512 xa = _mm512_loadu_ps(xr + k), xb = _mm512_loadu_ps(xr + k + 16);
-        a[0] = _mm512_fmadd_ps(xa, nk_load<T>(r0, k), a[0]);
-        a[1] = _mm512_fmadd_ps(xb, nk_load<T>(r0, k + 16), a[1]);
-        a[2] = _mm512_fmadd_ps(xa, nk_load<T>(r1, k), a[2]);
-        a[3] = _mm512_fmadd_ps(xb, nk_load<T>(r1, k + 16), a[3]);
-        a[4] = _mm512_fmadd_ps(xa, nk_load<T>(r2, k), a[4]);
-        a[5] = _mm512_fmadd_ps(xb, nk_load<T>(r2, k + 16), a[5]);
-        a[6] = _mm512_fmadd_ps(xa, nk_load<T>(r3, k), a[6]);
-        a[7] = _mm512_fmadd_ps(xb, nk_load<T>(r3, k + 16), a[7]);
-      }
-      for (; k < K; k += 16) {
-        const __mmask16 m = tail_mask(K - k);
-        const __m512 xa = _mm512_maskz_loadu_ps(m, xr + k);
-        a[0] = _mm512_fmadd_ps(xa, nk_load<T>(r0, k, m, true), a[0]);
-        a[2] = _mm512_fmadd_ps(xa, nk_load<T>(r1, k, m, true), a[2]);
-        a[4] = _mm512_fmadd_ps(xa, nk_load<T>(r2, k, m, true), a[4]);
-        a[6] = _mm512_fmadd_ps(xa, nk_load<T>(r3, k, m, true), a[6]);
-      }
-      for (int i = 0; i < 4; ++i) finish_col(c + i, t, _mm512_add_ps(a[2 * i], a[2 * i + 1]));
-    }
-  }
-  for (; c < o.c1; ++c)
-    for (int t = 0; t < o.T; ++t)
-      finish_col(c, t, dot1(base + static_cast<size_t>(c) * K, x + static_cast<size_t>(t) * ldx));
-}
-
-}  // namespace
-
-GPT2_AVX512 void avx512_nk_dot(const Weight& w, const float* x, int ldx, const Out& o) {
-  if (w.type == WType::F16)
-    nk_dot_rows<WType::F16>(w.h.data(), w.K, x, ldx, o);
-  else if (w.type == WType::BF16)
-    nk_dot_rows<WType::BF16>(w.h.data(), w.K, x, ldx, o);
-  else
-    nk_dot_rows<WType::F32>(w.f32, w.K, x, ldx, o);
-}
-
-namespace {
-
 // The end of a GEMM row tile (gemm_tile, kn_tile): with add (and not the first block) the
 // block's own sums are added to the carried ones; then back to cbuf, or after the last block
 // through the epilogue to y.
@@ -673,7 +572,7 @@ const KernelSet& avx512_set() {
     k.notes = vnni ? "+vnni" : "";
     k.f32kn_rows = avx512_f32kn_rows;
     k.reduce_parts = avx512_reduce_parts;
-    k.nk_dot = avx512_nk_dot;
+    k.nk_dot = simd::nk_dot<16>;  // four rows at a time, 32 k per step
     k.packed_panel = avx512_packed_panel;
     k.q8_panel = vnni ? avx512_q8_panel : avx2_set().q8_panel;  // same bits either way
     k.quantize_rows = avx512_quantize_rows;

@@ -524,6 +524,94 @@ inline void panel_row(const Src& src, int K, int kb, const float* x, int ahead, 
   for (int j = 0; j < V; ++j) store<N>(sum + N * j, tot[j]);
 }
 
+/// N values of an [N,K] row (f32, f16 or bf16 elements E, WType T) from k as f32; lanes past
+/// n are zero and the row is not read past them.
+template <int N, WType T, typename E>
+inline F<N> nk_load(const E* row, int k, int n) {
+  if constexpr (T == WType::F32) {
+    return n >= N ? load<N>(row + k) : load_first<N>(row + k, n);
+  } else {
+    uint16_t tmp[N] = {};
+    const uint16_t* at = row + k;
+    if (n < N) {
+      for (int i = 0; i < n; ++i) tmp[i] = at[i];
+      at = tmp;
+    }
+    if constexpr (T == WType::F16) {
+      return F16Rows<N>::cvt(at);
+    } else {
+      typedef uint16_t U __attribute__((vector_size(2 * N)));
+      U u;
+      __builtin_memcpy(&u, at, sizeof u);
+      return (F<N>)(__builtin_convertvector(u, M<N>) << 16);
+    }
+  }
+}
+
+/// out[i] = dot(xr, rows[i]) for R rows of K elements of type T: two accumulators per row (k %
+/// 2N < N, >= N; the K % 2N tail into the first), then hsum of their sum. pf: prefetch the
+/// four rows after rows[R - 1] as these are read.
+template <int N, WType T, int R, typename E>
+inline void nk_dot_cols(const E* const* rows, int K, const float* xr, bool pf, float* out) {
+  const int k2 = K - K % (2 * N);
+  constexpr int kStepBytes = 2 * N * static_cast<int>(sizeof(E));  // a step's bytes per row
+  F<N> a[R][2] = {};
+  int k = 0;
+  for (; k < k2; k += 2 * N) {
+    if (pf && (k * static_cast<int>(sizeof(E))) % 64 == 0)
+      for (int i = 0; i < 4; ++i)
+        for (int l = 0; l < kStepBytes; l += 64)
+          __builtin_prefetch(reinterpret_cast<const char*>(rows[R - 1] + K * (i + 1) + k) + l, 0, 3);
+    const F<N> xa = load<N>(xr + k), xb = load<N>(xr + k + N);
+    for (int i = 0; i < R; ++i) {
+      a[i][0] = fma<N>(xa, nk_load<N, T>(rows[i], k, N), a[i][0]);
+      a[i][1] = fma<N>(xb, nk_load<N, T>(rows[i], k + N, N), a[i][1]);
+    }
+  }
+  for (; k < K; k += N) {
+    const F<N> xa = load_first<N>(xr + k, K - k);
+    for (int i = 0; i < R; ++i) a[i][0] = fma<N>(xa, nk_load<N, T>(rows[i], k, K - k), a[i][0]);
+  }
+  for (int i = 0; i < R; ++i) out[i] = hsum<N>(a[i][0] + a[i][1]);
+}
+
+/// nk_dot (set.h) over rows of element type T: y[t, c] = dot(x[t,:], W[c,:]), four columns
+/// (four contiguous rows of W, four streams; the next four prefetched) at a time, then the
+/// rest one by one in the same order. The values are converted exactly, so every type runs
+/// f32's order (each set's own: N lanes).
+template <int N, WType T, typename E>
+inline void nk_dot_rows(const E* base, int K, const float* x, int ldx, const Out& o) {
+  int c = o.c0;
+  for (; c + 4 <= o.c1; c += 4) {
+    const E* rows[4];
+    for (int i = 0; i < 4; ++i) rows[i] = base + static_cast<size_t>(c + i) * K;
+    for (int t = 0; t < o.T; ++t) {
+      float s[4];
+      nk_dot_cols<N, T, 4>(rows, K, x + static_cast<size_t>(t) * ldx, t == 0 && c + 8 <= o.c1, s);
+      for (int i = 0; i < 4; ++i) finish(o.y + static_cast<size_t>(t) * o.ldy + c + i, s[i], o.bias, c + i, o.ep);
+    }
+  }
+  for (; c < o.c1; ++c) {
+    const E* row = base + static_cast<size_t>(c) * K;
+    for (int t = 0; t < o.T; ++t) {
+      float s;
+      nk_dot_cols<N, T, 1>(&row, K, x + static_cast<size_t>(t) * ldx, false, &s);
+      finish(o.y + static_cast<size_t>(t) * o.ldy + c, s, o.bias, c, o.ep);
+    }
+  }
+}
+
+/// nk_dot (set.h) at N lanes, for f32, f16 and bf16 rows.
+template <int N>
+void nk_dot(const Weight& w, const float* x, int ldx, const Out& o) {
+  if (w.type == WType::F16)
+    nk_dot_rows<N, WType::F16>(w.h.data(), w.K, x, ldx, o);
+  else if (w.type == WType::BF16)
+    nk_dot_rows<N, WType::BF16>(w.h.data(), w.K, x, ldx, o);
+  else
+    nk_dot_rows<N, WType::F32>(w.f32, w.K, x, ldx, o);
+}
+
 /// packed_panel (set.h) for one row: panel p of an f16 / bf16 [K,N] weight, G blocks in flight.
 template <int N, int G>
 inline void packed_panel_row(const Weight& w, int p, int kb, const float* x, int ahead,
