@@ -10,7 +10,8 @@
 //     exact integers the portable kernel computes (sum of u8 * x minus 128 * sum of x), and the
 //     float steps run in the same order: bit-identical to it.
 //   - Prompt GEMM: 6 rows x 16 columns per register tile (12 accumulators).
-//   - Layernorm, GELU and attention: the shared vector kernels (simd.h) at 8 lanes.
+//   - Layernorm, GELU, attention, the decode rows' panel stream (four 64-row blocks in flight)
+//     and the [N,K] dot product: the shared vector kernels (simd.h) at 8 lanes.
 #include <immintrin.h>
 
 #include <cmath>

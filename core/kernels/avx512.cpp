@@ -1,7 +1,7 @@
 // AVX-512 kernel set (chosen at run time in dispatch.cpp; compiled with target attributes so
 // the rest of the program stays portable): the matrix products, q8 and the packing with
-// AVX-512 intrinsics; layernorm, GELU and attention are the shared vector kernels (simd.h) at
-// 16 lanes. See core/kernels/kernels.h for layouts and core/kernels/set.h for the arithmetic
+// AVX-512 intrinsics; layernorm, GELU, attention, the decode rows' panel stream and the [N,K]
+// dot product are the shared vector kernels (simd.h) at 16 lanes. See core/kernels/kernels.h for layouts and core/kernels/set.h for the arithmetic
 // every set keeps.
 // GCC 12 warns about the deliberately undefined registers inside its own AVX-512 headers.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"

@@ -1,8 +1,10 @@
-// The simple kernels (layernorm, GELU, attention) written once over GCC vector types of N float
-// lanes, and the few vector operations they need. Each SIMD kernel-set file (avx512.cpp,
-// avx2.cpp, neon.cpp) includes this after its target pragma and puts simd::layernorm<N>,
-// simd::gelu<N> and simd::attention_rows<N, ...> in its table at its own width (16, 8, 4 lanes),
-// so every instance is compiled for that set's instructions. The portable set keeps its scalar
+// The simple kernels (layernorm, GELU, attention), the decode rows' panel stream (panel_row, for
+// f32, f16 and bf16 panels) and the [N,K] dot product (nk_dot) written once over GCC vector
+// types of N float lanes, and the few vector operations they need. Each SIMD kernel-set file
+// (avx512.cpp, avx2.cpp, neon.cpp) includes this after its target pragma and puts
+// simd::layernorm<N>, simd::gelu<N>, simd::attention_rows<N, ...> (and what else it uses) in
+// its table at its own width (16, 8, 4 lanes), so every instance is compiled for that set's
+// instructions. The portable set keeps its scalar
 // reference versions (generic.cpp: libm's exp, one lane).
 //
 // Arithmetic (what the bits of each set rest on): +, -, * and / are the vector operators; a
