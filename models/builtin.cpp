@@ -1,7 +1,8 @@
 // Built-in models: the demo model (models/demo/, trained by scripts/train-demo-model) is
 // linked into the executable by builtin_blobs.S; here its bytes become a BuiltinModel.
 // The bytes live in .rodata for the life of the process, so Model::load views them in
-// place exactly as it views a memory-mapped file.
+// place exactly as it views a memory-mapped file. The demo's matrices also come packed as f16
+// panels at build time (models/panelgen, builtin_panels.S), which the loader reads in place.
 #include "models/builtin.h"
 
 #include <array>
@@ -11,6 +12,10 @@ extern const char gpt2_demo_config_start[];
 extern const char gpt2_demo_config_end[];
 extern const uint8_t gpt2_demo_safetensors_start[];
 extern const uint8_t gpt2_demo_safetensors_end[];
+#if !defined(GPT2_DEMO_PANELGEN)
+extern const uint8_t gpt2_demo_panels_start[];
+extern const uint8_t gpt2_demo_panels_end[];
+#endif
 }
 
 namespace gpt2 {
@@ -23,6 +28,13 @@ const std::array<BuiltinModel, 1>& builtin_models() {
                        static_cast<size_t>(gpt2_demo_config_end - gpt2_demo_config_start)),
       gpt2_demo_safetensors_start,
       static_cast<size_t>(gpt2_demo_safetensors_end - gpt2_demo_safetensors_start),
+#if defined(GPT2_DEMO_PANELGEN)  // the tool that makes the panels: none yet
+      nullptr,
+      0,
+#else
+      gpt2_demo_panels_start,
+      static_cast<size_t>(gpt2_demo_panels_end - gpt2_demo_panels_start),
+#endif
   }};
   return models;
 }

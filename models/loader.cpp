@@ -16,6 +16,7 @@
 #include <immintrin.h>
 #endif
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -68,10 +69,10 @@ const std::string& Model::name() const { return impl_->name; }
 DType Model::dtype() const { return impl_->dtype; }
 int Model::threads() const { return impl_->pool->threads(); }
 std::span<const float> Model::token_embeddings() const {
-  return {impl_->w.wte, static_cast<size_t>(impl_->cfg.vocab_size) * impl_->cfg.n_embd};
+  return {impl_->f32_weights().wte, static_cast<size_t>(impl_->cfg.vocab_size) * impl_->cfg.n_embd};
 }
 std::span<const float> Model::position_embeddings() const {
-  return {impl_->w.wpe, static_cast<size_t>(impl_->cfg.n_positions) * impl_->cfg.n_embd};
+  return {impl_->f32_weights().wpe, static_cast<size_t>(impl_->cfg.n_positions) * impl_->cfg.n_embd};
 }
 
 namespace {
@@ -133,6 +134,8 @@ __attribute__((target("avx,f16c"))) void f16_row_f16c(const uint8_t* p, size_t n
 }
 #endif
 
+}  // namespace
+
 void half_row_to_f32(const uint8_t* p, size_t n, bool f16, float* out) {
 #if defined(__x86_64__)
   static const bool f16c = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
@@ -144,6 +147,8 @@ void half_row_to_f32(const uint8_t* p, size_t n, bool f16, float* out) {
     out[k] = f16 ? f16_to_f32(v) : bf16_to_f32(v);
   }
 }
+
+namespace {
 
 // ---------------------------------------------------------------------------------------
 // 1. where the model is
@@ -296,6 +301,49 @@ ModelConfig infer_config(const std::map<std::string, Entry>& t, const std::strin
   return c;
 }
 
+// ---------------------------------------------------------------------------------------
+// the built-in model's f16 panels (models/builtin.h), read in place
+
+// Whether f16 panels of F16-stored weights give the same bits as the f32 kernels in the
+// kernel set in use (until the kernels say so: never).
+bool f16_panels_match_f32() { return false; }
+
+// The matrices of the built-in model `b` from its panels blob, borrowed in place: 4 per
+// layer (qkv, attn_proj, fc, fc_proj), then the head; empty when there is no blob or it does
+// not fit config `c` (then the loader converts as for any checkpoint).
+std::vector<kernels::Weight> builtin_panels(const BuiltinModel& b, const ModelConfig& c) {
+  if (!b.panels || b.panels_size < sizeof(BuiltinPanelsHeader)) return {};
+  BuiltinPanelsHeader h;
+  std::memcpy(&h, b.panels, sizeof h);
+  const size_t count = 4 * static_cast<size_t>(c.n_layer) + 1;
+  if (std::memcmp(h.magic, kBuiltinPanelsMagic, sizeof h.magic) != 0 || h.count != count ||
+      h.n_layer != c.n_layer || h.n_embd != c.n_embd || h.n_inner != c.ff() ||
+      h.vocab_size != c.vocab_size || b.panels_size < sizeof h + count * sizeof(BuiltinPanel))
+    return {};
+  const int C = c.n_embd, F = c.ff();
+  std::vector<kernels::Weight> out(count);
+  for (size_t i = 0; i < count; i++) {
+    BuiltinPanel e;
+    std::memcpy(&e, b.panels + sizeof h + i * sizeof e, sizeof e);
+    const int which = static_cast<int>(i % 4);
+    const bool head = i + 1 == count;
+    const int K = head ? C : which == 3 ? F : C;
+    const int N = head ? c.vocab_size : which == 0 ? 3 * C : which == 2 ? F : C;
+    if (e.layer != (head ? -1 : static_cast<int>(i / 4)) || e.K != K || e.N != N ||
+        e.type != static_cast<uint8_t>(kernels::WType::F16) || e.offset % 64 != 0 ||
+        e.elements < static_cast<uint64_t>(K) * N || e.offset > b.panels_size ||
+        e.elements > (b.panels_size - e.offset) / 2)
+      return {};
+    kernels::Weight& w = out[i];
+    w.type = kernels::WType::F16;
+    w.K = K;
+    w.N = N;
+    w.transposed = e.transposed != 0;
+    w.h.borrow(reinterpret_cast<const uint16_t*>(b.panels + e.offset), e.elements);
+  }
+  return out;
+}
+
 // f32 matrices that point into a checkpoint file's mapping: repacked for the kernels on a
 // thread of their own (started by the first decode step, Model::Impl::Repacker) (kernels::repack_f32; the forward pass uses the mapped views until each
 // copy is ready, with the same bits), the mapped pages dropped block by block as they are
@@ -342,7 +390,49 @@ void start_repacking(Model::Impl& m, kernels::Backend backend, bool builtin) {
   };
 }
 
+// Whether the built-in model is held as its f16 panels under `opts`: --dtype f16 (the panels
+// are what the loader would pack), and --dtype f32 when the f16 kernels give the f32 kernels'
+// bits for F16-stored weights and no product goes to OpenBLAS (its f32 products read the f32
+// layout). GPT2_DEMO_PANELS=0 converts as for any checkpoint (tests compare the two).
+bool hold_builtin_as_f16(const LoadOptions& opts) {
+  if (const char* e = std::getenv("GPT2_DEMO_PANELS"); e && std::strcmp(e, "0") == 0) return false;
+  if (opts.dtype == DType::F16) return true;
+  if (opts.dtype != DType::F32 || !f16_panels_match_f32()) return false;
+  const kernels::Isa isa = kernels::current_isa();
+  for (kernels::WType t : {kernels::WType::F32, kernels::WType::F16})
+    for (bool decode : {false, true})
+      if (kernels::blas_rows(opts.backend, isa, t, decode)) return false;
+  return true;
+}
+
+// n F32/F16/BF16 values at p as f32 in new memory, in blocks over the pool.
+huge_buffer<float> to_f32(const uint8_t* p, size_t n, const std::string& dtype, kernels::Pool& pool) {
+  huge_buffer<float> buf(n);  // every element written below
+  const bool f32 = dtype == "F32", f16 = dtype == "F16";
+  constexpr size_t kBlock = size_t{1} << 18;
+  float* out = buf.data();
+  pool.run(static_cast<int>((n + kBlock - 1) / kBlock), [&](int b) {
+    const size_t k0 = static_cast<size_t>(b) * kBlock, len = std::min(kBlock, n - k0);
+    if (f32)
+      std::memcpy(out + k0, p + 4 * k0, len * 4);
+    else
+      half_row_to_f32(p + 2 * k0, len, f16, out + k0);
+  });
+  return buf;
+}
+
 }  // namespace
+
+const Weights& Model::Impl::f32_weights() const {
+  std::call_once(deferred_once, [this] {
+    for (const Deferred& d : deferred) {
+      deferred_owned.push_back(to_f32(d.src, d.n, "F16", *pool));
+      *d.dst = deferred_owned.back().data();
+    }
+    if (tied) const_cast<Weights&>(w).lm_head = w.wte;  // (this Impl is never const itself)
+  });
+  return w;
+}
 
 void check_load_options(const LoadOptions& opts) {
   if (opts.threads < 0) param_error("threads", opts.threads, "is out of range (must be >= 0)");
@@ -414,31 +504,44 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
   }
   if (unused) log::debug("ignored {} unknown tensors", unused);
 
+  // The built-in model's matrices as its f16 panels, borrowed in place (no conversion, no new
+  // memory), when held so (hold_builtin_as_f16); then wte, wpe and the block matrices stay in
+  // their F16 source until someone asks for them in f32 (Impl::f32_weights).
+  std::vector<kernels::Weight> panels;
+  std::vector<const float**> deferrable{&m.w.wte, &m.w.wpe};
+  for (LayerWeights& lw : m.w.h)
+    for (const float** d : {&lw.qkv_w, &lw.attn_proj_w, &lw.fc_w, &lw.fc_proj_w}) deferrable.push_back(d);
+  auto deferred = [&](size_t i) {
+    return std::find(deferrable.begin(), deferrable.end(), table[i].dst) != deferrable.end();
+  };
+  if (src.builtin && m.tied && hold_builtin_as_f16(opts)) {
+    bool all_f16 = true;
+    for (size_t i = 0; i < table.size(); i++)
+      if (deferred(i)) all_f16 = all_f16 && bound[i]->info.dtype == "F16";
+    if (all_f16) panels = builtin_panels(*src.builtin, m.cfg);
+  }
+
   // 4. bind. When the weights are used as stored (f32), the whole file is about to be read:
   // map it in one go (MappedFile::populate). Conversions read one matrix at a time instead.
-  if (opts.dtype == DType::F32)
+  if (opts.dtype == DType::F32 && panels.empty())
     for (const auto& f : m.files) f->populate();
   m.pool = std::make_unique<kernels::Pool>(opts.threads > 0 ? opts.threads : hardware_threads());
   for (size_t i = 0; i < table.size(); i++) {
     const Entry& e = *bound[i];
     const uint8_t* p = e.file->data() + e.info.begin;
     const size_t n = static_cast<size_t>(e.info.numel());
+    if (!panels.empty() && deferred(i)) {
+      m.deferred.push_back({table[i].dst, p, n});
+      if (table[i].dst == &m.w.wte) m.wte_f16 = p;
+      if (table[i].dst == &m.w.wpe) m.wpe_f16 = p;
+      continue;
+    }
     if (e.info.dtype == "F32" && reinterpret_cast<uintptr_t>(p) % alignof(float) == 0) {
       *table[i].dst = reinterpret_cast<const float*>(p);  // in place, no copy
       m.bytes_mapped += n * 4;
       continue;
     }
-    huge_buffer<float> buf(n);  // every element written below, in blocks over the pool
-    const bool f32 = e.info.dtype == "F32", f16 = e.info.dtype == "F16";
-    constexpr size_t kBlock = size_t{1} << 18;
-    float* out = buf.data();
-    m.pool->run(static_cast<int>((n + kBlock - 1) / kBlock), [&](int b) {
-      const size_t k0 = static_cast<size_t>(b) * kBlock, len = std::min(kBlock, n - k0);
-      if (f32)
-        std::memcpy(out + k0, p + 4 * k0, len * 4);
-      else
-        half_row_to_f32(p + 2 * k0, len, f16, out + k0);
-    });
+    huge_buffer<float> buf = to_f32(p, n, e.info.dtype, *m.pool);
     *table[i].dst = buf.data();
     m.bytes_converted += n * 4;
     m.owned.push_back(std::move(buf));
@@ -451,6 +554,18 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
                             : opts.dtype == DType::Q8   ? kernels::WType::Q8
                                                         : kernels::WType::F32;
   const int C = m.cfg.n_embd, F = m.cfg.ff();
+  if (!panels.empty()) {
+    for (kernels::Weight& w : panels) w.backend = opts.backend;
+    m.mat.resize(m.cfg.n_layer);
+    for (int l = 0; l < m.cfg.n_layer; l++) {
+      m.mat[l].qkv = std::move(panels[4 * l]);
+      m.mat[l].attn_proj = std::move(panels[4 * l + 1]);
+      m.mat[l].fc = std::move(panels[4 * l + 2]);
+      m.mat[l].fc_proj = std::move(panels[4 * l + 3]);
+    }
+    m.head = std::move(panels.back());
+    return model;
+  }
   kernels::Pool* pool = m.pool.get();
   // A converted matrix's f32 pages in the file mapping are not needed any more: drop them
   // from this process as we go (the page cache keeps them; a later read, e.g. an embedding

@@ -53,6 +53,23 @@ struct Model::Impl {
   std::vector<LayerMatrices> mat;  // L
   kernels::Weight head;            // lm_head (V, C), read transposed
   std::unique_ptr<kernels::Pool> pool;  // every parallel part of the forward pass
+  // The built-in model held as its f16 panels (models/builtin.h; the matrices borrow them in
+  // place): wte, wpe and the block matrices are not converted at load. The forward pass reads
+  // the embedding rows from the F16 source (wte_f16, wpe_f16: [V,C] and [P,C] rows, any
+  // alignment), converting each row it uses; f32_weights() converts the rest once, for the
+  // callers that want every tensor in f32 (training, embed --wte/--wpe, inspect).
+  struct Deferred {
+    const float** dst;  // in w
+    const uint8_t* src;  // F16
+    size_t n;
+  };
+  std::vector<Deferred> deferred;
+  const uint8_t* wte_f16 = nullptr;
+  const uint8_t* wpe_f16 = nullptr;
+  mutable std::once_flag deferred_once;
+  mutable std::vector<huge_buffer<float>> deferred_owned;
+  /// w with every tensor in f32 (converting the deferred ones on the first call).
+  const Weights& f32_weights() const;
   // f32 checkpoints: the matrices repacked for the kernels (kernels::repack_f32) on a thread
   // of their own while tokens run on the mapped views (the same bits either way). Started by
   // the first pass that continues a sequence with decode rows only (forward.cpp): a run that
@@ -73,5 +90,8 @@ struct Model::Impl {
     }
   } repacker;
 };
+
+/// n F16 (f16 = true) or BF16 values at p (any alignment) to f32, exactly.
+void half_row_to_f32(const uint8_t* p, size_t n, bool f16, float* out);
 
 }  // namespace gpt2
