@@ -1,8 +1,8 @@
 // Built-in models: the demo model (models/demo/, trained by scripts/train-demo-model) is
 // linked into the executable by builtin_blobs.S; here its bytes become a BuiltinModel.
 // The bytes live in .rodata for the life of the process, so Model::load views them in
-// place exactly as it views a memory-mapped file. The demo's matrices also come packed as f16
-// panels at build time (models/panelgen, builtin_panels.S), which the loader reads in place.
+// place exactly as it views a memory-mapped file. The demo's matrices come packed as f16
+// panels at build time (models/panelgen), which the loader reads in place.
 #include "models/builtin.h"
 
 #include <array>
@@ -40,6 +40,15 @@ const std::array<BuiltinModel, 1>& builtin_models() {
 }
 
 }  // namespace
+
+std::vector<std::string> builtin_panel_tensor_names(int n_layer) {
+  std::vector<std::string> names;
+  for (int l = 0; l < n_layer; l++)
+    for (const char* m : {"attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj"})
+      names.push_back("h." + std::to_string(l) + "." + m + ".weight");
+  names.push_back("wte.weight");
+  return names;
+}
 
 const BuiltinModel* find_builtin_model(std::string_view name) {
   for (const BuiltinModel& m : builtin_models())

@@ -55,24 +55,24 @@ namespace {
 // kernels
 
 // out (T,C) = wte[inp[t]] + wpe[pos0 + t]   (positions false: wte[inp[t]] alone)
-// The tables are f32 (m.w), or F16 rows (m.wte_f16, m.wpe_f16: the built-in model held as
-// its panels, models/model_impl.h), each row used converted exactly to f32 first.
+// The tables are f32 (m.w), or the built-in model's panels and F16 wpe rows (held as its
+// panels, models/model_impl.h), each row used converted exactly to f32 first.
 void encoder_forward(float* out, const int32_t* inp, const Model::Impl& m, bool positions,
                      int pos0, int T, int C) {
   thread_local std::vector<float> rows;
-  if (m.wte_f16) rows.resize(2 * static_cast<size_t>(C));
+  rows.resize(2 * static_cast<size_t>(C));
   for (int t = 0; t < T; t++) {
     const size_t tok = static_cast<size_t>(inp[t]) * C, pos = static_cast<size_t>(pos0 + t) * C;
-    const float *te, *pe;
-    if (m.wte_f16) {
-      half_row_to_f32(m.wte_f16 + 2 * tok, static_cast<size_t>(C), true, rows.data());
-      half_row_to_f32(m.wpe_f16 + 2 * pos, static_cast<size_t>(C), true, rows.data() + C);
-      te = rows.data();
-      pe = rows.data() + C;
-    } else {
+    // (held as panels, the f32 tables are not read: f32_weights() may be filling them)
+    const float *te = rows.data(), *pe = rows.data() + C;
+    if (m.embed_from_panels)
+      m.wte_row(inp[t], rows.data());
+    else
       te = m.w.wte + tok;
+    if (positions && m.wpe_f16)
+      half_row_to_f32(m.wpe_f16 + 2 * pos, static_cast<size_t>(C), true, rows.data() + C);
+    else if (positions)
       pe = m.w.wpe + pos;
-    }
     float* o = out + static_cast<size_t>(t) * C;
     if (!positions) {
       std::memcpy(o, te, static_cast<size_t>(C) * sizeof(float));

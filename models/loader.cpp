@@ -421,17 +421,60 @@ huge_buffer<float> to_f32(const uint8_t* p, size_t n, const std::string& dtype, 
   return buf;
 }
 
+// A built-in matrix's f32 values from its f16 panels, exactly: W [K,N], or with nk its
+// transpose [N,K] (the LM head's values as wte).
+huge_buffer<float> panels_to_f32(const kernels::Weight& w, bool nk, kernels::Pool& pool) {
+  const size_t K = static_cast<size_t>(w.K), N = static_cast<size_t>(w.N);
+  huge_buffer<float> buf(K * N);  // every element written below
+  float* out = buf.data();
+  if (w.transposed && !nk) runtime_error("built-in panels: a [N,K] matrix where [K,N] is needed");
+  if (w.transposed) {  // [N,K] rows: the head's rows are wte's
+    const auto* src = reinterpret_cast<const uint8_t*>(w.h.data());
+    constexpr size_t kBlock = size_t{1} << 18;
+    const size_t n = K * N;
+    pool.run(static_cast<int>((n + kBlock - 1) / kBlock), [&](int b) {
+      const size_t k0 = static_cast<size_t>(b) * kBlock;
+      half_row_to_f32(src + 2 * k0, std::min(kBlock, n - k0), true, out + k0);
+    });
+    return buf;
+  }
+  const size_t kp = static_cast<size_t>(w.k_padded());
+  pool.run(w.panels(), [&](int p) {
+    thread_local huge_vector<float> tmp;
+    tmp.resize(kp * kernels::kPanel);
+    kernels::unpack_panel(w, p, tmp.data());
+    const size_t c0 = static_cast<size_t>(p) * kernels::kPanel;
+    const size_t nc = std::min<size_t>(kernels::kPanel, N - c0);
+    for (size_t k = 0; k < K; k++)
+      for (size_t j = 0; j < nc; j++)
+        (nk ? out[(c0 + j) * K + k] : out[k * N + c0 + j]) = tmp[k * kernels::kPanel + j];
+  });
+  return buf;
+}
+
 }  // namespace
 
 const Weights& Model::Impl::f32_weights() const {
   std::call_once(deferred_once, [this] {
     for (const Deferred& d : deferred) {
-      deferred_owned.push_back(to_f32(d.src, d.n, "F16", *pool));
+      deferred_owned.push_back(d.src ? to_f32(d.src, d.n, "F16", *pool)
+                                     : panels_to_f32(panels[d.panel], d.panel + 1 == static_cast<int>(panels.size()), *pool));
       *d.dst = deferred_owned.back().data();
     }
     if (tied) const_cast<Weights&>(w).lm_head = w.wte;  // (this Impl is never const itself)
   });
   return w;
+}
+
+void Model::Impl::wte_row(int v, float* out) const {
+  const kernels::Weight& h = panels.back();  // K = n_embd, N = vocab: wte is its transpose
+  const size_t K = static_cast<size_t>(h.K);
+  if (h.transposed) {  // [N,K] rows: wte's own rows
+    half_row_to_f32(reinterpret_cast<const uint8_t*>(h.h.data() + v * K), K, true, out);
+    return;
+  }
+  const uint16_t* p = h.h.data() + static_cast<size_t>(v / kernels::kPanel) * h.k_padded() * kernels::kPanel + v % kernels::kPanel;
+  for (size_t k = 0; k < K; k++) out[k] = kernels::f16_to_f32(p[k * kernels::kPanel]);
 }
 
 void check_load_options(const LoadOptions& opts) {
@@ -472,6 +515,25 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
                                   : parse_config_json(src.config_text, src.config_file);
   const std::string cfg_name = src.config_file.empty() ? "inferred shapes" : src.config_file;
 
+  // The built-in model's matrices are its f16 panels (models/builtin.h), not in its safetensors
+  // bytes: entries of their own (no file) stand for them.
+  std::map<std::string, int> panel_of;  // name -> index in m.panels
+  if (src.builtin && src.builtin->panels) {
+    m.panels = builtin_panels(*src.builtin, m.cfg);
+    if (m.panels.empty()) runtime_error("{}: the built-in panels do not fit {}", first_file, cfg_name);
+    const std::vector<std::string> names = builtin_panel_tensor_names(m.cfg.n_layer);
+    for (size_t i = 0; i < names.size(); i++) {
+      const kernels::Weight& w = m.panels[i];
+      TensorInfo ti;
+      ti.name = names[i];
+      ti.dtype = "F16";
+      ti.shape = i + 1 == names.size() ? std::vector<int64_t>{w.N, w.K} : std::vector<int64_t>{w.K, w.N};
+      if (!tensors.emplace(names[i], Entry{ti, nullptr}).second)
+        runtime_error("{}: tensor '{}' appears twice (also in the built-in panels)", first_file, names[i]);
+      panel_of[names[i]] = static_cast<int>(i);
+    }
+  }
+
   // 3. presence, dtype, shape — all before touching data
   std::vector<Slot> table = weight_table(m.cfg, m.w);
   m.tied = !tensors.count("lm_head.weight");
@@ -484,11 +546,12 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
     auto it = tensors.find(s.name);
     if (it == tensors.end()) runtime_error("{}: missing tensor '{}'", first_file, s.name);
     const Entry& e = it->second;
+    const std::string& path = e.file ? e.file->path() : first_file;
     if (e.info.dtype != "F32" && e.info.dtype != "F16" && e.info.dtype != "BF16")
       runtime_error("{}: tensor '{}' has unsupported dtype {} (F32, F16 or BF16 expected)",
-                    e.file->path(), e.info.name, e.info.dtype);
+                    path, e.info.name, e.info.dtype);
     if (e.info.shape != s.shape)
-      runtime_error("{}: tensor '{}' has shape {}, expected {} (from {})", e.file->path(),
+      runtime_error("{}: tensor '{}' has shape {}, expected {} (from {})", path,
                     e.info.name, shape_str(e.info.shape), shape_str(s.shape), cfg_name);
     bound[i] = &e;
   }
@@ -499,41 +562,41 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
     for (const Slot& s : table) used = used || s.name == key;
     if (!used) {
       unused++;
-      log::debug("{}: ignoring tensor '{}'", e.file->path(), e.info.name);
+      log::debug("{}: ignoring tensor '{}'", e.file ? e.file->path() : first_file, e.info.name);
     }
   }
   if (unused) log::debug("ignored {} unknown tensors", unused);
 
-  // The built-in model's matrices as its f16 panels, borrowed in place (no conversion, no new
-  // memory), when held so (hold_builtin_as_f16); then wte, wpe and the block matrices stay in
-  // their F16 source until someone asks for them in f32 (Impl::f32_weights).
-  std::vector<kernels::Weight> panels;
-  std::vector<const float**> deferrable{&m.w.wte, &m.w.wpe};
-  for (LayerWeights& lw : m.w.h)
-    for (const float** d : {&lw.qkv_w, &lw.attn_proj_w, &lw.fc_w, &lw.fc_proj_w}) deferrable.push_back(d);
-  auto deferred = [&](size_t i) {
-    return std::find(deferrable.begin(), deferrable.end(), table[i].dst) != deferrable.end();
-  };
-  if (src.builtin && m.tied && hold_builtin_as_f16(opts)) {
-    bool all_f16 = true;
-    for (size_t i = 0; i < table.size(); i++)
-      if (deferred(i)) all_f16 = all_f16 && bound[i]->info.dtype == "F16";
-    if (all_f16) panels = builtin_panels(*src.builtin, m.cfg);
-  }
+  // The built-in model held as its f16 panels (hold_builtin_as_f16): the matrices read them
+  // in place (no conversion, no new memory); wte, wpe and the block matrices are converted to
+  // f32 only when someone asks for them (Impl::f32_weights).
+  const bool held = !m.panels.empty() && m.tied && hold_builtin_as_f16(opts);
+  m.embed_from_panels = held;
 
   // 4. bind. When the weights are used as stored (f32), the whole file is about to be read:
   // map it in one go (MappedFile::populate). Conversions read one matrix at a time instead.
-  if (opts.dtype == DType::F32 && panels.empty())
+  if (opts.dtype == DType::F32 && !held)
     for (const auto& f : m.files) f->populate();
   m.pool = std::make_unique<kernels::Pool>(opts.threads > 0 ? opts.threads : hardware_threads());
   for (size_t i = 0; i < table.size(); i++) {
     const Entry& e = *bound[i];
-    const uint8_t* p = e.file->data() + e.info.begin;
     const size_t n = static_cast<size_t>(e.info.numel());
-    if (!panels.empty() && deferred(i)) {
-      m.deferred.push_back({table[i].dst, p, n});
-      if (table[i].dst == &m.w.wte) m.wte_f16 = p;
-      if (table[i].dst == &m.w.wpe) m.wpe_f16 = p;
+    if (!e.file) {  // a built-in matrix: its panels
+      const int pi = panel_of.at(table[i].name);
+      if (held) {
+        m.deferred.push_back({table[i].dst, nullptr, pi, n});
+        continue;
+      }
+      huge_buffer<float> buf = panels_to_f32(m.panels[pi], pi + 1 == static_cast<int>(m.panels.size()), *m.pool);
+      *table[i].dst = buf.data();
+      m.bytes_converted += n * 4;
+      m.owned.push_back(std::move(buf));
+      continue;
+    }
+    const uint8_t* p = e.file->data() + e.info.begin;
+    if (held && table[i].dst == &m.w.wpe && e.info.dtype == "F16") {
+      m.deferred.push_back({table[i].dst, p, -1, n});
+      m.wpe_f16 = p;
       continue;
     }
     if (e.info.dtype == "F32" && reinterpret_cast<uintptr_t>(p) % alignof(float) == 0) {
@@ -554,16 +617,16 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
                             : opts.dtype == DType::Q8   ? kernels::WType::Q8
                                                         : kernels::WType::F32;
   const int C = m.cfg.n_embd, F = m.cfg.ff();
-  if (!panels.empty()) {
-    for (kernels::Weight& w : panels) w.backend = opts.backend;
+  if (held) {  // the panels themselves (borrowed: copies share their memory)
+    for (kernels::Weight& w : m.panels) w.backend = opts.backend;
     m.mat.resize(m.cfg.n_layer);
     for (int l = 0; l < m.cfg.n_layer; l++) {
-      m.mat[l].qkv = std::move(panels[4 * l]);
-      m.mat[l].attn_proj = std::move(panels[4 * l + 1]);
-      m.mat[l].fc = std::move(panels[4 * l + 2]);
-      m.mat[l].fc_proj = std::move(panels[4 * l + 3]);
+      m.mat[l].qkv = m.panels[4 * l];
+      m.mat[l].attn_proj = m.panels[4 * l + 1];
+      m.mat[l].fc = m.panels[4 * l + 2];
+      m.mat[l].fc_proj = m.panels[4 * l + 3];
     }
-    m.head = std::move(panels.back());
+    m.head = m.panels.back();
     return model;
   }
   kernels::Pool* pool = m.pool.get();

@@ -1,9 +1,10 @@
-// The built-in demo model held as its f16 panels (models/builtin.h, made at build time by
-// gpt2_demo_panelgen and read in place) against the same model converted at load as any F16
-// checkpoint is (GPT2_DEMO_PANELS=0): the panels are exactly what the loader packs, in every
-// kernel set this CPU has, and a prompt, decode steps and a batch give the same logits bits
-// both ways — under --dtype f16, and under f32 where the model is held so (then also the f32
-// kernels' own bits: kernels::f16_matches_f32).
+// The built-in demo model — its matrices f16 panels made at build time by gpt2_demo_panelgen,
+// the rest of its tensors a safetensors blob of their own (models/builtin.h) — against the
+// checkpoint it was made from, models/demo on disk, loaded as any F16 checkpoint: the panels
+// are exactly what the loader packs from it, its f32 tensors are the same, and a prompt and
+// decode steps give the same logits bits, in every kernel set this CPU has; under --dtype f16
+// (held as its panels), under f32 (held as its panels where kernels::f16_matches_f32 says the
+// f16 kernels give f32's bits, else converted from them), and converted (GPT2_DEMO_PANELS=0).
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
@@ -14,6 +15,7 @@
 #include "models/model.h"
 #include "models/model_impl.h"
 #include "models/tensors.h"
+#include "source_dir.h"
 #include "tests/unit/isa_scope.h"
 
 using namespace gpt2;
@@ -26,12 +28,15 @@ struct NoPanels {
   ~NoPanels() { ::unsetenv("GPT2_DEMO_PANELS"); }
 };
 
-std::unique_ptr<Model> load_demo(DType d, bool panels, kernels::Backend b = kernels::Backend::Own) {
+enum class From { Panels, Converted, Disk };
+
+std::unique_ptr<Model> load_demo(DType d, From from, kernels::Backend b = kernels::Backend::Own) {
   LoadOptions lo;
   lo.dtype = d;
   lo.threads = 2;
   lo.backend = b;
-  if (panels) return Model::load("demo", lo);
+  if (from == From::Disk) return Model::load(std::string(GPT2_SOURCE_DIR) + "/models/demo", lo);
+  if (from == From::Panels) return Model::load("demo", lo);
   NoPanels np;
   return Model::load("demo", lo);
 }
@@ -67,13 +72,14 @@ std::vector<float> run(const Model& model) {
 
 }  // namespace
 
-TEST_CASE("demo panels: the built-in f16 panels are the loader's own packing", "[model][demo]") {
+TEST_CASE("demo panels: the built-in model is models/demo, its panels the loader's packing",
+          "[model][demo]") {
   const auto isa = GENERATE(from_range(kernels::available_isas()));
   IsaScope isa_scope(isa);
   INFO("kernel set " << kernels::isa_name(isa));
-  auto held = load_demo(DType::F16, true), converted = load_demo(DType::F16, false);
+  auto held = load_demo(DType::F16, From::Panels), disk = load_demo(DType::F16, From::Disk);
   REQUIRE(held_as_panels(*held));
-  const auto a = matrices(*held), b = matrices(*converted);
+  const auto a = matrices(*held), b = matrices(*disk);
   REQUIRE(a.size() == b.size());
   for (size_t i = 0; i < a.size(); i++) {
     INFO("matrix " << i);
@@ -83,34 +89,39 @@ TEST_CASE("demo panels: the built-in f16 panels are the loader's own packing", "
     CHECK(a[i]->transposed == b[i]->transposed);
     CHECK(a[i]->h == b[i]->h);
   }
-  // the tensors left in their F16 source convert on demand to what the loader converts
-  const auto ta = model_weights(*held).tensors(), tb = model_weights(*converted).tensors();
-  REQUIRE(ta.size() == tb.size());
-  const auto specs = gpt2_tensor_specs(held->config());
-  for (size_t i = 0; i < ta.size(); i++) {
-    size_t n = 1;
-    for (int64_t d : specs[i].shape) n *= static_cast<size_t>(d);
-    INFO(specs[i].name);
-    REQUIRE(ta[i] != nullptr);
-    CHECK(std::memcmp(ta[i], tb[i], n * 4) == 0);
+  // every tensor in f32: from the panels and the rest blob, as the checkpoint converts
+  auto converted = load_demo(DType::F32, From::Converted);
+  for (const Model* m : {held.get(), converted.get()}) {
+    const auto ta = model_weights(*m).tensors(), tb = model_weights(*disk).tensors();
+    REQUIRE(ta.size() == tb.size());
+    const auto specs = gpt2_tensor_specs(m->config());
+    for (size_t i = 0; i < ta.size(); i++) {
+      size_t n = 1;
+      for (int64_t d : specs[i].shape) n *= static_cast<size_t>(d);
+      INFO(specs[i].name);
+      REQUIRE(ta[i] != nullptr);
+      CHECK(std::memcmp(ta[i], tb[i], n * 4) == 0);
+    }
   }
 }
 
-TEST_CASE("demo panels: the same logits held as panels as converted", "[model][demo]") {
+TEST_CASE("demo panels: the built-in model gives models/demo's logits", "[model][demo]") {
   const auto isa = GENERATE(from_range(kernels::available_isas()));
   IsaScope isa_scope(isa);
   INFO("kernel set " << kernels::isa_name(isa));
   for (DType d : {DType::F16, DType::F32}) {
     INFO("dtype " << dtype_name(d));
-    auto held = load_demo(d, true), converted = load_demo(d, false);
-    CHECK_FALSE(held_as_panels(*converted));
-    // f16: always held; f32: exactly when the f16 kernels give f32's bits
-    const bool expect_held = d == DType::F16;
-    CHECK(held_as_panels(*held) == expect_held);
-    const std::vector<float> x = run(*held), y = run(*converted);
-    REQUIRE(x.size() == y.size());
-    CHECK(std::memcmp(x.data(), y.data(), x.size() * 4) == 0);
+    const std::vector<float> want = run(*load_demo(d, From::Disk));
+    for (From from : {From::Panels, From::Converted}) {
+      auto model = load_demo(d, from);
+      // f16: held as its panels; f32: where the f16 kernels give f32's bits
+      const bool expect_held = from == From::Panels && d == DType::F16;
+      CHECK(held_as_panels(*model) == expect_held);
+      const std::vector<float> got = run(*model);
+      REQUIRE(got.size() == want.size());
+      CHECK(std::memcmp(got.data(), want.data(), got.size() * 4) == 0);
+    }
   }
   // OpenBLAS runs f32 products on the f32 layout: converted there
-  CHECK_FALSE(held_as_panels(*load_demo(DType::F32, true, kernels::Backend::Blas)));
+  CHECK_FALSE(held_as_panels(*load_demo(DType::F32, From::Panels, kernels::Backend::Blas)));
 }
