@@ -140,57 +140,79 @@ void avx2_reduce_parts(const float* part, int n, size_t stride, int N, const Out
 
 // ------------------------------------------------------------------ f32 [N,K] (lm_head)
 
-// dot(x, W[c,:]) for four columns at a time, two accumulators each (k % 16 < 8, >= 8); the
-// K % 16 tail goes to the first. One column alone (dot1) runs the same order.
-void avx2_f32nk(const Weight& w, const float* x, int ldx, const Out& o) {
-  const int K = w.K;
+// 8 values of an [N,K] row from k as f32; n < 8: lanes [0, n), zero past them (the row is not
+// read past its end).
+template <WType T, typename E>
+inline __m256 nk_load(const E* row, int k, int n = 8) {
+  if constexpr (T == WType::F32) {
+    return n >= 8 ? _mm256_loadu_ps(row + k) : _mm256_maskload_ps(row + k, lanes(n));
+  } else {
+    __m128i h;
+    if (n >= 8) {
+      h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + k));
+    } else {
+      uint16_t tmp[8] = {};
+      for (int i = 0; i < n; ++i) tmp[i] = row[k + i];
+      h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(tmp));
+    }
+    if constexpr (T == WType::F16) return _mm256_cvtph_ps(h);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+  }
+}
+
+// dot(x, W[c,:]) for W [N,K] with elements E of type T, four columns at a time, two
+// accumulators each (k % 16 < 8, >= 8); the K % 16 tail goes to the first. One column alone
+// (dot1) runs the same order. The values are converted exactly: every type runs f32's order.
+template <WType T, typename E>
+void nk_dot_rows(const E* base, int K, const float* x, int ldx, const Out& o) {
   const int k16 = K - K % 16;
-  auto dot1 = [&](const float* row, const float* xr) {
+  auto dot1 = [&](const E* row, const float* xr) {
     __m256 a0 = _mm256_setzero_ps(), a1 = a0;
     int k = 0;
     for (; k < k16; k += 16) {
-      a0 = _mm256_fmadd_ps(_mm256_loadu_ps(xr + k), _mm256_loadu_ps(row + k), a0);
-      a1 = _mm256_fmadd_ps(_mm256_loadu_ps(xr + k + 8), _mm256_loadu_ps(row + k + 8), a1);
+      a0 = _mm256_fmadd_ps(_mm256_loadu_ps(xr + k), nk_load<T>(row, k), a0);
+      a1 = _mm256_fmadd_ps(_mm256_loadu_ps(xr + k + 8), nk_load<T>(row, k + 8), a1);
     }
     for (; k < K; k += 8) {
       const __m256i m = lanes(K - k);
-      a0 = _mm256_fmadd_ps(_mm256_maskload_ps(xr + k, m), _mm256_maskload_ps(row + k, m), a0);
+      a0 = _mm256_fmadd_ps(_mm256_maskload_ps(xr + k, m), nk_load<T>(row, k, K - k), a0);
     }
     return hsum(_mm256_add_ps(a0, a1));
   };
+  constexpr int kStep = 64 / static_cast<int>(sizeof(E));  // k per cache line
   int c = o.c0;
   for (; c + 4 <= o.c1; c += 4) {
-    const float* r0 = w.f32 + static_cast<size_t>(c) * K;
-    const float* r1 = r0 + K;
-    const float* r2 = r1 + K;
-    const float* r3 = r2 + K;
+    const E* r0 = base + static_cast<size_t>(c) * K;
+    const E* r1 = r0 + K;
+    const E* r2 = r1 + K;
+    const E* r3 = r2 + K;
     for (int t = 0; t < o.T; ++t) {
       const float* xr = x + static_cast<size_t>(t) * ldx;
       __m256 a[8];
       for (int i = 0; i < 8; ++i) a[i] = _mm256_setzero_ps();
       int k = 0;
       for (; k < k16; k += 16) {
-        if (t == 0 && c + 8 <= o.c1) {  // the next four rows
-          const float* p = r3 + K + k;
+        if (t == 0 && c + 8 <= o.c1 && k % kStep == 0) {  // the next four rows
+          const E* p = r3 + K + k;
           for (int i = 0; i < 4; ++i) prefetch(p + static_cast<size_t>(i) * K);
         }
         const __m256 xa = _mm256_loadu_ps(xr + k), xb = _mm256_loadu_ps(xr + k + 8);
-        a[0] = _mm256_fmadd_ps(xa, _mm256_loadu_ps(r0 + k), a[0]);
-        a[1] = _mm256_fmadd_ps(xb, _mm256_loadu_ps(r0 + k + 8), a[1]);
-        a[2] = _mm256_fmadd_ps(xa, _mm256_loadu_ps(r1 + k), a[2]);
-        a[3] = _mm256_fmadd_ps(xb, _mm256_loadu_ps(r1 + k + 8), a[3]);
-        a[4] = _mm256_fmadd_ps(xa, _mm256_loadu_ps(r2 + k), a[4]);
-        a[5] = _mm256_fmadd_ps(xb, _mm256_loadu_ps(r2 + k + 8), a[5]);
-        a[6] = _mm256_fmadd_ps(xa, _mm256_loadu_ps(r3 + k), a[6]);
-        a[7] = _mm256_fmadd_ps(xb, _mm256_loadu_ps(r3 + k + 8), a[7]);
+        a[0] = _mm256_fmadd_ps(xa, nk_load<T>(r0, k), a[0]);
+        a[1] = _mm256_fmadd_ps(xb, nk_load<T>(r0, k + 8), a[1]);
+        a[2] = _mm256_fmadd_ps(xa, nk_load<T>(r1, k), a[2]);
+        a[3] = _mm256_fmadd_ps(xb, nk_load<T>(r1, k + 8), a[3]);
+        a[4] = _mm256_fmadd_ps(xa, nk_load<T>(r2, k), a[4]);
+        a[5] = _mm256_fmadd_ps(xb, nk_load<T>(r2, k + 8), a[5]);
+        a[6] = _mm256_fmadd_ps(xa, nk_load<T>(r3, k), a[6]);
+        a[7] = _mm256_fmadd_ps(xb, nk_load<T>(r3, k + 8), a[7]);
       }
       for (; k < K; k += 8) {
         const __m256i m = lanes(K - k);
         const __m256 xa = _mm256_maskload_ps(xr + k, m);
-        a[0] = _mm256_fmadd_ps(xa, _mm256_maskload_ps(r0 + k, m), a[0]);
-        a[2] = _mm256_fmadd_ps(xa, _mm256_maskload_ps(r1 + k, m), a[2]);
-        a[4] = _mm256_fmadd_ps(xa, _mm256_maskload_ps(r2 + k, m), a[4]);
-        a[6] = _mm256_fmadd_ps(xa, _mm256_maskload_ps(r3 + k, m), a[6]);
+        a[0] = _mm256_fmadd_ps(xa, nk_load<T>(r0, k, K - k), a[0]);
+        a[2] = _mm256_fmadd_ps(xa, nk_load<T>(r1, k, K - k), a[2]);
+        a[4] = _mm256_fmadd_ps(xa, nk_load<T>(r2, k, K - k), a[4]);
+        a[6] = _mm256_fmadd_ps(xa, nk_load<T>(r3, k, K - k), a[6]);
       }
       float* yrow = o.y + static_cast<size_t>(t) * o.ldy;
       for (int i = 0; i < 4; ++i) store_scalar(o, yrow, c + i, hsum(_mm256_add_ps(a[2 * i], a[2 * i + 1])));
@@ -199,7 +221,16 @@ void avx2_f32nk(const Weight& w, const float* x, int ldx, const Out& o) {
   for (; c < o.c1; ++c)
     for (int t = 0; t < o.T; ++t)
       store_scalar(o, o.y + static_cast<size_t>(t) * o.ldy, c,
-                   dot1(w.f32 + static_cast<size_t>(c) * K, x + static_cast<size_t>(t) * ldx));
+                   dot1(base + static_cast<size_t>(c) * K, x + static_cast<size_t>(t) * ldx));
+}
+
+void avx2_nk_dot(const Weight& w, const float* x, int ldx, const Out& o) {
+  if (w.type == WType::F16)
+    nk_dot_rows<WType::F16>(w.h.data(), w.K, x, ldx, o);
+  else if (w.type == WType::BF16)
+    nk_dot_rows<WType::BF16>(w.h.data(), w.K, x, ldx, o);
+  else
+    nk_dot_rows<WType::F32>(w.f32, w.K, x, ldx, o);
 }
 
 // ------------------------------------------------------------------ f16 / bf16 decode rows
@@ -210,43 +241,13 @@ inline void store_panel_row(const Out& o, float* yrow, const __m256* acc) {
   for (int j = 0; j < 8 && 8 * j < width; ++j) store_out(o, yrow, o.c0 + 8 * j, acc[j], lanes(width - 8 * j));
 }
 
-// One row at a time over the whole panel (8 accumulators): the panel streams front to back;
-// further rows of a small group find it in L2. Each column is one fma chain in k order.
-void avx2_packed_panel(const Weight& w, int p, const float* x, int ldx, const Out& o) {
-  const size_t per_panel = static_cast<size_t>(w.k_padded()) * kPanel;
-  const uint16_t* src = w.h.data() + p * per_panel;
-  const int K = w.K;
-  for (int t = 0; t < o.T; ++t) {
-    const float* xr = x + static_cast<size_t>(t) * ldx;
-    __m256 acc[8];
-    for (int j = 0; j < 8; ++j) acc[j] = _mm256_setzero_ps();
-    if (w.type == WType::F16) {
-      for (int k = 0; k < K; ++k) {
-        const uint16_t* row = src + static_cast<size_t>(k) * kPanel;
-        prefetch(reinterpret_cast<const char*>(row) + kPrefetchBytes);
-        prefetch(reinterpret_cast<const char*>(row) + kPrefetchBytes + 64);
-        const __m256 xb = _mm256_set1_ps(xr[k]);
-        for (int j = 0; j < 8; ++j)
-          acc[j] = _mm256_fmadd_ps(
-              xb, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 8 * j))), acc[j]);
-      }
-    } else {  // BF16, k in pairs: lane = (W[k], W[k+1]); even k = lane << 16, odd = lane & ~0xffff
-      const __m256i hi_mask = _mm256_set1_epi32(static_cast<int>(0xffff0000u));
-      for (int k = 0; k < K; k += 2) {
-        const uint16_t* row = src + static_cast<size_t>(k / 2) * 2 * kPanel;
-        for (int i = 0; i < 4; ++i) prefetch(reinterpret_cast<const char*>(row) + kPrefetchBytes + 64 * i);
-        const __m256 x0 = _mm256_set1_ps(xr[k]);
-        const __m256 x1 = _mm256_set1_ps(k + 1 < K ? xr[k + 1] : 0.0f);
-        for (int j = 0; j < 8; ++j) {
-          const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 16 * j));
-          acc[j] = _mm256_fmadd_ps(x0, _mm256_castsi256_ps(_mm256_slli_epi32(v, 16)), acc[j]);
-          if (k + 1 < K)
-            acc[j] = _mm256_fmadd_ps(x1, _mm256_castsi256_ps(_mm256_and_si256(v, hi_mask)), acc[j]);
-        }
-      }
-    }
-    store_panel_row(o, o.y + static_cast<size_t>(t) * o.ldy, acc);
-  }
+// One decode row times an f16 / bf16 panel: f32_panel's order, two blocks in flight.
+void avx2_packed_panel(const Weight& w, int p, int kb, const float* x, const Out& o) {
+  float sum[kPanel] __attribute__((aligned(32)));
+  simd::packed_panel_row<8, 2>(w, p, kb, x, kPrefetchBytes, sum);
+  __m256 tot[8];
+  for (int j = 0; j < 8; ++j) tot[j] = _mm256_load_ps(sum + 8 * j);
+  store_panel_row(o, o.y, tot);
 }
 
 // ------------------------------------------------------------------ q8 decode rows
@@ -412,7 +413,7 @@ void avx2_gemm_block(const float* blk, int kb, const float* x, int ldx, const Ou
 }
 
 // Decode rows times a repacked f32 panel: one row streams it, two blocks in flight
-// (simd::f32_panel_row); two or more rows: the blocks one after another (gemm_block).
+// (simd::panel_row); two or more rows: the blocks one after another (gemm_block).
 void avx2_f32_panel(const float* panel, int K, int kb, const float* x, int ldx, const Out& o,
                     float* cbuf) {
   if (o.T != 1) {
@@ -424,7 +425,7 @@ void avx2_f32_panel(const float* panel, int K, int kb, const float* x, int ldx, 
     return;
   }
   float sum[kPanel] __attribute__((aligned(32)));
-  simd::f32_panel_row<8, 2>(panel, K, kb, x, kPrefetchBytes, sum);
+  simd::panel_row<8, 2>(simd::F32Rows<8>{panel}, K, kb, x, kPrefetchBytes, sum);
   __m256 tot[8];
   for (int j = 0; j < 8; ++j) tot[j] = _mm256_load_ps(sum + 8 * j);
   store_panel_row(o, o.y, tot);
@@ -433,6 +434,7 @@ void avx2_f32_panel(const float* panel, int K, int kb, const float* x, int ldx, 
 // ------------------------------------------------------------------ unpack / pack
 
 void avx2_unpack_rows(const Weight& w, int p, int k0, int k1, float* dst) {
+  if (w.transposed && w.type != WType::F32) return scalar_unpack_rows(w, p, k0, k1, dst);
   const int kp = w.k_padded();
   const size_t per_panel = static_cast<size_t>(kp) * kPanel;
   if (w.type == WType::F32) {
@@ -565,7 +567,7 @@ const KernelSet& avx2_set() {
     k.isa = Isa::Avx2;
     k.f32kn_rows = avx2_f32kn_rows;
     k.reduce_parts = avx2_reduce_parts;
-    k.f32nk = avx2_f32nk;
+    k.nk_dot = avx2_nk_dot;
     k.packed_panel = avx2_packed_panel;
     k.q8_panel = avx2_q8_panel;
     k.quantize_rows = avx2_quantize_rows;

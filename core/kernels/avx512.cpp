@@ -128,10 +128,27 @@ GPT2_AVX512 void avx512_reduce_parts(const float* part, int n, size_t stride, in
   }
 }
 
-// y[t, c] = dot(x[t,:], W[c,:]) for W [N,K] (the tied lm_head): four columns (four
-// contiguous rows of W, read as four streams) at a time, two accumulators each.
-GPT2_AVX512 void avx512_f32nk(const Weight& w, const float* x, int ldx, const Out& o) {
-  const int K = w.K;
+namespace {
+
+// 16 values of an [N,K] row from k as f32 (Masked: the lanes of m, zero past them).
+template <WType T, typename E>
+GPT2_AVX512 inline __m512 nk_load(const E* row, int k, __mmask16 m = 0xffff, bool masked = false) {
+  if constexpr (T == WType::F32) {
+    return masked ? _mm512_maskz_loadu_ps(m, row + k) : _mm512_loadu_ps(row + k);
+  } else {
+    const __m256i h = masked ? _mm256_maskz_loadu_epi16(m, row + k)
+                             : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + k));
+    if constexpr (T == WType::F16) return _mm512_cvtph_ps(h);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  }
+}
+
+// y[t, c] = dot(x[t,:], W[c,:]) for W [N,K] (the tied lm_head) with elements E of type T:
+// four columns (four contiguous rows of W, read as four streams) at a time, two accumulators
+// each (k % 32 < 16, >= 16; the K % 32 tail into the first); then their sum, reduced. The
+// values are converted exactly, so every type runs f32's order.
+template <WType T, typename E>
+GPT2_AVX512 void nk_dot_rows(const E* base, int K, const float* x, int ldx, const Out& o) {
   const int k32 = K - K % 32;
   auto finish_col = [&](int c, int t, __m512 acc_v) GPT2_AVX512 {
     float acc = _mm512_reduce_add_ps(acc_v);
@@ -143,25 +160,26 @@ GPT2_AVX512 void avx512_f32nk(const Weight& w, const float* x, int ldx, const Ou
       *yv = acc;
   };
   // one column's dot product, same operation order as the four-column loop below
-  auto dot1 = [&](const float* row, const float* xr) GPT2_AVX512 {
+  auto dot1 = [&](const E* row, const float* xr) GPT2_AVX512 {
     __m512 a0 = _mm512_setzero_ps(), a1 = a0;
     int k = 0;
     for (; k < k32; k += 32) {
-      a0 = _mm512_fmadd_ps(_mm512_loadu_ps(xr + k), _mm512_loadu_ps(row + k), a0);
-      a1 = _mm512_fmadd_ps(_mm512_loadu_ps(xr + k + 16), _mm512_loadu_ps(row + k + 16), a1);
+      a0 = _mm512_fmadd_ps(_mm512_loadu_ps(xr + k), nk_load<T>(row, k), a0);
+      a1 = _mm512_fmadd_ps(_mm512_loadu_ps(xr + k + 16), nk_load<T>(row, k + 16), a1);
     }
     for (; k < K; k += 16) {
       const __mmask16 m = tail_mask(K - k);
-      a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xr + k), _mm512_maskz_loadu_ps(m, row + k), a0);
+      a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xr + k), nk_load<T>(row, k, m, true), a0);
     }
     return _mm512_add_ps(a0, a1);
   };
+  constexpr int kLines = 32 * static_cast<int>(sizeof(E)) / 64;  // cache lines per 32 k
   int c = o.c0;
   for (; c + 4 <= o.c1; c += 4) {
-    const float* r0 = w.f32 + static_cast<size_t>(c) * K;
-    const float* r1 = r0 + K;
-    const float* r2 = r1 + K;
-    const float* r3 = r2 + K;
+    const E* r0 = base + static_cast<size_t>(c) * K;
+    const E* r1 = r0 + K;
+    const E* r2 = r1 + K;
+    const E* r3 = r2 + K;
     for (int t = 0; t < o.T; ++t) {
       const float* xr = x + static_cast<size_t>(t) * ldx;
       __m512 a[8];
@@ -170,73 +188,46 @@ GPT2_AVX512 void avx512_f32nk(const Weight& w, const float* x, int ldx, const Ou
       for (; k < k32; k += 32) {
         if (t == 0 && c + 8 <= o.c1) {  // the next four rows
           const char* p = reinterpret_cast<const char*>(r3 + K + k);
-          const size_t row = sizeof(float) * K;
-          for (int i = 0; i < 4; ++i) {
-            _mm_prefetch(p + i * row, _MM_HINT_T0);
-            _mm_prefetch(p + i * row + 64, _MM_HINT_T0);
-          }
+          const size_t row = sizeof(E) * K;
+          for (int i = 0; i < 4; ++i)
+            for (int l = 0; l < kLines; ++l) _mm_prefetch(p + i * row + 64 * l, _MM_HINT_T0);
         }
         const __m512 xa = _mm512_loadu_ps(xr + k), xb = _mm512_loadu_ps(xr + k + 16);
-        a[0] = _mm512_fmadd_ps(xa, _mm512_loadu_ps(r0 + k), a[0]);
-        a[1] = _mm512_fmadd_ps(xb, _mm512_loadu_ps(r0 + k + 16), a[1]);
-        a[2] = _mm512_fmadd_ps(xa, _mm512_loadu_ps(r1 + k), a[2]);
-        a[3] = _mm512_fmadd_ps(xb, _mm512_loadu_ps(r1 + k + 16), a[3]);
-        a[4] = _mm512_fmadd_ps(xa, _mm512_loadu_ps(r2 + k), a[4]);
-        a[5] = _mm512_fmadd_ps(xb, _mm512_loadu_ps(r2 + k + 16), a[5]);
-        a[6] = _mm512_fmadd_ps(xa, _mm512_loadu_ps(r3 + k), a[6]);
-        a[7] = _mm512_fmadd_ps(xb, _mm512_loadu_ps(r3 + k + 16), a[7]);
+        a[0] = _mm512_fmadd_ps(xa, nk_load<T>(r0, k), a[0]);
+        a[1] = _mm512_fmadd_ps(xb, nk_load<T>(r0, k + 16), a[1]);
+        a[2] = _mm512_fmadd_ps(xa, nk_load<T>(r1, k), a[2]);
+        a[3] = _mm512_fmadd_ps(xb, nk_load<T>(r1, k + 16), a[3]);
+        a[4] = _mm512_fmadd_ps(xa, nk_load<T>(r2, k), a[4]);
+        a[5] = _mm512_fmadd_ps(xb, nk_load<T>(r2, k + 16), a[5]);
+        a[6] = _mm512_fmadd_ps(xa, nk_load<T>(r3, k), a[6]);
+        a[7] = _mm512_fmadd_ps(xb, nk_load<T>(r3, k + 16), a[7]);
       }
       for (; k < K; k += 16) {
         const __mmask16 m = tail_mask(K - k);
         const __m512 xa = _mm512_maskz_loadu_ps(m, xr + k);
-        a[0] = _mm512_fmadd_ps(xa, _mm512_maskz_loadu_ps(m, r0 + k), a[0]);
-        a[2] = _mm512_fmadd_ps(xa, _mm512_maskz_loadu_ps(m, r1 + k), a[2]);
-        a[4] = _mm512_fmadd_ps(xa, _mm512_maskz_loadu_ps(m, r2 + k), a[4]);
-        a[6] = _mm512_fmadd_ps(xa, _mm512_maskz_loadu_ps(m, r3 + k), a[6]);
+        a[0] = _mm512_fmadd_ps(xa, nk_load<T>(r0, k, m, true), a[0]);
+        a[2] = _mm512_fmadd_ps(xa, nk_load<T>(r1, k, m, true), a[2]);
+        a[4] = _mm512_fmadd_ps(xa, nk_load<T>(r2, k, m, true), a[4]);
+        a[6] = _mm512_fmadd_ps(xa, nk_load<T>(r3, k, m, true), a[6]);
       }
       for (int i = 0; i < 4; ++i) finish_col(c + i, t, _mm512_add_ps(a[2 * i], a[2 * i + 1]));
     }
   }
   for (; c < o.c1; ++c)
     for (int t = 0; t < o.T; ++t)
-      finish_col(c, t, dot1(w.f32 + static_cast<size_t>(c) * K, x + static_cast<size_t>(t) * ldx));
-}
-
-namespace {
-
-// Register-blocked R x 64 tile: acc[r][j] += x[t0+r, k] * W(k, 16j..16j+15) for all k,
-// where load(k, j) yields the f32 weights (from an f32 panel, or converted on the fly).
-template <int R, typename Load>
-GPT2_AVX512 inline void tile(int K, const float* x, int ldx, const Out& o, int t0, Load load) {
-  __m512 acc[R][4];
-  for (int r = 0; r < R; ++r)
-    for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_setzero_ps();
-  for (int k = 0; k < K; ++k) {
-    __m512 wv[4];
-    for (int j = 0; j < 4; ++j) wv[j] = load(k, j);
-    for (int r = 0; r < R; ++r) {
-      const __m512 xb = _mm512_set1_ps(x[static_cast<size_t>(t0 + r) * ldx + k]);
-      for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_fmadd_ps(xb, wv[j], acc[r][j]);
-    }
-  }
-  const int width = o.c1 - o.c0;
-  for (int r = 0; r < R; ++r) {
-    float* yrow = o.y + static_cast<size_t>(t0 + r) * o.ldy;
-    for (int j = 0; j < 4 && 16 * j < width; ++j)
-      store_out(o, yrow, o.c0 + 16 * j, acc[r][j], tail_mask(width - 16 * j));
-  }
-}
-
-// Rows of a small-T product (T < 4: larger T goes to the blocked GEMM) in tiles of 3, 2, 1.
-template <typename Load>
-GPT2_AVX512 void tiles(int K, const float* x, int ldx, const Out& o, Load load) {
-  int t = 0;
-  for (; t + 3 <= o.T; t += 3) tile<3>(K, x, ldx, o, t, load);
-  if (o.T - t == 2) tile<2>(K, x, ldx, o, t, load);
-  if (o.T - t == 1) tile<1>(K, x, ldx, o, t, load);
+      finish_col(c, t, dot1(base + static_cast<size_t>(c) * K, x + static_cast<size_t>(t) * ldx));
 }
 
 }  // namespace
+
+GPT2_AVX512 void avx512_nk_dot(const Weight& w, const float* x, int ldx, const Out& o) {
+  if (w.type == WType::F16)
+    nk_dot_rows<WType::F16>(w.h.data(), w.K, x, ldx, o);
+  else if (w.type == WType::BF16)
+    nk_dot_rows<WType::BF16>(w.h.data(), w.K, x, ldx, o);
+  else
+    nk_dot_rows<WType::F32>(w.f32, w.K, x, ldx, o);
+}
 
 namespace {
 
@@ -324,7 +315,7 @@ GPT2_AVX512 void avx512_gemm_block(const float* blk, int kb, const float* x, int
 }
 
 // Decode rows times a repacked f32 panel: one row streams it, four blocks (four streams 16 KiB
-// apart) in flight (simd::f32_panel_row); two or three rows: the blocks one after another
+// apart) in flight (simd::panel_row); two or three rows: the blocks one after another
 // (gemm_block).
 GPT2_AVX512 void avx512_f32_panel(const float* panel, int K, int kb, const float* x, int ldx,
                                   const Out& o, float* cbuf) {
@@ -337,82 +328,20 @@ GPT2_AVX512 void avx512_f32_panel(const float* panel, int K, int kb, const float
     return;
   }
   float sum[kPanel] __attribute__((aligned(64)));
-  simd::f32_panel_row<16, 4>(panel, K, kb, x, kPrefetchBytes, sum);
+  simd::panel_row<16, 4>(simd::F32Rows<16>{panel}, K, kb, x, kPrefetchBytes, sum);
   const int width = o.c1 - o.c0;
   for (int j = 0; j < 4 && 16 * j < width; ++j)
     store_out(o, o.y, o.c0 + 16 * j, _mm512_load_ps(sum + 16 * j), tail_mask(width - 16 * j));
 }
 
-GPT2_AVX512 void avx512_packed_panel(const Weight& w, int p, const float* x, int ldx,
+// One decode row times an f16 / bf16 panel: f32_panel's order, four blocks in flight.
+GPT2_AVX512 void avx512_packed_panel(const Weight& w, int p, int kb, const float* x,
                                      const Out& o) {
-  const size_t per_panel = static_cast<size_t>(w.k_padded()) * kPanel;
-  const uint16_t* src = w.h.data() + p * per_panel;
-  if (w.type == WType::F16 && o.T == 1) {
-    // decode: one row, the panel streamed front to back with a software prefetch ahead
-    const float* xr = x;
-    __m512 acc[4];
-    for (int j = 0; j < 4; ++j) acc[j] = _mm512_setzero_ps();
-    for (int k = 0; k < w.K; ++k) {
-      const uint16_t* row = src + static_cast<size_t>(k) * kPanel;
-      _mm_prefetch(reinterpret_cast<const char*>(row) + kPrefetchBytes, _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(row) + kPrefetchBytes + 64, _MM_HINT_T0);
-      const __m512 xb = _mm512_set1_ps(xr[k]);
-      for (int j = 0; j < 4; ++j)
-        acc[j] = _mm512_fmadd_ps(
-            xb, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 16 * j))),
-            acc[j]);
-    }
-    const int width = o.c1 - o.c0;
-    for (int j = 0; j < 4 && 16 * j < width; ++j)
-      store_out(o, o.y, o.c0 + 16 * j, acc[j], tail_mask(width - 16 * j));
-    return;
-  }
-  if (w.type == WType::F16) {
-    tiles(w.K, x, ldx, o, [src](int k, int j) GPT2_AVX512 {
-      return _mm512_cvtph_ps(_mm256_loadu_si256(
-          reinterpret_cast<const __m256i*>(src + static_cast<size_t>(k) * kPanel + 16 * j)));
-    });
-    return;
-  }
-  // BF16, k in pairs: lane = (W[k], W[k+1]); even k = lane << 16, odd k = lane & 0xffff0000.
-  // Processed as K/2 pair steps with the same per-column k order as the f32 path.
-  const int K = w.K;
-  const __m512i hi_mask = _mm512_set1_epi32(static_cast<int>(0xffff0000u));
-  auto run = [&](auto R_const, int t0) GPT2_AVX512 {
-    constexpr int R = decltype(R_const)::value;
-    __m512 acc[R][4];
-    for (int r = 0; r < R; ++r)
-      for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_setzero_ps();
-    for (int k = 0; k < K; k += 2) {
-      __m512 lo[4], hi[4];
-      for (int j = 0; j < 4; ++j) {
-        const uint16_t* at = src + static_cast<size_t>(k / 2) * 2 * kPanel + 32 * j;
-        if (R < 3) _mm_prefetch(reinterpret_cast<const char*>(at) + kPrefetchBytes, _MM_HINT_T0);
-        const __m512i v = _mm512_loadu_si512(at);
-        lo[j] = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
-        hi[j] = _mm512_castsi512_ps(_mm512_and_si512(v, hi_mask));
-      }
-      for (int r = 0; r < R; ++r) {
-        const float* xr = x + static_cast<size_t>(t0 + r) * ldx;
-        const __m512 x0 = _mm512_set1_ps(xr[k]);
-        for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_fmadd_ps(x0, lo[j], acc[r][j]);
-        if (k + 1 < K) {
-          const __m512 x1 = _mm512_set1_ps(xr[k + 1]);
-          for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_fmadd_ps(x1, hi[j], acc[r][j]);
-        }
-      }
-    }
-    const int width = o.c1 - o.c0;
-    for (int r = 0; r < R; ++r) {
-      float* yrow = o.y + static_cast<size_t>(t0 + r) * o.ldy;
-      for (int j = 0; j < 4 && 16 * j < width; ++j)
-        store_out(o, yrow, o.c0 + 16 * j, acc[r][j], tail_mask(width - 16 * j));
-    }
-  };
-  int t = 0;
-  for (; t + 3 <= o.T; t += 3) run(std::integral_constant<int, 3>{}, t);
-  if (o.T - t == 2) run(std::integral_constant<int, 2>{}, t);
-  if (o.T - t == 1) run(std::integral_constant<int, 1>{}, t);
+  float sum[kPanel] __attribute__((aligned(64)));
+  simd::packed_panel_row<16, 4>(w, p, kb, x, kPrefetchBytes, sum);
+  const int width = o.c1 - o.c0;
+  for (int j = 0; j < 4 && 16 * j < width; ++j)
+    store_out(o, o.y, o.c0 + 16 * j, _mm512_load_ps(sum + 16 * j), tail_mask(width - 16 * j));
 }
 
 // R rows of one panel: each weight vector is loaded once for the R rows (R = 1 streams the panel
@@ -507,6 +436,7 @@ GPT2_AVX512 void avx512_quantize_rows(const float* x, int ldx, int T, int K, int
 // block); k1 <= k_padded(). F32 [K,N] copies 64-float row segments (zero past N); F32 [N,K]
 // (transposed) gathers.
 GPT2_AVX512 void avx512_unpack_rows(const Weight& w, int p, int k0, int k1, float* dst) {
+  if (w.transposed && w.type != WType::F32) return scalar_unpack_rows(w, p, k0, k1, dst);
   const int kp = w.k_padded();
   const size_t per_panel = static_cast<size_t>(kp) * kPanel;
   if (w.type == WType::F32) {
@@ -729,7 +659,7 @@ const KernelSet& avx512_set() {
     k.notes = vnni ? "+vnni" : "";
     k.f32kn_rows = avx512_f32kn_rows;
     k.reduce_parts = avx512_reduce_parts;
-    k.f32nk = avx512_f32nk;
+    k.nk_dot = avx512_nk_dot;
     k.packed_panel = avx512_packed_panel;
     k.q8_panel = vnni ? avx512_q8_panel : avx2_set().q8_panel;  // same bits either way
     k.quantize_rows = avx512_quantize_rows;

@@ -4,7 +4,9 @@
 //   prompt rows, f32 W:  one cblas_sgemm per block of kBlasCols output columns, all the
 //                        pass's prompt rows at once, W read in place from the checkpoint;
 //   prompt rows, packed: each 64-column panel of an f16/bf16/q8 W dequantised into per-thread
-//                        scratch (unpack_panel, our kernel set), then one cblas_sgemm;
+//                        scratch (unpack_panel, our kernel set), then one cblas_sgemm; f16 /
+//                        bf16 [N,K] rows as f32's, on each block converted to f32 (so
+//                        values f16 holds exactly give the f32 bits: f16_matches_f32);
 //   decode rows, f32 W:  per row, cblas_sgemv on 4 fixed slices of K over whole rows of a
 //                        [K,N] W (summed in slice order), or per block of columns of an
 //                        [N,K] W, so a row's bits never depend on the other rows of the pass
@@ -150,6 +152,23 @@ bool blas_matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y,
   blas_single_threaded();
   const int K = w.K, N = w.N;
 
+  if (w.transposed && w.type != WType::F32) {
+    // prompt rows of f16 / bf16 [N,K] rows: each block of kBlasCols rows converted to f32 (exact),
+    // then f32's own call below on it: the same bits as the f32 weights (f16_matches_f32)
+    pool.run((N + kBlasCols - 1) / kBlasCols, [&](int i) {
+      const int c0 = i * kBlasCols, nc = std::min(kBlasCols, N - c0);
+      const size_t n = static_cast<size_t>(nc) * K;
+      float* wb = blas_scratch(n + static_cast<size_t>(T) * nc);
+      float* tmp = wb + n;
+      const uint16_t* src = w.h.data() + static_cast<size_t>(c0) * K;
+      for (size_t j = 0; j < n; ++j)
+        wb[j] = w.type == WType::F16 ? f16_to_f32(src[j]) : bf16_to_f32(src[j]);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, nc, K, 1.0f, x, ldx, wb, K, 0.0f,
+                  tmp, nc);
+      finish_block(tmp, T, nc, c0, y, ldy, bias, ep);
+    });
+    return true;
+  }
   if (w.type != WType::F32) {  // prompt rows of a packed W: dequantised panel, then sgemm
     pool.run(w.panels(), [&](int p) {
       const int c0 = p * kPanel, nc = std::min(kPanel, N - c0);

@@ -141,6 +141,12 @@ const char* isa_name(Isa isa) {
 const char* isa_name() { return isa_name(ks().isa); }
 const char* isa_notes() { return ks().notes; }
 Isa current_isa() { return ks().isa; }
+bool f16_matches_f32() { return ks().isa != Isa::Neon; }
+bool f16_matches_f32(Backend b) {
+  // OpenBLAS runs f16 / bf16 prompt rows as it runs f32's (blas.cpp), but decode rows of f32
+  // only: those would then differ
+  return f16_matches_f32() && !blas_rows(b, current_isa(), WType::F32, true);
+}
 
 std::vector<Isa> available_isas() {
   std::vector<Isa> r;
@@ -241,7 +247,7 @@ int Weight::k_padded() const {
   switch (type) {
     case WType::F32: return K;
     case WType::F16: return K;
-    case WType::BF16: return round_up(K, 2);
+    case WType::BF16: return transposed ? K : round_up(K, 2);
     case WType::Q8: return round_up(K, kQBlock);
   }
   return K;
@@ -273,6 +279,26 @@ Weight pack(const float* w, int K, int N, bool tr, WType to, Pool* pool) {
   r.type = to;
   r.K = K;
   r.N = N;
+  if (tr && (to == WType::F16 || to == WType::BF16)) {  // [N,K] stays rows (see "Layouts")
+    r.transposed = true;
+    const size_t n = static_cast<size_t>(K) * N;
+    r.h.assign(n, 0);
+    constexpr size_t kBlock = size_t{1} << 16;
+    const int blocks = static_cast<int>((n + kBlock - 1) / kBlock);
+    auto do_block = [&](int b) {
+      const size_t i0 = static_cast<size_t>(b) * kBlock, i1 = std::min(n, i0 + kBlock);
+      uint16_t* d = r.h.data();
+      if (to == WType::F16)
+        for (size_t i = i0; i < i1; ++i) d[i] = f32_to_f16(w[i]);
+      else
+        for (size_t i = i0; i < i1; ++i) d[i] = f32_to_bf16(w[i]);
+    };
+    if (pool && pool->threads() > 1)
+      pool->run(blocks, do_block);
+    else
+      for (int b = 0; b < blocks; ++b) do_block(b);
+    return r;
+  }
   const int P = r.panels();
   const int kp = r.k_padded();
   const size_t per_panel = static_cast<size_t>(kp) * kPanel;
@@ -446,8 +472,8 @@ void matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y, int 
   if (!decode) return gemm(kGemmKBlock, false);
 
   // Decode rows: the streaming kernels for a few rows; for many rows (a batch of sequences) the
-  // GEMM where it gives the same bits (KernelSet's arithmetic): f32 [K,N] with kRowChunk
-  // blocks added in order, f16/bf16 with one chain per output. The choice is for speed only.
+  // GEMM where it gives the same bits (KernelSet's arithmetic): [K,N] weights of every float
+  // type with kRowChunk blocks added in order. The choice is for speed only.
   // Repacked, a few rows: each panel streamed once by the set's f32_panel (a set without one
   // has the portable kernel there: its own gemm_block does the same, faster).
   if (panels && T < kDecodeGemmMinT && set.f32_panel != detail::scalar_f32_panel) {
@@ -473,11 +499,21 @@ void matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y, int 
   }
   if (panels || (T >= kDecodeGemmMinT && w.type == WType::F32 && !w.transposed))
     return gemm(kRowChunk, true);
-  if (T >= kDecodeGemmMinT && (w.type == WType::F16 || w.type == WType::BF16))
-    return gemm(kGemmKBlock, false);
+  const bool half = w.type == WType::F16 || w.type == WType::BF16;
+  if (half && !w.transposed) {
+    // one row: the set's streaming kernel (f32_panel's order); more: the GEMM, as f32's
+    if (T > 1) return gemm(kRowChunk, true);
+    pool.run(w.panels(), [&](int p) {
+      const Out o = out_for(p * kPanel, std::min(w.N, (p + 1) * kPanel));
+      set.packed_panel(w, p, kRowChunk, x, o);
+      epilogue(o);
+    });
+    return;
+  }
 
-  if (w.type == WType::F32 && w.transposed) {
-    // [N,K] (the tied lm_head): each output column is a contiguous row of W. Column chunks
+  if (w.transposed) {
+    // [N,K] (the tied lm_head; f32, f16 or bf16 rows): each output column is a contiguous row
+    // of W, one dot product in the set's order for every type. Column chunks
     // wide enough to stream, several per thread so a preempted thread's share is taken over.
     const int per = std::max(64, round_up(w.N / (pool.threads() * 4), 16));
     const int chunks = (w.N + per - 1) / per;
@@ -492,12 +528,12 @@ void matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y, int 
       if (split > o.c0) {
         Out a = o;
         a.c1 = split;
-        set.f32nk(rows_view, x, ldx, a);
+        set.nk_dot(rows_view, x, ldx, a);
       }
       if (split < o.c1) {
         Out b = o;
         b.c0 = split;
-        set.f32nk(w, x, ldx, b);
+        set.nk_dot(w, x, ldx, b);
       }
       epilogue(o);
     });
@@ -543,12 +579,6 @@ void matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y, int 
     });
     return;
   }
-
-  pool.run(w.panels(), [&](int p) {
-    const Out o = out_for(p * kPanel, std::min(w.N, (p + 1) * kPanel));
-    set.packed_panel(w, p, x, ldx, o);
-    epilogue(o);
-  });
 }
 }  // namespace
 

@@ -15,6 +15,15 @@ float src_at(const float* w, int K, int N, bool tr, int k, int n) {
   return tr ? w[static_cast<size_t>(n) * K + k] : w[static_cast<size_t>(k) * N + n];
 }
 
+// Element i of an [N,K] weight's rows (f32, f16 or bf16) as f32.
+float nk_at(const Weight& w, size_t i) {
+  switch (w.type) {
+    case WType::F16: return f16_to_f32(w.h[i]);
+    case WType::BF16: return bf16_to_f32(w.h[i]);
+    default: return w.f32[i];
+  }
+}
+
 }  // namespace
 
 void scalar_f32kn_rows(const Weight& w, const float* x, int ldx, int T, int k0, int k1,
@@ -37,12 +46,12 @@ void scalar_reduce_parts(const float* part, int n, size_t stride, int N, const O
     }
 }
 
-void scalar_f32nk(const Weight& w, const float* x, int ldx, const Out& o) {
+void scalar_nk_dot(const Weight& w, const float* x, int ldx, const Out& o) {
   for (int t = 0; t < o.T; ++t)
     for (int c = o.c0; c < o.c1; ++c) {
-      const float* row = w.f32 + static_cast<size_t>(c) * w.K;
+      const size_t row = static_cast<size_t>(c) * w.K;
       float acc = 0;
-      for (int k = 0; k < w.K; ++k) acc = std::fma(x[t * ldx + k], row[k], acc);
+      for (int k = 0; k < w.K; ++k) acc = std::fma(x[t * ldx + k], nk_at(w, row + k), acc);
       finish(o.y + t * o.ldy + c, acc, o.bias, c, o.ep);
     }
 }
@@ -82,10 +91,10 @@ void scalar_f32kn_panel_rows(const Weight& w, int p, int kb, const float* x, int
   }
 }
 
-void scalar_packed_panel(const Weight& w, int p, const float* x, int ldx, const Out& o) {
-  float* panel = scratch_floats(static_cast<size_t>(w.k_padded()) * kPanel);
+void scalar_packed_panel(const Weight& w, int p, int kb, const float* x, const Out& o) {
+  float* panel = scratch_floats(static_cast<size_t>(w.k_padded()) * kPanel + kPanel);
   scalar_unpack_rows(w, p, 0, w.k_padded(), panel);
-  scalar_gemm_block(panel, w.K, x, ldx, o, nullptr, true, true, false);
+  scalar_f32_panel(panel, w.K, kb, x, 0, o, panel + static_cast<size_t>(w.k_padded()) * kPanel);
 }
 
 void scalar_unpack_rows(const Weight& w, int p, int k0, int k1, float* dst) {
@@ -95,6 +104,11 @@ void scalar_unpack_rows(const Weight& w, int p, int k0, int k1, float* dst) {
   const size_t per_panel = static_cast<size_t>(kp) * kPanel;
   for (int k = k0; k < k1; ++k) {
     float* d = dst + static_cast<size_t>(k - k0) * kPanel;
+    if (w.transposed && w.type != WType::F32) {  // f16 / bf16 [N,K] rows
+      for (int j = 0; j < kPanel; ++j)
+        d[j] = j < nc && k < w.K ? nk_at(w, static_cast<size_t>(n0 + j) * w.K + k) : 0.0f;
+      continue;
+    }
     switch (w.type) {
       case WType::F32:
         for (int j = 0; j < kPanel; ++j)

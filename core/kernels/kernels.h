@@ -12,8 +12,9 @@
 // Small T with f32 [K,N] weights reads fixed blocks of 64 rows of W front to back (one
 // stream per task), each into its own partial sums, added afterwards in block order. Many
 // decode rows at once (a batch of sequences) take the GEMM instead where it gives the same bits
-// (f32 [K,N]: K blocks of 64 rows, each block's sums added in block order; f16/bf16: one fma
-// chain per output in k order in both), so the choice is one of speed only.
+// (K blocks of 64 rows, each block's sums added in block order), so the choice is one of speed
+// only. f16 and bf16 weights run in exactly f32's order in every product (core/kernels/set.h):
+// weights that f16 holds exactly give the f32 bits (f16_matches_f32()).
 //
 // Layouts (K = input features, N = output features):
 //   F32  — the checkpoint's own memory, either Conv1D [K,N] row-major (GPT-2's
@@ -29,9 +30,11 @@
 //          stream on 2 MiB pages that a T = 1 product reads like a plain memory read, and
 //          that small T reuse from L1 (docs/speed.md, "What bounds f32 decoding").
 //   F16  — packed at load into panels of 64 output columns: panel p, element [k][j] =
-//          W[k, 64p+j] (zero past N); converted with F16C / AVX-512.
+//          W[k, 64p+j] (zero past N); converted with F16C / AVX-512. An [N,K] weight (the
+//          tied lm_head) stays [N,K] rows, h[n*K + k], read by the same dot product as f32's.
 //   BF16 — panels of 64 columns, k in pairs: [k/2][j][k%2], so one 32-bit lane holds the
-//          pair (W[k,j], W[k+1,j]) and converts to two f32 with one AND and one shift.
+//          pair (W[k,j], W[k+1,j]) and converts to two f32 with one AND and one shift; [N,K]
+//          as F16's rows.
 //   Q8   — int8 per (32 consecutive k, one column) block with an f16 scale (like q8_0),
 //          stored as u8 = q+128 in [k/4][j][k%4] order for AVX512-VNNI vpdpbusd; T = 1 uses
 //          int8 activations quantised per 32-block (as llama.cpp's q8_0 does), prompts use
@@ -143,7 +146,7 @@ constexpr int kQBlock = 32;  // k per q8 scale
 struct Weight {
   WType type = WType::F32;
   int K = 0, N = 0;
-  bool transposed = false;        // F32 only: f32 is [N,K] instead of [K,N]
+  bool transposed = false;        // F32, F16, BF16: [N,K] rows instead of [K,N] (panels)
   Backend backend = Backend::Own;  // which rows go through OpenBLAS (core/kernels/blas.h)
   const float* f32 = nullptr;     // F32: borrowed (the checkpoint's memory)
   std::shared_ptr<F32Copy> f32copy;  // F32: the repacked copy, once ready (repack_f32)
@@ -176,8 +179,8 @@ void repack_f32(const Weight& w, F32Copy& into,
                 const std::function<void(const void*, size_t)>& release = {},
                 const std::function<bool()>& stop = {});
 
-/// Converts f32 weights ([K,N] or [N,K]) to `to` (F16, BF16, Q8; F32 gives a view).
-/// Uses the pool's threads when given.
+/// Converts f32 weights ([K,N] or [N,K]) to `to` (F16, BF16, Q8; F32 gives a view): panels, or
+/// for [N,K] to F16 / BF16 the same rows. Uses the pool's threads when given.
 Weight pack(const float* w, int K, int N, bool transposed, WType to, Pool* pool = nullptr);
 
 enum class Epilogue : uint8_t {
@@ -242,6 +245,16 @@ const char* isa_name(Isa isa);
 const char* isa_name();
 /// Extra features the set in use exploits, e.g. "+vnni" (empty when none).
 const char* isa_notes();
+/// True when the set in use gives f16 weights exactly f32's arithmetic (core/kernels/set.h), so
+/// a matrix whose values f16 holds exactly (an F16-stored checkpoint) gives bit-identical
+/// outputs packed as F16 and as F32, in every row class, for any thread count, with our own
+/// kernels (Backend::Own): the AVX-512, AVX2 and portable sets. (NEON: its [N,K] f32 dot
+/// product has an order of its own.)
+bool f16_matches_f32();
+/// The same for weights whose products follow backend b (Weight::backend): false also where
+/// b sends f32 decode rows to OpenBLAS (blas; auto with the portable set), as f16 decode rows
+/// stay on our kernels. Auto with AVX-512 or AVX2 keeps it.
+bool f16_matches_f32(Backend b);
 /// The set in use.
 Isa current_isa();
 /// The sets this CPU can run, best first (always ends with Generic).

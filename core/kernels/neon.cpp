@@ -5,11 +5,12 @@
 //
 // Design: 128-bit vectors of 4 floats and 32 registers. Weight panels are 64 columns = 16
 // vectors; kernels work on tiles of R rows x CV column vectors (R*CV <= 24 accumulators).
-// Every column's sum over k is ONE fused multiply-add chain in k order from +0 (vfmaq is the
-// same operation as std::fma), so f32 [K,N], f16, bf16 and the prompt GEMM give the portable
-// kernels' bits exactly, whatever the tiling; q8 sums blocks exactly in integers (SMULL+SADALP,
-// or SDOT) and then does the portable kernel's one fma per block: bit-identical too. Only
-// f32nk (the [N,K] dot product) has its own (vector) order; attention, layernorm and gelu are
+// Every column's sum over k runs in set.h's order with lane-wise fused multiply-adds (vfmaq is
+// the same operation as std::fma), so f32 [K,N], f16, bf16 and the prompt GEMM give the
+// portable kernels' bits exactly, whatever the tiling; q8 sums blocks exactly in integers
+// (SMULL+SADALP, or SDOT) and then does the portable kernel's one fma per block: bit-identical
+// too. Only nk_dot (the [N,K] dot product) has its own (vector) order for f32 (f16 / bf16 rows
+// take the portable one, so f16_matches_f32() is false here); attention, layernorm and gelu are
 // the shared vector kernels (core/kernels/simd.h) at 4 lanes, with their own order and
 // polynomial exp. Both are fixed per row, so rows stay batch- and thread-invariant.
 // Weight packing (load time) is the portable kernel's.
@@ -107,19 +108,6 @@ inline void dot_cols(const float* const* rows, const float* xr, int K, bool pf, 
     float s = vaddvq_f32(vaddq_f32(vaddq_f32(a[c][0], a[c][1]), vaddq_f32(a[c][2], a[c][3])));
     for (int kk = k; kk < K; ++kk) s = std::fma(xr[kk], rows[c][kk], s);
     out[c] = s;
-  }
-}
-
-// Rows [t0, t0 + R) of a decode product with a packed panel, column vectors of CV at a time.
-template <int R, int CV, typename Load>
-inline void panel_rows(int K, const float* x, int ldx, const Out& o, int t0, Load load) {
-  const int width = o.c1 - o.c0;
-  for (int v0 = 0; v0 < kPanel / 4 && 4 * v0 < width; v0 += CV) {
-    float32x4_t acc[R][CV];
-    for (int r = 0; r < R; ++r)
-      for (int v = 0; v < CV; ++v) acc[r][v] = vdupq_n_f32(0.0f);
-    tile_chain<R, CV>(K, x, ldx, t0, v0, load, acc);
-    store_tile<R, CV>(o, t0, v0, acc);
   }
 }
 
@@ -288,7 +276,8 @@ void neon_reduce_parts(const float* part, int n, size_t stride, int N, const Out
   }
 }
 
-void neon_f32nk(const Weight& w, const float* x, int ldx, const Out& o) {
+void neon_nk_dot(const Weight& w, const float* x, int ldx, const Out& o) {
+  if (w.type != WType::F32) return scalar_nk_dot(w, x, ldx, o);  // f16 / bf16 rows
   const int K = w.K;
   auto row = [&](int c) { return w.f32 + static_cast<size_t>(c) * K; };
   int c = o.c0;
@@ -310,32 +299,13 @@ void neon_f32nk(const Weight& w, const float* x, int ldx, const Out& o) {
   }
 }
 
-void neon_packed_panel(const Weight& w, int p, const float* x, int ldx, const Out& o) {
-  const size_t per_panel = static_cast<size_t>(w.k_padded()) * kPanel;
-  const uint16_t* src = w.h.data() + p * per_panel;
-  auto rows = [&](auto load) {  // one row: all 64 columns streamed; more rows: 3 x 32 tiles
-    int t = 0;
-    for (; t + 3 <= o.T; t += 3) panel_rows<3, 8>(w.K, x, ldx, o, t, load);
-    if (o.T - t == 2) panel_rows<2, 8>(w.K, x, ldx, o, t, load);
-    if (o.T - t == 1) panel_rows<1, 16>(w.K, x, ldx, o, t, load);
-  };
-  if (w.type == WType::F16) {
-    rows([src](int k, int v) {
-      const uint16_t* at = src + static_cast<size_t>(k) * kPanel + 4 * v;
-      if (v % 8 == 0) prefetch(reinterpret_cast<const char*>(at) + kPrefetchBytes);
-      return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(at)));
-    });
-    return;
-  }
-  // BF16, k in pairs: 32-bit lane = (W[k], W[k+1]); even k = lane << 16, odd k = lane & hi.
-  // K odd: the last pair's odd half is never used (tile_chain stops at K).
-  rows([src](int k, int v) {
-    const uint16_t* at = src + static_cast<size_t>(k / 2) * 2 * kPanel + 8 * v;
-    if ((k & 1) == 0 && v % 4 == 0) prefetch(reinterpret_cast<const char*>(at) + kPrefetchBytes);
-    const uint32x4_t lane = vld1q_u32(reinterpret_cast<const uint32_t*>(at));
-    return vreinterpretq_f32_u32((k & 1) ? vandq_u32(lane, vdupq_n_u32(0xffff0000u))
-                                         : vshlq_n_u32(lane, 16));
-  });
+// One decode row times an f16 / bf16 panel: f32_panel's order (the portable bits), two blocks
+// in flight.
+void neon_packed_panel(const Weight& w, int p, int kb, const float* x, const Out& o) {
+  float sum[kPanel] __attribute__((aligned(16)));
+  simd::packed_panel_row<4, 2>(w, p, kb, x, kPrefetchBytes, sum);
+  const int width = o.c1 - o.c0;
+  for (int c = 0; c < width; c += 4) store_out(o, o.y, o.c0 + c, vld1q_f32(sum + c), width - c);
 }
 
 void neon_q8_panel(const Weight& w, int p, const QAct& qa, const Out& o) {
@@ -394,6 +364,7 @@ void neon_gemm_block(const float* blk, int kb, const float* x, int ldx, const Ou
 // Rows [k0, k1) of panel p as f32 into dst[(k - k0) * 64 + j] (zero past N): exact
 // conversions, the portable values. k0 is a multiple of 32, k1 <= k_padded().
 void neon_unpack_rows(const Weight& w, int p, int k0, int k1, float* dst) {
+  if (w.transposed && w.type != WType::F32) return scalar_unpack_rows(w, p, k0, k1, dst);
   const int kp = w.k_padded();
   const size_t per_panel = static_cast<size_t>(kp) * kPanel;
   const int n0 = p * kPanel;
@@ -454,7 +425,7 @@ const KernelSet& neon_set() {
     k.notes = dot ? "+dotprod" : "";
     k.f32kn_rows = neon_f32kn_rows;
     k.reduce_parts = neon_reduce_parts;
-    k.f32nk = neon_f32nk;
+    k.nk_dot = neon_nk_dot;
     k.packed_panel = neon_packed_panel;
     k.q8_panel = dot ? neon_q8_panel_dot : neon_q8_panel;  // the same bits
     k.quantize_rows = neon_quantize_rows;

@@ -20,8 +20,8 @@ const KernelSet& neon_set();
 void neon_f32kn_rows(const Weight& w, const float* x, int ldx, int T, int k0, int k1,
                      float* part);
 void neon_reduce_parts(const float* part, int n, std::size_t stride, int N, const Out& o);
-void neon_f32nk(const Weight& w, const float* x, int ldx, const Out& o);
-void neon_packed_panel(const Weight& w, int p, const float* x, int ldx, const Out& o);
+void neon_nk_dot(const Weight& w, const float* x, int ldx, const Out& o);
+void neon_packed_panel(const Weight& w, int p, int kb, const float* x, const Out& o);
 /// q8 decode with ARMv8.0 instructions only (SMULL + SADALP).
 void neon_q8_panel(const Weight& w, int p, const QAct& qa, const Out& o);
 /// q8 decode with SDOT (ARMv8.2 dot product); only on CPUs with HWCAP_ASIMDDP.

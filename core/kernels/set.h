@@ -41,19 +41,27 @@ struct Out {
 /// The kernels of a set, X(name, return type, (parameters)).
 ///
 /// Arithmetic every set keeps (what row invariance, core/kernels/kernels.h, and mixing a set's
-/// own kernels with portable ones rely on): each output column's sum over k runs as ONE fma
-/// chain in k order starting from +0 — per K block of the GEMM when `add` (the block's chain
-/// from zero, then added to the carried sum), else carried across blocks — except f32nk (a dot
-/// product of the set's own order, the only kernel for [N,K] decode rows) and q8_panel (exact
-/// integer block sums, then one fma per block in block order: bit-identical to the portable
-/// kernel in every set).
+/// own kernels with portable ones rely on). Every float weight type (f32, f16, bf16) runs in the
+/// same order, so weights exactly representable in f16 give the f32 bits under f16 (where a
+/// set's kernels keep that, kernels::f16_matches_f32()):
+///   - prompt rows: each output column's sum over k is ONE fma chain in k order from +0,
+///     carried across the GEMM's K blocks (gemm_block with add = false);
+///   - decode rows of a [K,N] weight: fixed blocks of kb (= 64) k, each block's chain from +0,
+///     added to the carried sum in block order (gemm_block with add = true, f32_panel,
+///     packed_panel, f32kn_rows + reduce_parts);
+///   - decode rows of an [N,K] weight (the tied lm_head): nk_dot, a dot product in the set's
+///     own order, the same for f32, f16 and bf16 rows;
+///   - q8_panel: exact integer block sums, then one fma per block in block order (bit-identical
+///     to the portable kernel in every set).
 ///
 /// f32kn_rows: part[t*N + c] = sum over k in [k0, k1) of x[t,k] W[k,c] (W [K,N]), k in order,
 ///   for all N columns: a contiguous stretch of W, read once, front to back.
 /// reduce_parts: o.y[t, c0:c1] = epilogue(sum over i < n of part[i*stride + t*N + c] + bias),
 ///   i in order.
-/// f32nk: [N,K] f32 weights: o.y[t, c] = dot(x[t,:], W[c,:]).
-/// packed_panel: f16/bf16 panel p times x (decode rows, streamed).
+/// nk_dot: [N,K] weights (f32, or f16 / bf16 rows): o.y[t, c] = dot(x[t,:], W[c,:]), one order
+///   for the three types (the values converted to f32 first).
+/// packed_panel: one decode row x (T = 1) times the f16/bf16 [K,N] panel p, streamed: exactly
+///   f32_panel's arithmetic on the panel's f32 values (blocks of kb rows, added in order).
 /// q8_panel: q8 panel p times int8 activations (decode rows).
 /// quantize_rows: quantises rows of x for q8 decode rows: per row t and block b of 32 k, scale
 ///   sx = amax/127, xq = round-to-nearest-even(x * 127/amax) (zero past K), corr = 128 *
@@ -73,7 +81,8 @@ struct Out {
 ///   may fetch the next block while it computes this one (the rows are strided: no hardware
 ///   prefetcher sees them).
 /// unpack_rows: rows [k0, k1) of panel p as f32 into dst[(k - k0) * 64 + j] (zero past N); k0
-///   a multiple of 32, k1 <= k_padded(). Exact (the same values in every set).
+///   a multiple of 32, k1 <= k_padded(). Exact (the same values in every set). [N,K] weights
+///   (f32, f16, bf16) are gathered.
 /// pack_panel: converts one panel given as f32 rows src[k_padded][64] (zero past K and N) into
 ///   w's layout (F16, BF16, Q8); the same bits in every set.
 /// attention_rows: attention_rows (kernels.h) for HS a multiple of 16 (others: the portable
@@ -83,8 +92,8 @@ struct Out {
   X(f32kn_rows, void,                                                                           \
     (const Weight& w, const float* x, int ldx, int T, int k0, int k1, float* part))              \
   X(reduce_parts, void, (const float* part, int n, std::size_t stride, int N, const Out& o))     \
-  X(f32nk, void, (const Weight& w, const float* x, int ldx, const Out& o))                       \
-  X(packed_panel, void, (const Weight& w, int p, const float* x, int ldx, const Out& o))         \
+  X(nk_dot, void, (const Weight& w, const float* x, int ldx, const Out& o))                      \
+  X(packed_panel, void, (const Weight& w, int p, int kb, const float* x, const Out& o))         \
   X(q8_panel, void, (const Weight& w, int p, const QAct& qa, const Out& o))                      \
   X(quantize_rows, void,                                                                        \
     (const float* x, int ldx, int T, int K, int kp, int8_t* xq, float* sx, int32_t* corr))       \

@@ -423,17 +423,68 @@ void attention_rows(float* out, int ldo, float* probs, int ldp, const float* q, 
   groups(attention_group<N, KV, DV, 1>, 1);
 }
 
-/// One decode row times a repacked f32 panel (K rows of kPanel floats, read in place): the
-/// f32_panel kernel of set.h for one row, the sums of its kPanel columns into sum[0, kPanel).
-/// G blocks of kb rows at a time, so G streams kb * kPanel floats apart are in flight (one
-/// sequential stream leaves the memory system idle between the prefetcher's requests), each
-/// with a software prefetch `ahead` bytes on; each block's sums from zero, added to the total
-/// in block order: gemm_block's add arithmetic, bit for bit. (G * kPanel / N accumulators: where
-/// they outnumber the registers the spills go to L1, which has time to spare: the loop waits
-/// on memory.)
-template <int N, int G>
-inline void f32_panel_row(const float* panel, int K, int kb, const float* x, int ahead,
-                          float* sum) {
+/// The rows of one [K, kPanel] panel as the decode kernels read them (see "Layouts",
+/// core/kernels/kernels.h): load(k, j) gives columns [N j, N j + N) of row k as f32;
+/// prefetch(k, ahead) asks for row k's bytes `ahead` bytes on. f32: read in place.
+template <int N>
+struct F32Rows {
+  const float* p;
+  F<N> load(int k, int j) const { return simd::load<N>(p + static_cast<size_t>(k) * kPanel + N * j); }
+  void prefetch(int k, int ahead) const {
+    const char* r = reinterpret_cast<const char*>(p + static_cast<size_t>(k) * kPanel) + ahead;
+    for (int i = 0; i < kPanel * 4; i += 64) __builtin_prefetch(r + i, 0, 3);
+  }
+};
+/// f16 panel rows [k][64], converted exactly (F16C, AVX-512, NEON's FCVTL).
+template <int N>
+struct F16Rows {
+  const uint16_t* p;
+  F<N> load(int k, int j) const {
+    const uint16_t* at = p + static_cast<size_t>(k) * kPanel + N * j;
+#if defined(__x86_64__)
+    if constexpr (N == 16)
+      return (F<N>)_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(at)));
+    if constexpr (N == 8)
+      return (F<N>)_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(at)));
+#elif defined(__aarch64__)
+    if constexpr (N == 4) return (F<N>)vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(at)));
+#endif
+    F<N> v;
+    for (int i = 0; i < N; ++i) v[i] = f16_to_f32(at[i]);
+    return v;
+  }
+  void prefetch(int k, int ahead) const {
+    const char* r = reinterpret_cast<const char*>(p + static_cast<size_t>(k) * kPanel) + ahead;
+    for (int i = 0; i < kPanel * 2; i += 64) __builtin_prefetch(r + i, 0, 3);
+  }
+};
+/// bf16 panel rows in pairs [k/2][64][2]: a 32-bit lane (W[k], W[k+1]) gives even k by a
+/// shift, odd k by a mask (exact).
+template <int N>
+struct BF16Rows {
+  const uint16_t* p;
+  F<N> load(int k, int j) const {
+    M<N> lane;
+    __builtin_memcpy(&lane, p + static_cast<size_t>(k / 2) * 2 * kPanel + 2 * N * j, sizeof lane);
+    return (F<N>)((k & 1) ? (lane & static_cast<int32_t>(0xffff0000u)) : (lane << 16));
+  }
+  void prefetch(int k, int ahead) const {  // a pair's 256 bytes, at its even row
+    if (k & 1) return;
+    const char* r = reinterpret_cast<const char*>(p + static_cast<size_t>(k / 2) * 2 * kPanel) + ahead;
+    for (int i = 0; i < kPanel * 4; i += 64) __builtin_prefetch(r + i, 0, 3);
+  }
+};
+
+/// One decode row times one panel (src: F32Rows, F16Rows, BF16Rows; K rows): the f32_panel /
+/// packed_panel kernels of set.h for one row, the sums of its kPanel columns into sum[0, kPanel).
+/// G blocks of kb rows at a time, so G streams kb rows apart are in flight (one sequential
+/// stream leaves the memory system idle between the prefetcher's requests), each with a
+/// software prefetch `ahead` bytes on; each block's sums from zero, added to the total in block
+/// order: gemm_block's add arithmetic, bit for bit, whatever G is and whatever the type (the
+/// values are converted exactly). (G * kPanel / N accumulators: where they outnumber the
+/// registers the spills go to L1, which has time to spare: the loop waits on memory.)
+template <int N, int G, typename Src>
+inline void panel_row(const Src& src, int K, int kb, const float* x, int ahead, float* sum) {
   constexpr int V = kPanel / N;  // vectors per panel row
   F<N> tot[V] = {};
   bool first_block = true;
@@ -441,22 +492,15 @@ inline void f32_panel_row(const float* panel, int K, int kb, const float* x, int
     for (int j = 0; j < V; ++j) tot[j] = first_block ? acc[j] : tot[j] + acc[j];
     first_block = false;
   };
-  auto prefetch_row = [ahead](const float* r) {
-    const char* pf = reinterpret_cast<const char*>(r) + ahead;
-    for (int i = 0; i < kPanel * 4; i += 64) __builtin_prefetch(pf + i, 0, 3);
-  };
   int k0 = 0;
-  const size_t step = static_cast<size_t>(kb) * kPanel;
   for (; k0 + G * kb <= K; k0 += G * kb) {
     F<N> acc[G][V] = {};
-    const float* b0 = panel + static_cast<size_t>(k0) * kPanel;
     for (int k = 0; k < kb; ++k) {
-      const float* row = b0 + static_cast<size_t>(k) * kPanel;
       for (int g = 0; g < G; ++g) {
-        const float* r = row + g * step;
-        prefetch_row(r);
-        const F<N> xb = splat<N>(x[k0 + g * kb + k]);
-        for (int j = 0; j < V; ++j) acc[g][j] = fma<N>(xb, load<N>(r + N * j), acc[g][j]);
+        const int kk = k0 + g * kb + k;
+        src.prefetch(kk, ahead);
+        const F<N> xb = splat<N>(x[kk]);
+        for (int j = 0; j < V; ++j) acc[g][j] = fma<N>(xb, src.load(kk, j), acc[g][j]);
       }
     }
     for (int g = 0; g < G; ++g) add(acc[g]);
@@ -465,14 +509,24 @@ inline void f32_panel_row(const float* panel, int K, int kb, const float* x, int
     const int k1 = K < k0 + kb ? K : k0 + kb;
     F<N> acc[V] = {};
     for (int k = k0; k < k1; ++k) {
-      const float* r = panel + static_cast<size_t>(k) * kPanel;
-      prefetch_row(r);
+      src.prefetch(k, ahead);
       const F<N> xb = splat<N>(x[k]);
-      for (int j = 0; j < V; ++j) acc[j] = fma<N>(xb, load<N>(r + N * j), acc[j]);
+      for (int j = 0; j < V; ++j) acc[j] = fma<N>(xb, src.load(k, j), acc[j]);
     }
     add(acc);
   }
   for (int j = 0; j < V; ++j) store<N>(sum + N * j, tot[j]);
+}
+
+/// packed_panel (set.h) for one row: panel p of an f16 / bf16 [K,N] weight, G blocks in flight.
+template <int N, int G>
+inline void packed_panel_row(const Weight& w, int p, int kb, const float* x, int ahead,
+                             float* sum) {
+  const uint16_t* src = w.h.data() + static_cast<size_t>(p) * w.k_padded() * kPanel;
+  if (w.type == WType::F16)
+    panel_row<N, G>(F16Rows<N>{src}, w.K, kb, x, ahead, sum);
+  else
+    panel_row<N, G>(BF16Rows<N>{src}, w.K, kb, x, ahead, sum);
 }
 
 }  // namespace simd

@@ -371,7 +371,7 @@ TEST_CASE("kernels: matmul rows are batch-invariant within their class", "[kerne
     set_isa(isa);
     for (WType type : {WType::F32, WType::F16, WType::BF16, WType::Q8})
       for (bool tr : {false, true}) {
-        if (tr && type != WType::F32) continue;  // packed types have one layout
+        if (tr && type == WType::Q8) continue;  // q8 has one layout
         Pool pool1(1);
         const Weight view = pack(tr ? Wt.data() : W.data(), K, N, tr, type, &pool1);
         // f32 repacked at load (panels / huge-page rows): every row class gives the view's bits
@@ -414,5 +414,65 @@ TEST_CASE("kernels: matmul rows are batch-invariant within their class", "[kerne
         }
       }
   }
+  set_isa(available_isas().front());
+}
+
+// f16 and bf16 weights run in exactly f32's order (core/kernels/set.h): a matrix whose values
+// f16 (or bf16) holds exactly gives the f32 bits packed as F16 (BF16), on the mapped view and
+// on the repacked copy, in every row class and for 1 and 2 threads: what lets an F16-stored
+// checkpoint be held as f16 under --dtype f32 (kernels::f16_matches_f32()). Also through the
+// backends that keep it (OpenBLAS runs the prompt rows of both types the same way).
+TEST_CASE("kernels: f16-exact weights give f32's bits as f16", "[kernels][f16order]") {
+  // K past four blocks of 64 (the decode kernels' blocks in flight) and not a multiple of
+  // 16 or 64; N not a multiple of 16
+  const int K = 301, N = 150, kRows = 7;
+  const auto raw = random_vec(static_cast<size_t>(K) * N, 23, 0.05f);
+  const auto b = random_vec(N, 29, 0.1f);
+  const auto x = random_vec(static_cast<size_t>(kRows) * K, 31, 1.0f);
+  const auto y0 = random_vec(static_cast<size_t>(kRows) * N, 37, 1.0f);
+  int sets_checked = 0;
+  for (Isa isa : available_isas()) {
+    set_isa(isa);
+    if (!f16_matches_f32()) continue;
+    ++sets_checked;
+    for (WType type : {WType::F16, WType::BF16})
+      for (bool tr : {false, true}) {
+        // the values as the type holds them, in the layout asked for
+        std::vector<float> W(raw.size());
+        for (int k = 0; k < K; ++k)
+          for (int n = 0; n < N; ++n) {
+            const float v = raw[static_cast<size_t>(k) * N + n];
+            W[tr ? static_cast<size_t>(n) * K + k : static_cast<size_t>(k) * N + n] =
+                type == WType::F16 ? f16_to_f32(f32_to_f16(v)) : bf16_to_f32(f32_to_bf16(v));
+          }
+        Pool pool1(1);
+        Weight view = pack(W.data(), K, N, tr, WType::F32);
+        Weight repacked = view;
+        repacked.f32copy = std::make_shared<F32Copy>();
+        repack_f32(repacked, *repacked.f32copy);
+        Weight half = pack(W.data(), K, N, tr, type, &pool1);
+        for (Backend be : {Backend::Own, Backend::Auto, Backend::Blas}) {
+        if (!f16_matches_f32(be)) continue;
+        view.backend = repacked.backend = half.backend = be;
+        for (int threads : {1, 2}) {
+          Pool pool(threads);
+          for (Epilogue ep : {Epilogue::Store, Epilogue::Accumulate, Epilogue::Gelu})
+            for (int T : {1, 2, 3, 4, 7})
+              for (int D : {-1, 0, T}) {  // the default split, all prompt rows, all decode rows
+                std::vector<float> want = y0, got = y0;
+                const Weight& f32w = T % 2 ? view : repacked;
+                matmul(f32w, x.data(), K, T, want.data(), N, b.data(), ep, pool, D);
+                matmul(half, x.data(), K, T, got.data(), N, b.data(), ep, pool, D);
+                INFO("set " << isa_name() << " backend " << backend_name(be) << " type "
+                            << wtype_name(type) << " transposed " << tr
+                            << " threads " << threads << " ep " << int(ep) << " T " << T
+                            << " D " << D);
+                CHECK(std::memcmp(got.data(), want.data(), got.size() * 4) == 0);
+              }
+        }
+        }
+      }
+  }
+  CHECK(sets_checked >= 1);  // the portable set always keeps it
   set_isa(available_isas().front());
 }

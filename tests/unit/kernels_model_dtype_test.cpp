@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "models/model.h"
+#include "models/weight_layout.h"
 #include "tests/unit/isa_scope.h"
 #include "source_dir.h"
 
@@ -124,4 +125,36 @@ TEST_CASE("kernels: low-precision decode is bit-identical for 1 and 2 threads",
     REQUIRE(outs[0].size() == outs[1].size());
     CHECK(std::memcmp(outs[0].data(), outs[1].data(), outs[0].size() * 4) == 0);
   }
+}
+
+// An F16-stored checkpoint (the f16 fixture, weights exactly representable in f16) gives the
+// same bits under --dtype f16 as under --dtype f32 wherever kernels::f16_matches_f32(): the
+// logits of every prompt position and of decode steps after it, in every kernel set this CPU
+// has that keeps it (the portable one always does).
+TEST_CASE("kernels: an F16 checkpoint gives --dtype f32's bits under --dtype f16",
+          "[kernels][model][f16order]") {
+  const auto isa = GENERATE(from_range(gpt2::kernels::available_isas()));
+  IsaScope isa_scope(isa);
+  INFO("kernel set " << gpt2::kernels::isa_name(isa));
+  if (!gpt2::kernels::f16_matches_f32()) return;  // NEON: not promised
+  const Ref r = read_ref(kDir + "f16/reference.bin");
+  std::vector<std::vector<float>> outs;
+  for (DType d : {DType::F32, DType::F16}) {
+    LoadOptions lo;
+    lo.dtype = d;
+    lo.threads = 2;
+    auto model = Model::load(kDir + "f16", lo);
+    finish_weight_layout(*model);  // f32: the repacked copy, as decoding reads it
+    Session s(*model);
+    std::vector<float> out;
+    auto l = s.eval(r.prompt, true);  // prompt rows
+    out.insert(out.end(), l.begin(), l.end());
+    for (int32_t tok : {3, 14, 15}) {  // decode rows
+      l = s.eval(std::span<const int32_t>(&tok, 1));
+      out.insert(out.end(), l.begin(), l.end());
+    }
+    outs.push_back(std::move(out));
+  }
+  REQUIRE(outs[0].size() == outs[1].size());
+  CHECK(std::memcmp(outs[0].data(), outs[1].data(), outs[0].size() * 4) == 0);
 }
