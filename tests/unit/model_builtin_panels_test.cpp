@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/kernels/blas.h"
 #include "models/model.h"
 #include "models/model_impl.h"
 #include "models/tensors.h"
@@ -111,17 +112,24 @@ TEST_CASE("demo panels: the built-in model gives models/demo's logits", "[model]
   INFO("kernel set " << kernels::isa_name(isa));
   for (DType d : {DType::F16, DType::F32}) {
     INFO("dtype " << dtype_name(d));
-    const std::vector<float> want = run(*load_demo(d, From::Disk));
-    for (From from : {From::Panels, From::Converted}) {
-      auto model = load_demo(d, from);
-      // f16: held as its panels; f32: where the f16 kernels give f32's bits
-      const bool expect_held = from == From::Panels && d == DType::F16;
-      CHECK(held_as_panels(*model) == expect_held);
-      const std::vector<float> got = run(*model);
-      REQUIRE(got.size() == want.size());
-      CHECK(std::memcmp(got.data(), want.data(), got.size() * 4) == 0);
+    for (kernels::Backend b : {kernels::Backend::Own, kernels::Backend::Auto}) {
+      if (b == kernels::Backend::Auto && !kernels::backend_uses_blas(b)) continue;  // = own
+      INFO("backend " << (b == kernels::Backend::Own ? "own" : "auto"));
+      const std::vector<float> want = run(*load_demo(d, From::Disk, b));
+      for (From from : {From::Panels, From::Converted}) {
+        auto model = load_demo(d, from, b);
+        // f16: held as its panels; f32: where the f16 kernels give f32's bits
+        const bool expect_held =
+            from == From::Panels && (d == DType::F16 || kernels::f16_matches_f32(b));
+        CHECK(held_as_panels(*model) == expect_held);
+        const std::vector<float> got = run(*model);
+        REQUIRE(got.size() == want.size());
+        CHECK(std::memcmp(got.data(), want.data(), got.size() * 4) == 0);
+      }
     }
   }
-  // OpenBLAS runs f32 products on the f32 layout: converted there
+  // where OpenBLAS runs f32 decode rows (on the f32 layout): converted
   CHECK_FALSE(held_as_panels(*load_demo(DType::F32, From::Panels, kernels::Backend::Blas)));
+  // where this set's f16 kernels give f32's bits (AVX-512, AVX2, portable), the default is held
+  if (isa != kernels::Isa::Neon) CHECK(held_as_panels(*load_demo(DType::F32, From::Panels)));
 }
