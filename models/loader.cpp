@@ -10,6 +10,8 @@
 //      Weights::slots() where each goes, both in checkpoint order);
 //   4. bind: F32 in place (a view into the mapping), F16/BF16 converted once to f32;
 //   5. the matrices as the kernels read them (core/kernels/kernels.h: views for f32, packed otherwise).
+// The built-in model's matrices come packed as f16 panels (models/builtin.h): held as those
+// (hold_builtin_as_f16) they are read in place and steps 4-5 convert nothing for them.
 #include <sys/mman.h>
 #include <unistd.h>
 #if defined(__x86_64__)
@@ -69,10 +71,12 @@ const std::string& Model::name() const { return impl_->name; }
 DType Model::dtype() const { return impl_->dtype; }
 int Model::threads() const { return impl_->pool->threads(); }
 std::span<const float> Model::token_embeddings() const {
-  return {impl_->f32_weights().wte, static_cast<size_t>(impl_->cfg.vocab_size) * impl_->cfg.n_embd};
+  return {impl_->f32_weights().wte,
+          static_cast<size_t>(impl_->cfg.vocab_size) * impl_->cfg.n_embd};
 }
 std::span<const float> Model::position_embeddings() const {
-  return {impl_->f32_weights().wpe, static_cast<size_t>(impl_->cfg.n_positions) * impl_->cfg.n_embd};
+  return {impl_->f32_weights().wpe,
+          static_cast<size_t>(impl_->cfg.n_positions) * impl_->cfg.n_embd};
 }
 
 namespace {
@@ -393,13 +397,15 @@ void start_repacking(Model::Impl& m, kernels::Backend backend, bool builtin) {
 // with NEON), so SPEC's "f32 is exact" holds unchanged. GPT2_DEMO_PANELS=0 converts them as
 // for any checkpoint (A/B timing; tests compare the two).
 bool hold_builtin_as_f16(const LoadOptions& opts) {
-  if (const char* e = std::getenv("GPT2_DEMO_PANELS"); e && std::strcmp(e, "0") == 0) return false;
+  if (const char* e = std::getenv("GPT2_DEMO_PANELS"); e && std::strcmp(e, "0") == 0)
+    return false;
   if (opts.dtype == DType::F16) return true;
   return opts.dtype == DType::F32 && kernels::f16_matches_f32(opts.backend);
 }
 
 // n F32/F16/BF16 values at p as f32 in new memory, in blocks over the pool.
-huge_buffer<float> to_f32(const uint8_t* p, size_t n, const std::string& dtype, kernels::Pool& pool) {
+huge_buffer<float> to_f32(const uint8_t* p, size_t n, const std::string& dtype,
+                          kernels::Pool& pool) {
   huge_buffer<float> buf(n);  // every element written below
   const bool f32 = dtype == "F32", f16 = dtype == "F16";
   constexpr size_t kBlock = size_t{1} << 18;
@@ -420,7 +426,8 @@ huge_buffer<float> panels_to_f32(const kernels::Weight& w, bool nk, kernels::Poo
   const size_t K = static_cast<size_t>(w.K), N = static_cast<size_t>(w.N);
   huge_buffer<float> buf(K * N);  // every element written below
   float* out = buf.data();
-  if (w.transposed && !nk) runtime_error("built-in panels: a [N,K] matrix where [K,N] is needed");
+  if (w.transposed && !nk)
+    runtime_error("built-in panels: a [N,K] matrix where [K,N] is needed");
   if (w.transposed) {  // [N,K] rows: the head's rows are wte's
     const auto* src = reinterpret_cast<const uint8_t*>(w.h.data());
     constexpr size_t kBlock = size_t{1} << 18;
@@ -450,8 +457,9 @@ huge_buffer<float> panels_to_f32(const kernels::Weight& w, bool nk, kernels::Poo
 const Weights& Model::Impl::f32_weights() const {
   std::call_once(deferred_once, [this] {
     for (const Deferred& d : deferred) {
+      const bool head = d.panel + 1 == static_cast<int>(panels.size());  // as wte: [N,K]
       deferred_owned.push_back(d.src ? to_f32(d.src, d.n, "F16", *pool)
-                                     : panels_to_f32(panels[d.panel], d.panel + 1 == static_cast<int>(panels.size()), *pool));
+                                     : panels_to_f32(panels[d.panel], head, *pool));
       *d.dst = deferred_owned.back().data();
     }
     if (tied) const_cast<Weights&>(w).lm_head = w.wte;  // (this Impl is never const itself)
@@ -466,8 +474,9 @@ void Model::Impl::wte_row(int v, float* out) const {
     half_row_to_f32(reinterpret_cast<const uint8_t*>(h.h.data() + v * K), K, true, out);
     return;
   }
-  const uint16_t* p = h.h.data() + static_cast<size_t>(v / kernels::kPanel) * h.k_padded() * kernels::kPanel + v % kernels::kPanel;
-  for (size_t k = 0; k < K; k++) out[k] = kernels::f16_to_f32(p[k * kernels::kPanel]);
+  constexpr int P = kernels::kPanel;  // panels: wte[v][k] = panel v/P, [k][v%P]
+  const uint16_t* p = h.h.data() + static_cast<size_t>(v / P) * h.k_padded() * P + v % P;
+  for (size_t k = 0; k < K; k++) out[k] = kernels::f16_to_f32(p[k * P]);
 }
 
 void check_load_options(const LoadOptions& opts) {
@@ -513,16 +522,19 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
   std::map<std::string, int> panel_of;  // name -> index in m.panels
   if (src.builtin && src.builtin->panels) {
     m.panels = builtin_panels(*src.builtin, m.cfg);
-    if (m.panels.empty()) runtime_error("{}: the built-in panels do not fit {}", first_file, cfg_name);
+    if (m.panels.empty())
+      runtime_error("{}: the built-in panels do not fit {}", first_file, cfg_name);
     const std::vector<std::string> names = builtin_panel_tensor_names(m.cfg.n_layer);
     for (size_t i = 0; i < names.size(); i++) {
       const kernels::Weight& w = m.panels[i];
       TensorInfo ti;
       ti.name = names[i];
       ti.dtype = "F16";
-      ti.shape = i + 1 == names.size() ? std::vector<int64_t>{w.N, w.K} : std::vector<int64_t>{w.K, w.N};
+      ti.shape = i + 1 == names.size() ? std::vector<int64_t>{w.N, w.K}  // wte [V,C]
+                                        : std::vector<int64_t>{w.K, w.N};
       if (!tensors.emplace(names[i], Entry{ti, nullptr}).second)
-        runtime_error("{}: tensor '{}' appears twice (also in the built-in panels)", first_file, names[i]);
+        runtime_error("{}: tensor '{}' appears twice (also in the built-in panels)", first_file,
+                      names[i]);
       panel_of[names[i]] = static_cast<int>(i);
     }
   }
@@ -580,7 +592,8 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
         m.deferred.push_back({table[i].dst, nullptr, pi, n});
         continue;
       }
-      huge_buffer<float> buf = panels_to_f32(m.panels[pi], pi + 1 == static_cast<int>(m.panels.size()), *m.pool);
+      const bool head = pi + 1 == static_cast<int>(m.panels.size());  // as wte: [N,K]
+      huge_buffer<float> buf = panels_to_f32(m.panels[pi], head, *m.pool);
       *table[i].dst = buf.data();
       m.bytes_converted += n * 4;
       m.owned.push_back(std::move(buf));
@@ -659,6 +672,17 @@ void finish_weight_layout(const Model& model) {
   m.repacker.begin();
   if (m.repacker.thread.joinable()) m.repacker.thread.join();
 }
+
+std::vector<const kernels::Weight*> model_matrices(const Model& model) {
+  const Model::Impl& m = model.impl();
+  std::vector<const kernels::Weight*> out;
+  for (const LayerMatrices& l : m.mat)
+    for (const kernels::Weight* w : {&l.qkv, &l.attn_proj, &l.fc, &l.fc_proj}) out.push_back(w);
+  out.push_back(&m.head);
+  return out;
+}
+
+bool uses_builtin_panels(const Model& model) { return model.impl().embed_from_panels; }
 
 std::vector<std::string> builtin_model_names() {
   std::vector<std::string> names;

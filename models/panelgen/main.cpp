@@ -43,8 +43,7 @@ std::vector<uint8_t> safetensors_without(const uint8_t* src, size_t size,
   uint64_t n = 0;
   std::memcpy(&n, src, 8);
   if (n > size - 8) throw std::runtime_error("bad safetensors header");
-  const nlohmann::ordered_json in =
-      nlohmann::ordered_json::parse(src + 8, src + 8 + n);
+  const nlohmann::ordered_json in = nlohmann::ordered_json::parse(src + 8, src + 8 + n);
   const uint8_t* data = src + 8 + n;
   struct Kept {
     std::string name;
@@ -62,9 +61,11 @@ std::vector<uint8_t> safetensors_without(const uint8_t* src, size_t size,
     bool dropped = false;
     for (const std::string& d : drop) dropped = dropped || d == key;
     if (dropped) continue;
-    kept.push_back({name, v, v["data_offsets"][0].get<size_t>(), v["data_offsets"][1].get<size_t>()});
+    kept.push_back(
+        {name, v, v["data_offsets"][0].get<size_t>(), v["data_offsets"][1].get<size_t>()});
   }
-  std::sort(kept.begin(), kept.end(), [](const Kept& a, const Kept& b) { return a.begin < b.begin; });
+  std::sort(kept.begin(), kept.end(),
+            [](const Kept& a, const Kept& b) { return a.begin < b.begin; });
   size_t at = 0;
   for (Kept& k : kept) {
     k.entry["data_offsets"] = {at, at + (k.end - k.begin)};

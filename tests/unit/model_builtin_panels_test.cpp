@@ -6,7 +6,6 @@
 // (held as its panels), under f32 (held as its panels where kernels::f16_matches_f32 says the
 // f16 kernels give f32's bits, else converted from them), and converted (GPT2_DEMO_PANELS=0).
 #include <catch2/catch.hpp>
-
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -14,8 +13,8 @@
 
 #include "core/kernels/blas.h"
 #include "models/model.h"
-#include "models/model_impl.h"
 #include "models/tensors.h"
+#include "models/weight_layout.h"
 #include "source_dir.h"
 #include "tests/unit/isa_scope.h"
 
@@ -42,22 +41,15 @@ std::unique_ptr<Model> load_demo(DType d, From from, kernels::Backend b = kernel
   return Model::load("demo", lo);
 }
 
-std::vector<const kernels::Weight*> matrices(const Model& m) {
-  std::vector<const kernels::Weight*> out;
-  for (const LayerMatrices& l : m.impl().mat)
-    for (const kernels::Weight* w : {&l.qkv, &l.attn_proj, &l.fc, &l.fc_proj}) out.push_back(w);
-  out.push_back(&m.impl().head);
-  return out;
-}
-
+// Held as the built-in panels: said so, and every matrix borrows its memory.
 bool held_as_panels(const Model& m) {
-  for (const kernels::Weight* w : matrices(m))
-    if (!w->h.borrowed()) return false;
-  return true;
+  bool borrowed = true;
+  for (const kernels::Weight* w : model_matrices(m)) borrowed = borrowed && w->h.borrowed();
+  CHECK(borrowed == uses_builtin_panels(m));
+  return borrowed;
 }
 
-// Logits of a prompt (every position), three decode steps, and a batch of two sequences'
-// decode rows, one after the other.
+// Logits of a prompt (every position), then of three decode steps.
 std::vector<float> run(const Model& model) {
   const std::vector<int32_t> prompt{464, 5822, 531, 326, 262, 16599, 373, 257, 922};
   std::vector<float> out;
@@ -80,7 +72,7 @@ TEST_CASE("demo panels: the built-in model is models/demo, its panels the loader
   INFO("kernel set " << kernels::isa_name(isa));
   auto held = load_demo(DType::F16, From::Panels), disk = load_demo(DType::F16, From::Disk);
   REQUIRE(held_as_panels(*held));
-  const auto a = matrices(*held), b = matrices(*disk);
+  const auto a = model_matrices(*held), b = model_matrices(*disk);
   REQUIRE(a.size() == b.size());
   for (size_t i = 0; i < a.size(); i++) {
     INFO("matrix " << i);
