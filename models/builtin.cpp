@@ -7,15 +7,21 @@
 
 #include <array>
 
+#if defined(GPT2_DEMO_PANELGEN)  // the tool that makes the demo's blobs: no built-in model yet
+
+namespace gpt2 {
+namespace {
+std::array<BuiltinModel, 0> builtin_models() { return {}; }
+
+#else
+
 extern "C" {
 extern const char gpt2_demo_config_start[];
 extern const char gpt2_demo_config_end[];
 extern const uint8_t gpt2_demo_safetensors_start[];
 extern const uint8_t gpt2_demo_safetensors_end[];
-#if !defined(GPT2_DEMO_PANELGEN)
 extern const uint8_t gpt2_demo_panels_start[];
 extern const uint8_t gpt2_demo_panels_end[];
-#endif
 }
 
 namespace gpt2 {
@@ -28,16 +34,12 @@ const std::array<BuiltinModel, 1>& builtin_models() {
                        static_cast<size_t>(gpt2_demo_config_end - gpt2_demo_config_start)),
       gpt2_demo_safetensors_start,
       static_cast<size_t>(gpt2_demo_safetensors_end - gpt2_demo_safetensors_start),
-#if defined(GPT2_DEMO_PANELGEN)  // the tool that makes the panels: none yet
-      nullptr,
-      0,
-#else
       gpt2_demo_panels_start,
       static_cast<size_t>(gpt2_demo_panels_end - gpt2_demo_panels_start),
-#endif
   }};
   return models;
 }
+#endif
 
 }  // namespace
 

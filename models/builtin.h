@@ -15,8 +15,8 @@ struct BuiltinModel {
   const uint8_t* safetensors;     // the model.safetensors bytes
   size_t safetensors_size;
   // The model's matrices packed at build time as the f16 kernels read them (the panels blob
-  // below; builtin_blobs.S), or null (in the build-time tool that makes them; the
-  // safetensors bytes then hold every tensor).
+  // below; builtin_blobs.S); the safetensors bytes hold the other tensors. Null: the
+  // safetensors bytes hold every tensor.
   const uint8_t* panels = nullptr;
   size_t panels_size = 0;
 };

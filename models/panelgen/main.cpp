@@ -1,17 +1,18 @@
-// gpt2_demo_panelgen DIR: the built-in demo model as the program links it (builtin_blobs.S),
-// written to DIR:
+// gpt2_demo_panelgen MODEL_DIR OUT_DIR: the built-in demo model (MODEL_DIR = models/demo) as
+// the program links it (builtin_blobs.S), written to OUT_DIR:
 //   demo_panels.bin        its matrices as the f16 kernels read them (models/builtin.h, "The
 //                          panels blob"): wte (the tied LM head) and each block's four;
 //   demo_rest.safetensors  the other tensors of models/demo/model.safetensors (wpe, the
 //                          layernorms, the biases), bytes unchanged, in a safetensors file of
 //                          their own (the matrices are not stored twice).
 //
-// Built from the models library's own sources with GPT2_DEMO_PANELGEN (the built-in model is
-// then models/demo's files as they are, panelgen/source_blobs.S, with no panels), it loads
-// "demo" with --dtype f16 and dumps each kernels::Weight exactly as kernels::pack made it: the
-// panels are the loader's own, byte for byte, and follow any change of the packed layout (the
-// tool is relinked, and the files remade, when the kernels or models/demo change). pack_panel
-// gives the same bits in every kernel set (core/kernels/set.h); the portable set packs here.
+// Built from the models library's own sources with GPT2_DEMO_PANELGEN (no built-in model, so
+// nothing of what it makes is linked into it), it loads MODEL_DIR as any F16 checkpoint with
+// --dtype f16 and dumps each kernels::Weight exactly as kernels::pack made it: the panels are
+// the loader's own, byte for byte, and follow any change of the packed layout (the tool is
+// relinked, and the files remade, when the kernels or models/ change; remade when models/demo
+// changes). pack_panel gives the same bits in every kernel set (core/kernels/set.h); the
+// portable set packs here.
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "core/kernels/kernels.h"
+#include "core/mapped_file.h"
 #include "models/builtin.h"
 #include "models/model.h"
 #include "models/model_impl.h"
@@ -86,8 +88,8 @@ std::vector<uint8_t> safetensors_without(const uint8_t* src, size_t size,
 
 int main(int argc, char** argv) {
   using namespace gpt2;
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: gpt2_demo_panelgen DIR\n");
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: gpt2_demo_panelgen MODEL_DIR OUT_DIR\n");
     return 2;
   }
   try {
@@ -96,7 +98,8 @@ int main(int argc, char** argv) {
     opts.dtype = DType::F16;
     opts.backend = kernels::Backend::Own;
     opts.threads = 1;
-    const std::unique_ptr<Model> model = Model::load("demo", opts);
+    const std::string model_dir = argv[1], dir = argv[2];
+    const std::unique_ptr<Model> model = Model::load(model_dir, opts);
     const Model::Impl& m = model->impl();
     if (!m.tied) throw std::runtime_error("the demo's lm_head is not tied to wte");
     std::vector<std::pair<BuiltinPanel, const kernels::Weight*>> list;
@@ -106,7 +109,6 @@ int main(int argc, char** argv) {
       for (int i = 0; i < 4; i++) list.push_back({BuiltinPanel{l, i, 0, 0, 0, 0, {}, 0, 0}, ws[i]});
     }
     list.push_back({BuiltinPanel{-1, 0, 0, 0, 0, 0, {}, 0, 0}, &m.head});
-    const std::string dir = argv[1];
 
     constexpr size_t kAlign = 4096;
     auto align = [](size_t n) { return (n + kAlign - 1) / kAlign * kAlign; };
@@ -136,9 +138,9 @@ int main(int argc, char** argv) {
       std::memcpy(blob.data() + e.offset, w->h.data(), e.elements * 2);
     }
     write_file(dir + "/demo_panels.bin", blob);
-    const BuiltinModel* b = find_builtin_model("demo");
+    const MappedFile source(model_dir + "/model.safetensors");
     write_file(dir + "/demo_rest.safetensors",
-               safetensors_without(b->safetensors, b->safetensors_size,
+               safetensors_without(source.data(), source.size(),
                                    builtin_panel_tensor_names(m.cfg.n_layer)));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gpt2_demo_panelgen: %s\n", e.what());
