@@ -633,6 +633,7 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
       m.mat[l].fc_proj = m.panels[4 * l + 3];
     }
     m.head = m.panels.back();
+    log::debug("{}: the matrices read in place from the built-in f16 panels", m.name);
     return model;
   }
   kernels::Pool* pool = m.pool.get();
