@@ -54,17 +54,30 @@ namespace {
 // ---------------------------------------------------------------------------------------
 // kernels
 
-// out (T,C) = wte[inp[t]] + wpe[pos0 + t]   (wpe null: wte[inp[t]] alone)
-void encoder_forward(float* out, const int32_t* inp, const float* wte, const float* wpe, int pos0,
-                     int T, int C) {
+// out (T,C) = wte[inp[t]] + wpe[pos0 + t]   (positions false: wte[inp[t]] alone)
+// The tables are f32 (m.w), or the built-in model's panels and F16 wpe rows (held as its
+// panels, models/model_impl.h), each row used converted exactly to f32 first.
+void encoder_forward(float* out, const int32_t* inp, const Model::Impl& m, bool positions,
+                     int pos0, int T, int C) {
+  thread_local std::vector<float> rows;
+  rows.resize(2 * static_cast<size_t>(C));
   for (int t = 0; t < T; t++) {
-    const float* te = wte + static_cast<size_t>(inp[t]) * C;
+    const size_t tok = static_cast<size_t>(inp[t]) * C, pos = static_cast<size_t>(pos0 + t) * C;
+    // (held as panels, the f32 tables are not read: f32_weights() may be filling them)
+    const float *te = rows.data(), *pe = rows.data() + C;
+    if (m.embed_from_panels)
+      m.wte_row(inp[t], rows.data());
+    else
+      te = m.w.wte + tok;
+    if (positions && m.wpe_f16)
+      half_row_to_f32(m.wpe_f16 + 2 * pos, static_cast<size_t>(C), true, rows.data() + C);
+    else if (positions)
+      pe = m.w.wpe + pos;
     float* o = out + static_cast<size_t>(t) * C;
-    if (!wpe) {
+    if (!positions) {
       std::memcpy(o, te, static_cast<size_t>(C) * sizeof(float));
       continue;
     }
-    const float* pe = wpe + static_cast<size_t>(pos0 + t) * C;
     for (int i = 0; i < C; i++) o[i] = te[i] + pe[i];
   }
 }
@@ -239,8 +252,8 @@ void forward(const Model::Impl& m, RunState& run, std::span<Part> parts,
 
   float* x = run.x.data();
   for (const Part& p : parts)
-    encoder_forward(x + static_cast<size_t>(p.row0) * C, p.tok, w.wte,
-                    p.s->position_embeddings ? w.wpe : nullptr, p.pos0, p.T, C);
+    encoder_forward(x + static_cast<size_t>(p.row0) * C, p.tok, m, p.s->position_embeddings,
+                    p.pos0, p.T, C);
   record(0, x);
   for (int l = 0; l < L; l++) {
     const LayerWeights& lw = w.h[l];

@@ -10,12 +10,15 @@
 //      Weights::slots() where each goes, both in checkpoint order);
 //   4. bind: F32 in place (a view into the mapping), F16/BF16 converted once to f32;
 //   5. the matrices as the kernels read them (core/kernels/kernels.h: views for f32, packed otherwise).
+// The built-in model's matrices come packed as f16 panels (models/builtin.h): held as those
+// (hold_builtin_as_f16) they are read in place and steps 4-5 convert nothing for them.
 #include <sys/mman.h>
 #include <unistd.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -68,10 +71,12 @@ const std::string& Model::name() const { return impl_->name; }
 DType Model::dtype() const { return impl_->dtype; }
 int Model::threads() const { return impl_->pool->threads(); }
 std::span<const float> Model::token_embeddings() const {
-  return {impl_->w.wte, static_cast<size_t>(impl_->cfg.vocab_size) * impl_->cfg.n_embd};
+  return {impl_->f32_weights().wte,
+          static_cast<size_t>(impl_->cfg.vocab_size) * impl_->cfg.n_embd};
 }
 std::span<const float> Model::position_embeddings() const {
-  return {impl_->w.wpe, static_cast<size_t>(impl_->cfg.n_positions) * impl_->cfg.n_embd};
+  return {impl_->f32_weights().wpe,
+          static_cast<size_t>(impl_->cfg.n_positions) * impl_->cfg.n_embd};
 }
 
 namespace {
@@ -133,6 +138,8 @@ __attribute__((target("avx,f16c"))) void f16_row_f16c(const uint8_t* p, size_t n
 }
 #endif
 
+}  // namespace
+
 void half_row_to_f32(const uint8_t* p, size_t n, bool f16, float* out) {
 #if defined(__x86_64__)
   static const bool f16c = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
@@ -144,6 +151,8 @@ void half_row_to_f32(const uint8_t* p, size_t n, bool f16, float* out) {
     out[k] = f16 ? f16_to_f32(v) : bf16_to_f32(v);
   }
 }
+
+namespace {
 
 // ---------------------------------------------------------------------------------------
 // 1. where the model is
@@ -296,6 +305,45 @@ ModelConfig infer_config(const std::map<std::string, Entry>& t, const std::strin
   return c;
 }
 
+// ---------------------------------------------------------------------------------------
+// the built-in model's f16 panels (models/builtin.h), read in place
+
+// The matrices of the built-in model `b` from its panels blob, borrowed in place: 4 per
+// layer (qkv, attn_proj, fc, fc_proj), then the head; empty when there is no blob or it does
+// not fit config `c` (then the loader converts as for any checkpoint).
+std::vector<kernels::Weight> builtin_panels(const BuiltinModel& b, const ModelConfig& c) {
+  if (!b.panels || b.panels_size < sizeof(BuiltinPanelsHeader)) return {};
+  BuiltinPanelsHeader h;
+  std::memcpy(&h, b.panels, sizeof h);
+  const size_t count = 4 * static_cast<size_t>(c.n_layer) + 1;
+  if (std::memcmp(h.magic, kBuiltinPanelsMagic, sizeof h.magic) != 0 || h.count != count ||
+      h.n_layer != c.n_layer || h.n_embd != c.n_embd || h.n_inner != c.ff() ||
+      h.vocab_size != c.vocab_size || b.panels_size < sizeof h + count * sizeof(BuiltinPanel))
+    return {};
+  const int C = c.n_embd, F = c.ff();
+  std::vector<kernels::Weight> out(count);
+  for (size_t i = 0; i < count; i++) {
+    BuiltinPanel e;
+    std::memcpy(&e, b.panels + sizeof h + i * sizeof e, sizeof e);
+    const int which = static_cast<int>(i % 4);
+    const bool head = i + 1 == count;
+    const int K = head ? C : which == 3 ? F : C;
+    const int N = head ? c.vocab_size : which == 0 ? 3 * C : which == 2 ? F : C;
+    if (e.layer != (head ? -1 : static_cast<int>(i / 4)) || e.K != K || e.N != N ||
+        e.type != static_cast<uint8_t>(kernels::WType::F16) || e.offset % 64 != 0 ||
+        e.elements < static_cast<uint64_t>(K) * N || e.offset > b.panels_size ||
+        e.elements > (b.panels_size - e.offset) / 2)
+      return {};
+    kernels::Weight& w = out[i];
+    w.type = kernels::WType::F16;
+    w.K = K;
+    w.N = N;
+    w.transposed = e.transposed != 0;
+    w.h.borrow(reinterpret_cast<const uint16_t*>(b.panels + e.offset), e.elements);
+  }
+  return out;
+}
+
 // f32 matrices that point into a checkpoint file's mapping: repacked for the kernels on a
 // thread of their own (started by the first decode step, Model::Impl::Repacker) (kernels::repack_f32; the forward pass uses the mapped views until each
 // copy is ready, with the same bits), the mapped pages dropped block by block as they are
@@ -342,7 +390,94 @@ void start_repacking(Model::Impl& m, kernels::Backend backend, bool builtin) {
   };
 }
 
+// Whether the built-in model (F16-stored) is held as its f16 panels under `opts`: --dtype f16
+// (the panels are what the loader would pack), and --dtype f32 where the f16 kernels give the
+// f32 kernels' bits for weights f16 holds exactly under this backend (kernels::f16_matches_f32:
+// not where OpenBLAS runs f32 decode rows, --backend blas or auto with the portable set, nor
+// with NEON), so SPEC's "f32 is exact" holds unchanged. GPT2_DEMO_PANELS=0 converts them as
+// for any checkpoint (A/B timing; tests compare the two).
+bool hold_builtin_as_f16(const LoadOptions& opts) {
+  if (const char* e = std::getenv("GPT2_DEMO_PANELS"); e && std::strcmp(e, "0") == 0)
+    return false;
+  if (opts.dtype == DType::F16) return true;
+  return opts.dtype == DType::F32 && kernels::f16_matches_f32(opts.backend);
+}
+
+// n F32/F16/BF16 values at p as f32 in new memory, in blocks over the pool.
+huge_buffer<float> to_f32(const uint8_t* p, size_t n, const std::string& dtype,
+                          kernels::Pool& pool) {
+  huge_buffer<float> buf(n);  // every element written below
+  const bool f32 = dtype == "F32", f16 = dtype == "F16";
+  constexpr size_t kBlock = size_t{1} << 18;
+  float* out = buf.data();
+  pool.run(static_cast<int>((n + kBlock - 1) / kBlock), [&](int b) {
+    const size_t k0 = static_cast<size_t>(b) * kBlock, len = std::min(kBlock, n - k0);
+    if (f32)
+      std::memcpy(out + k0, p + 4 * k0, len * 4);
+    else
+      half_row_to_f32(p + 2 * k0, len, f16, out + k0);
+  });
+  return buf;
+}
+
+// A built-in matrix's f32 values from its f16 panels, exactly: W [K,N], or with nk its
+// transpose [N,K] (the LM head's values as wte).
+huge_buffer<float> panels_to_f32(const kernels::Weight& w, bool nk, kernels::Pool& pool) {
+  const size_t K = static_cast<size_t>(w.K), N = static_cast<size_t>(w.N);
+  huge_buffer<float> buf(K * N);  // every element written below
+  float* out = buf.data();
+  if (w.transposed && !nk)
+    runtime_error("built-in panels: a [N,K] matrix where [K,N] is needed");
+  if (w.transposed) {  // [N,K] rows: the head's rows are wte's
+    const auto* src = reinterpret_cast<const uint8_t*>(w.h.data());
+    constexpr size_t kBlock = size_t{1} << 18;
+    const size_t n = K * N;
+    pool.run(static_cast<int>((n + kBlock - 1) / kBlock), [&](int b) {
+      const size_t k0 = static_cast<size_t>(b) * kBlock;
+      half_row_to_f32(src + 2 * k0, std::min(kBlock, n - k0), true, out + k0);
+    });
+    return buf;
+  }
+  const size_t kp = static_cast<size_t>(w.k_padded());
+  pool.run(w.panels(), [&](int p) {
+    thread_local huge_vector<float> tmp;
+    tmp.resize(kp * kernels::kPanel);
+    kernels::unpack_panel(w, p, tmp.data());
+    const size_t c0 = static_cast<size_t>(p) * kernels::kPanel;
+    const size_t nc = std::min<size_t>(kernels::kPanel, N - c0);
+    for (size_t k = 0; k < K; k++)
+      for (size_t j = 0; j < nc; j++)
+        (nk ? out[(c0 + j) * K + k] : out[k * N + c0 + j]) = tmp[k * kernels::kPanel + j];
+  });
+  return buf;
+}
+
 }  // namespace
+
+const Weights& Model::Impl::f32_weights() const {
+  std::call_once(deferred_once, [this] {
+    for (const Deferred& d : deferred) {
+      const bool head = d.panel + 1 == static_cast<int>(panels.size());  // as wte: [N,K]
+      deferred_owned.push_back(d.src ? to_f32(d.src, d.n, "F16", *pool)
+                                     : panels_to_f32(panels[d.panel], head, *pool));
+      *d.dst = deferred_owned.back().data();
+    }
+    if (tied) const_cast<Weights&>(w).lm_head = w.wte;  // (this Impl is never const itself)
+  });
+  return w;
+}
+
+void Model::Impl::wte_row(int v, float* out) const {
+  const kernels::Weight& h = panels.back();  // K = n_embd, N = vocab: wte is its transpose
+  const size_t K = static_cast<size_t>(h.K);
+  if (h.transposed) {  // [N,K] rows: wte's own rows
+    half_row_to_f32(reinterpret_cast<const uint8_t*>(h.h.data() + v * K), K, true, out);
+    return;
+  }
+  constexpr int P = kernels::kPanel;  // panels: wte[v][k] = panel v/P, [k][v%P]
+  const uint16_t* p = h.h.data() + static_cast<size_t>(v / P) * h.k_padded() * P + v % P;
+  for (size_t k = 0; k < K; k++) out[k] = kernels::f16_to_f32(p[k * P]);
+}
 
 void check_load_options(const LoadOptions& opts) {
   if (opts.threads < 0) param_error("threads", opts.threads, "is out of range (must be >= 0)");
@@ -382,6 +517,28 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
                                   : parse_config_json(src.config_text, src.config_file);
   const std::string cfg_name = src.config_file.empty() ? "inferred shapes" : src.config_file;
 
+  // The built-in model's matrices are its f16 panels (models/builtin.h), not in its safetensors
+  // bytes: entries of their own (no file) stand for them.
+  std::map<std::string, int> panel_of;  // name -> index in m.panels
+  if (src.builtin && src.builtin->panels) {
+    m.panels = builtin_panels(*src.builtin, m.cfg);
+    if (m.panels.empty())
+      runtime_error("{}: the built-in panels do not fit {}", first_file, cfg_name);
+    const std::vector<std::string> names = builtin_panel_tensor_names(m.cfg.n_layer);
+    for (size_t i = 0; i < names.size(); i++) {
+      const kernels::Weight& w = m.panels[i];
+      TensorInfo ti;
+      ti.name = names[i];
+      ti.dtype = "F16";
+      ti.shape = i + 1 == names.size() ? std::vector<int64_t>{w.N, w.K}  // wte [V,C]
+                                        : std::vector<int64_t>{w.K, w.N};
+      if (!tensors.emplace(names[i], Entry{ti, nullptr}).second)
+        runtime_error("{}: tensor '{}' appears twice (also in the built-in panels)", first_file,
+                      names[i]);
+      panel_of[names[i]] = static_cast<int>(i);
+    }
+  }
+
   // 3. presence, dtype, shape — all before touching data
   std::vector<Slot> table = weight_table(m.cfg, m.w);
   m.tied = !tensors.count("lm_head.weight");
@@ -394,11 +551,12 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
     auto it = tensors.find(s.name);
     if (it == tensors.end()) runtime_error("{}: missing tensor '{}'", first_file, s.name);
     const Entry& e = it->second;
+    const std::string& path = e.file ? e.file->path() : first_file;
     if (e.info.dtype != "F32" && e.info.dtype != "F16" && e.info.dtype != "BF16")
       runtime_error("{}: tensor '{}' has unsupported dtype {} (F32, F16 or BF16 expected)",
-                    e.file->path(), e.info.name, e.info.dtype);
+                    path, e.info.name, e.info.dtype);
     if (e.info.shape != s.shape)
-      runtime_error("{}: tensor '{}' has shape {}, expected {} (from {})", e.file->path(),
+      runtime_error("{}: tensor '{}' has shape {}, expected {} (from {})", path,
                     e.info.name, shape_str(e.info.shape), shape_str(s.shape), cfg_name);
     bound[i] = &e;
   }
@@ -409,36 +567,50 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
     for (const Slot& s : table) used = used || s.name == key;
     if (!used) {
       unused++;
-      log::debug("{}: ignoring tensor '{}'", e.file->path(), e.info.name);
+      log::debug("{}: ignoring tensor '{}'", e.file ? e.file->path() : first_file, e.info.name);
     }
   }
   if (unused) log::debug("ignored {} unknown tensors", unused);
 
+  // The built-in model held as its f16 panels (hold_builtin_as_f16): the matrices read them
+  // in place (no conversion, no new memory); wte, wpe and the block matrices are converted to
+  // f32 only when someone asks for them (Impl::f32_weights).
+  const bool held = !m.panels.empty() && m.tied && hold_builtin_as_f16(opts);
+  m.embed_from_panels = held;
+
   // 4. bind. When the weights are used as stored (f32), the whole file is about to be read:
   // map it in one go (MappedFile::populate). Conversions read one matrix at a time instead.
-  if (opts.dtype == DType::F32)
+  if (opts.dtype == DType::F32 && !held)
     for (const auto& f : m.files) f->populate();
   m.pool = std::make_unique<kernels::Pool>(opts.threads > 0 ? opts.threads : hardware_threads());
   for (size_t i = 0; i < table.size(); i++) {
     const Entry& e = *bound[i];
-    const uint8_t* p = e.file->data() + e.info.begin;
     const size_t n = static_cast<size_t>(e.info.numel());
+    if (!e.file) {  // a built-in matrix: its panels
+      const int pi = panel_of.at(table[i].name);
+      if (held) {
+        m.deferred.push_back({table[i].dst, nullptr, pi, n});
+        continue;
+      }
+      const bool head = pi + 1 == static_cast<int>(m.panels.size());  // as wte: [N,K]
+      huge_buffer<float> buf = panels_to_f32(m.panels[pi], head, *m.pool);
+      *table[i].dst = buf.data();
+      m.bytes_converted += n * 4;
+      m.owned.push_back(std::move(buf));
+      continue;
+    }
+    const uint8_t* p = e.file->data() + e.info.begin;
+    if (held && table[i].dst == &m.w.wpe && e.info.dtype == "F16") {
+      m.deferred.push_back({table[i].dst, p, -1, n});
+      m.wpe_f16 = p;
+      continue;
+    }
     if (e.info.dtype == "F32" && reinterpret_cast<uintptr_t>(p) % alignof(float) == 0) {
       *table[i].dst = reinterpret_cast<const float*>(p);  // in place, no copy
       m.bytes_mapped += n * 4;
       continue;
     }
-    huge_buffer<float> buf(n);  // every element written below, in blocks over the pool
-    const bool f32 = e.info.dtype == "F32", f16 = e.info.dtype == "F16";
-    constexpr size_t kBlock = size_t{1} << 18;
-    float* out = buf.data();
-    m.pool->run(static_cast<int>((n + kBlock - 1) / kBlock), [&](int b) {
-      const size_t k0 = static_cast<size_t>(b) * kBlock, len = std::min(kBlock, n - k0);
-      if (f32)
-        std::memcpy(out + k0, p + 4 * k0, len * 4);
-      else
-        half_row_to_f32(p + 2 * k0, len, f16, out + k0);
-    });
+    huge_buffer<float> buf = to_f32(p, n, e.info.dtype, *m.pool);
     *table[i].dst = buf.data();
     m.bytes_converted += n * 4;
     m.owned.push_back(std::move(buf));
@@ -451,6 +623,19 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
                             : opts.dtype == DType::Q8   ? kernels::WType::Q8
                                                         : kernels::WType::F32;
   const int C = m.cfg.n_embd, F = m.cfg.ff();
+  if (held) {  // the panels themselves (borrowed: copies share their memory)
+    for (kernels::Weight& w : m.panels) w.backend = opts.backend;
+    m.mat.resize(m.cfg.n_layer);
+    for (int l = 0; l < m.cfg.n_layer; l++) {
+      m.mat[l].qkv = m.panels[4 * l];
+      m.mat[l].attn_proj = m.panels[4 * l + 1];
+      m.mat[l].fc = m.panels[4 * l + 2];
+      m.mat[l].fc_proj = m.panels[4 * l + 3];
+    }
+    m.head = m.panels.back();
+    log::debug("{}: the matrices read in place from the built-in f16 panels", m.name);
+    return model;
+  }
   kernels::Pool* pool = m.pool.get();
   // A converted matrix's f32 pages in the file mapping are not needed any more: drop them
   // from this process as we go (the page cache keeps them; a later read, e.g. an embedding
@@ -488,6 +673,17 @@ void finish_weight_layout(const Model& model) {
   m.repacker.begin();
   if (m.repacker.thread.joinable()) m.repacker.thread.join();
 }
+
+std::vector<const kernels::Weight*> model_matrices(const Model& model) {
+  const Model::Impl& m = model.impl();
+  std::vector<const kernels::Weight*> out;
+  for (const LayerMatrices& l : m.mat)
+    for (const kernels::Weight* w : {&l.qkv, &l.attn_proj, &l.fc, &l.fc_proj}) out.push_back(w);
+  out.push_back(&m.head);
+  return out;
+}
+
+bool uses_builtin_panels(const Model& model) { return model.impl().embed_from_panels; }
 
 std::vector<std::string> builtin_model_names() {
   std::vector<std::string> names;

@@ -53,6 +53,29 @@ struct Model::Impl {
   std::vector<LayerMatrices> mat;  // L
   kernels::Weight head;            // lm_head (V, C), read transposed
   std::unique_ptr<kernels::Pool> pool;  // every parallel part of the forward pass
+  // The built-in model (models/builtin.h): its matrices are f16 panels linked into the
+  // program, borrowed in place (4 per layer: qkv, attn_proj, fc, fc_proj; then the LM head,
+  // whose values are wte's). Held as them (mat and head share their memory), nothing is
+  // converted at load for wte, wpe and the block matrices: the forward pass reads embedding
+  // rows through wte_row() and the F16 wpe rows (wpe_f16, any alignment), converting each row
+  // it uses; f32_weights() converts the rest once, for the callers that want every tensor in
+  // f32 (training, embed --wte/--wpe). Not held, they are converted from the panels at load.
+  std::vector<kernels::Weight> panels;
+  bool embed_from_panels = false;
+  const uint8_t* wpe_f16 = nullptr;
+  struct Deferred {
+    const float** dst;   // in w
+    const uint8_t* src;  // F16 rows, or null: from panels[panel]
+    int panel;
+    size_t n;
+  };
+  std::vector<Deferred> deferred;
+  mutable std::once_flag deferred_once;
+  mutable std::vector<huge_buffer<float>> deferred_owned;
+  /// w with every tensor in f32 (converting the deferred ones on the first call).
+  const Weights& f32_weights() const;
+  /// Row v of wte as f32, from the head's panels (embed_from_panels).
+  void wte_row(int v, float* out) const;
   // f32 checkpoints: the matrices repacked for the kernels (kernels::repack_f32) on a thread
   // of their own while tokens run on the mapped views (the same bits either way). Started by
   // the first pass that continues a sequence with decode rows only (forward.cpp): a run that
@@ -73,5 +96,8 @@ struct Model::Impl {
     }
   } repacker;
 };
+
+/// n F16 (f16 = true) or BF16 values at p (any alignment) to f32, exactly.
+void half_row_to_f32(const uint8_t* p, size_t n, bool f16, float* out);
 
 }  // namespace gpt2

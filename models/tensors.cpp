@@ -23,7 +23,9 @@ std::vector<TensorSpec> gpt2_tensor_specs(const ModelConfig& c) {
   return t;
 }
 
-const ModelTensors<const float>& model_weights(const Model& model) { return model.impl().w; }
+const ModelTensors<const float>& model_weights(const Model& model) {
+  return model.impl().f32_weights();
+}
 
 bool lm_head_tied(const Model& model) { return model.impl().tied; }
 

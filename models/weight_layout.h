@@ -4,11 +4,22 @@
 // way.
 #pragma once
 
+#include <vector>
+
+#include "core/kernels/kernels.h"
 #include "models/model.h"
 
 namespace gpt2 {
 
 /// Repacks the model's weights now (if they are to be) and waits until every copy is in use.
 void finish_weight_layout(const Model& model);
+
+/// The model's matrices as the kernels read them: each layer's qkv, attn_proj, fc, fc_proj,
+/// then the LM head (for tests and tools).
+std::vector<const kernels::Weight*> model_matrices(const Model& model);
+
+/// Whether the matrices are read in place from panels built into the program: the built-in
+/// model held as its f16 panels (models/builtin.h), no conversion, no memory of their own.
+bool uses_builtin_panels(const Model& model);
 
 }  // namespace gpt2

@@ -67,6 +67,7 @@
 
 #include "core/kernels/backend.h"
 #include "core/huge_alloc.h"
+#include "core/panel_store.h"
 
 namespace gpt2::kernels {
 
@@ -149,7 +150,7 @@ struct Weight {
   Backend backend = Backend::Own;  // which rows go through OpenBLAS (core/kernels/blas.h)
   const float* f32 = nullptr;     // F32: borrowed (the checkpoint's memory)
   std::shared_ptr<F32Copy> f32copy;  // F32: the repacked copy, once ready (repack_f32)
-  huge_vector<uint16_t> h;        // F16 / BF16 panels
+  PanelStore<uint16_t> h;         // F16 / BF16 panels (owned, or borrowed: core/panel_store.h)
   huge_vector<uint8_t> q;         // Q8 panels (q + 128)
   huge_vector<uint16_t> qscale;   // Q8 f16 scales [panel][K/32][64]
   int panels() const { return (N + kPanel - 1) / kPanel; }
