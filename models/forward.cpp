@@ -55,10 +55,12 @@ namespace {
 // kernels
 
 // out (T,C) = wte[inp[t]] + wpe[pos0 + t]   (wpe null: wte[inp[t]] alone)
+// Rows below `copied` are read from `wte_copy` instead (the same values, see forward()).
 void encoder_forward(float* out, const int32_t* inp, const float* wte, const float* wpe, int pos0,
-                     int T, int C) {
+                     int T, int C, const float* wte_copy = nullptr, size_t copied = 0) {
   for (int t = 0; t < T; t++) {
-    const float* te = wte + static_cast<size_t>(inp[t]) * C;
+    const size_t row = static_cast<size_t>(inp[t]);
+    const float* te = (row < copied ? wte_copy : wte) + row * C;
     float* o = out + static_cast<size_t>(t) * C;
     if (!wpe) {
       std::memcpy(o, te, static_cast<size_t>(C) * sizeof(float));
@@ -238,9 +240,18 @@ void forward(const Model::Impl& m, RunState& run, std::span<Part> parts,
   };
 
   float* x = run.x.data();
+  // A tied head's f32 copy ([V,C], models/loader.cpp) holds wte's rows as they are copied, and
+  // their mapped pages are released: the lookup reads a copied row there, or a fault would map
+  // them back (on Linux 6.18 the page cache's whole large folio, up to 2 MiB per new token).
+  const float* wte_copy = nullptr;
+  size_t wte_copied = 0;
+  if (m.head.f32copy && m.head.transposed && m.head.f32 == w.wte) {
+    wte_copied = m.head.f32copy->rows_ready.load(std::memory_order_acquire);
+    wte_copy = m.head.f32copy->data;
+  }
   for (const Part& p : parts)
     encoder_forward(x + static_cast<size_t>(p.row0) * C, p.tok, w.wte,
-                    p.s->position_embeddings ? w.wpe : nullptr, p.pos0, p.T, C);
+                    p.s->position_embeddings ? w.wpe : nullptr, p.pos0, p.T, C, wte_copy, wte_copied);
   record(0, x);
   for (int l = 0; l < L; l++) {
     const LayerWeights& lw = w.h[l];
