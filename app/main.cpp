@@ -56,16 +56,24 @@ constexpr CommandEntry kCommands[] = {
     {"embed", gpt2::app::add_embed_command},
 };
 
+// -v, -vv, -V, --verbose, --version: root's own flags (none takes a value).
+bool root_flag(std::string_view a) {
+  if (a == "--verbose" || a == "--version") return true;
+  return a.size() > 1 && a[0] == '-' && a.find_first_not_of("vV", 1) == std::string_view::npos;
+}
+
 // The subcommand a command line names plainly, or nullptr: its first word that is not a flag
-// names a subcommand, no other word names one, and no help is asked for. Only then is parsing
-// with that subcommand alone the same as with all of them (root's own flags take no value;
-// help, an unknown command and a second command word list or name the others).
+// names a subcommand, only root's own flags come before it, no other word names a subcommand,
+// and no help is asked for. Only then is parsing with that subcommand alone the same as with
+// all of them (help, an unknown command or flag and a second command word list or name the
+// others).
 const CommandEntry* chosen_command(int argc, char** argv) {
   const CommandEntry* found = nullptr;
   bool first_word = true;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
     if (a == "-h" || a == "--help" || a == "--help-all") return nullptr;
+    if (!found && !a.empty() && a[0] == '-' && !root_flag(a)) return nullptr;  // `--`, a typo, ...
     const CommandEntry* e = nullptr;
     for (const CommandEntry& c : kCommands)
       if (a == c.name) e = &c;
