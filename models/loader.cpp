@@ -357,9 +357,22 @@ void start_repacking(Model::Impl& m, kernels::Backend backend, bool builtin) {
         off += (c.size + kAlign - 1) / kAlign * kAlign;
       }
       arena.reset();  // owned by the copies from here
+      // Until a matrix is published, its copied blocks are released up to a 2 MiB boundary only
+      // (the rest with the next block): in a page cache of 2 MiB folios, the decode steps'
+      // fault on the rows not yet copied maps their whole folio back, the released part too
+      // (up to 2 MiB per block: ~60 MB over the tied head's copy, at the peak).
+      constexpr uintptr_t kFolio = uintptr_t{2} << 20;
       for (const kernels::Weight* w : work) {
         if (stop()) return;
-        kernels::repack_f32(*w, *w->f32copy, release, stop);
+        const uintptr_t lo = reinterpret_cast<uintptr_t>(w->f32);
+        const kernels::F32Copy& c = *w->f32copy;
+        auto release_block = [&](const void* p, size_t n) {
+          if (c.ready.load(std::memory_order_acquire)) return release(p, n);
+          const uintptr_t a = std::max(lo, reinterpret_cast<uintptr_t>(p) & ~(kFolio - 1));
+          const uintptr_t e = (reinterpret_cast<uintptr_t>(p) + n) & ~(kFolio - 1);
+          if (e > a) release(reinterpret_cast<const void*>(a), e - a);
+        };
+        kernels::repack_f32(*w, *w->f32copy, release_block, stop);
       }
     } catch (const std::bad_alloc&) {  // out of memory: the mapped views keep serving
       log::debug("f32 repacking abandoned: out of memory");
