@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "server/engine.h"
 #include "server/http.h"
+#include "server/transport.h"
 
 namespace gpt2::app {
 
@@ -61,6 +62,7 @@ int run_serve(ServeParams& p) {
   sigaddset(&sigs, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
+  server::transport::load_transport();  // cpp-httplib missing: say so before loading the model
   std::unique_ptr<Model> model = load_model(p.model);
   const Tokenizer& tok = Tokenizer::gpt2();
   server::ModelInfo info = server::model_info(*model, p.chat_template, tok);

@@ -1,8 +1,6 @@
 // The HTTP side of gpt2 serve (design in server/http.h).
 #include "server/http.h"
 
-#include <httplib.h>
-
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -17,6 +15,7 @@
 #include "sampling/rng.h"
 #include "server/embeddings.h"
 #include "server/inspect.h"
+#include "server/transport.h"
 #include "server/webui.h"
 
 namespace gpt2::server {
@@ -27,12 +26,12 @@ namespace {
 
 constexpr int kPollMs = 1000;  // a stream with nothing new this long probes its client
 
-void send_json(httplib::Response& res, int status, const json& j) {
-  res.status = status;
+void send_json(transport::Response& res, int status, const json& j) {
+  res.set_status(status);
   res.set_content(fields::dump(j), "application/json");
 }
 
-void send_error(httplib::Response& res, const ApiError& e) { send_json(res, e.status, e.body()); }
+void send_error(transport::Response& res, const ApiError& e) { send_json(res, e.status, e.body()); }
 
 /// _name_or_path from the config.json of a checkpoint directory, or beside a file; "" if none.
 std::string config_name_or_path(const std::string& path) {
@@ -86,7 +85,7 @@ struct HttpServer::Impl {
   ModelInfo info;
   ServerOptions opts;
   const Tokenizer& tok;
-  httplib::Server http;
+  std::unique_ptr<transport::Server> http;  // configure_transport()
   std::atomic<int> active{0};  // generation requests being answered
   std::atomic<bool> stopping{false};
 
@@ -103,8 +102,8 @@ struct HttpServer::Impl {
   void add_token_routes();        // POST /apply-template, /tokenize, /detokenize
   void add_embedding_routes();    // POST /v1/embeddings (server/embeddings.h)
   void add_page_routes();         // GET / (the web page, unless --no-webui), POST /inspect
-  void generate(const httplib::Request& req, httplib::Response& res, bool chat);
-  void stream(httplib::Response& res, GenerationJob job, std::shared_ptr<Job> handle, ResponseMeta meta,
+  void generate(const transport::Request& req, transport::Response& res, bool chat);
+  void stream(transport::Response& res, GenerationJob job, std::shared_ptr<Job> handle, ResponseMeta meta,
               bool token_ids);
 };
 
@@ -116,25 +115,22 @@ HttpServer::HttpServer(Engine& engine, ModelInfo info, ServerOptions opts, const
 HttpServer::~HttpServer() = default;
 
 int HttpServer::bind() {
-  const int port = impl_->opts.port == 0 ? impl_->http.bind_to_any_port(impl_->opts.host)
-                                         : (impl_->http.bind_to_port(impl_->opts.host, impl_->opts.port)
-                                                ? impl_->opts.port
-                                                : -1);
+  const int port = impl_->http->bind(impl_->opts.host, impl_->opts.port);
   if (port < 0)
     runtime_error("cannot listen on {}:{} (address in use, not local, or not permitted)", impl_->opts.host,
                   impl_->opts.port);
   return port;
 }
 
-void HttpServer::run() { impl_->http.listen_after_bind(); }
+void HttpServer::run() { impl_->http->listen(); }
 
 void HttpServer::stop() {
   Impl& s = *impl_;
   if (s.stopping.exchange(true)) return;
   s.engine.shutdown();  // every sequence gets its final event now
-  // Let the answers in flight write their last chunks: httplib cuts a stream once stopped.
+  // Let the answers in flight write their last chunks: the transport cuts a stream once stopped.
   for (int i = 0; i < 200 && s.active.load() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  s.http.stop();
+  s.http->stop();
 }
 
 namespace {
@@ -142,7 +138,7 @@ namespace {
 // Wraps a handler: ApiError, a library's ParamError and gpt2::Error become OpenAI errors.
 template <typename Fn>
 auto api(Fn fn) {
-  return [fn](const httplib::Request& req, httplib::Response& res) {
+  return [fn](const transport::Request& req, transport::Response& res) {
     try {
       fn(req, res);
     } catch (const ApiError& e) {
@@ -194,65 +190,60 @@ void HttpServer::Impl::routes() {
 }
 
 void HttpServer::Impl::add_embedding_routes() {
-  auto embeddings = api([this](const httplib::Request& req, httplib::Response& res) {
+  auto embeddings = api([this](const transport::Request& req, transport::Response& res) {
     if (stopping.load()) throw ApiError(503, "server_error", "shutting_down", "", "the server is shutting down");
-    const EmbeddingsRequest r = parse_embeddings(parse_body(req.body), info, tok);
+    const EmbeddingsRequest r = parse_embeddings(parse_body(req.body()), info, tok);
     generation::EmbedOptions eo;
     eo.pooling = opts.embedding_pooling;
     std::vector<generation::Embedding> vectors;
     constexpr int kEmbedBatch = 16;  // texts per pass: the vectors are the same for any batch
     // between two engine steps: one model's forward passes share its thread pool
     engine.with_model([&](const Model& model) { generation::embed_texts(model, r.inputs, eo, kEmbedBatch, vectors); });
-    res.status = 200;
+    res.set_status(200);
     res.set_content(embeddings_response(r, vectors, info.id), "application/json");
   });
-  http.Post("/v1/embeddings", embeddings);
-  http.Post("/embeddings", embeddings);
+  http->post("/v1/embeddings", embeddings);
+  http->post("/embeddings", embeddings);
 }
 
 void HttpServer::Impl::configure_transport() {
-  const size_t workers = static_cast<size_t>(opts.parallel) + opts.max_queue + 8;
-  http.new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
-  http.set_payload_max_length(opts.max_body);
-  // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a second server
-  // share a busy port instead of failing.
-  http.set_socket_options([](socket_t sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof(yes));
-  });
-  http.set_keep_alive_max_count(1000);
+  transport::Options o;
+  o.workers = static_cast<size_t>(opts.parallel) + opts.max_queue + 8;
+  o.max_body = opts.max_body;
+  o.keep_alive_max = 1000;
+  http = transport::make_server(o);
 }
 
 void HttpServer::Impl::require_api_key() {
-  http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+  http->set_pre_routing([this](const transport::Request& req, transport::Response& res) {
     // The page itself holds no secret: it asks for the key and sends it with each call.
-    const bool page = opts.webui && req.path == "/" && (req.method == "GET" || req.method == "HEAD");
-    if (opts.api_key.empty() || req.path == "/health" || page) return httplib::Server::HandlerResponse::Unhandled;
-    const std::string auth = req.get_header_value("Authorization");
+    const bool page = opts.webui && req.path() == "/" && (req.method() == "GET" || req.method() == "HEAD");
+    if (opts.api_key.empty() || req.path() == "/health" || page) return false;
+    const std::string auth = req.header("Authorization");
     const std::string_view prefix = "Bearer ";
     const bool ok = auth.size() >= prefix.size() && auth.compare(0, prefix.size(), prefix) == 0 &&
                     constant_time_equal(std::string_view(auth).substr(prefix.size()), opts.api_key);
-    if (ok) return httplib::Server::HandlerResponse::Unhandled;
+    if (ok) return false;
     send_error(res, ApiError(401, "authentication_error", "invalid_api_key", "",
                              auth.empty() ? "missing API key: send 'Authorization: Bearer KEY'" : "invalid API key"));
-    return httplib::Server::HandlerResponse::Handled;
+    return true;
   });
 }
 
 void HttpServer::Impl::answer_errors_as_openai() {
-  http.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return;
-    if (res.status == 413)
+  http->set_error_handler([this](const transport::Request& req, transport::Response& res) {
+    if (res.has_body()) return;
+    if (res.status() == 413)
       send_error(res, ApiError(413, "invalid_request_error", "request_too_large", "",
                                fmt::format("the request body is larger than {} bytes", opts.max_body)));
-    else if (res.status == 404 || res.status == 405)
+    else if (res.status() == 404 || res.status() == 405)
       send_error(res, ApiError(404, "invalid_request_error", "not_found", "",
-                               fmt::format("no route {} {}", req.method, req.path)));
+                               fmt::format("no route {} {}", req.method(), req.path())));
     else
-      send_error(res, ApiError(res.status, "invalid_request_error", "bad_request", "",
-                               fmt::format("HTTP {}", res.status)));
+      send_error(res, ApiError(res.status(), "invalid_request_error", "bad_request", "",
+                               fmt::format("HTTP {}", res.status())));
   });
-  http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+  http->set_exception_handler([](const transport::Request&, transport::Response& res, std::exception_ptr ep) {
     std::string what = "internal error";
     try {
       if (ep) std::rethrow_exception(ep);
@@ -266,7 +257,7 @@ void HttpServer::Impl::answer_errors_as_openai() {
 }
 
 void HttpServer::Impl::add_info_routes() {
-  http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+  http->get("/health", [this](const transport::Request&, transport::Response& res) {
     const EngineStatus st = engine.status();
     send_json(res, 200,
               json{{"status", stopping ? "stopping" : "ok"},
@@ -274,7 +265,7 @@ void HttpServer::Impl::add_info_routes() {
                    {"slots_processing", st.running},
                    {"queued", st.waiting}});
   });
-  auto models = api([this](const httplib::Request&, httplib::Response& res) {
+  auto models = api([this](const transport::Request&, transport::Response& res) {
     send_json(res, 200,
               json{{"object", "list"},
                    {"data", json::array({json{{"id", info.id},
@@ -284,29 +275,29 @@ void HttpServer::Impl::add_info_routes() {
                                               {"meta", {{"n_ctx_train", info.limits.n_ctx}, {"n_vocab", info.limits.n_vocab},
                                                         {"chat_template", chat_template_name(info.chat)}}}}})}});
   });
-  http.Get("/v1/models", models);
-  http.Get("/models", models);
+  http->get("/v1/models", models);
+  http->get("/models", models);
 }
 
 void HttpServer::Impl::add_generation_routes() {
-  auto completions = api([this](const httplib::Request& q, httplib::Response& r) { generate(q, r, false); });
-  auto chat = api([this](const httplib::Request& q, httplib::Response& r) { generate(q, r, true); });
-  http.Post("/v1/completions", completions);
-  http.Post("/completions", completions);
-  http.Post("/v1/chat/completions", chat);
-  http.Post("/chat/completions", chat);
+  auto completions = api([this](const transport::Request& q, transport::Response& r) { generate(q, r, false); });
+  auto chat = api([this](const transport::Request& q, transport::Response& r) { generate(q, r, true); });
+  http->post("/v1/completions", completions);
+  http->post("/completions", completions);
+  http->post("/v1/chat/completions", chat);
+  http->post("/chat/completions", chat);
 }
 
 void HttpServer::Impl::add_token_routes() {
-  http.Post("/apply-template", api([this](const httplib::Request& req, httplib::Response& res) {
-    const json body = parse_body(req.body);
+  http->post("/apply-template", api([this](const transport::Request& req, transport::Response& res) {
+    const json body = parse_body(req.body());
     const json& messages = fields::Object(body).require("messages");
     std::vector<std::string> stop;
     const std::vector<int32_t> ids = chat_prompt(messages, info.chat, tok, stop);
     send_json(res, 200, json{{"prompt", utf8_replace_invalid(tok.decode(ids))}, {"tokens", ids}});
   }));
-  http.Post("/tokenize", api([this](const httplib::Request& req, httplib::Response& res) {
-    const json body = parse_body(req.body);
+  http->post("/tokenize", api([this](const transport::Request& req, transport::Response& res) {
+    const json body = parse_body(req.body());
     const fields::Object o(body);
     const json* content = o.find("content");
     if (!content || !content->is_string()) fields::wrong_type("content", "a string", content ? *content : json());
@@ -317,8 +308,8 @@ void HttpServer::Impl::add_token_routes() {
         tok.encode(content->get_ref<const std::string&>(), parse_special ? SpecialPolicy::Allow : SpecialPolicy::Text);
     send_json(res, 200, json{{"tokens", tokens_json(tok, ids, with_pieces)}});
   }));
-  http.Post("/detokenize", api([this](const httplib::Request& req, httplib::Response& res) {
-    const json body = parse_body(req.body);
+  http->post("/detokenize", api([this](const transport::Request& req, transport::Response& res) {
+    const json body = parse_body(req.body());
     const json* tokens = fields::Object(body).find("tokens");
     const std::vector<int32_t> ids =
         fields::token_ids(tokens ? *tokens : json(), "tokens", static_cast<size_t>(tok.vocab_size()));
@@ -328,7 +319,7 @@ void HttpServer::Impl::add_token_routes() {
 
 void HttpServer::Impl::add_page_routes() {
   if (opts.webui)
-    http.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    http->get("/", [](const transport::Request&, transport::Response& res) {
       res.set_header("Cache-Control", "no-cache");
       // The page needs nothing from elsewhere; say so to the browser too.
       res.set_header("Content-Security-Policy",
@@ -336,10 +327,10 @@ void HttpServer::Impl::add_page_routes() {
                      "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'");
       res.set_header("X-Content-Type-Options", "nosniff");
       const std::string_view page = webui_page();
-      res.set_content(page.data(), page.size(), "text/html; charset=utf-8");
+      res.set_content_static(page.data(), page.size(), "text/html; charset=utf-8");
     });
-  http.Post("/inspect", api([this](const httplib::Request& req, httplib::Response& res) {
-    const InspectRequest r = parse_inspect(parse_body(req.body), info, tok);
+  http->post("/inspect", api([this](const transport::Request& req, transport::Response& res) {
+    const InspectRequest r = parse_inspect(parse_body(req.body()), info, tok);
     const std::vector<float> logits = engine.with_model([&](const Model& model) {
       Session s(model);
       const std::span<const float> row = s.eval(r.ids);
@@ -349,9 +340,9 @@ void HttpServer::Impl::add_page_routes() {
   }));
 }
 
-void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& res, bool chat) {
+void HttpServer::Impl::generate(const transport::Request& req, transport::Response& res, bool chat) {
   if (stopping) throw ApiError(503, "server_error", "shutting_down", "", "the server is shutting down");
-  const json body = parse_body(req.body);
+  const json body = parse_body(req.body());
   GenerationJob job = chat ? parse_chat(body, info, tok, sampling::random_seed())
                            : parse_completion(body, info, tok, sampling::random_seed());
   ResponseMeta meta{(chat ? "chatcmpl-" : "cmpl-") + random_hex(24), static_cast<int64_t>(std::time(nullptr)), info.id};
@@ -397,7 +388,7 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
   --active;
 }
 
-void HttpServer::Impl::stream(httplib::Response& res, GenerationJob job, std::shared_ptr<Job> handle, ResponseMeta meta,
+void HttpServer::Impl::stream(transport::Response& res, GenerationJob job, std::shared_ptr<Job> handle, ResponseMeta meta,
                               bool token_ids) {
   struct State {
     GenerationJob job;
@@ -419,7 +410,7 @@ void HttpServer::Impl::stream(httplib::Response& res, GenerationJob job, std::sh
   st->results.resize(n_out);
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
-  auto provider = [this, st, token_ids](size_t, httplib::DataSink& sink) -> bool {
+  auto provider = [this, st, token_ids](transport::Sink& sink) -> bool {
     State& s = *st;
     const GenerationJob& job = s.job;
     auto write = [&](const std::string& data) {
@@ -490,14 +481,14 @@ void HttpServer::Impl::stream(httplib::Response& res, GenerationJob job, std::sh
       sink.done();
       return true;
     }
-    return out.empty() || write(out);  // never a 0-byte write: httplib takes it as the end
+    return out.empty() || write(out);  // never a 0-byte write: cpp-httplib takes it as the end
   };
-  // `active` counts this answer until httplib releases the provider (written or aborted).
+  // `active` counts this answer until the transport releases the provider (written or aborted).
   auto release = [this, st](bool) {
     if (!st->ended) engine.cancel(*st->handle);
     --active;
   };
-  res.set_chunked_content_provider("text/event-stream", provider, release);
+  res.set_chunked("text/event-stream", provider, release);
 }
 
 }  // namespace gpt2::server

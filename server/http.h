@@ -1,5 +1,5 @@
-// The HTTP side of gpt2 serve (docs/serve.md), on cpp-httplib (the library llama-server
-// uses). Routes:
+// The HTTP side of gpt2 serve (docs/serve.md), on the transport of server/transport.h
+// (cpp-httplib, the library llama-server uses, in a module loaded at start). Routes:
 //   POST /v1/completions, /v1/chat/completions (also without /v1)  generation: the body is
 //        parsed (server/api.h), the choices go to the Engine (server/engine.h), and the
 //        answer is one JSON document, or with "stream": true Server-Sent Events — one

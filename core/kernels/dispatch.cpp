@@ -319,6 +319,11 @@ Weight pack(const float* w, int K, int N, bool tr, WType to, Pool* pool) {
   return r;
 }
 
+size_t repacked_f32_floats(const Weight& w) {
+  const size_t K = static_cast<size_t>(w.K), N = static_cast<size_t>(w.N);
+  return w.transposed ? N * K : static_cast<size_t>(w.panels()) * K * kPanel;
+}
+
 void repack_f32(const Weight& w, F32Copy& into,
                 const std::function<void(const void*, size_t)>& release,
                 const std::function<bool()>& stop) {
@@ -328,7 +333,7 @@ void repack_f32(const Weight& w, F32Copy& into,
   const size_t n_rows = w.transposed ? N : K, row_floats = w.transposed ? K : N;
   const size_t rows = std::max<size_t>(1, kBlockBytes / (row_floats * 4));
   const size_t P = static_cast<size_t>(w.panels());
-  if (!into.data) into.allocate(w.transposed ? N * K : P * K * kPanel);
+  if (!into.data) into.allocate(repacked_f32_floats(w));
   for (size_t r0 = 0; r0 < n_rows; r0 += rows) {
     if (stop && stop()) return;
     const size_t r1 = std::min(n_rows, r0 + rows);

@@ -124,7 +124,7 @@ struct F32Copy {
   F32Copy(const F32Copy&) = delete;
   F32Copy& operator=(const F32Copy&) = delete;
   ~F32Copy() {
-    if (data) HugePageAllocator<float>().deallocate(data, size);
+    if (data && !arena) HugePageAllocator<float>().deallocate(data, size);
   }
   /// Allocates n floats, not initialised: pages are touched (and counted in RSS) only as the
   /// copy writes them.
@@ -134,6 +134,10 @@ struct F32Copy {
   }
   float* data = nullptr;
   size_t size = 0;
+  // Set with `data` (before repack_f32) when the copy lies in a buffer shared by all of a
+  // model's copies (models/loader.cpp: one huge-page arena, one partial 2 MiB page in all);
+  // the last copy to go frees it.
+  std::shared_ptr<void> arena;
   std::atomic<bool> ready{false};
   std::atomic<size_t> rows_ready{0};  // [N,K]: rows copied so far (usable before `ready`)
 };
@@ -178,6 +182,8 @@ Weight view_f32(const float* w, int K, int N, bool transposed = false);
 void repack_f32(const Weight& w, F32Copy& into,
                 const std::function<void(const void*, size_t)>& release = {},
                 const std::function<bool()>& stop = {});
+/// Floats of repack_f32's copy of w (what `into` must hold when its data is given).
+size_t repacked_f32_floats(const Weight& w);
 
 /// Converts f32 weights ([K,N] or [N,K]) to `to` (F16, BF16, Q8; F32 gives a view): panels, or
 /// for [N,K] to F16 / BF16 the same rows. Uses the pool's threads when given.

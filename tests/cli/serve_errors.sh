@@ -17,6 +17,16 @@ for bad in "--port 70000" "--parallel 0" "--max-queue -1" "--chat-template chatm
   grep -q "^gpt2: error: .*${bad%% *}" "$T/flag.err" || fail "serve $bad: message $(cat "$T/flag.err")"
 done
 
+# cpp-httplib missing (here: a broken copy first on the library path): one line, exit 1,
+# before the model is loaded
+mkdir -p "$T/nolib" && : > "$T/nolib/libcpp-httplib.so.0.11"
+rc=0
+LD_LIBRARY_PATH="$T/nolib" timeout 30 "$BIN" serve -m "$MODEL" --port 0 > /dev/null 2> "$T/nolib.err" || rc=$?
+[ "$rc" = 1 ] || fail "serve without cpp-httplib: exit $rc (want 1): $(cat "$T/nolib.err")"
+[ "$(wc -l < "$T/nolib.err")" = 1 ] &&
+  grep -q "^gpt2: error: cannot load the HTTP server: needs cpp-httplib (Debian package libcpp-httplib0.11): .*libcpp-httplib.so.0.11" "$T/nolib.err" ||
+  fail "serve without cpp-httplib: message $(cat "$T/nolib.err")"
+
 start_server err -m "$MODEL" --threads 1 --max-body 65536
 
 # expect STATUS PARAM CODE PATH BODY: the status, error.param and error.code of one request.
