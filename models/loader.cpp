@@ -8,7 +8,8 @@
 //   3. check every expected tensor's presence, dtype and shape against the config
 //      (the list of models/tensors.h: gpt2_tensor_specs() gives the names and shapes,
 //      Weights::slots() where each goes, both in checkpoint order);
-//   4. bind: F32 in place (a view into the mapping), F16/BF16 converted once to f32;
+//   4. bind: F32 matrices in place (a view into the mapping), F32 vectors copied out of it,
+//      F16/BF16 converted once to f32;
 //   5. the matrices as the kernels read them (core/kernels/kernels.h: views for f32, packed otherwise).
 // The built-in model's matrices come packed as f16 panels (models/builtin.h): held as those
 // (hold_builtin_as_f16) they are read in place and steps 4-5 convert nothing for them.
@@ -409,19 +410,27 @@ void start_repacking(Model::Impl& m, kernels::Backend backend, bool builtin) {
       // (the rest with the next block): in a page cache of 2 MiB folios, the decode steps'
       // fault on the rows not yet copied maps their whole folio back, the released part too
       // (up to 2 MiB per block: ~60 MB over the tied head's copy, at the peak).
+      // A decode step that began before a block was copied (or before a matrix was published)
+      // reads those rows from the mapping and faults released pages back; nothing would release
+      // them again (seen: 56 MB of the tied head's rows and 2-9 MB tails of published matrices at
+      // the peak). So every block releases again, from the start, the matrix being copied and
+      // every matrix already published: what a late reader brings back lasts one block's time.
       constexpr uintptr_t kFolio = uintptr_t{2} << 20;
+      std::vector<std::pair<const void*, size_t>> published;
       for (const kernels::Weight* w : work) {
         if (stop()) return;
         const uintptr_t lo = reinterpret_cast<uintptr_t>(w->f32);
         const kernels::F32Copy& c = *w->f32copy;
         auto release_block = [&](const void* p, size_t n) {
+          for (const auto& [q, m] : published) release(q, m);
           if (c.ready.load(std::memory_order_acquire)) return release(p, n);
-          const uintptr_t a = std::max(lo, reinterpret_cast<uintptr_t>(p) & ~(kFolio - 1));
           const uintptr_t e = (reinterpret_cast<uintptr_t>(p) + n) & ~(kFolio - 1);
-          if (e > a) release(reinterpret_cast<const void*>(a), e - a);
+          if (e > lo) release(reinterpret_cast<const void*>(lo), e - lo);
         };
         kernels::repack_f32(*w, *w->f32copy, release_block, stop);
+        published.emplace_back(w->f32, static_cast<size_t>(w->K) * w->N * sizeof(float));
       }
+      for (const auto& [q, m] : published) release(q, m);
     } catch (const std::bad_alloc&) {  // out of memory: the mapped views keep serving
       log::debug("f32 repacking abandoned: out of memory");
     }
@@ -621,6 +630,17 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
   if (opts.dtype == DType::F32 && !held)
     for (const auto& f : m.files) f->populate();
   m.pool = std::make_unique<kernels::Pool>(opts.threads > 0 ? opts.threads : hardware_threads());
+  // The vectors (biases, layer norms: ~0.4 MB for GPT-2 124M) are copied out of the mapping:
+  // read at every token between the matrices, they would keep faulting back the pages (on
+  // Linux 6.18 the whole 2 MiB page-cache folio) that repacking releases around them.
+  auto small_f32 = [&](const Entry& e) {
+    return e.file && e.info.dtype == "F32" && e.info.shape.size() == 1;
+  };
+  size_t small_total = 0;
+  for (size_t i = 0; i < table.size(); i++)
+    if (small_f32(*bound[i])) small_total += (static_cast<size_t>(bound[i]->info.numel()) + 15) / 16 * 16;
+  huge_buffer<float> small(small_total);  // every element used is written below
+  size_t small_used = 0;
   for (size_t i = 0; i < table.size(); i++) {
     const Entry& e = *bound[i];
     const size_t n = static_cast<size_t>(e.info.numel());
@@ -643,6 +663,14 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
       m.wpe_f16 = p;
       continue;
     }
+    if (small_f32(e)) {
+      float* d = small.data() + small_used;
+      std::memcpy(d, p, n * 4);
+      small_used += (n + 15) / 16 * 16;
+      *table[i].dst = d;
+      m.bytes_converted += n * 4;
+      continue;
+    }
     if (e.info.dtype == "F32" && reinterpret_cast<uintptr_t>(p) % alignof(float) == 0) {
       *table[i].dst = reinterpret_cast<const float*>(p);  // in place, no copy
       m.bytes_mapped += n * 4;
@@ -653,6 +681,7 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
     m.bytes_converted += n * 4;
     m.owned.push_back(std::move(buf));
   }
+  if (small_total) m.owned.push_back(std::move(small));
   if (m.tied) m.w.lm_head = m.w.wte;
 
   // 5. the matrices as the kernels read them: views for f32, converted once otherwise

@@ -522,19 +522,34 @@ void matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y, int 
       const Out o = out_for(i * per, std::min(w.N, (i + 1) * per));
       // Columns already repacked read the copy, the rest the mapping, also within a chunk:
       // the mapped rows copied so far are released (repack_f32) and must not be faulted
-      // back in. Each column is its own dot product, so the split changes no bits.
-      const int split =
-          static_cast<int>(std::clamp<size_t>(rows_ready, static_cast<size_t>(o.c0),
-                                              static_cast<size_t>(o.c1)));
-      if (split > o.c0) {
+      // back in. While the copy runs, the copied count is read again every kRecheck columns
+      // (a chunk of the 124M head is 38 MB of rows: read against a count taken at the start,
+      // the rows copied meanwhile were faulted back, ~60 MB at the peak of RSS). Each column
+      // is its own dot product, so the splits change no bits.
+      constexpr int kRecheck = 512;
+      const bool copying = rows_ready < static_cast<size_t>(w.N) && w.f32copy;
+      for (int s0 = o.c0; s0 < o.c1; s0 += copying ? kRecheck : o.c1 - o.c0) {
+        const int s1 = copying ? std::min(o.c1, s0 + kRecheck) : o.c1;
+        size_t ready = rows_ready;
+        Weight fresh;
+        const Weight* copied = &rows_view;
+        if (copying) {
+          ready = w.f32copy->rows_ready.load(std::memory_order_acquire);
+          if (ready > rows_ready) {
+            fresh = view_f32(w.f32copy->data, w.K, w.N, true);
+            copied = &fresh;
+          }
+        }
+        const int split = static_cast<int>(
+            std::clamp<size_t>(ready, static_cast<size_t>(s0), static_cast<size_t>(s1)));
         Out a = o;
+        a.c0 = s0;
         a.c1 = split;
-        set.nk_dot(rows_view, x, ldx, a);
-      }
-      if (split < o.c1) {
+        if (split > s0) set.nk_dot(*copied, x, ldx, a);
         Out b = o;
         b.c0 = split;
-        set.nk_dot(w, x, ldx, b);
+        b.c1 = s1;
+        if (split < s1) set.nk_dot(w, x, ldx, b);
       }
       epilogue(o);
     });
