@@ -13,6 +13,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/fd_write.h"
 
 namespace gpt2::app {
 
@@ -22,22 +23,6 @@ void on_sigint(int) { g_interrupted.store(true); }
 }  // namespace
 
 namespace {
-
-// Writes all bytes to fd; 0 or the errno of the failed write.
-int write_all(int fd, std::string_view bytes) {
-  const char* p = bytes.data();
-  size_t left = bytes.size();
-  while (left > 0) {
-    const ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-  return 0;
-}
 
 std::string dir_of(const std::string& path) {
   const size_t slash = path.rfind('/');

@@ -471,20 +471,12 @@ huge_buffer<float> to_f32(const uint8_t* p, size_t n, const std::string& dtype,
 // transpose [N,K] (the LM head's values as wte).
 huge_buffer<float> panels_to_f32(const kernels::Weight& w, bool nk, kernels::Pool& pool) {
   const size_t K = static_cast<size_t>(w.K), N = static_cast<size_t>(w.N);
-  huge_buffer<float> buf(K * N);  // every element written below
-  float* out = buf.data();
   if (w.transposed && !nk)
     runtime_error("built-in panels: a [N,K] matrix where [K,N] is needed");
-  if (w.transposed) {  // [N,K] rows: the head's rows are wte's
-    const auto* src = reinterpret_cast<const uint8_t*>(w.h.data());
-    constexpr size_t kBlock = size_t{1} << 18;
-    const size_t n = K * N;
-    pool.run(static_cast<int>((n + kBlock - 1) / kBlock), [&](int b) {
-      const size_t k0 = static_cast<size_t>(b) * kBlock;
-      half_row_to_f32(src + 2 * k0, std::min(kBlock, n - k0), true, out + k0);
-    });
-    return buf;
-  }
+  if (w.transposed)  // [N,K] f16 rows: the head's rows are wte's
+    return to_f32(reinterpret_cast<const uint8_t*>(w.h.data()), K * N, "F16", pool);
+  huge_buffer<float> buf(K * N);  // every element written below
+  float* out = buf.data();
   const size_t kp = static_cast<size_t>(w.k_padded());
   pool.run(w.panels(), [&](int p) {
     thread_local huge_vector<float> tmp;

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/fd_write.h"
 #include "core/log.h"
 
 extern "C" const char gpt2_http_module_start[];
@@ -20,17 +21,6 @@ extern "C" const char gpt2_http_module_end[];
 namespace gpt2::server::transport {
 
 namespace {
-
-bool write_all(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
 
 // The module's bytes in a file dlopen can open: an anonymous memfd, else a file in $TMPDIR
 // (or /tmp) that is unlinked once loaded. Returns the handle or nullptr, with `why` set.
@@ -49,8 +39,8 @@ void* open_module(std::string& why) {
     }
   }
   void* h = nullptr;
-  if (!write_all(fd, data, size)) {
-    why = std::string("cannot write it: ") + std::strerror(errno);
+  if (const int err = write_all(fd, std::string_view(data, size))) {
+    why = std::string("cannot write it: ") + std::strerror(err);
   } else {
     const std::string path = tmp.empty() ? "/proc/self/fd/" + std::to_string(fd) : tmp;
     h = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);

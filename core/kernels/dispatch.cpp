@@ -528,17 +528,15 @@ void matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y, int 
       // is its own dot product, so the splits change no bits.
       constexpr int kRecheck = 512;
       const bool copying = rows_ready < static_cast<size_t>(w.N) && w.f32copy;
+      Weight fresh;  // this task's view of the copy, when the product's own had none
+      const Weight* copied = &rows_view;
       for (int s0 = o.c0; s0 < o.c1; s0 += copying ? kRecheck : o.c1 - o.c0) {
         const int s1 = copying ? std::min(o.c1, s0 + kRecheck) : o.c1;
-        size_t ready = rows_ready;
-        Weight fresh;
-        const Weight* copied = &rows_view;
-        if (copying) {
-          ready = w.f32copy->rows_ready.load(std::memory_order_acquire);
-          if (ready > rows_ready) {
-            fresh = view_f32(w.f32copy->data, w.K, w.N, true);
-            copied = &fresh;
-          }
+        const size_t ready =
+            copying ? w.f32copy->rows_ready.load(std::memory_order_acquire) : rows_ready;
+        if (ready > 0 && !copied->f32) {  // none were copied when the product began
+          fresh = view_f32(w.f32copy->data, w.K, w.N, true);
+          copied = &fresh;
         }
         const int split = static_cast<int>(
             std::clamp<size_t>(ready, static_cast<size_t>(s0), static_cast<size_t>(s1)));
