@@ -43,7 +43,6 @@
 #include "generation/search.h"
 #include "generation/generation.h"
 #include "models/model.h"
-#include "models/weight_layout.h"
 
 namespace gpt2::app {
 
@@ -191,7 +190,6 @@ int run_bench(const BenchParams& bp) {
         mo.dtype = dtype;
         mo.backend = backend;
         std::unique_ptr<Model> model = load_model(mo);
-        finish_weight_layout(*model);  // time the steady state, not the background repacking
         model_name = model->name();
         const ModelConfig& cfg = model->config();
         if (bp.n_prompt > cfg.n_positions)

@@ -36,11 +36,30 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
     data_ = static_cast<const uint8_t*>(p);
     owned_ = true;
   }
-  ::close(fd);
+  fd_ = fd;
 }
 
 MappedFile::MappedFile(const uint8_t* data, size_t size, std::string name)
     : data_(data), size_(size), owned_(false), path_(std::move(name)) {}
+
+void MappedFile::read(size_t offset, size_t n, void* dst) const {
+  if (offset > size_ || n > size_ - offset)
+    runtime_error("{}: cannot read {} bytes at offset {}: past its end", path_, n, offset);
+  if (fd_ < 0) {
+    std::memcpy(dst, data_ + offset, n);
+    return;
+  }
+  auto* out = static_cast<uint8_t*>(dst);
+  while (n > 0) {
+    const ssize_t r = ::pread(fd_, out, n, static_cast<off_t>(offset));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) runtime_error("{}: cannot read: {}", path_, std::strerror(errno));
+    if (r == 0) runtime_error("{}: cannot read: the file is shorter than when it was opened", path_);
+    out += r;
+    offset += static_cast<size_t>(r);
+    n -= static_cast<size_t>(r);
+  }
+}
 
 void MappedFile::populate() const {
 #ifdef MADV_POPULATE_READ
@@ -51,6 +70,7 @@ void MappedFile::populate() const {
 
 MappedFile::~MappedFile() {
   if (owned_ && data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+  if (fd_ >= 0) ::close(fd_);
 }
 
 }  // namespace gpt2

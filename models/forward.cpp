@@ -57,9 +57,8 @@ namespace {
 // out (T,C) = wte[inp[t]] + wpe[pos0 + t]   (positions false: wte[inp[t]] alone)
 // The tables are f32 (m.w), or the built-in model's panels and F16 wpe rows (held as its
 // panels, models/model_impl.h), each row used converted exactly to f32 first.
-// Rows below `copied` are read from `wte_copy` instead (the same values, see forward()).
 void encoder_forward(float* out, const int32_t* inp, const Model::Impl& m, bool positions,
-                     int pos0, int T, int C, const float* wte_copy = nullptr, size_t copied = 0) {
+                     int pos0, int T, int C) {
   thread_local std::vector<float> rows;
   rows.resize(2 * static_cast<size_t>(C));
   for (int t = 0; t < T; t++) {
@@ -69,7 +68,7 @@ void encoder_forward(float* out, const int32_t* inp, const Model::Impl& m, bool 
     if (m.embed_from_panels)
       m.wte_row(inp[t], rows.data());
     else
-      te = (static_cast<size_t>(inp[t]) < copied ? wte_copy : m.w.wte) + tok;
+      te = m.w.wte + tok;
     if (positions && m.wpe_f16)
       half_row_to_f32(m.wpe_f16 + 2 * pos, static_cast<size_t>(C), true, rows.data() + C);
     else if (positions)
@@ -209,9 +208,6 @@ void forward(const Model::Impl& m, RunState& run, std::span<Part> parts,
     T += p.T;
     if (p.T < kernels::kGemmMinT) D = T;
   }
-  // A pass continuing its sequences with decode rows only: generation goes on, so the f32
-  // weights' repacking (models/model_impl.h, Repacker) is worth starting now.
-  if (D == T && parts.size() > 0 && parts[0].pos0 > 0) m.repacker.begin();
   run.reserve(cfg, T);
   // the observer sees the one part's probabilities (NH, T, n_keys)
   const int obs_keys = observer ? parts[0].pos0 + T : 0;
@@ -252,18 +248,9 @@ void forward(const Model::Impl& m, RunState& run, std::span<Part> parts,
   };
 
   float* x = run.x.data();
-  // A tied head's f32 copy ([V,C], models/loader.cpp) holds wte's rows as they are copied, and
-  // their mapped pages are released: the lookup reads a copied row there, or a fault would map
-  // them back (on Linux 6.18 the page cache's whole large folio, up to 2 MiB per new token).
-  const float* wte_copy = nullptr;
-  size_t wte_copied = 0;
-  if (m.head.f32copy && m.head.transposed && m.head.f32 == w.wte) {
-    wte_copied = m.head.f32copy->rows_ready.load(std::memory_order_acquire);
-    wte_copy = m.head.f32copy->data;
-  }
   for (const Part& p : parts)
     encoder_forward(x + static_cast<size_t>(p.row0) * C, p.tok, m, p.s->position_embeddings,
-                    p.pos0, p.T, C, wte_copy, wte_copied);
+                    p.pos0, p.T, C);
   record(0, x);
   for (int l = 0; l < L; l++) {
     const LayerWeights& lw = w.h[l];

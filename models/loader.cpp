@@ -10,7 +10,8 @@
 //      Weights::slots() where each goes, both in checkpoint order);
 //   4. bind: F32 matrices in place (a view into the mapping), F32 vectors copied out of it,
 //      F16/BF16 converted once to f32;
-//   5. the matrices as the kernels read them (core/kernels/kernels.h: views for f32, packed otherwise).
+//   5. the matrices as the kernels read them (core/kernels/kernels.h): f32 ones copied into
+//      the kernels' layout with pread (repack_at_load), f16/bf16/q8 packed from the views.
 // The built-in model's matrices come packed as f16 panels (models/builtin.h): held as those
 // (hold_builtin_as_f16) they are read in place and steps 4-5 convert nothing for them.
 #include <sys/mman.h>
@@ -345,96 +346,103 @@ std::vector<kernels::Weight> builtin_panels(const BuiltinModel& b, const ModelCo
   return out;
 }
 
-// f32 matrices that point into a checkpoint file's mapping: repacked for the kernels on a
-// thread of their own (started by the first decode step, Model::Impl::Repacker) (kernels::repack_f32; the forward pass uses the mapped views until each
-// copy is ready, with the same bits), the mapped pages dropped block by block as they are
-// copied, so peak memory stays near the weights' size. Not when OpenBLAS runs f32 decode rows
-// (--backend blas, or auto with the portable set: its sgemv reads the [K,N] view), nor for the
-// built-in model (small, compiled into the program), nor with GPT2_REPACK=0 (A/B timing).
-void start_repacking(Model::Impl& m, kernels::Backend backend, bool builtin) {
+// f32 matrices that point into a checkpoint file's mapping: copied at load into the layout
+// the kernels stream (kernels::repack_f32_rows: [K,N] into 64-column panels, the tied head's
+// [N,K] rows as they are), all in one huge-page arena (one partial 2 MiB page in all), over
+// the pool's threads. The bytes come from the file with pread (MappedFile::read) into a small
+// per-thread buffer, or straight into the copy for [N,K]: the kernel copies from the page
+// cache, the mapping's pages are never touched, so peak memory is the copies and the first
+// token does not pay one fault per 4 KiB page (on this project's VMs the first touch of a
+// mapped page costs ~2.5 us even after MADV_POPULATE_READ: 124M's 498 MB read through the
+// mapping took ~300 ms, through pread into huge pages ~60 ms on 2 threads; docs/speed.md).
+// Not when OpenBLAS runs f32 decode rows (--backend blas, or auto with the portable set: its
+// sgemv reads the [K,N] view), nor for the built-in model (small, compiled into the program),
+// nor with GPT2_REPACK=0 (the mapped views, for A/B timing). Every kernel gives the view's
+// bits on the copy. Returns false when nothing was copied (then the views are read).
+bool repack_at_load(Model::Impl& m, kernels::Backend backend, bool builtin) {
   using kernels::WType;
-  if (builtin) return;
-  if (const char* e = std::getenv("GPT2_REPACK"); e && std::strcmp(e, "0") == 0) return;
+  if (builtin) return false;
+  if (const char* e = std::getenv("GPT2_REPACK"); e && std::strcmp(e, "0") == 0) return false;
   const kernels::Isa isa = kernels::current_isa();
-  if (kernels::blas_rows(backend, isa, WType::F32, true)) return;  // (prompts: either layout)
-  auto in_file = [&](const float* p) {
-    const auto* b = reinterpret_cast<const uint8_t*>(p);
+  if (kernels::blas_rows(backend, isa, WType::F32, true)) return false;  // (prompts: either layout)
+  struct Job {
+    kernels::Weight* w;
+    const MappedFile* file;
+    size_t offset;  // of the tensor in the file
+  };
+  std::vector<Job> todo;
+  auto add = [&](kernels::Weight* w) {
+    if (w->type != WType::F32) return;
+    const auto* b = reinterpret_cast<const uint8_t*>(w->f32);
     for (const auto& f : m.files)
-      if (b >= f->data() && b < f->data() + f->size()) return true;
-    return false;
+      if (b >= f->data() && b < f->data() + f->size())
+        todo.push_back({w, f.get(), static_cast<size_t>(b - f->data())});
   };
-  std::vector<kernels::Weight*> todo;
   for (LayerMatrices& lm : m.mat)
-    for (kernels::Weight* w : {&lm.qkv, &lm.attn_proj, &lm.fc, &lm.fc_proj})
-      if (w->type == WType::F32 && in_file(w->f32)) todo.push_back(w);
-  if (m.head.type == WType::F32 && in_file(m.head.f32)) todo.push_back(&m.head);
-  if (todo.empty()) return;
-  for (kernels::Weight* w : todo) w->f32copy = std::make_shared<kernels::F32Copy>();
-  std::vector<const kernels::Weight*> work(todo.begin(), todo.end());
-  m.repacker.start = [&m, work = std::move(work)] {
-    // The page cache may hold the checkpoint in 2 MiB folios, mapped whole by one PMD: releasing
-    // part of one (a matrix ends inside it) does not last, the next read anywhere in those 2 MiB
-    // (the neighbour matrix, a bias) maps all of it again. Seen on Linux 6.18: ~95 MB of
-    // released pages back after repacking GPT-2 124M (FilePmdMapped in smaps), 44 MB with
-    // this advice (small pages from here; advice: failure changes nothing else).
-    for (const auto& f : m.files) madvise(const_cast<uint8_t*>(f->data()), f->size(), MADV_NOHUGEPAGE);
-    const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-    // Whole pages inside the block only: a page shared with a neighbour tensor stays.
-    auto release = [page](const void* p, size_t n) {
-      const uintptr_t a = (reinterpret_cast<uintptr_t>(p) + page - 1) & ~(page - 1);
-      const uintptr_t e = (reinterpret_cast<uintptr_t>(p) + n) & ~(page - 1);
-      if (e > a) madvise(reinterpret_cast<void*>(a), e - a, MADV_DONTNEED);
-    };
-    auto stop = [&m] { return m.repacker.stop.load(std::memory_order_relaxed); };
-    try {
-      // All the copies in one huge-page arena, at 64-byte-aligned offsets: one partial 2 MiB
-      // page in all, where a buffer per matrix rounded each up (~46 MB over GPT-2 124M's 49
-      // matrices). Its pages are touched only as the copies are written.
-      constexpr size_t kAlign = 64 / sizeof(float);
-      size_t total = 0;
-      for (const kernels::Weight* w : work) total += (kernels::repacked_f32_floats(*w) + kAlign - 1) / kAlign * kAlign;
-      HugePageAllocator<float> alloc;
-      std::shared_ptr<void> arena(alloc.allocate(total), [alloc, total](void* p) mutable {
-        alloc.deallocate(static_cast<float*>(p), total);
-      });
-      size_t off = 0;
-      for (const kernels::Weight* w : work) {
-        kernels::F32Copy& c = *w->f32copy;
-        c.size = kernels::repacked_f32_floats(*w);
-        c.data = static_cast<float*>(arena.get()) + off;
-        c.arena = arena;
-        off += (c.size + kAlign - 1) / kAlign * kAlign;
-      }
-      arena.reset();  // owned by the copies from here
-      // Until a matrix is published, its copied blocks are released up to a 2 MiB boundary only
-      // (the rest with the next block): in a page cache of 2 MiB folios, the decode steps'
-      // fault on the rows not yet copied maps their whole folio back, the released part too
-      // (up to 2 MiB per block: ~60 MB over the tied head's copy, at the peak).
-      // A decode step that began before a block was copied (or before a matrix was published)
-      // reads those rows from the mapping and faults released pages back; nothing would release
-      // them again (seen: 56 MB of the tied head's rows and 2-9 MB tails of published matrices at
-      // the peak). So every block releases again, from the start, the matrix being copied and
-      // every matrix already published: what a late reader brings back lasts one block's time.
-      constexpr uintptr_t kFolio = uintptr_t{2} << 20;
-      std::vector<std::pair<const void*, size_t>> published;
-      for (const kernels::Weight* w : work) {
-        if (stop()) return;
-        const uintptr_t lo = reinterpret_cast<uintptr_t>(w->f32);
-        const kernels::F32Copy& c = *w->f32copy;
-        auto release_block = [&](const void* p, size_t n) {
-          for (const auto& [q, m] : published) release(q, m);
-          if (c.ready.load(std::memory_order_acquire)) return release(p, n);
-          const uintptr_t e = (reinterpret_cast<uintptr_t>(p) + n) & ~(kFolio - 1);
-          if (e > lo) release(reinterpret_cast<const void*>(lo), e - lo);
-        };
-        kernels::repack_f32(*w, *w->f32copy, release_block, stop);
-        published.emplace_back(w->f32, static_cast<size_t>(w->K) * w->N * sizeof(float));
-      }
-      for (const auto& [q, m] : published) release(q, m);
-    } catch (const std::bad_alloc&) {  // out of memory: the mapped views keep serving
-      log::debug("f32 repacking abandoned: out of memory");
-    }
+    for (kernels::Weight* w : {&lm.qkv, &lm.attn_proj, &lm.fc, &lm.fc_proj}) add(w);
+  add(&m.head);
+  if (todo.empty()) return false;
+  constexpr size_t kAlign = 64 / sizeof(float);
+  size_t total = 0;
+  for (const Job& j : todo) total += (kernels::repacked_f32_floats(*j.w) + kAlign - 1) / kAlign * kAlign;
+  HugePageAllocator<float> alloc;
+  std::shared_ptr<void> arena;
+  try {
+    arena.reset(alloc.allocate(total), [alloc, total](void* p) mutable {
+      alloc.deallocate(static_cast<float*>(p), total);
+    });
+  } catch (const std::bad_alloc&) {  // out of memory: the mapped views serve
+    log::debug("f32 repacking skipped: out of memory");
+    return false;
+  }
+  // Blocks of source rows of about kBlockBytes: a [K,N] block goes through a per-thread
+  // buffer that stays in L2 (~2,000 tasks for 124M, so both threads finish together).
+  constexpr size_t kBlockBytes = size_t{512} << 10;
+  struct Block {
+    const Job* job;
+    size_t r0, r1;
   };
+  std::vector<Block> blocks;
+  size_t off = 0;
+  for (const Job& j : todo) {
+    auto c = std::make_shared<kernels::F32Copy>();
+    c->size = kernels::repacked_f32_floats(*j.w);
+    c->data = static_cast<float*>(arena.get()) + off;
+    c->arena = arena;
+    off += (c->size + kAlign - 1) / kAlign * kAlign;
+    j.w->f32copy = std::move(c);
+    const size_t rows = static_cast<size_t>(j.w->transposed ? j.w->N : j.w->K);
+    const size_t row_bytes = static_cast<size_t>(j.w->transposed ? j.w->K : j.w->N) * 4;
+    const size_t per = std::max<size_t>(1, kBlockBytes / row_bytes);
+    for (size_t r0 = 0; r0 < rows; r0 += per) blocks.push_back({&j, r0, std::min(rows, r0 + per)});
+  }
+  arena.reset();  // owned by the copies from here
+  std::vector<std::string> errors(blocks.size());
+  m.pool->run(static_cast<int>(blocks.size()), [&](int i) {
+    const Block& b = blocks[i];
+    const kernels::Weight& w = *b.job->w;
+    kernels::F32Copy& c = *w.f32copy;
+    const size_t row_floats = static_cast<size_t>(w.transposed ? w.K : w.N);
+    const size_t at = b.job->offset + b.r0 * row_floats * 4, n = (b.r1 - b.r0) * row_floats * 4;
+    try {
+      if (w.transposed) {  // the copy has the file's layout: read straight into it
+        b.job->file->read(at, n, c.data + b.r0 * row_floats);
+        return;
+      }
+      thread_local std::vector<float> buf;
+      buf.resize(n / 4);
+      b.job->file->read(at, n, buf.data());
+      kernels::repack_f32_rows(w, c, b.r0, b.r1, buf.data());
+    } catch (const std::exception& e) {  // a pool task must not throw: reported below
+      errors[i] = e.what();
+    }
+  });
+  for (const std::string& e : errors)
+    if (!e.empty()) runtime_error("{}", e);
+  for (const Job& j : todo) j.w->f32copy->ready.store(true, std::memory_order_release);
+  // The tied head's copy holds wte's rows: the embedding lookup reads them there.
+  if (m.head.f32copy && m.head.f32 == m.w.wte) m.w.wte = m.w.lm_head = m.head.f32copy->data;
+  return true;
 }
 
 // Whether the built-in model (F16-stored) is held as its f16 panels under `opts`: --dtype f16
@@ -617,10 +625,7 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
   const bool held = !m.panels.empty() && m.tied && hold_builtin_as_f16(opts);
   m.embed_from_panels = held;
 
-  // 4. bind. When the weights are used as stored (f32), the whole file is about to be read:
-  // map it in one go (MappedFile::populate). Conversions read one matrix at a time instead.
-  if (opts.dtype == DType::F32 && !held)
-    for (const auto& f : m.files) f->populate();
+  // 4. bind
   m.pool = std::make_unique<kernels::Pool>(opts.threads > 0 ? opts.threads : hardware_threads());
   // The vectors (biases, layer norms: ~0.4 MB for GPT-2 124M) are copied out of the mapping:
   // read at every token between the matrices, they would keep faulting back the pages (on
@@ -723,14 +728,11 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
     m.mat[l].fc_proj = convert(lw.fc_proj_w, F, C, false);
   }
   m.head = convert(m.w.lm_head, C, m.cfg.vocab_size, true);
-  if (wt == kernels::WType::F32) start_repacking(m, opts.backend, src.builtin != nullptr);
+  // f32: the matrices copied into the kernels' layout; when they are not, the mapped views are
+  // read whole by the first pass: map them in one go (MappedFile::populate)
+  if (wt == kernels::WType::F32 && !repack_at_load(m, opts.backend, src.builtin != nullptr))
+    for (const auto& f : m.files) f->populate();
   return model;
-}
-
-void finish_weight_layout(const Model& model) {
-  const Model::Impl& m = model.impl();
-  m.repacker.begin();
-  if (m.repacker.thread.joinable()) m.repacker.thread.join();
 }
 
 std::vector<const kernels::Weight*> model_matrices(const Model& model) {

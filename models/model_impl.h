@@ -8,15 +8,14 @@
 //
 // Memory: F32 tensors point straight into the memory-mapped checkpoint (no copy) when they
 // are 4-byte aligned (HF's writer aligns them); F16/BF16 tensors (and unaligned F32 ones) are
-// converted once at load into buffers owned by Model::Impl.
+// converted once at load into buffers owned by Model::Impl. The F32 matrices the kernels
+// read are also copied at load into their layout (kernels::F32Copy, models/loader.cpp
+// repack_at_load), read from the file with pread: the mapping's pages are not touched.
 #pragma once
 
-#include <atomic>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "core/huge_alloc.h"
@@ -76,25 +75,6 @@ struct Model::Impl {
   const Weights& f32_weights() const;
   /// Row v of wte as f32, from the head's panels (embed_from_panels).
   void wte_row(int v, float* out) const;
-  // f32 checkpoints: the matrices repacked for the kernels (kernels::repack_f32) on a thread
-  // of their own while tokens run on the mapped views (the same bits either way). Started by
-  // the first pass that continues a sequence with decode rows only (forward.cpp): a run that
-  // stops at its first token (a prompt, `generate -n 1`, embeddings) never pays for it.
-  // Last member: joined (stopped early if still running) before anything it reads is freed.
-  struct Repacker {
-    std::function<void()> start;  // set by the loader; run once, by begin()
-    mutable std::once_flag once;
-    mutable std::thread thread;
-    std::atomic<bool> stop{false};
-    void begin() const {
-      if (start) std::call_once(once, [this] { thread = std::thread(start); });
-    }
-    ~Repacker() {
-      stop = true;
-      std::call_once(once, [] {});  // no start after this point
-      if (thread.joinable()) thread.join();
-    }
-  } repacker;
 };
 
 /// n F16 (f16 = true) or BF16 values at p (any alignment) to f32, exactly.

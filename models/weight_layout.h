@@ -1,7 +1,6 @@
-// The weights' layout for the kernels, on demand: f32 checkpoints are repacked (core/kernels/
-// kernels.h "Layouts") on a background thread from a model's first decode step on; a benchmark,
-// which times a steady state, asks for it up front instead. The output is the same bits either
-// way.
+// The weights' layout for the kernels (core/kernels/kernels.h "Layouts"), for tests and tools:
+// f32 checkpoints are repacked at load (models/loader.cpp), f16/bf16/q8 packed at load, the
+// built-in model's panels read in place.
 #pragma once
 
 #include <vector>
@@ -10,9 +9,6 @@
 #include "models/model.h"
 
 namespace gpt2 {
-
-/// Repacks the model's weights now (if they are to be) and waits until every copy is in use.
-void finish_weight_layout(const Model& model);
 
 /// The model's matrices as the kernels read them: each layer's qkv, attn_proj, fc, fc_proj,
 /// then the LM head (for tests and tools).

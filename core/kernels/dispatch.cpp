@@ -324,37 +324,28 @@ size_t repacked_f32_floats(const Weight& w) {
   return w.transposed ? N * K : static_cast<size_t>(w.panels()) * K * kPanel;
 }
 
-void repack_f32(const Weight& w, F32Copy& into,
-                const std::function<void(const void*, size_t)>& release,
-                const std::function<bool()>& stop) {
-  if (w.type != WType::F32 || w.K <= 0 || w.N <= 0) return;
+void repack_f32_rows(const Weight& w, F32Copy& into, size_t r0, size_t r1, const float* src) {
   const size_t K = static_cast<size_t>(w.K), N = static_cast<size_t>(w.N);
-  constexpr size_t kBlockBytes = size_t{4} << 20;  // source rows per step
-  const size_t n_rows = w.transposed ? N : K, row_floats = w.transposed ? K : N;
-  const size_t rows = std::max<size_t>(1, kBlockBytes / (row_floats * 4));
-  const size_t P = static_cast<size_t>(w.panels());
-  if (!into.data) into.allocate(repacked_f32_floats(w));
-  for (size_t r0 = 0; r0 < n_rows; r0 += rows) {
-    if (stop && stop()) return;
-    const size_t r1 = std::min(n_rows, r0 + rows);
-    if (w.transposed) {  // [N,K]: the same rows, usable as soon as copied
-      std::memcpy(into.data + r0 * K, w.f32 + r0 * K, (r1 - r0) * K * 4);
-      into.rows_ready.store(r1, std::memory_order_release);
-    } else {  // [K,N]: panels of 64 columns, [p][k][64], zero past N
-      for (size_t p = 0; p < P; ++p) {
-        const size_t c0 = p * kPanel, nc = std::min<size_t>(kPanel, N - c0);
-        float* dst = into.data + (p * K + r0) * kPanel;
-        for (size_t k = r0; k < r1; ++k, dst += kPanel) {
-          std::memcpy(dst, w.f32 + k * N + c0, nc * 4);
-          if (nc < kPanel) std::memset(dst + nc, 0, (kPanel - nc) * 4);
-        }
-      }
-    }
-    if (release) release(w.f32 + r0 * row_floats, (r1 - r0) * row_floats * 4);
+  if (w.transposed) {  // [N,K]: the same rows
+    std::memcpy(into.data + r0 * K, src, (r1 - r0) * K * 4);
+    return;
   }
+  const size_t P = static_cast<size_t>(w.panels());  // [K,N]: [p][k][64], zero past N
+  for (size_t p = 0; p < P; ++p) {
+    const size_t c0 = p * kPanel, nc = std::min<size_t>(kPanel, N - c0);
+    float* dst = into.data + (p * K + r0) * kPanel;
+    for (size_t k = r0; k < r1; ++k, dst += kPanel) {
+      std::memcpy(dst, src + (k - r0) * N + c0, nc * 4);
+      if (nc < kPanel) std::memset(dst + nc, 0, (kPanel - nc) * 4);
+    }
+  }
+}
+
+void repack_f32(const Weight& w, F32Copy& into) {
+  if (w.type != WType::F32 || w.K <= 0 || w.N <= 0) return;
+  if (!into.data) into.allocate(repacked_f32_floats(w));
+  repack_f32_rows(w, into, 0, static_cast<size_t>(w.transposed ? w.N : w.K), w.f32);
   into.ready.store(true, std::memory_order_release);
-  // pages matmul faulted back in while the copy was being made
-  if (release) release(w.f32, K * N * 4);
 }
 
 void unpack_panel(const Weight& w, int p, float* dst) {
@@ -441,16 +432,9 @@ void matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y, int 
   // unpack_rows would copy, so the bits are the same.
   const float* const repacked = w.f32_repacked();
   const float* const panels = repacked && !w.transposed ? repacked : nullptr;
-  // [N,K] being repacked: the rows copied so far come from the copy (the same values)
-  Weight rows_view;
-  size_t rows_ready = 0;
-  if (w.type == WType::F32 && w.transposed && w.f32copy) {
-    rows_ready = w.f32copy->rows_ready.load(std::memory_order_acquire);
-    if (rows_ready > 0) rows_view = view_f32(w.f32copy->data, w.K, w.N, true);
-  }
-  auto src_for = [&](int c1) -> const Weight& {  // columns [.., c1) of w
-    return rows_ready >= static_cast<size_t>(c1) && rows_ready > 0 ? rows_view : w;
-  };
+  // [N,K] repacked: the same rows, on huge pages
+  const Weight rows_view = repacked && w.transposed ? view_f32(repacked, w.K, w.N, true) : Weight{};
+  const Weight& src = rows_view.f32 ? rows_view : w;
   auto gemm = [&](int kblock, bool add) {
     const int kp = w.k_padded();
     pool.run(w.panels(), [&](int p) {
@@ -463,7 +447,7 @@ void matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y, int 
         if (panels)
           blk = panels + (static_cast<size_t>(p) * w.K + k0) * kPanel;
         else
-          set.unpack_rows(src_for(o.c1), p, k0, std::min(kp, k0 + kblock), unpacked);
+          set.unpack_rows(src, p, k0, std::min(kp, k0 + kblock), unpacked);
         set.gemm_block(blk, k1 - k0, x + k0, ldx, o, cbuf, k0 == 0, k1 == w.K, add);
       }
       epilogue(o);
@@ -520,35 +504,7 @@ void matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y, int 
     const int chunks = (w.N + per - 1) / per;
     pool.run(chunks, [&](int i) {
       const Out o = out_for(i * per, std::min(w.N, (i + 1) * per));
-      // Columns already repacked read the copy, the rest the mapping, also within a chunk:
-      // the mapped rows copied so far are released (repack_f32) and must not be faulted
-      // back in. While the copy runs, the copied count is read again every kRecheck columns
-      // (a chunk of the 124M head is 38 MB of rows: read against a count taken at the start,
-      // the rows copied meanwhile were faulted back, ~60 MB at the peak of RSS). Each column
-      // is its own dot product, so the splits change no bits.
-      constexpr int kRecheck = 512;
-      const bool copying = rows_ready < static_cast<size_t>(w.N) && w.f32copy;
-      Weight fresh;  // this task's view of the copy, when the product's own had none
-      const Weight* copied = &rows_view;
-      for (int s0 = o.c0; s0 < o.c1; s0 += copying ? kRecheck : o.c1 - o.c0) {
-        const int s1 = copying ? std::min(o.c1, s0 + kRecheck) : o.c1;
-        const size_t ready =
-            copying ? w.f32copy->rows_ready.load(std::memory_order_acquire) : rows_ready;
-        if (ready > 0 && !copied->f32) {  // none were copied when the product began
-          fresh = view_f32(w.f32copy->data, w.K, w.N, true);
-          copied = &fresh;
-        }
-        const int split = static_cast<int>(
-            std::clamp<size_t>(ready, static_cast<size_t>(s0), static_cast<size_t>(s1)));
-        Out a = o;
-        a.c0 = s0;
-        a.c1 = split;
-        if (split > s0) set.nk_dot(*copied, x, ldx, a);
-        Out b = o;
-        b.c0 = split;
-        b.c1 = s1;
-        if (split < s1) set.nk_dot(w, x, ldx, b);
-      }
+      set.nk_dot(src, x, ldx, o);
       epilogue(o);
     });
     return;

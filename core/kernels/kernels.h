@@ -19,7 +19,7 @@
 // Layouts (K = input features, N = output features):
 //   F32  — the checkpoint's own memory, either Conv1D [K,N] row-major (GPT-2's
 //          c_attn/c_proj/c_fc) or "transposed" [N,K] (nn.Linear, the tied lm_head = wte);
-//          optionally repacked once at load (repack_f32, possibly on a background thread)
+//          optionally repacked once at load (repack_f32_rows, models/loader.cpp)
 //          into huge-page memory: [K,N] into panels of 64 columns like F16's (panel p,
 //          element [k][j] = W[k, 64p+j]), [N,K] into the same rows. Every kernel gives the
 //          same bits on the repacked copy as on the view (the [K,N] decode kernel sums fixed
@@ -139,7 +139,6 @@ struct F32Copy {
   // the last copy to go frees it.
   std::shared_ptr<void> arena;
   std::atomic<bool> ready{false};
-  std::atomic<size_t> rows_ready{0};  // [N,K]: rows copied so far (usable before `ready`)
 };
 const char* wtype_name(WType t);
 
@@ -170,18 +169,13 @@ struct Weight {
 
 /// Borrows f32 weights ([K,N], or [N,K] when transposed). No copy.
 Weight view_f32(const float* w, int K, int N, bool transposed = false);
-/// Repacks the F32 weight w into `into` (see "Layouts"), then publishes it (into.ready); w's
-/// view stays valid and matmul uses it until then. Give w.f32copy = that F32Copy before any
-/// other thread uses w; this function only reads w, so it may run on another thread while
-/// matmul runs. `release(first byte, bytes)` (when given) may drop source pages no longer
-/// read: for [N,K], each block of rows once published (rows_ready); for [K,N], each block of
-/// rows once copied (matmul may still fault them back in until the panels are published);
-/// and the whole matrix again once published. Peak memory: the weights plus about one matrix's
-/// [K,N] block, not both copies. `stop()`
-/// (when given) returning true abandons the copy (never published).
-void repack_f32(const Weight& w, F32Copy& into,
-                const std::function<void(const void*, size_t)>& release = {},
-                const std::function<bool()>& stop = {});
+/// Writes rows [r0, r1) of the F32 weight w, given contiguously at src in w's own layout (rows
+/// of N floats for [K,N], of K floats for [N,K]), to their places in `into` (see "Layouts";
+/// into.data must hold repacked_f32_floats(w)). Blocks may be written by several threads at
+/// once; publish with into.ready once every row is written.
+void repack_f32_rows(const Weight& w, F32Copy& into, size_t r0, size_t r1, const float* src);
+/// The whole of w (read from w.f32) into `into` (allocated when it has no data), published.
+void repack_f32(const Weight& w, F32Copy& into);
 /// Floats of repack_f32's copy of w (what `into` must hold when its data is given).
 size_t repacked_f32_floats(const Weight& w);
 

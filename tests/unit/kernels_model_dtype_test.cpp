@@ -21,7 +21,6 @@
 #include <vector>
 
 #include "models/model.h"
-#include "models/weight_layout.h"
 #include "tests/unit/isa_scope.h"
 #include "source_dir.h"
 
@@ -144,7 +143,6 @@ TEST_CASE("kernels: an F16 checkpoint gives --dtype f32's bits under --dtype f16
     lo.dtype = d;
     lo.threads = 2;
     auto model = Model::load(kDir + "f16", lo);
-    finish_weight_layout(*model);  // f32: the repacked copy, as decoding reads it
     Session s(*model);
     std::vector<float> out;
     auto l = s.eval(r.prompt, true);  // prompt rows

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/mapped_file.h"
 #include "models/model.h"
 #include "source_dir.h"
 
@@ -68,4 +69,41 @@ TEST_CASE("a truncated model.safetensors is refused at every cut, naming the fil
   }
   CHECK(refused == cuts.size());
   fs::remove_all(dir);
+}
+
+// The loader reads the f32 matrices with pread (MappedFile::read, models/loader.cpp
+// repack_at_load), after the header was checked against the file's size: a file that shrinks
+// in between (rewritten by another process) gives a one-line error naming it, not a short copy;
+// a range past the size known at open is refused before any read.
+TEST_CASE("MappedFile::read refuses a range past the end and a file that shrank since it was opened",
+          "[models][safetensors]") {
+  std::string tmpl = "/tmp/gpt2-read-XXXXXX";
+  REQUIRE(mkdtemp(tmpl.data()) != nullptr);
+  const fs::path path = fs::path(tmpl) / "model.safetensors";
+  {
+    std::ofstream out(path, std::ios::binary);
+    for (int i = 0; i < 8192; i++) out.put(static_cast<char>(i));
+  }
+  MappedFile f(path.string());
+  std::vector<unsigned char> buf(4096);
+  f.read(4096, 4096, buf.data());
+  CHECK(buf[1] == 1);
+  auto message = [&](size_t off, size_t n) {
+    try {
+      f.read(off, n, buf.data());
+    } catch (const Error& e) {
+      CHECK(e.code() == ExitCode::Runtime);
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  const std::string past = message(8000, 200);
+  CHECK(past.find("model.safetensors") != std::string::npos);
+  CHECK(past.find("past its end") != std::string::npos);
+  fs::resize_file(path, 5000);  // shorter than at open
+  const std::string shrank = message(4096, 4096);
+  CHECK(shrank.find("model.safetensors") != std::string::npos);
+  CHECK(shrank.find("shorter than when it was opened") != std::string::npos);
+  CHECK(shrank.find('\n') == std::string::npos);
+  fs::remove_all(tmpl);
 }
