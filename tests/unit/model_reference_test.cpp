@@ -3,7 +3,9 @@
 // decoding equal to a full recompute at every step, attention weights through the observer,
 // and bit-identical logits for 1 and 2 threads; each in every kernel set this CPU has.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
+#include <span>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -199,4 +201,60 @@ TEST_CASE("model: eval rejects out-of-vocabulary ids and context overflow", "[mo
   s.truncate(P - 1);
   CHECK(s.n_past() == P - 1);
   CHECK_NOTHROW(s.eval(std::span<const int32_t>(&one, 1)));
+}
+
+// The KV caches grow as a sequence does (models/forward.cpp Session::Impl::reserve: room for
+// 64 positions, then 128, 256, each time the entries so far copied over). The fixtures above
+// stop at 48 positions, so this runs the built-in model (256 positions) across every growth:
+// each step's logits equal a recompute of the whole sequence in one pass (a cache sized once,
+// nothing copied), and a Session that copies a grown cache (copy_from, as search decoding
+// does, from a cache of another size) continues with the same bits as the original.
+TEST_CASE("model: KV caches that grow keep every position", "[model]") {
+  // (the growth is the same code in every kernel set: the default set only)
+  LoadOptions lo;
+  lo.threads = 2;
+  auto model = Model::load("demo", lo);
+  const int V = model->config().vocab_size, P = model->config().n_positions;
+  REQUIRE(P > 128);
+  Session s(*model), full(*model);
+  std::vector<int32_t> ids{464, 3290};
+  std::vector<float> last;
+  {
+    auto lg = s.eval(ids);
+    last.assign(lg.begin(), lg.end());
+  }
+  float worst = 0.0f;
+  for (int pos = static_cast<int>(ids.size()); pos < P - 1; pos++) {
+    const int32_t next = (argmax(last.data(), V) + pos) % V;  // varied, not a fixed point
+    ids.push_back(next);
+    auto inc = s.eval(std::span<const int32_t>(&next, 1));
+    last.assign(inc.begin(), inc.end());
+    if (pos == 10 || (pos >= 63 && pos <= 65) || (pos >= 127 && pos <= 129) || pos == P - 2) {
+      full.reset();
+      auto rec = full.eval(ids);
+      worst = std::max(worst, max_abs_diff(inc.data(), rec.data(), V));
+    }
+    if (pos == 70 || pos == 100) {  // a copy of this cache continues with the same bits
+      Session copy(*model);
+      const int32_t probe[1] = {11};
+      // a cache of another size first: 150 positions (room for 256), forgotten
+      copy.eval(std::vector<int32_t>(150, probe[0]));
+      copy.reset();
+      copy.copy_from(s);
+      REQUIRE(copy.n_past() == s.n_past());
+      Session again(*model);
+      again.copy_from(s);
+      auto a = copy.eval(std::span<const int32_t>(probe, 1));
+      std::vector<float> av(a.begin(), a.end());
+      auto b = again.eval(std::span<const int32_t>(probe, 1));
+      CHECK(std::memcmp(av.data(), b.data(), av.size() * 4) == 0);
+      full.reset();
+      std::vector<int32_t> with = ids;
+      with.push_back(probe[0]);
+      auto rec = full.eval(with);
+      CHECK(max_abs_diff(av.data(), rec.data(), V) <= 1e-4f);
+    }
+  }
+  INFO("worst difference against a recompute " << worst);
+  CHECK(worst <= 1e-4f);
 }
