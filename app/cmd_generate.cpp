@@ -287,7 +287,9 @@ int run_generate(GenerateParams& gp) {
   }
   std::vector<int32_t> prompt = read_prompt(gp, tok);
 
-  // The model, and the prompt checked against it.
+  // The model, and the prompt checked against it. Passes: the prompt's, then one per new token
+  // after the first (a search or several samples run each step as one batched pass).
+  gp.model.passes = std::max(1, gp.max_tokens);
   const auto t_load = Clock::now();
   std::unique_ptr<Model> model = load_model(gp.model);
   refuse_reward_model(*model);

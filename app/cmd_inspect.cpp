@@ -468,7 +468,9 @@ int run_inspect(InspectParams& p) {
   const SpecialPolicy policy = parse_special_policy(p.input.special);
   Prompt pr = read_prompt(p, tok, policy);
 
-  std::unique_ptr<Model> model = load_model(p.model);
+  ModelOptions mo = p.model;
+  if (p.choices.empty()) mo.passes = 1;  // one prompt: one pass (a long text: a few windows)
+  std::unique_ptr<Model> model = load_model(mo);
   const ModelConfig& cfg = model->config();
   check_against_model(p, cfg, pr.ids);
   if (!p.choices.empty()) return run_choices(p, *model, tok, std::move(pr), policy);

@@ -95,6 +95,7 @@ LoadOptions load_options(const ModelOptions& o) {
   lo.dtype = parse_dtype(o.dtype);
   lo.threads = o.threads;
   lo.backend = kernels::parse_backend(o.backend);
+  lo.passes = o.passes;
   return lo;
 }
 

@@ -18,6 +18,7 @@ struct ModelOptions {
   int threads = 0;             // 0 = all cores
   std::string dtype = "f32";
   std::string backend = "auto";  // core/kernels/blas.h
+  int passes = 0;  // forward passes the command expects, 0: not known (LoadOptions::passes)
 };
 
 /// A reward model (score.weight: GPT2ForSequenceClassification) where a language model is

@@ -351,17 +351,22 @@ std::vector<kernels::Weight> builtin_panels(const BuiltinModel& b, const ModelCo
 // [N,K] rows as they are), all in one huge-page arena (one partial 2 MiB page in all), over
 // the pool's threads. The bytes come from the file with pread (MappedFile::read) into a small
 // per-thread buffer, or straight into the copy for [N,K]: the kernel copies from the page
-// cache, the mapping's pages are never touched, so peak memory is the copies and the first
-// token does not pay one fault per 4 KiB page (on this project's VMs the first touch of a
-// mapped page costs ~2.5 us even after MADV_POPULATE_READ: 124M's 498 MB read through the
-// mapping took ~300 ms, through pread into huge pages ~60 ms on 2 threads; docs/speed.md).
-// Not when OpenBLAS runs f32 decode rows (--backend blas, or auto with the portable set: its
-// sgemv reads the [K,N] view), nor for the built-in model (small, compiled into the program),
-// nor with GPT2_REPACK=0 (the mapped views, for A/B timing). Every kernel gives the view's
-// bits on the copy. Returns false when nothing was copied (then the views are read).
-bool repack_at_load(Model::Impl& m, kernels::Backend backend, bool builtin) {
+// cache and the mapping's pages are never touched, so peak memory is the copies alone, and
+// every decode step runs on the panels (124M tg128 against the mapped views: 1.1x at one
+// thread, 1.4x at two). The copy needs 498 MB of fresh memory, which a few passes do not win
+// back on this project's VMs: fresh memory costs ~0.2 us per 4 KiB right after another
+// process freed some, ~3 us once the balloon has taken it back (a few idle seconds), while
+// the mapping costs ~2.5 us per 4 KiB page of small page-cache folios and ~0.02 us on 2 MiB
+// folios (MappedFile). After 4 s idle, `generate -n 1` took 0.55-0.66 s copied against
+// 0.27-0.34 s mapped, and -n 64 1.25-1.45 s copied against 0.73-0.79 s mapped on 2 MiB
+// folios (docs/speed.md). So not for a run of a few passes (LoadOptions::passes), nor when
+// OpenBLAS runs f32 decode rows (--backend blas, or auto with the portable set: its sgemv
+// reads the [K,N] view), nor for the built-in model (small, compiled into the program), nor
+// with GPT2_REPACK=0 (the mapped views, for A/B timing). Every kernel gives the view's bits
+// on the copy. Returns false when nothing was copied (then the views are read).
+bool repack_at_load(Model::Impl& m, kernels::Backend backend, bool builtin, int passes) {
   using kernels::WType;
-  if (builtin) return false;
+  if (builtin || (passes > 0 && passes <= LoadOptions::kFewPasses)) return false;
   if (const char* e = std::getenv("GPT2_REPACK"); e && std::strcmp(e, "0") == 0) return false;
   const kernels::Isa isa = kernels::current_isa();
   if (kernels::blas_rows(backend, isa, WType::F32, true)) return false;  // (prompts: either layout)
@@ -730,7 +735,7 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
   m.head = convert(m.w.lm_head, C, m.cfg.vocab_size, true);
   // f32: the matrices copied into the kernels' layout; when they are not, the mapped views are
   // read whole by the first pass: map them in one go (MappedFile::populate)
-  if (wt == kernels::WType::F32 && !repack_at_load(m, opts.backend, src.builtin != nullptr))
+  if (wt == kernels::WType::F32 && !repack_at_load(m, opts.backend, src.builtin != nullptr, opts.passes))
     for (const auto& f : m.files) f->populate();
   return model;
 }

@@ -44,6 +44,13 @@ struct LoadOptions {
   // Which code runs the matrix products (core/kernels/blas.h). The CLI's default is auto;
   // the library's is our own kernels, whose rows are batch-invariant on every CPU.
   kernels::Backend backend = kernels::Backend::Own;
+  // About how many forward passes the caller will run (a prompt and n - 1 new tokens: n), or
+  // 0: not known (a server, a benchmark, many requests). Up to kFewPasses, f32 matrices are read
+  // in place from the file mapping instead of copied into the kernels' layout at load
+  // (models/loader.cpp repack_at_load): the copy costs more than a few passes save. The
+  // outputs are the same bits either way.
+  int passes = 0;
+  static constexpr int kFewPasses = 64;
 };
 /// The checks Model::load makes of `opts` before anything else (ParamError "threads"), for
 /// callers that want them before slow work.
