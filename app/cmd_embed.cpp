@@ -347,7 +347,9 @@ int run_table(const EmbedParams& p) {
   const bool wte = !p.wte.empty();
   const char* flag = wte ? "--wte" : "--wpe";
   const std::vector<int> rows = parse_rows(wte ? p.wte : p.wpe, flag);
-  std::unique_ptr<Model> model = load_model(p.model);
+  ModelOptions mo = p.model;
+  mo.passes = 1;  // rows of a table: no forward pass, nothing worth copying
+  std::unique_ptr<Model> model = load_model(mo);
   const ModelConfig& cfg = model->config();
   const int C = cfg.n_embd, limit = wte ? cfg.vocab_size : cfg.n_positions;
   for (int r : rows)
@@ -428,7 +430,9 @@ int run_embed(EmbedParams& p) {
   if (!p.jsonl) check_count(texts.size());
 
   const auto t_load = std::chrono::steady_clock::now();
-  std::unique_ptr<Model> model = load_model(p.model);
+  ModelOptions mo = p.model;
+  if (!p.jsonl) mo.passes = static_cast<int>(std::min<size_t>(texts.size(), 1 << 20));  // a pass a text at most
+  std::unique_ptr<Model> model = load_model(mo);
   const double load_ms = ms_since(t_load);
   const ModelConfig& cfg = model->config();
   generation::check_embed_options(eo, cfg);
