@@ -401,7 +401,7 @@ bool repack_at_load(Model::Impl& m, kernels::Backend backend, bool builtin, int 
     return false;
   }
   // Blocks of source rows of about kBlockBytes: a [K,N] block goes through a per-thread
-  // buffer that stays in L2 (~2,000 tasks for 124M, so both threads finish together).
+  // buffer that stays in L2 (~1,000 tasks for 124M, so both threads finish together).
   constexpr size_t kBlockBytes = size_t{512} << 10;
   struct Block {
     const Job* job;
