@@ -31,7 +31,9 @@ void* map_aligned(int fd, size_t size) {
   const uintptr_t at = (base + kHuge - 1) & ~(kHuge - 1);
   void* p = ::mmap(reinterpret_cast<void*>(at), size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
   if (p == MAP_FAILED) {
+    const int e = errno;  // (the caller reports it)
     ::munmap(r, size + kHuge);
+    errno = e;
     return MAP_FAILED;
   }
   // the reservation's parts around the file (whole pages: the file's last page is its own)

@@ -11,7 +11,8 @@ namespace gpt2 {
 
 class MappedFile {
  public:
-  /// Maps `path` read-only. Throws gpt2::Error (Runtime) naming the file on failure
+  /// Maps `path` read-only (from 2 MiB on at a 2 MiB-aligned address, advised MADV_HUGEPAGE:
+  /// core/mapped_file.cpp). Throws gpt2::Error (Runtime) naming the file on failure
   /// (missing, a directory, unreadable).
   explicit MappedFile(const std::string& path);
   /// Wraps static bytes (e.g. a blob linked into the executable); nothing is unmapped.
