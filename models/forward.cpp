@@ -26,8 +26,8 @@
 // c_fc applies gelu_new in its epilogue. Decode (T < 4) uses bandwidth-bound streaming
 // kernels, prompts a register-blocked GEMM.
 // KV cache: per layer and head, keys transposed in blocks of 64 positions
-// [P/64][HS][64] (the score loop is one vector FMA per dimension for 16 keys) and values
-// as rows [P][HS]; pages are touched only as positions fill.
+// [cap/64][HS][64] (the score loop is one vector FMA per dimension for 16 keys) and values
+// as rows [cap][HS], room for cap positions (Session::Impl::reserve).
 //
 // Threads and determinism: matmuls split output columns into panels (core/kernels/kernels.h);
 // attention splits into (head, block of query rows) tasks, each computing whole dot products
@@ -36,8 +36,8 @@
 // bit-identical for every --threads value.
 //
 // Memory: the run state (activations) grows to the largest batch seen and is then reused, so
-// decoding one token at a time allocates nothing. The KV cache (layout above) is allocated once
-// per Session (pages are touched only as positions fill).
+// decoding one token at a time allocates nothing. The KV cache (layout above) grows with its
+// Session's sequence: 64 positions, then doubled when a pass needs more.
 #include <algorithm>
 #include <cmath>
 #include <cstring>

@@ -8,8 +8,7 @@
 //   3. check every expected tensor's presence, dtype and shape against the config
 //      (the list of models/tensors.h: gpt2_tensor_specs() gives the names and shapes,
 //      Weights::slots() where each goes, both in checkpoint order);
-//   4. bind: F32 matrices in place (a view into the mapping), F32 vectors copied out of it,
-//      F16/BF16 converted once to f32;
+//   4. bind: F32 in place (a view into the mapping), F16/BF16 converted once to f32;
 //   5. the matrices as the kernels read them (core/kernels/kernels.h): f32 ones copied into
 //      the kernels' layout with pread (repack_at_load), f16/bf16/q8 packed from the views.
 // The built-in model's matrices come packed as f16 panels (models/builtin.h): held as those
@@ -632,17 +631,6 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
 
   // 4. bind
   m.pool = std::make_unique<kernels::Pool>(opts.threads > 0 ? opts.threads : hardware_threads());
-  // The vectors (biases, layer norms: ~0.4 MB for GPT-2 124M) are copied out of the mapping:
-  // read at every token between the matrices, they would keep faulting back the pages (on
-  // Linux 6.18 the whole 2 MiB page-cache folio) that repacking releases around them.
-  auto small_f32 = [&](const Entry& e) {
-    return e.file && e.info.dtype == "F32" && e.info.shape.size() == 1;
-  };
-  size_t small_total = 0;
-  for (size_t i = 0; i < table.size(); i++)
-    if (small_f32(*bound[i])) small_total += (static_cast<size_t>(bound[i]->info.numel()) + 15) / 16 * 16;
-  huge_buffer<float> small(small_total);  // every element used is written below
-  size_t small_used = 0;
   for (size_t i = 0; i < table.size(); i++) {
     const Entry& e = *bound[i];
     const size_t n = static_cast<size_t>(e.info.numel());
@@ -665,14 +653,6 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
       m.wpe_f16 = p;
       continue;
     }
-    if (small_f32(e)) {
-      float* d = small.data() + small_used;
-      std::memcpy(d, p, n * 4);
-      small_used += (n + 15) / 16 * 16;
-      *table[i].dst = d;
-      m.bytes_converted += n * 4;
-      continue;
-    }
     if (e.info.dtype == "F32" && reinterpret_cast<uintptr_t>(p) % alignof(float) == 0) {
       *table[i].dst = reinterpret_cast<const float*>(p);  // in place, no copy
       m.bytes_mapped += n * 4;
@@ -683,7 +663,6 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
     m.bytes_converted += n * 4;
     m.owned.push_back(std::move(buf));
   }
-  if (small_total) m.owned.push_back(std::move(small));
   if (m.tied) m.w.lm_head = m.w.wte;
 
   // 5. the matrices as the kernels read them: views for f32, converted once otherwise
