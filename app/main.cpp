@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string_view>
 #include <vector>
@@ -33,8 +34,13 @@ namespace {
 
 std::string version_text() {
   return fmt::format(
-      "gpt2 {}\nkernels: {}\nbackend: {}\nblas: {}\nblas setup: {}\ncpu: {}\nmpi: {}\n",
+      "gpt2 {}\nkernels: {}\ndecode streams: {}\nbackend: {}\nblas: {}\nblas setup: {}\ncpu: {}\n"
+      "mpi: {}\n",
       GPT2_VERSION, std::string(gpt2::kernels::isa_name()) + gpt2::kernels::isa_notes(),
+      fmt::format("{} ({})", gpt2::kernels::decode_streams(),
+                  std::getenv("GPT2_DECODE_STREAMS") && *std::getenv("GPT2_DECODE_STREAMS")
+                      ? "GPT2_DECODE_STREAMS"
+                      : "this CPU's default"),
       gpt2::kernels::backend_summary(gpt2::kernels::Backend::Auto), gpt2::blas_description(),
       gpt2::blas_setup_plan(gpt2::kernels::isa_caps_blas()), gpt2::cpu_features(),
       // data-parallel finetune under mpirun (training/distributed.h)
@@ -92,6 +98,7 @@ int main(int argc, char** argv) {
   using namespace gpt2;
   try {
     kernels::select_isa_from_env();  // GPT2_ISA (core/kernels/kernels.h)
+    kernels::select_decode_streams_from_env();  // GPT2_DECODE_STREAMS
   } catch (const Error& e) {
     std::fprintf(stderr, "gpt2: error: %s\n", e.what());
     return static_cast<int>(e.code());

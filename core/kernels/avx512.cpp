@@ -227,7 +227,7 @@ GPT2_AVX512 void avx512_f32_panel(const float* panel, int K, int kb, const float
     return;
   }
   float sum[kPanel] __attribute__((aligned(64)));
-  simd::panel_row<16, 4>(simd::F32Rows<16>{panel}, K, kb, x, kPrefetchBytes, sum);
+  simd::panel_row_streams<16, 4>(simd::F32Rows<16>{panel}, K, kb, x, kPrefetchBytes, sum);
   const int width = o.c1 - o.c0;
   for (int j = 0; j < 4 && 16 * j < width; ++j)
     store_out(o, o.y, o.c0 + 16 * j, _mm512_load_ps(sum + 16 * j), tail_mask(width - 16 * j));
@@ -249,7 +249,7 @@ GPT2_AVX512 void avx512_packed_panel(const Weight& w, int p, int kb, const float
 // scale_w * scale_x, y) in block order, kept in yacc: the portable kernel's bits.
 template <int R>
 GPT2_VNNI inline void q8_rows(const uint8_t* src, const uint16_t* sc, const QAct& qa, const Out& o,
-                              int t0) {
+                              int t0, bool pf) {
   float yacc[R][kPanel] __attribute__((aligned(64)));
   for (int r = 0; r < R; ++r)
     for (int j = 0; j < 4; ++j) _mm512_store_ps(yacc[r] + 16 * j, _mm512_setzero_ps());
@@ -262,7 +262,7 @@ GPT2_VNNI inline void q8_rows(const uint8_t* src, const uint16_t* sc, const QAct
       __m512i wv[4];
       for (int j = 0; j < 4; ++j) {
         const uint8_t* at = blk + (s * kPanel + 16 * j) * 4;
-        if (R == 1) _mm_prefetch(reinterpret_cast<const char*>(at) + kPrefetchBytes, _MM_HINT_T0);
+        if (R == 1 && pf) _mm_prefetch(reinterpret_cast<const char*>(at) + kPrefetchBytes, _MM_HINT_T0);
         wv[j] = _mm512_loadu_si512(at);
       }
       for (int r = 0; r < R; ++r) {
@@ -297,8 +297,9 @@ GPT2_VNNI void avx512_q8_panel(const Weight& w, int p, const QAct& qa, const Out
   const uint8_t* src = w.q.data() + static_cast<size_t>(p) * kp * kPanel;
   const uint16_t* sc = w.qscale.data() + static_cast<size_t>(p) * (kp / kQBlock) * kPanel;
   int t = 0;
-  for (; t + 4 <= o.T; t += 4) q8_rows<4>(src, sc, qa, o, t);
-  for (; t < o.T; ++t) q8_rows<1>(src, sc, qa, o, t);
+  const bool pf = decode_streams() > 1;
+  for (; t + 4 <= o.T; t += 4) q8_rows<4>(src, sc, qa, o, t, pf);
+  for (; t < o.T; ++t) q8_rows<1>(src, sc, qa, o, t, pf);
 }
 
 // Same values as scalar_quantize_rows: multiply by 127/amax, round to nearest even (the

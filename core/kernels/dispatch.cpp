@@ -174,6 +174,37 @@ void select_isa_from_env() {
   usage_error("GPT2_ISA={}: unknown kernel set (expected avx512, avx2, neon or generic)", v);
 }
 
+namespace {
+// The CPU's default (kernels.h): 1 on AMD family 0x19 (Zen 3 / Zen 4), else 4.
+int default_decode_streams() {
+#if defined(__x86_64__)
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(0, &a, &b, &c, &d)) return 4;
+  const bool amd = b == 0x68747541u && d == 0x69746e65u && c == 0x444d4163u;  // "AuthenticAMD"
+  if (!amd || !__get_cpuid(1, &a, &b, &c, &d)) return 4;
+  const unsigned family = ((a >> 8) & 0xf) + ((a >> 8 & 0xf) == 0xf ? (a >> 20) & 0xff : 0);
+  return family == 0x19 ? 1 : 4;
+#else
+  return 4;
+#endif
+}
+std::atomic<int> g_decode_streams{default_decode_streams()};
+}  // namespace
+
+int decode_streams() { return g_decode_streams.load(std::memory_order_relaxed); }
+
+void set_decode_streams(int streams) {
+  g_decode_streams.store(streams == 1 ? 1 : 4, std::memory_order_relaxed);
+}
+
+void select_decode_streams_from_env() {
+  const char* v = std::getenv("GPT2_DECODE_STREAMS");
+  if (!v || !*v) return;
+  if (std::strcmp(v, "1") != 0 && std::strcmp(v, "4") != 0)
+    usage_error("GPT2_DECODE_STREAMS={}: expected 1 or 4", v);
+  set_decode_streams(v[0] - '0');
+}
+
 // ---------------------------------------------------------------- conversions
 
 uint16_t f32_to_bf16(float f) {

@@ -266,4 +266,19 @@ void set_isa(Isa isa);
 /// a set this CPU lacks is a usage error naming GPT2_ISA and the value.
 void select_isa_from_env();
 
+/// How many memory streams one decode product keeps in flight per thread (one decode row
+/// times a [K,N] panel: blocks of 64 k read side by side; the [N,K] head: rows read side by
+/// side). 4 suits CPUs whose memory system idles behind one sequential stream (AMD Zen 5:
+/// 0.98 of one thread's read bandwidth for f32 panels with 4, docs/speed.md); 1 suits CPUs
+/// whose prefetchers follow one stream best and lose track of interleaved ones (AMD Zen 4:
+/// f16 panels 0.48 of the read with 4, 0.90 with 1). Default by CPU (AMD family 0x19, Zen
+/// 3/4: 1; others: 4); GPT2_DECODE_STREAMS=1|4 overrides it. Only speed depends on it: every
+/// order of arithmetic is the same (set.h), so outputs are bit-identical.
+int decode_streams();
+/// Sets it (1 or 4; tests, benchmarks). Not to be called while another thread runs kernels.
+void set_decode_streams(int streams);
+/// Reads GPT2_DECODE_STREAMS=1|4 (unset or empty: the CPU's default); another value is a
+/// usage error naming the variable.
+void select_decode_streams_from_env();
+
 }  // namespace gpt2::kernels

@@ -429,7 +429,7 @@ void attention_rows(float* out, int ldo, float* probs, int ldp, const float* q, 
 /// core/kernels/kernels.h), kStep rows per step: step(k, n, x, ahead, acc) runs the n <= kStep
 /// rows from k into the kPanel / N accumulators, acc[j] = fma(x[k + i], W(k + i, column vector
 /// j), acc[j]) for i in order (one chain per column, k in order), after a software prefetch of
-/// the step's bytes `ahead` bytes on. The values are converted exactly, so every type runs
+/// the step's bytes `ahead` bytes on (none when ahead is 0). The values are converted exactly, so every type runs
 /// f32's arithmetic. f32: read in place.
 template <int N>
 struct F32Rows {
@@ -437,8 +437,9 @@ struct F32Rows {
   const float* p;
   void step(int k, int, const float* x, int ahead, F<N>* acc) const {
     const float* r = p + static_cast<size_t>(k) * kPanel;
-    for (int i = 0; i < kPanel * 4; i += 64)
-      __builtin_prefetch(reinterpret_cast<const char*>(r) + ahead + i, 0, 3);
+    if (ahead)
+      for (int i = 0; i < kPanel * 4; i += 64)
+        __builtin_prefetch(reinterpret_cast<const char*>(r) + ahead + i, 0, 3);
     const F<N> xb = splat<N>(x[0]);
     for (int j = 0; j < kPanel / N; ++j) acc[j] = fma<N>(xb, load<N>(r + N * j), acc[j]);
   }
@@ -463,8 +464,9 @@ struct F16Rows {
   }
   void step(int k, int, const float* x, int ahead, F<N>* acc) const {
     const uint16_t* r = p + static_cast<size_t>(k) * kPanel;
-    for (int i = 0; i < kPanel * 2; i += 64)
-      __builtin_prefetch(reinterpret_cast<const char*>(r) + ahead + i, 0, 3);
+    if (ahead)
+      for (int i = 0; i < kPanel * 2; i += 64)
+        __builtin_prefetch(reinterpret_cast<const char*>(r) + ahead + i, 0, 3);
     const F<N> xb = splat<N>(x[0]);
     for (int j = 0; j < kPanel / N; ++j) acc[j] = fma<N>(xb, cvt(r + N * j), acc[j]);
   }
@@ -477,8 +479,9 @@ struct BF16Rows {
   const uint16_t* p;
   void step(int k, int n, const float* x, int ahead, F<N>* acc) const {
     const uint16_t* r = p + static_cast<size_t>(k / 2) * 2 * kPanel;
-    for (int i = 0; i < kPanel * 4; i += 64)
-      __builtin_prefetch(reinterpret_cast<const char*>(r) + ahead + i, 0, 3);
+    if (ahead)
+      for (int i = 0; i < kPanel * 4; i += 64)
+        __builtin_prefetch(reinterpret_cast<const char*>(r) + ahead + i, 0, 3);
     const F<N> x0 = splat<N>(x[0]), x1 = splat<N>(n > 1 ? x[1] : 0.0f);
     for (int j = 0; j < kPanel / N; ++j) {
       M<N> lane;
@@ -579,12 +582,14 @@ inline void nk_dot_cols(const E* const* rows, int K, const float* xr, bool pf, f
 
 /// nk_dot (set.h) over rows of element type T: y[t, c] = dot(x[t,:], W[c,:]), four columns
 /// (four contiguous rows of W, four streams; the next four prefetched) at a time, then the
-/// rest one by one in the same order. The values are converted exactly, so every type runs
+/// rest one by one in the same order; with one decode stream (kernels::decode_streams) every
+/// row one by one, W read front to back as one stream. The values are converted exactly, so every type runs
 /// f32's order (each set's own: N lanes).
 template <int N, WType T, typename E>
 inline void nk_dot_rows(const E* base, int K, const float* x, int ldx, const Out& o) {
   int c = o.c0;
-  for (; c + 4 <= o.c1; c += 4) {
+  const bool four = decode_streams() > 1;
+  for (; four && c + 4 <= o.c1; c += 4) {
     const E* rows[4];
     for (int i = 0; i < 4; ++i) rows[i] = base + static_cast<size_t>(c + i) * K;
     for (int t = 0; t < o.T; ++t) {
@@ -614,15 +619,28 @@ void nk_dot(const Weight& w, const float* x, int ldx, const Out& o) {
     nk_dot_rows<N, WType::F32>(w.f32, w.K, x, ldx, o);
 }
 
-/// packed_panel (set.h) for one row: panel p of an f16 / bf16 [K,N] weight, G blocks in flight.
+/// panel_row with G blocks in flight and a software prefetch `ahead` bytes on, or, with one
+/// decode stream (kernels::decode_streams), one block at a time and no software prefetch: the
+/// panel read front to back as one stream. The same bits either way.
+template <int N, int G, typename Src>
+inline void panel_row_streams(const Src& src, int K, int kb, const float* x, int ahead,
+                              float* sum) {
+  if (decode_streams() == 1)
+    panel_row<N, 1>(src, K, kb, x, 0, sum);
+  else
+    panel_row<N, G>(src, K, kb, x, ahead, sum);
+}
+
+/// packed_panel (set.h) for one row: panel p of an f16 / bf16 [K,N] weight, G blocks in flight
+/// (panel_row_streams).
 template <int N, int G>
 inline void packed_panel_row(const Weight& w, int p, int kb, const float* x, int ahead,
                              float* sum) {
   const uint16_t* src = w.h.data() + static_cast<size_t>(p) * w.k_padded() * kPanel;
   if (w.type == WType::F16)
-    panel_row<N, G>(F16Rows<N>{src}, w.K, kb, x, ahead, sum);
+    panel_row_streams<N, G>(F16Rows<N>{src}, w.K, kb, x, ahead, sum);
   else
-    panel_row<N, G>(BF16Rows<N>{src}, w.K, kb, x, ahead, sum);
+    panel_row_streams<N, G>(BF16Rows<N>{src}, w.K, kb, x, ahead, sum);
 }
 
 }  // namespace simd

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/kernels/kernels.h"
+#include "isa_scope.h"
 #include "kernel_test_util.h"
 
 using namespace gpt2::kernels;
@@ -475,4 +476,47 @@ TEST_CASE("kernels: f16-exact weights give f32's bits as f16", "[kernels][f16ord
   }
   CHECK(sets_checked >= 1);  // the portable set always keeps it
   set_isa(available_isas().front());
+}
+
+// kernels::decode_streams only changes how decode products read memory (blocks of a panel or
+// rows of the head side by side, or one after another): every set gives the same bits with 1
+// and 4 streams, for each weight type and layout, on the view and on the repacked f32 copy.
+// K holds two groups of four 64-row blocks and a partial block; N two panels and a part, and
+// four-row groups of the [N,K] head with two rows left over.
+TEST_CASE("kernels: decode rows give the same bits with 1 and 4 decode streams", "[kernels]") {
+  const int K = 700, N = 150;
+  const auto W = random_vec(static_cast<size_t>(K) * N, 23, 0.05f);
+  const auto Wt = transpose(W, K, N);
+  const auto b = random_vec(N, 29, 0.1f);
+  const auto x = random_vec(K, 31, 1.0f);
+  const int before = decode_streams();
+  for (Isa isa : available_isas()) {
+    IsaScope scope(isa);
+    for (WType type : {WType::F32, WType::F16, WType::BF16, WType::Q8})
+      for (bool tr : {false, true}) {
+        if (tr && type == WType::Q8) continue;
+        Pool pool1(1);
+        Weight w = pack(tr ? Wt.data() : W.data(), K, N, tr, type, &pool1);
+        for (bool repacked : {false, true}) {
+          if (repacked) {
+            if (type != WType::F32) continue;
+            w.f32copy = std::make_shared<F32Copy>();
+            repack_f32(w, *w.f32copy);
+            REQUIRE(w.f32_repacked() != nullptr);
+          }
+          INFO("isa " << isa_name() << " type " << wtype_name(type) << " transposed " << tr
+                      << " repacked " << repacked);
+          std::vector<float> y1(N), y4(N);
+          for (int threads : {1, 2}) {
+            Pool pool(threads);
+            set_decode_streams(1);
+            matmul(w, x.data(), K, 1, y1.data(), N, b.data(), Epilogue::Store, pool);
+            set_decode_streams(4);
+            matmul(w, x.data(), K, 1, y4.data(), N, b.data(), Epilogue::Store, pool);
+            CHECK(std::memcmp(y1.data(), y4.data(), N * 4) == 0);
+          }
+        }
+      }
+  }
+  set_decode_streams(before);
 }

@@ -12,6 +12,7 @@
 int main(int argc, char* argv[]) {
   try {
     gpt2::kernels::select_isa_from_env();
+    gpt2::kernels::select_decode_streams_from_env();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "unit_tests: %s\n", e.what());
     return 2;
