@@ -68,7 +68,9 @@ void avx2_f32kn_rows(const Weight& w, const float* x, int ldx, int T, int k0, in
   __builtin_memset(part, 0, sizeof(float) * T * N);
   const int n8 = N - N % 8;
   int k = k0;
-  for (; k + 4 <= k1; k += 4) {
+  // with one decode stream (kernels::decode_streams): row by row below, no software prefetch
+  const bool four = decode_streams() > 1;
+  for (; four && k + 4 <= k1; k += 4) {
     const float* w0 = w.f32 + static_cast<size_t>(k) * N;
     const float* w1 = w0 + N;
     const float* w2 = w1 + N;

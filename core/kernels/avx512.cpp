@@ -52,7 +52,8 @@ GPT2_AVX512 inline void store_out(const Out& o, float* yrow, int c, __m512 acc, 
 // part[t, :] = sum over k in [k0, k1) of x[t,k] W[k,:] for W [K,N]: rows k..k+3 at a time,
 // all N columns, so the task reads one contiguous stretch of W front to back (the hardware
 // prefetcher sees one stream; column slices of short rows defeat it). The next four rows are
-// prefetched while these are used. Each column sums its k in order.
+// prefetched while these are used; with one decode stream (kernels::decode_streams) one row at
+// a time and no software prefetch. Each column sums its k in order.
 GPT2_AVX512 void avx512_f32kn_rows(const Weight& w, const float* x, int ldx, int T, int k0,
                                    int k1, float* part) {
   const int N = w.N;
@@ -60,7 +61,9 @@ GPT2_AVX512 void avx512_f32kn_rows(const Weight& w, const float* x, int ldx, int
   const __mmask16 tail = tail_mask(N % 16);
   const int n16 = N - N % 16;
   int k = k0;
-  for (; k + 4 <= k1; k += 4) {
+  // with one decode stream (kernels::decode_streams): row by row below, no software prefetch
+  const bool four = decode_streams() > 1;
+  for (; four && k + 4 <= k1; k += 4) {
     const float* w0 = w.f32 + static_cast<size_t>(k) * N;
     const float* w1 = w0 + N;
     const float* w2 = w1 + N;
@@ -104,12 +107,12 @@ GPT2_AVX512 void avx512_f32kn_rows(const Weight& w, const float* x, int ldx, int
     for (int t = 0; t < T; ++t) {
       const __m512 x0 = _mm512_set1_ps(x[t * ldx + k]);
       float* a = part + static_cast<size_t>(t) * N;
-      for (int j = 0; j < N; j += 16) {
-        const __mmask16 m = tail_mask(N - j);
-        __m512 v = _mm512_maskz_loadu_ps(m, a + j);
-        v = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(m, w0 + j), v);
-        _mm512_mask_storeu_ps(a + j, m, v);
-      }
+      int j = 0;
+      for (; j < n16; j += 16)
+        _mm512_storeu_ps(a + j, _mm512_fmadd_ps(x0, _mm512_loadu_ps(w0 + j), _mm512_loadu_ps(a + j)));
+      if (j < N)
+        _mm512_mask_storeu_ps(a + j, tail, _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(tail, w0 + j),
+                                                           _mm512_maskz_loadu_ps(tail, a + j)));
     }
   }
 }
