@@ -215,7 +215,9 @@ void avx2_q8_panel(const Weight& w, int p, const QAct& qa, const Out& o) {
   int t = 0;
   for (; t + 4 <= o.T; t += 4)
     for (int v0 = 0; v0 < 8; v0 += 2) q8_tile<4, 2>(src, sc, qa, o, t, v0, false);
-  for (; t < o.T; ++t) q8_tile<1, 8>(src, sc, qa, o, t, 0, true);
+  // one row streams the panel, with a software prefetch under four decode streams
+  const bool pf = decode_streams() > 1;
+  for (; t < o.T; ++t) q8_tile<1, 8>(src, sc, qa, o, t, 0, pf);
 }
 
 // Same values as scalar_quantize_rows: multiply by 127/amax, round to nearest even (the

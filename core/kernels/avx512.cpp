@@ -246,8 +246,8 @@ GPT2_AVX512 void avx512_packed_panel(const Weight& w, int p, int kb, const float
     store_out(o, o.y, o.c0 + 16 * j, _mm512_load_ps(sum + 16 * j), tail_mask(width - 16 * j));
 }
 
-// R rows of one panel: each weight vector is loaded once for the R rows (R = 1 streams the panel
-// with a software prefetch). Per 32-block: exact integer sums by vpdpbusd (u8 weights = q + 128
+// R rows of one panel: each weight vector is loaded once for the R rows (R = 1 streams the panel,
+// with a software prefetch under four decode streams, kernels::decode_streams). Per 32-block: exact integer sums by vpdpbusd (u8 weights = q + 128
 // times int8 activations, minus 128 * sum of the activations), then y = fma(float(sum),
 // scale_w * scale_x, y) in block order, kept in yacc: the portable kernel's bits.
 template <int R>
