@@ -60,13 +60,6 @@ PY
 v=$("$BIN" --version) || fail "--version exit $?"
 echo "$v" | grep -Eq "^kernels: (avx512|avx2|neon|generic)" || fail "--version: no kernel set: $v"
 echo "$v" | grep -Eq "^backend: auto \(" || fail "--version: no backend line: $v"
-echo "$v" | grep -Eq "^decode streams: (1|4) \(this CPU's default\)$" || fail "--version: no decode streams: $v"
-for s in 1 4; do
-  GPT2_DECODE_STREAMS=$s "$BIN" --version | grep -qx "decode streams: $s (GPT2_DECODE_STREAMS)" ||
-    fail "GPT2_DECODE_STREAMS=$s not shown by --version"
-done
-GPT2_DECODE_STREAMS=2 "$BIN" --version >/dev/null 2>"$T/err" && fail "GPT2_DECODE_STREAMS=2 accepted"
-[ "$?" -eq 2 ] && grep -q "GPT2_DECODE_STREAMS=2" "$T/err" || fail "GPT2_DECODE_STREAMS=2: $(cat "$T/err")"
 
 "$BIN" bench -m "$MODEL" -p 8 -n 2 -r 1 -t 1 --backend own,blas --format json >"$T/b.json" \
   2>"$T/err" || fail "bench --backend own,blas: $(cat "$T/err")"

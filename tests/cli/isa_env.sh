@@ -51,4 +51,26 @@ done
 # also before a subcommand runs (not only --version)
 GPT2_ISA=bogus "$GPT2" generate -m demo -n 1 "x" >/dev/null 2>"$tmp/err"
 [ $? = 2 ] || fail "GPT2_ISA=bogus generate: expected exit 2"
+
+# GPT2_DECODE_STREAMS=1|4 (docs/cli.md "Environment"): --version shows the number in use and
+# where it came from; generation gives the same bits either way; another value is exit 2 with
+# one stderr line naming the variable.
+env -u GPT2_DECODE_STREAMS "$GPT2" --version | grep -Eqx "decode streams: (1|4) \(this CPU's default\)" ||
+  fail "--version: no decode streams line"
+for s in 1 4; do
+  GPT2_DECODE_STREAMS=$s "$GPT2" --version | grep -qx "decode streams: $s (GPT2_DECODE_STREAMS)" ||
+    fail "GPT2_DECODE_STREAMS=$s not shown by --version"
+  GPT2_DECODE_STREAMS=$s "$GPT2" generate -m demo -n 24 --seed 3 --temperature 1 --logprobs 3 \
+    --format json "ROMEO:" 2>/dev/null | sed 's/"timings".*//' >"$tmp/streams.$s" ||
+    fail "GPT2_DECODE_STREAMS=$s generate failed"
+done
+[ -s "$tmp/streams.1" ] && cmp -s "$tmp/streams.1" "$tmp/streams.4" ||
+  fail "GPT2_DECODE_STREAMS=1 and 4 generate different outputs"
+for bad in 2 0 " 1" four; do
+  GPT2_DECODE_STREAMS=$bad "$GPT2" --version >"$tmp/out" 2>"$tmp/err"
+  rc=$?
+  [ "$rc" = 2 ] || fail "GPT2_DECODE_STREAMS='$bad' exited $rc, expected 2"
+  [ "$(wc -l <"$tmp/err")" = 1 ] && grep -q "^gpt2: error: GPT2_DECODE_STREAMS=$bad: " "$tmp/err" ||
+    fail "GPT2_DECODE_STREAMS='$bad': $(cat "$tmp/err")"
+done
 exit 0
