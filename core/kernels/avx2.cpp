@@ -328,7 +328,8 @@ void avx2_f32_panel(const float* panel, int K, int kb, const float* x, int ldx, 
     return;
   }
   float sum[kPanel] __attribute__((aligned(32)));
-  simd::panel_row_streams<8, kBlocksInFlight>(simd::F32Rows<8>{panel}, K, kb, x, kPrefetchBytes, sum);
+  simd::panel_row_streams<8, kBlocksInFlight>(simd::F32Rows<8>{panel}, K, kb, x, kPrefetchBytes,
+                                              sum);
   __m256 tot[8];
   for (int j = 0; j < 8; ++j) tot[j] = _mm256_load_ps(sum + 8 * j);
   store_panel_row(o, o.y, tot);

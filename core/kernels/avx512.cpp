@@ -109,7 +109,8 @@ GPT2_AVX512 void avx512_f32kn_rows(const Weight& w, const float* x, int ldx, int
       float* a = part + static_cast<size_t>(t) * N;
       int j = 0;
       for (; j < n16; j += 16)
-        _mm512_storeu_ps(a + j, _mm512_fmadd_ps(x0, _mm512_loadu_ps(w0 + j), _mm512_loadu_ps(a + j)));
+        _mm512_storeu_ps(a + j,
+                         _mm512_fmadd_ps(x0, _mm512_loadu_ps(w0 + j), _mm512_loadu_ps(a + j)));
       if (j < N)
         _mm512_mask_storeu_ps(a + j, tail, _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(tail, w0 + j),
                                                            _mm512_maskz_loadu_ps(tail, a + j)));
@@ -247,9 +248,10 @@ GPT2_AVX512 void avx512_packed_panel(const Weight& w, int p, int kb, const float
 }
 
 // R rows of one panel: each weight vector is loaded once for the R rows (R = 1 streams the panel,
-// with a software prefetch under four decode streams, kernels::decode_streams). Per 32-block: exact integer sums by vpdpbusd (u8 weights = q + 128
-// times int8 activations, minus 128 * sum of the activations), then y = fma(float(sum),
-// scale_w * scale_x, y) in block order, kept in yacc: the portable kernel's bits.
+// with a software prefetch under four decode streams, kernels::decode_streams). Per 32-block:
+// exact integer sums by vpdpbusd (u8 weights = q + 128 times int8 activations, minus 128 * sum
+// of the activations), then y = fma(float(sum), scale_w * scale_x, y) in block order, kept in
+// yacc: the portable kernel's bits.
 template <int R>
 GPT2_VNNI inline void q8_rows(const uint8_t* src, const uint16_t* sc, const QAct& qa, const Out& o,
                               int t0, bool pf) {
@@ -265,7 +267,8 @@ GPT2_VNNI inline void q8_rows(const uint8_t* src, const uint16_t* sc, const QAct
       __m512i wv[4];
       for (int j = 0; j < 4; ++j) {
         const uint8_t* at = blk + (s * kPanel + 16 * j) * 4;
-        if (R == 1 && pf) _mm_prefetch(reinterpret_cast<const char*>(at) + kPrefetchBytes, _MM_HINT_T0);
+        if (R == 1 && pf)
+          _mm_prefetch(reinterpret_cast<const char*>(at) + kPrefetchBytes, _MM_HINT_T0);
         wv[j] = _mm512_loadu_si512(at);
       }
       for (int r = 0; r < R; ++r) {

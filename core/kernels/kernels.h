@@ -271,7 +271,7 @@ void select_isa_from_env();
 /// side). 4 suits CPUs whose memory system idles behind one sequential stream (AMD Zen 5:
 /// 0.98 of one thread's read bandwidth for f32 panels with 4, docs/speed.md); 1 suits CPUs
 /// whose prefetchers follow one stream best and lose track of interleaved ones (AMD Zen 4:
-/// f16 panels 0.48 of the read with 4, 0.90 with 1). Default by CPU (AMD family 0x19, Zen
+/// f16 panels 0.49 of the read with 4, 0.92 with 1). Default by CPU (AMD family 0x19, Zen
 /// 3/4: 1; others: 4); GPT2_DECODE_STREAMS=1|4 overrides it. Only speed depends on it: every
 /// order of arithmetic is the same (set.h), so outputs are bit-identical.
 int decode_streams();

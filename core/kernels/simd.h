@@ -429,8 +429,8 @@ void attention_rows(float* out, int ldo, float* probs, int ldp, const float* q, 
 /// core/kernels/kernels.h), kStep rows per step: step(k, n, x, ahead, acc) runs the n <= kStep
 /// rows from k into the kPanel / N accumulators, acc[j] = fma(x[k + i], W(k + i, column vector
 /// j), acc[j]) for i in order (one chain per column, k in order), after a software prefetch of
-/// the step's bytes `ahead` bytes on (none when ahead is 0). The values are converted exactly, so every type runs
-/// f32's arithmetic. f32: read in place.
+/// the step's bytes `ahead` bytes on (none when ahead is 0). The values are converted exactly,
+/// so every type runs f32's arithmetic. f32: read in place.
 template <int N>
 struct F32Rows {
   static constexpr int kStep = 1;
@@ -593,8 +593,8 @@ inline void nk_dot_cols(const E* const* rows, int K, const float* xr, bool pf, f
 /// nk_dot (set.h) over rows of element type T: y[t, c] = dot(x[t,:], W[c,:]), four columns
 /// (four contiguous rows of W, four streams; the next four prefetched) at a time, then the
 /// rest one by one in the same order; with one decode stream (kernels::decode_streams) every
-/// row one by one, W read front to back as one stream. The values are converted exactly, so every type runs
-/// f32's order (each set's own: N lanes).
+/// row one by one, W read front to back as one stream. The values are converted exactly, so
+/// every type runs f32's order (each set's own: N lanes).
 template <int N, WType T, typename E>
 inline void nk_dot_rows(const E* base, int K, const float* x, int ldx, const Out& o) {
   int c = o.c0;

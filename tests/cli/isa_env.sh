@@ -55,7 +55,8 @@ GPT2_ISA=bogus "$GPT2" generate -m demo -n 1 "x" >/dev/null 2>"$tmp/err"
 # GPT2_DECODE_STREAMS=1|4 (docs/cli.md "Environment"): --version shows the number in use and
 # where it came from; generation gives the same bits either way; another value is exit 2 with
 # one stderr line naming the variable.
-env -u GPT2_DECODE_STREAMS "$GPT2" --version | grep -Eqx "decode streams: (1|4) \(this CPU's default\)" ||
+env -u GPT2_DECODE_STREAMS "$GPT2" --version |
+  grep -Eqx "decode streams: (1|4) \(this CPU's default\)" ||
   fail "--version: no decode streams line"
 for s in 1 4; do
   GPT2_DECODE_STREAMS=$s "$GPT2" --version | grep -qx "decode streams: $s (GPT2_DECODE_STREAMS)" ||
