@@ -84,6 +84,18 @@ void cblas_sgemv(OPENBLAS_CONST enum CBLAS_ORDER order, OPENBLAS_CONST enum CBLA
   fn(order, trans, m, n, alpha, a, lda, x, incx, beta, y, incy);
 }
 
+void cblas_saxpy(OPENBLAS_CONST blasint n, OPENBLAS_CONST float alpha, OPENBLAS_CONST float* x,
+                 OPENBLAS_CONST blasint incx, float* y, OPENBLAS_CONST blasint incy) {
+  static const auto fn = gpt2::symbol<decltype(&cblas_saxpy)>("cblas_saxpy");
+  fn(n, alpha, x, incx, y, incy);
+}
+
+float cblas_sdot(OPENBLAS_CONST blasint n, OPENBLAS_CONST float* x, OPENBLAS_CONST blasint incx,
+                 OPENBLAS_CONST float* y, OPENBLAS_CONST blasint incy) {
+  static const auto fn = gpt2::symbol<decltype(&cblas_sdot)>("cblas_sdot");
+  return fn(n, x, incx, y, incy);
+}
+
 void openblas_set_num_threads(int num_threads) {
   static const auto fn =
       gpt2::symbol<decltype(&openblas_set_num_threads)>("openblas_set_num_threads");

@@ -11,6 +11,8 @@
 //                        [K,N] W (summed in slice order), or per block of columns of an
 //                        [N,K] W, so a row's bits never depend on the other rows of the pass
 //                        (core/kernels/kernels.h "Row invariance" holds for decode rows);
+//                        with one decode stream (kernels::decode_streams) the same slices as
+//                        one cblas_saxpy per row of W and the blocks as one cblas_sdot per row;
 //   decode rows, packed: our own kernels (OpenBLAS has no low-precision product).
 // The bias and the epilogue (residual add, gelu) are applied by us on the block just computed,
 // while it is in cache.
@@ -189,15 +191,26 @@ bool blas_matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y,
     // are cut into kBlasKParts fixed slices, each one sgemv over whole rows of W (one
     // contiguous stream), and the partial sums are added in slice order: a fixed split and a
     // fixed order, so the bits depend neither on the thread count nor on the other rows.
+    // With one decode stream (kernels::decode_streams) a slice is one saxpy per row of W, the
+    // rows in order: OpenBLAS's sgemv reads several rows side by side, which Zen 4's
+    // prefetchers follow at a fraction of the bandwidth (docs/speed.md "One stream or four").
     const int KP = std::min(kBlasKParts, K);
+    const bool one_stream = decode_streams() == 1;
     std::vector<float> part(static_cast<size_t>(KP) * T * N);
     pool.run(KP * T, [&](int i) {
       const int s = i % KP, t = i / KP;
       const int k0 = static_cast<int>(static_cast<int64_t>(K) * s / KP);
       const int k1 = static_cast<int>(static_cast<int64_t>(K) * (s + 1) / KP);
+      const float* xt = x + static_cast<size_t>(t) * ldx;
+      float* ps = part.data() + (static_cast<size_t>(t) * KP + s) * N;
+      if (one_stream) {
+        std::fill(ps, ps + N, 0.0f);
+        for (int k = k0; k < k1; ++k)
+          cblas_saxpy(N, xt[k], w.f32 + static_cast<size_t>(k) * N, 1, ps, 1);
+        return;
+      }
       cblas_sgemv(CblasRowMajor, CblasTrans, k1 - k0, N, 1.0f, w.f32 + static_cast<size_t>(k0) * N,
-                  N, x + static_cast<size_t>(t) * ldx + k0, 1, 0.0f,
-                  part.data() + (static_cast<size_t>(t) * KP + s) * N, 1);
+                  N, xt + k0, 1, 0.0f, ps, 1);
     });
     for (int t = 0; t < T; ++t) {
       float* sum = part.data() + static_cast<size_t>(t) * KP * N;  // slice 0, then += the others
@@ -213,6 +226,7 @@ bool blas_matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y,
   // in blocks of one panel's columns either way (a panel is a [K,64] matrix, ldb 64; the view's
   // same columns are ldb N), so the copy's publication does not change the bits.
   const float* const copy = w.f32_repacked();
+  const bool one_stream = decode_streams() == 1;
   const int cols = w.transposed ? kBlasCols : kPanel;
   const int blocks = (N + cols - 1) / cols;
   pool.run(blocks, [&](int i) {
@@ -226,7 +240,11 @@ bool blas_matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y,
     const int ldw = w.transposed ? K : copy ? kPanel : N;
     if (decode) {
       for (int t = 0; t < T; ++t) {
-        if (w.transposed)
+        if (w.transposed && one_stream)  // one dot product per row, the rows in order (above)
+          for (int c = 0; c < nc; ++c)
+            tmp[static_cast<size_t>(t) * nc + c] = cblas_sdot(
+                K, wb + static_cast<size_t>(c) * ldw, 1, x + static_cast<size_t>(t) * ldx, 1);
+        else if (w.transposed)
           cblas_sgemv(CblasRowMajor, CblasNoTrans, nc, K, 1.0f, wb, ldw,
                       x + static_cast<size_t>(t) * ldx, 1, 0.0f, tmp + static_cast<size_t>(t) * nc,
                       1);

@@ -272,8 +272,11 @@ void select_isa_from_env();
 /// 0.98 of one thread's read bandwidth for f32 panels with 4, docs/speed.md); 1 suits CPUs
 /// whose prefetchers follow one stream best and lose track of interleaved ones (AMD Zen 4:
 /// f16 panels 0.49 of the read with 4, 0.92 with 1). Default by CPU (AMD family 0x19, Zen
-/// 3/4: 1; others: 4); GPT2_DECODE_STREAMS=1|4 overrides it. Only speed depends on it: every
-/// order of arithmetic is the same (set.h), so outputs are bit-identical.
+/// 3/4: 1; others: 4); GPT2_DECODE_STREAMS=1|4 overrides it. With our own kernels only speed
+/// depends on it: every order of arithmetic is the same (set.h), so outputs are bit-identical.
+/// f32 decode rows sent to OpenBLAS (blas.h) are one sgemv per slice or block with 4 streams,
+/// one saxpy or dot product per row of W with 1: sums in another order (the last bits differ),
+/// each fixed for any thread count and batch.
 int decode_streams();
 /// Sets it (1 or 4; tests, benchmarks). Not to be called while another thread runs kernels.
 void set_decode_streams(int streams);

@@ -56,6 +56,15 @@ const Case kCases[] = {{WType::F32, false},
 
 }  // namespace
 
+// kernels::decode_streams set for a test's scope, the value before back at its end.
+struct StreamsScope {
+  explicit StreamsScope(int streams) : before(gpt2::kernels::decode_streams()) {
+    gpt2::kernels::set_decode_streams(streams);
+  }
+  ~StreamsScope() { gpt2::kernels::set_decode_streams(before); }
+  int before;
+};
+
 TEST_CASE("blas backend: matmul matches the reference, bit-identical for any thread count",
           "[kernels][blas]") {
   const int K = 300, N = 200;  // N not a multiple of the 128-column blocks or 64-col panels
@@ -65,11 +74,14 @@ TEST_CASE("blas backend: matmul matches the reference, bit-identical for any thr
     for (int n = 0; n < N; ++n)
       Wt[static_cast<size_t>(n) * K + k] = W[static_cast<size_t>(k) * N + n];
   const auto b = random_vec(N, 3, 0.1f);
+  // decode rows: sgemv (4 decode streams) or one saxpy / dot product per row of W (1 stream)
+  const int streams = GENERATE(1, 4);
+  StreamsScope scope(streams);
   for (const Case& c : kCases)
     for (int T : {1, 3, 17})
       for (Epilogue ep : {Epilogue::Store, Epilogue::Accumulate, Epilogue::Gelu}) {
         INFO(wtype_name(c.type) << (c.transposed ? " [N,K]" : " [K,N]") << " T=" << T
-                                << " epilogue " << static_cast<int>(ep));
+                                << " epilogue " << static_cast<int>(ep) << " streams " << streams);
         const auto x = random_vec(static_cast<size_t>(T) * K, 7 + T, 1.0f);
         const auto y0 = random_vec(static_cast<size_t>(T) * N, 5, 1.0f);
         Pool pool1(1);
@@ -121,6 +133,8 @@ TEST_CASE("blas backend: a decode row gives the same bits in any batch", "[kerne
   const auto x = random_vec(static_cast<size_t>(12) * K, 9, 1.0f);
   const auto b = random_vec(N, 4, 0.1f);
   Pool pool(2);
+  const int streams = GENERATE(1, 4);
+  StreamsScope scope(streams);
   for (bool tr : {false, true}) {
     Weight w = view_f32(W.data(), K, N, tr);  // same memory read as either layout
     w.backend = Backend::Blas;
@@ -135,7 +149,8 @@ TEST_CASE("blas backend: a decode row gives the same bits in any batch", "[kerne
       std::vector<float> y(static_cast<size_t>(T) * N);
       const int D = T == 12 ? 5 : T;
       matmul(w, x.data(), K, T, y.data(), N, b.data(), Epilogue::Store, pool, D);
-      INFO("layout " << (tr ? "[N,K]" : "[K,N]") << ", " << D << " decode rows of " << T);
+      INFO("layout " << (tr ? "[N,K]" : "[K,N]") << ", " << D << " decode rows of " << T
+                     << ", streams " << streams);
       CHECK(std::memcmp(y.data(), alone.data(), static_cast<size_t>(D) * N * 4) == 0);
     }
   }
