@@ -637,13 +637,14 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
   // cache holds the file in 2 MiB folios (a file read from disk), touching one maps its whole
   // folio (Linux 6.18). When the matrices are copied at load (repack_at_load) nothing else
   // reads the mapping, so the vectors in place kept ~96 folios mapped for GPT-2 124M: peak
-  // RSS 1.25x the weights instead of 1.06x (docs/speed.md, "One stream or four").
+  // RSS 1.25x the weights instead of 1.09x (docs/speed.md, "One stream or four").
   auto f32_vector = [&](const Entry& e) {
     return e.file && e.info.dtype == "F32" && e.info.shape.size() == 1;
   };
   size_t vec_total = 0;
   for (size_t i = 0; i < table.size(); i++)
-    if (f32_vector(*bound[i])) vec_total += (static_cast<size_t>(bound[i]->info.numel()) + 15) / 16 * 16;
+    if (f32_vector(*bound[i]))
+      vec_total += (static_cast<size_t>(bound[i]->info.numel()) + 15) / 16 * 16;
   huge_buffer<float> vecs(vec_total);  // every element used is read below
   size_t vec_used = 0;
   for (size_t i = 0; i < table.size(); i++) {
