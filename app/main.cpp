@@ -33,14 +33,13 @@
 namespace {
 
 std::string version_text() {
+  const char* streams_env = std::getenv("GPT2_DECODE_STREAMS");  // as kernels:: read it
   return fmt::format(
       "gpt2 {}\nkernels: {}\ndecode streams: {}\nbackend: {}\nblas: {}\nblas setup: {}\ncpu: {}\n"
       "mpi: {}\n",
       GPT2_VERSION, std::string(gpt2::kernels::isa_name()) + gpt2::kernels::isa_notes(),
       fmt::format("{} ({})", gpt2::kernels::decode_streams(),
-                  std::getenv("GPT2_DECODE_STREAMS") && *std::getenv("GPT2_DECODE_STREAMS")
-                      ? "GPT2_DECODE_STREAMS"
-                      : "this CPU's default"),
+                  streams_env && *streams_env ? "GPT2_DECODE_STREAMS" : "this CPU's default"),
       gpt2::kernels::backend_summary(gpt2::kernels::Backend::Auto), gpt2::blas_description(),
       gpt2::blas_setup_plan(gpt2::kernels::isa_caps_blas()), gpt2::cpu_features(),
       // data-parallel finetune under mpirun (training/distributed.h)

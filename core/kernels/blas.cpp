@@ -153,6 +153,7 @@ bool blas_matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y,
   g_blas_products.fetch_add(1, std::memory_order_relaxed);
   blas_single_threaded();
   const int K = w.K, N = w.N;
+  const bool one_stream = decode_streams() == 1;  // decode rows: saxpy / sdot per row (below)
 
   if (w.transposed && w.type != WType::F32) {
     // prompt rows of f16 / bf16 [N,K] rows: each block of kBlasCols rows converted to f32 (exact),
@@ -195,7 +196,6 @@ bool blas_matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y,
     // rows in order: OpenBLAS's sgemv reads several rows side by side, which Zen 4's
     // prefetchers follow at a fraction of the bandwidth (docs/speed.md "One stream or four").
     const int KP = std::min(kBlasKParts, K);
-    const bool one_stream = decode_streams() == 1;
     std::vector<float> part(static_cast<size_t>(KP) * T * N);
     pool.run(KP * T, [&](int i) {
       const int s = i % KP, t = i / KP;
@@ -226,7 +226,6 @@ bool blas_matmul_rows(const Weight& w, const float* x, int ldx, int T, float* y,
   // in blocks of one panel's columns either way (a panel is a [K,64] matrix, ldb 64; the view's
   // same columns are ldb N), so the copy's publication does not change the bits.
   const float* const copy = w.f32_repacked();
-  const bool one_stream = decode_streams() == 1;
   const int cols = w.transposed ? kBlasCols : kPanel;
   const int blocks = (N + cols - 1) / cols;
   pool.run(blocks, [&](int i) {

@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/kernels/kernels.h"
+#include "isa_scope.h"
 #include "kernel_test_util.h"
 
 using namespace gpt2::kernels;
@@ -55,15 +56,6 @@ const Case kCases[] = {{WType::F32, false},
                        {WType::Q8, true}};
 
 }  // namespace
-
-// kernels::decode_streams set for a test's scope, the value before back at its end.
-struct StreamsScope {
-  explicit StreamsScope(int streams) : before(gpt2::kernels::decode_streams()) {
-    gpt2::kernels::set_decode_streams(streams);
-  }
-  ~StreamsScope() { gpt2::kernels::set_decode_streams(before); }
-  int before;
-};
 
 TEST_CASE("blas backend: matmul matches the reference, bit-identical for any thread count",
           "[kernels][blas]") {

@@ -489,7 +489,7 @@ TEST_CASE("kernels: decode rows give the same bits with 1 and 4 decode streams",
   const auto Wt = transpose(W, K, N);
   const auto b = random_vec(N, 29, 0.1f);
   const auto x = random_vec(K, 31, 1.0f);
-  const int before = decode_streams();
+  StreamsScope restore(decode_streams());  // the setting before, back at the end
   for (Isa isa : available_isas()) {
     IsaScope scope(isa);
     for (WType type : {WType::F32, WType::F16, WType::BF16, WType::Q8})
@@ -518,5 +518,4 @@ TEST_CASE("kernels: decode rows give the same bits with 1 and 4 decode streams",
         }
       }
   }
-  set_decode_streams(before);
 }
