@@ -502,7 +502,8 @@ const KernelSet& avx2_set() {
     k.unpack_rows = avx2_unpack_rows;
     k.pack_panel = avx2_pack_panel;
     k.convert_rows = avx2_convert_rows;
-    k.attention_rows = simd::attention_rows<8, 2, 2>;  // 16 keys, 16 dimensions per step
+    // groups: 16 keys, 16 dimensions per step; one row: 64 keys, 64 dimensions
+    k.attention_rows = simd::attention_rows<8, 2, 2, 8, 8>;
     k.layernorm = simd::layernorm<8>;
     k.gelu = simd::gelu<8>;
     return k;

@@ -30,6 +30,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "core/kernels/set.h"
 
@@ -342,14 +343,26 @@ inline void attention_group(float* out, int ldo, float* probs, int ldp, const fl
     const float* blk = kt + static_cast<size_t>(j0 / kKeyBlock) * HS * kKeyBlock + j0 % kKeyBlock;
     Tail<N> keys[KV];  // the keys of each vector (past nk_max: none)
     for (int b = 0; b < KV; ++b) keys[b] = Tail<N>(nk_max - j0 - N * b);
-    for (int i = 0; i < HS; ++i) {
-      V kv[KV];
-      for (int b = 0; b < KV; ++b) kv[b] = load_first<N>(blk + i * kKeyBlock + N * b, keys[b]);
-      for (int r = 0; r < G; ++r) {
-        const V qi = splat<N>(q[static_cast<size_t>(r) * ldq + i]);
-        for (int b = 0; b < KV; ++b) acc[r][b] = fma<N>(qi, kv[b], acc[r][b]);
+    auto scores = [&](auto whole) {  // whole: every key of the step is there, plain loads
+      for (int i = 0; i < HS; ++i) {
+        V kv[KV];
+        for (int b = 0; b < KV; ++b) {
+          const float* at = blk + i * kKeyBlock + N * b;
+          if constexpr (decltype(whole)::value)
+            kv[b] = load<N>(at);
+          else
+            kv[b] = load_first<N>(at, keys[b]);
+        }
+        for (int r = 0; r < G; ++r) {
+          const V qi = splat<N>(q[static_cast<size_t>(r) * ldq + i]);
+          for (int b = 0; b < KV; ++b) acc[r][b] = fma<N>(qi, kv[b], acc[r][b]);
+        }
       }
-    }
+    };
+    if (j0 + KV * N <= nk_max)
+      scores(std::true_type{});
+    else
+      scores(std::false_type{});
     for (int r = 0; r < G; ++r) {
       float* pr = probs + static_cast<size_t>(r) * ldp;
       for (int b = 0; b < KV; ++b) {
@@ -385,15 +398,22 @@ inline void attention_group(float* out, int ldo, float* probs, int ldp, const fl
     V o[G][DV];
     for (int r = 0; r < G; ++r)
       for (int k = 0; k < DV; ++k) o[r][k] = V{};
-    for (int j = 0; j < nk_max; ++j) {
-      const float* vr = v + static_cast<size_t>(j) * HS + d0;
-      V vv[DV];
-      for (int k = 0; k < DV; ++k) vv[k] = k < nv ? load<N>(vr + N * k) : V{};
-      for (int r = 0; r < G; ++r) {
-        const V pj = splat<N>(probs[static_cast<size_t>(r) * ldp + j]);
-        for (int k = 0; k < DV; ++k) o[r][k] = fma<N>(pj, vv[k], o[r][k]);
+    auto values = [&](auto whole) {  // whole: nv == DV, a count the compiler sees
+      for (int j = 0; j < nk_max; ++j) {
+        const float* vr = v + static_cast<size_t>(j) * HS + d0;
+        V vv[DV];
+        for (int k = 0; k < DV; ++k)
+          vv[k] = decltype(whole)::value || k < nv ? load<N>(vr + N * k) : V{};
+        for (int r = 0; r < G; ++r) {
+          const V pj = splat<N>(probs[static_cast<size_t>(r) * ldp + j]);
+          for (int k = 0; k < DV; ++k) o[r][k] = fma<N>(pj, vv[k], o[r][k]);
+        }
       }
-    }
+    };
+    if (nv == DV)
+      values(std::true_type{});
+    else
+      values(std::false_type{});
     for (int r = 0; r < G; ++r)
       for (int k = 0; k < nv; ++k) store<N>(out + static_cast<size_t>(r) * ldo + d0 + N * k, o[r][k]);
   }
@@ -410,7 +430,11 @@ __attribute__((noinline)) void attention_group_apart(float* out, int ldo, float*
 }
 
 /// attention_rows (core/kernels/kernels.h) in groups of 6, 4, 2 and 1 rows; HS a multiple of 16.
-template <int N, int KV, int DV>
+/// A single row (a decoded token) takes KV1 key vectors and DV1 value vectors per step (by
+/// default KV and DV): kKeyBlock keys and 64 dimensions, whole 256-byte rows of the key block
+/// and of the values front to back, where the groups' narrower steps (registers for G rows)
+/// would pass over them in 64-byte strides; a row's sums keep their order either way.
+template <int N, int KV, int DV, int KV1 = KV, int DV1 = DV>
 void attention_rows(float* out, int ldo, float* probs, int ldp, const float* q, int ldq, int R,
                     const float* kt, const float* v, int n_keys0, int HS, float scale) {
   int r = 0;
@@ -422,7 +446,7 @@ void attention_rows(float* out, int ldo, float* probs, int ldp, const float* q, 
   groups(attention_group_apart<N, KV, DV, 6>, 6);
   groups(attention_group_apart<N, KV, DV, 4>, 4);
   groups(attention_group_apart<N, KV, DV, 2>, 2);
-  groups(attention_group<N, KV, DV, 1>, 1);
+  groups(attention_group<N, KV1, DV1, 1>, 1);
 }
 
 /// The rows of one [K, kPanel] panel as the decode kernels read them (see "Layouts",
