@@ -710,33 +710,52 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
     return model;
   }
   kernels::Pool* pool = m.pool.get();
-  // A converted matrix's f32 pages in the file mapping are not needed any more: drop them
-  // from this process as we go (the page cache keeps them; a later read, e.g. an embedding
-  // row of the tied wte, faults back in). Peak memory is then the converted weights plus one
-  // f32 matrix, not both copies of everything. Only file mappings: never owned buffers.
   const long page = sysconf(_SC_PAGESIZE);
-  auto convert = [&](const float* w, int K, int N, bool tr) {
-    kernels::Weight r = kernels::pack(w, K, N, tr, wt, pool);
-    r.backend = opts.backend;
-    if (wt == kernels::WType::F32 || src.builtin) return r;
-    const auto* b = reinterpret_cast<const uint8_t*>(w);
-    for (const auto& f : m.files)
-      if (b >= f->data() && b < f->data() + f->size()) {
-        const uintptr_t a = reinterpret_cast<uintptr_t>(b) & ~static_cast<uintptr_t>(page - 1);
-        const size_t len = reinterpret_cast<uintptr_t>(b) - a + static_cast<size_t>(K) * N * 4;
-        madvise(reinterpret_cast<void*>(a), len, MADV_DONTNEED);
-      }
-    return r;
+  struct Job {
+    kernels::Weight* dst;
+    const float* w;
+    int K, N;
+    bool tr;
   };
+  std::vector<Job> jobs;
   m.mat.resize(m.cfg.n_layer);
   for (int l = 0; l < m.cfg.n_layer; l++) {
     const LayerWeights& lw = m.w.h[l];
-    m.mat[l].qkv = convert(lw.qkv_w, C, 3 * C, false);
-    m.mat[l].attn_proj = convert(lw.attn_proj_w, C, C, false);
-    m.mat[l].fc = convert(lw.fc_w, C, F, false);
-    m.mat[l].fc_proj = convert(lw.fc_proj_w, F, C, false);
+    LayerMatrices& lm = m.mat[l];
+    jobs.push_back({&lm.qkv, lw.qkv_w, C, 3 * C, false});
+    jobs.push_back({&lm.attn_proj, lw.attn_proj_w, C, C, false});
+    jobs.push_back({&lm.fc, lw.fc_w, C, F, false});
+    jobs.push_back({&lm.fc_proj, lw.fc_proj_w, F, C, false});
   }
-  m.head = convert(m.w.lm_head, C, m.cfg.vocab_size, true);
+  jobs.push_back({&m.head, m.w.lm_head, C, m.cfg.vocab_size, true});
+  // Every converted matrix placed in one huge-page buffer (kernels::pack's `into`): on their
+  // own, q8's scales and the matrices under 2 MiB (q8 c_attn and attn c_proj, f16 attn c_proj)
+  // were on 4 KiB pages, and q8 decoding streamed them slower (docs/speed.md).
+  uint8_t* arena = nullptr;
+  if (wt != kernels::WType::F32) {
+    size_t total = 0;
+    for (const Job& j : jobs) total += kernels::packed_bytes(j.K, j.N, j.tr, wt);
+    m.owned.emplace_back((total + 3) / 4);  // not initialised: pack fills every byte it reads
+    arena = reinterpret_cast<uint8_t*>(m.owned.back().data());
+  }
+  for (const Job& j : jobs) {
+    kernels::Weight& r = *j.dst;
+    r = kernels::pack(j.w, j.K, j.N, j.tr, wt, pool, arena);
+    r.backend = opts.backend;
+    if (arena) arena += kernels::packed_bytes(j.K, j.N, j.tr, wt);
+    if (wt == kernels::WType::F32 || src.builtin) continue;
+    // A converted matrix's f32 pages in the file mapping are not needed any more: drop them
+    // from this process as we go (the page cache keeps them; a later read, e.g. an embedding
+    // row of the tied wte, faults back in). Peak memory is then the converted weights plus one
+    // f32 matrix, not both copies of everything. Only file mappings: never owned buffers.
+    const auto* b = reinterpret_cast<const uint8_t*>(j.w);
+    for (const auto& f : m.files)
+      if (b >= f->data() && b < f->data() + f->size()) {
+        const uintptr_t a = reinterpret_cast<uintptr_t>(b) & ~static_cast<uintptr_t>(page - 1);
+        const size_t len = reinterpret_cast<uintptr_t>(b) - a + static_cast<size_t>(j.K) * j.N * 4;
+        madvise(reinterpret_cast<void*>(a), len, MADV_DONTNEED);
+      }
+  }
   // f32: the matrices copied into the kernels' layout; when they are not, the mapped views are
   // read whole by the first pass: map them in one go (MappedFile::populate)
   if (wt == kernels::WType::F32 && !repack_at_load(m, opts.backend, src.builtin != nullptr, opts.passes))

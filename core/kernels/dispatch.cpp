@@ -304,16 +304,66 @@ Weight view_f32(const float* w, int K, int N, bool transposed) {
   return r;
 }
 
-Weight pack(const float* w, int K, int N, bool tr, WType to, Pool* pool) {
-  if (to == WType::F32) return view_f32(w, K, N, tr);
+namespace {
+
+// Elements of each store pack() fills: h (F16 / BF16), or q and qscale (Q8).
+struct PackedSizes {
+  size_t h = 0, q = 0, qscale = 0;
+};
+
+PackedSizes packed_sizes(const Weight& r) {
+  PackedSizes z;
+  if (r.transposed) {  // F16 / BF16 [N,K] rows
+    z.h = static_cast<size_t>(r.K) * r.N;
+    return z;
+  }
+  const size_t per_panel = static_cast<size_t>(r.k_padded()) * kPanel;
+  if (r.type == WType::Q8) {
+    z.q = per_panel * r.panels();
+    z.qscale = static_cast<size_t>(r.panels()) * (r.k_padded() / kQBlock) * kPanel;
+  } else {
+    z.h = per_panel * r.panels();
+  }
+  return z;
+}
+
+Weight packed_shape(int K, int N, bool tr, WType to) {
   Weight r;
   r.type = to;
   r.K = K;
   r.N = N;
-  if (tr && (to == WType::F16 || to == WType::BF16)) {  // [N,K] stays rows (see "Layouts")
-    r.transposed = true;
-    const size_t n = static_cast<size_t>(K) * N;
-    r.h.assign(n, 0);
+  r.transposed = tr && (to == WType::F16 || to == WType::BF16);  // [N,K] stays rows
+  return r;
+}
+
+size_t round64(size_t bytes) { return (bytes + 63) / 64 * 64; }
+
+}  // namespace
+
+size_t packed_bytes(int K, int N, bool tr, WType to) {
+  if (to == WType::F32) return 0;
+  const PackedSizes z = packed_sizes(packed_shape(K, N, tr, to));
+  return round64(z.h * 2) + round64(z.q) + round64(z.qscale * 2);
+}
+
+Weight pack(const float* w, int K, int N, bool tr, WType to, Pool* pool, void* into) {
+  if (to == WType::F32) return view_f32(w, K, N, tr);
+  Weight r = packed_shape(K, N, tr, to);
+  const PackedSizes z = packed_sizes(r);
+  auto* at = static_cast<uint8_t*>(into);
+  auto store = [&]<typename T>(PanelStore<T>& st, size_t n, T v) {
+    if (!at) return st.assign(n, v);
+    st.place(reinterpret_cast<T*>(at), n, v);
+    at += round64(n * sizeof(T));
+  };
+  if (to == WType::Q8) {
+    store(r.q, z.q, uint8_t{128});
+    store(r.qscale, z.qscale, uint16_t{0});
+  } else {
+    store(r.h, z.h, uint16_t{0});
+  }
+  if (r.transposed) {  // [N,K] stays rows (see "Layouts")
+    const size_t n = z.h;
     constexpr size_t kBlock = size_t{1} << 16;
     const int blocks = static_cast<int>((n + kBlock - 1) / kBlock);
     auto do_block = [&](int b) {
@@ -327,14 +377,7 @@ Weight pack(const float* w, int K, int N, bool tr, WType to, Pool* pool) {
     return r;
   }
   const int P = r.panels();
-  const int kp = r.k_padded();
-  const size_t per_panel = static_cast<size_t>(kp) * kPanel;
-  if (to == WType::Q8) {
-    r.q.assign(per_panel * P, 128);
-    r.qscale.assign(static_cast<size_t>(P) * (kp / kQBlock) * kPanel, 0);
-  } else {
-    r.h.assign(per_panel * P, 0);
-  }
+  const size_t per_panel = static_cast<size_t>(r.k_padded()) * kPanel;
   const KernelSet& set = ks();
   const Weight src_view = view_f32(w, K, N, tr);
   auto do_panel = [&](int p) {  // the panel as f32 rows (zero-padded), then converted

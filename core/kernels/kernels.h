@@ -154,8 +154,8 @@ struct Weight {
   const float* f32 = nullptr;     // F32: borrowed (the checkpoint's memory)
   std::shared_ptr<F32Copy> f32copy;  // F32: the repacked copy, once ready (repack_f32)
   PanelStore<uint16_t> h;         // F16 / BF16 panels (owned, or borrowed: core/panel_store.h)
-  huge_vector<uint8_t> q;         // Q8 panels (q + 128)
-  huge_vector<uint16_t> qscale;   // Q8 f16 scales [panel][K/32][64]
+  PanelStore<uint8_t> q;          // Q8 panels (q + 128)
+  PanelStore<uint16_t> qscale;    // Q8 f16 scales [panel][K/32][64]
   int panels() const { return (N + kPanel - 1) / kPanel; }
   int k_padded() const;           // K rounded up as the layout needs
   /// Bytes of weight data read by one T = 1 product.
@@ -180,8 +180,16 @@ void repack_f32(const Weight& w, F32Copy& into);
 size_t repacked_f32_floats(const Weight& w);
 
 /// Converts f32 weights ([K,N] or [N,K]) to `to` (F16, BF16, Q8; F32 gives a view): panels, or
-/// for [N,K] to F16 / BF16 the same rows. Uses the pool's threads when given.
-Weight pack(const float* w, int K, int N, bool transposed, WType to, Pool* pool = nullptr);
+/// for [N,K] to F16 / BF16 the same rows. Uses the pool's threads when given. With `into`
+/// (packed_bytes(K, N, transposed, to) bytes, 64-byte aligned, outliving the weight and its
+/// copies) the data is placed there, else the weight owns huge-page memory of its own: many
+/// matrices placed in one huge-page buffer all stream from 2 MiB pages, where a matrix or q8
+/// scales under 2 MiB of its own would be on 4 KiB pages (core/huge_alloc.h).
+Weight pack(const float* w, int K, int N, bool transposed, WType to, Pool* pool = nullptr,
+            void* into = nullptr);
+/// Bytes pack(w, K, N, transposed, to, pool, into) places at `into` (each part rounded up to
+/// 64 bytes); 0 for F32.
+size_t packed_bytes(int K, int N, bool transposed, WType to);
 
 enum class Epilogue : uint8_t {
   Store,       // y = x·W + b
