@@ -354,6 +354,37 @@ TEST_CASE("kernels: every kernel set packs the portable bits", "[kernels]") {
   }
 }
 
+TEST_CASE("kernels: pack placed in a buffer gives the owned bits, inside packed_bytes",
+          "[kernels]") {
+  for (auto [K, N] : {std::pair{75, 130}, std::pair{64, 64}, std::pair{96, 200}}) {
+    const auto W = random_vec(static_cast<size_t>(K) * N, 43 + K, 0.05f);
+    for (bool tr : {false, true}) {
+      for (WType type : {WType::F16, WType::BF16, WType::Q8}) {
+        INFO("type " << wtype_name(type) << " K " << K << " N " << N << " transposed " << tr);
+        const size_t bytes = packed_bytes(K, N, tr, type);
+        REQUIRE(bytes % 64 == 0);
+        // two matrices back to back in one buffer, a canary after them
+        std::vector<uint8_t> buf(2 * bytes + 64 + 256, 0xA5);
+        uint8_t* at = buf.data() + (64 - reinterpret_cast<uintptr_t>(buf.data()) % 64) % 64;
+        const Weight owned = pack(W.data(), K, N, tr, type);
+        const Weight first = pack(W.data(), K, N, tr, type, nullptr, at);
+        const Weight second = pack(W.data(), K, N, tr, type, nullptr, at + bytes);
+        CHECK(owned.bytes() <= bytes);
+        for (const Weight* w : {&first, &second}) {
+          CHECK_FALSE(w->h.borrowed());
+          CHECK(w->transposed == owned.transposed);
+          CHECK(w->h == owned.h);
+          CHECK(w->q == owned.q);
+          CHECK(w->qscale == owned.qscale);
+        }
+        const uint8_t* end = at + 2 * bytes;
+        const uint8_t* stop = buf.data() + buf.size();
+        CHECK(std::all_of(end, stop, [](uint8_t c) { return c == 0xA5; }));
+      }
+    }
+  }
+}
+
 // Row invariance (core/kernels/kernels.h, what `generate --jsonl` batching relies on): a row's bits
 // depend only on its own x row and its class (decode row or prompt row), never on how many
 // rows share the product, where the row sits in it, or the thread count. Checked for every
