@@ -78,8 +78,14 @@ int main(int argc, char** argv) {
   }
   Pool pool(threads);
   std::vector<Weight> view, rep;
+  // packed weights placed in one huge-page buffer, as the loader places them
+  size_t arena_bytes = 0;
+  for (const Shape& s : shapes) arena_bytes += packed_bytes(s.K, s.N, s.tr, packed);
+  huge_buffer<uint8_t> arena(arena_bytes);
+  uint8_t* at = arena.data();
   for (size_t i = 0; i < shapes.size() && packed != WType::F32; ++i) {
-    view.push_back(pack(bufs[i].data(), shapes[i].K, shapes[i].N, shapes[i].tr, packed, &pool));
+    view.push_back(pack(bufs[i].data(), shapes[i].K, shapes[i].N, shapes[i].tr, packed, &pool, at));
+    at += packed_bytes(shapes[i].K, shapes[i].N, shapes[i].tr, packed);
     rep.push_back(view.back());
   }
   if (packed != WType::F32) {  // the read loop reads as many bytes as the packed weights hold
