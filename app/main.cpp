@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <iostream>
 #include <string_view>
 #include <vector>
@@ -33,13 +32,13 @@
 namespace {
 
 std::string version_text() {
-  const char* streams_env = std::getenv("GPT2_DECODE_STREAMS");  // as kernels:: read it
   return fmt::format(
       "gpt2 {}\nkernels: {}\ndecode streams: {}\nbackend: {}\nblas: {}\nblas setup: {}\ncpu: {}\n"
       "mpi: {}\n",
       GPT2_VERSION, std::string(gpt2::kernels::isa_name()) + gpt2::kernels::isa_notes(),
       fmt::format("{} ({})", gpt2::kernels::decode_streams(),
-                  streams_env && *streams_env ? "GPT2_DECODE_STREAMS" : "this CPU's default"),
+                  gpt2::kernels::decode_streams_from_env() ? "GPT2_DECODE_STREAMS"
+                                                           : "this CPU's default"),
       gpt2::kernels::backend_summary(gpt2::kernels::Backend::Auto), gpt2::blas_description(),
       gpt2::blas_setup_plan(gpt2::kernels::isa_caps_blas()), gpt2::cpu_features(),
       // data-parallel finetune under mpirun (training/distributed.h)

@@ -716,6 +716,7 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
     const float* w;
     int K, N;
     bool tr;
+    size_t bytes = 0;  // kernels::packed_bytes: its place in the arena below
   };
   std::vector<Job> jobs;
   m.mat.resize(m.cfg.n_layer);
@@ -734,7 +735,7 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
   uint8_t* arena = nullptr;
   if (wt != kernels::WType::F32) {
     size_t total = 0;
-    for (const Job& j : jobs) total += kernels::packed_bytes(j.K, j.N, j.tr, wt);
+    for (Job& j : jobs) total += j.bytes = kernels::packed_bytes(j.K, j.N, j.tr, wt);
     m.owned.emplace_back((total + 3) / 4);  // not initialised: pack fills every byte it reads
     arena = reinterpret_cast<uint8_t*>(m.owned.back().data());
   }
@@ -742,7 +743,7 @@ std::unique_ptr<Model> Model::load(const std::string& spec, const LoadOptions& o
     kernels::Weight& r = *j.dst;
     r = kernels::pack(j.w, j.K, j.N, j.tr, wt, pool, arena);
     r.backend = opts.backend;
-    if (arena) arena += kernels::packed_bytes(j.K, j.N, j.tr, wt);
+    if (arena) arena += j.bytes;
     if (wt == kernels::WType::F32 || src.builtin) continue;
     // A converted matrix's f32 pages in the file mapping are not needed any more: drop them
     // from this process as we go (the page cache keeps them; a later read, e.g. an embedding

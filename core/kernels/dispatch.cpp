@@ -189,6 +189,7 @@ int default_decode_streams() {
 #endif
 }
 std::atomic<int> g_decode_streams{default_decode_streams()};
+bool g_decode_streams_from_env = false;
 }  // namespace
 
 int decode_streams() { return g_decode_streams.load(std::memory_order_relaxed); }
@@ -203,7 +204,10 @@ void select_decode_streams_from_env() {
   if (std::strcmp(v, "1") != 0 && std::strcmp(v, "4") != 0)
     usage_error("GPT2_DECODE_STREAMS={}: expected 1 or 4", v);
   set_decode_streams(v[0] - '0');
+  g_decode_streams_from_env = true;
 }
+
+bool decode_streams_from_env() { return g_decode_streams_from_env; }
 
 // ---------------------------------------------------------------- conversions
 

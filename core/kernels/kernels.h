@@ -291,5 +291,7 @@ void set_decode_streams(int streams);
 /// Reads GPT2_DECODE_STREAMS=1|4 (unset or empty: the CPU's default); another value is a
 /// usage error naming the variable.
 void select_decode_streams_from_env();
+/// Whether select_decode_streams_from_env took the number from GPT2_DECODE_STREAMS.
+bool decode_streams_from_env();
 
 }  // namespace gpt2::kernels
